@@ -1,0 +1,62 @@
+import CLibbpf
+import CTcptrace
+
+/// The BPF object compiled from bpf/ and embedded in this binary.
+public enum EmbeddedObject {
+    public static var bytes: UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(start: tcptrace_bpf_object_ptr(), count: tcptrace_bpf_object_size)
+    }
+
+    /// Compares struct tcptrace_event as compiled into the object (its BTF) with the same
+    /// struct as compiled into this binary. Any difference means the object is stale.
+    /// Needs no privileges: the object is opened, not loaded.
+    public static func eventLayoutMismatches() throws(TracerError) -> [String] {
+        let object = try openObject(name: "tcptrace-abi-check")
+        defer { bpf_object__close(object) }
+        guard let btf = bpf_object__btf(object) else { return ["the embedded object has no BTF"] }
+        let id = btf__find_by_name_kind(btf, "tcptrace_event", BTFKind.structure)
+        guard id > 0, let type = btf__type_by_id(btf, UInt32(id)) else {
+            return ["struct tcptrace_event is missing from the embedded object's BTF"]
+        }
+        var problems: [String] = []
+        let size = Int(type.pointee.size)
+        if size != MemoryLayout<tcptrace_event>.size {
+            problems.append("sizeof(struct tcptrace_event): object \(size), header \(MemoryLayout<tcptrace_event>.size)")
+        }
+        var expected: [String: (offset: Int, size: Int)] = [:]
+        for i in 0..<tcptrace_event_field_count {
+            let f = tcptrace_event_fields_ptr()[i]
+            expected[String(cString: f.name)] = (Int(f.offset), Int(f.size))
+        }
+        let members = btf_members(type)!
+        var seen = Set<String>()
+        for i in 0..<Int(btf_vlen(type)) {
+            let m = members[i]
+            let name = String(cString: btf__name_by_offset(btf, m.name_off))
+            seen.insert(name)
+            let offset = Int(btf_member_bit_offset(type, UInt32(i)) / 8)
+            let fieldSize = Int(btf__resolve_size(btf, m.type))
+            guard let want = expected[name] else {
+                problems.append("field \(name) is in the object but not in bpf/tcptrace.h")
+                continue
+            }
+            if want.offset != offset || want.size != fieldSize {
+                problems.append("field \(name): object offset \(offset) size \(fieldSize), header offset \(want.offset) size \(want.size)")
+            }
+        }
+        for name in expected.keys where !seen.contains(name) {
+            problems.append("field \(name) is in bpf/tcptrace.h but not in the object")
+        }
+        return problems.sorted()
+    }
+
+    static func openObject(name: String) throws(TracerError) -> OpaquePointer {
+        var opts = bpf_object_open_opts()
+        opts.sz = MemoryLayout<bpf_object_open_opts>.size
+        let obj = name.withCString { cname -> OpaquePointer? in
+            opts.object_name = cname
+            return bpf_object__open_mem(bytes.baseAddress, bytes.count, &opts)
+        }
+        return try check("bpf_object__open_mem", obj)
+    }
+}

@@ -1,0 +1,275 @@
+import CLibbpf
+import CTcptrace
+import Glibc
+import TcptraceCore
+
+/// The loaded and attached kernel program, its ring buffer and its counters. Owns every libbpf
+/// handle it creates and frees them in reverse order.
+public final class Tracer {
+    public struct Configuration: Sendable {
+        public var filter = TraceFilter()
+        /// Ring buffer size in bytes: a power of two, at least one page.
+        public var ringBufferBytes: UInt64 = 8 << 20
+        /// The kernel wakes user space only once this much is queued (0: on every event);
+        /// the poll timeout bounds the latency in between.
+        public var wakeupBytes: UInt64? = nil
+        public var verbose = false
+        public init() {}
+    }
+
+    /// Receives each decoded transition; returns false to stop consuming (e.g. output closed).
+    public typealias Handler = (Transition) -> Bool
+
+    private let object: OpaquePointer
+    private var link: OpaquePointer?
+    private var ring: OpaquePointer?
+    private let program: OpaquePointer
+    private let countersFD: Int32
+    private let consumer: Consumer
+
+    /// Opens, configures, loads and attaches the embedded program. Needs root.
+    public init(configuration: Configuration, clock: MonotonicToWall, handler: @escaping Handler) throws(TracerError) {
+        Self.setLibbpfLogging(verbose: configuration.verbose)
+        let object = try EmbeddedObject.openObject(name: "tcptrace")
+        let consumer = Consumer(clock: clock, handler: handler)
+        var ring: OpaquePointer? = nil
+        do throws(TracerError) {
+            try Self.applySettings(configuration, to: object)
+            let rc = bpf_object__load(object)
+            if rc < 0 { throw Self.loadError(-rc) }
+            let program = try check(
+                "bpf_object__find_program_by_name", bpf_object__find_program_by_name(object, "handle_set_state"))
+            let counters = try check("find map counters", bpf_object__find_map_by_name(object, "counters"))
+            let events = try check("find map events", bpf_object__find_map_by_name(object, "events"))
+            ring = try check(
+                "ring_buffer__new",
+                ring_buffer__new(bpf_map__fd(events), Self.onSample, Unmanaged.passUnretained(consumer).toOpaque(), nil))
+            guard let link = bpf_program__attach(program) else {
+                let e = errno
+                throw e == EPERM || e == EACCES
+                    ? TracerError.notPermitted(
+                        "attaching to tracepoint sock:inet_sock_set_state was refused: \(String(cString: strerror(e)))")
+                    : TracerError.kernelUnsupported(
+                        "cannot attach tp_btf/inet_sock_set_state: \(String(cString: strerror(e))) (needs Linux >= 5.12 with BTF)")
+            }
+            self.object = object
+            self.program = program
+            self.countersFD = bpf_map__fd(counters)
+            self.consumer = consumer
+            self.ring = ring
+            self.link = link
+        } catch {
+            if let ring { ring_buffer__free(ring) }
+            bpf_object__close(object)
+            throw error
+        }
+    }
+
+    deinit {
+        if let ring { ring_buffer__free(ring) }
+        if let link { bpf_link__destroy(link) }
+        bpf_object__close(object)
+    }
+
+    /// Waits up to `timeoutMilliseconds` for a wakeup, then drains everything queued (wakeups
+    /// are batched, so data can be waiting without one). Returns the records handled; a signal
+    /// interrupting the wait is not an error.
+    @discardableResult
+    public func poll(timeoutMilliseconds: Int32) throws(TracerError) -> Int {
+        guard let ring else { return 0 }
+        let before = consumer.handled
+        let rc = ring_buffer__poll(ring, timeoutMilliseconds)
+        if rc < 0 && rc != -EINTR && !consumer.stopped { throw .call("ring_buffer__poll", errno: -rc) }
+        if !consumer.stopped { try drain() }
+        return consumer.handled - before
+    }
+
+    /// Consumes every record queued now, without waiting.
+    @discardableResult
+    public func drain() throws(TracerError) -> Int {
+        guard let ring, !consumer.stopped else { return 0 }
+        let before = consumer.handled
+        let rc = ring_buffer__consume(ring)
+        if rc < 0 && !consumer.stopped { throw .call("ring_buffer__consume", errno: -rc) }
+        return consumer.handled - before
+    }
+
+    /// True once the handler asked to stop.
+    public var stopped: Bool { consumer.stopped }
+
+    /// Records that arrived but did not decode.
+    public var undecodable: UInt64 { consumer.undecodable }
+
+    /// Detaches from the tracepoint: no new events; what is queued can still be drained.
+    public func detach() {
+        if let link { bpf_link__destroy(link) }
+        link = nil
+    }
+
+    /// The kernel program's counters, summed over CPUs.
+    public func kernelCounters() -> KernelCounters {
+        var k = KernelCounters()
+        let cpus = Int(libbpf_num_possible_cpus())
+        guard cpus > 0 else { return k }
+        var values = [UInt64](repeating: 0, count: cpus)
+        func read(_ index: tcptrace_counter) -> UInt64 {
+            var key = index.rawValue
+            guard bpf_map_lookup_elem(countersFD, &key, &values) == 0 else { return 0 }
+            return values.reduce(0, &+)
+        }
+        k.seen = read(TCPTRACE_CTR_SEEN)
+        k.filtered = read(TCPTRACE_CTR_FILTERED)
+        k.ringBufferFull = read(TCPTRACE_CTR_RINGBUF_FULL)
+        k.noStorage = read(TCPTRACE_CTR_NO_STORAGE)
+        return k
+    }
+
+    /// Tracepoint hits the kernel skipped because this program was already running on that CPU.
+    public func recursionMisses() -> UInt64 { programInfo()?.recursion_misses ?? 0 }
+
+    /// Kernel run time and run count (only counted while kernel.bpf_stats_enabled=1).
+    public func runStatistics() -> (nanoseconds: UInt64, count: UInt64)? {
+        guard let info = programInfo() else { return nil }
+        return (info.run_time_ns, info.run_cnt)
+    }
+
+    private func programInfo() -> bpf_prog_info? {
+        var info = bpf_prog_info()
+        var len = UInt32(MemoryLayout<bpf_prog_info>.size)
+        guard bpf_obj_get_info_by_fd(bpf_program__fd(program), &info, &len) == 0 else { return nil }
+        return info
+    }
+
+    // MARK: - Setup
+
+    private static func applySettings(_ c: Configuration, to object: OpaquePointer) throws(TracerError) {
+        let events = try check("find map events", bpf_object__find_map_by_name(object, "events"))
+        try check("bpf_map__set_max_entries(events)", bpf_map__set_max_entries(events, UInt32(c.ringBufferBytes)))
+        var rodata = try ReadOnlyData(object: object)
+        let f = c.filter
+        try rodata.set("filter_family", UInt8(f.family == .ipv4 ? 4 : f.family == .ipv6 ? 6 : 0))
+        try rodata.set("filter_owner_pid", f.ownerPID ?? 0)
+        if let comm = f.ownerComm {
+            try rodata.set("filter_comm_set", UInt8(1))
+            try rodata.setBytes("filter_comm", Array(comm.utf8.prefix(Int(TCPTRACE_COMM_LEN) - 1)))
+        }
+        for (name, count, ports) in [("ports", "n_ports", f.ports), ("lports", "n_lports", f.localPorts), ("rports", "n_rports", f.remotePorts)] {
+            try rodata.set(count, UInt32(ports.count))
+            try rodata.setBytes(name, ports.flatMap { withUnsafeBytes(of: $0) { Array($0) } })
+        }
+        try rodata.set("wakeup_bytes", c.wakeupBytes ?? c.ringBufferBytes / 4)
+        try rodata.commit()
+    }
+
+    private static func loadError(_ e: Int32) -> TracerError {
+        let reason = String(cString: strerror(e))
+        if e == EPERM || e == EACCES {
+            return .notPermitted("the kernel refused to load the BPF program (\(reason)): run as root or with CAP_BPF and CAP_PERFMON")
+        }
+        return .kernelUnsupported(
+            "the kernel rejected the BPF program (\(reason)): tcptrace-bpf needs Linux >= 5.12 with BTF, tp_btf, sk_storage and ring buffers; --verbose shows libbpf's log")
+    }
+
+    private static func setLibbpfLogging(verbose: Bool) {
+        if verbose {
+            libbpf_set_print { _, format, args in
+                guard let format else { return 0 }
+                return vdprintf(2, format, args!)
+            }
+        } else {
+            libbpf_set_print { _, _, _ in 0 }
+        }
+    }
+
+    private static let onSample: ring_buffer_sample_fn = { ctx, data, size in
+        let consumer = Unmanaged<Consumer>.fromOpaque(ctx!).takeUnretainedValue()
+        return consumer.consume(UnsafeRawBufferPointer(start: data, count: size))
+    }
+}
+
+/// The ring buffer callback's context: decodes and hands records on.
+private final class Consumer {
+    let clock: MonotonicToWall
+    let handler: Tracer.Handler
+    var handled = 0
+    var undecodable: UInt64 = 0
+    var stopped = false
+
+    init(clock: MonotonicToWall, handler: @escaping Tracer.Handler) {
+        self.clock = clock
+        self.handler = handler
+    }
+
+    @inline(__always)
+    func consume(_ raw: UnsafeRawBufferPointer) -> Int32 {
+        handled += 1
+        do {
+            let t = try EventDecoder.decode(raw, clock: clock)
+            if !handler(t) {
+                stopped = true
+                return -1
+            }
+        } catch {
+            undecodable += 1
+        }
+        return 0
+    }
+}
+
+/// The object's .rodata (its `const volatile` settings), written by name before load using
+/// the offsets in the object's BTF.
+private struct ReadOnlyData {
+    let map: OpaquePointer
+    var bytes: [UInt8]
+    var variables: [String: (offset: Int, size: Int)] = [:]
+
+    init(object: OpaquePointer) throws(TracerError) {
+        var previous: OpaquePointer? = nil
+        var found: OpaquePointer? = nil
+        while let m = bpf_object__next_map(object, previous) {
+            if String(cString: bpf_map__name(m)).hasSuffix(".rodata") {
+                found = m
+                break
+            }
+            previous = m
+        }
+        map = try check("find map .rodata", found)
+        var size = 0
+        let initial = try check("bpf_map__initial_value(.rodata)", bpf_map__initial_value(map, &size))
+        bytes = Array(UnsafeRawBufferPointer(start: initial, count: size))
+        let btf = try check("bpf_object__btf", bpf_object__btf(object))
+        let id = btf__find_by_name_kind(btf, ".rodata", BTFKind.datasec)
+        guard id > 0, let sec = btf__type_by_id(btf, UInt32(id)) else { throw .call("find BTF of .rodata", errno: ENOENT) }
+        let infos = btf_var_secinfos(sec)!
+        for i in 0..<Int(btf_vlen(sec)) {
+            guard let v = btf__type_by_id(btf, infos[i].type) else { continue }
+            variables[String(cString: btf__name_by_offset(btf, v.pointee.name_off))] = (Int(infos[i].offset), Int(infos[i].size))
+        }
+    }
+
+    mutating func set<T: FixedWidthInteger>(_ name: String, _ value: T) throws(TracerError) {
+        try setBytes(name, withUnsafeBytes(of: value) { Array($0) }, exact: true)
+    }
+
+    mutating func setBytes(_ name: String, _ value: [UInt8], exact: Bool = false) throws(TracerError) {
+        guard let v = variables[name], v.offset + v.size <= bytes.count, value.count <= v.size,
+            !exact || value.count == v.size
+        else {
+            throw .call("setting \(name) in .rodata", errno: EINVAL)
+        }
+        for i in 0..<v.size { bytes[v.offset + i] = i < value.count ? value[i] : 0 }
+    }
+
+    /// Hands the settings to libbpf, which loads them with the object.
+    func commit() throws(TracerError) {
+        try check("bpf_map__set_initial_value(.rodata)", bpf_map__set_initial_value(map, bytes, bytes.count))
+    }
+}
+
+/// BTF kind numbers (include/uapi/linux/btf.h); both libbpf and the kernel headers declare
+/// them, which makes the imported names ambiguous in Swift.
+enum BTFKind {
+    static let structure: UInt32 = 4
+    static let typedef: UInt32 = 8
+    static let datasec: UInt32 = 15
+}

@@ -1,0 +1,129 @@
+import ArgumentParser
+import CTcptrace
+import Glibc
+import TcptraceBPF
+import TcptraceCore
+
+public enum OutputFormat: String, ExpressibleByArgument, CaseIterable, Sendable {
+    case text, json
+}
+
+/// Turns a `ValueParseError` into the parser's one-line error (exit 64).
+func parsed<T>(_ body: () throws(ValueParseError) -> T) throws -> T {
+    do {
+        return try body()
+    } catch {
+        throw ValidationError(error.description)
+    }
+}
+
+public struct TcptraceCommand: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "tcptrace-bpf",
+        abstract: "Trace TCP connection states from the kernel: every transition, as text or JSON lines.",
+        discussion: """
+            Loads a BPF program on the tracepoint sock:inet_sock_set_state and prints every TCP state \
+            transition with the socket cookie, the owning process, both endpoints and the time spent \
+            in the previous state. Needs root (or CAP_BPF + CAP_PERFMON) and Linux >= 5.12 with BTF.
+
+            PID/COMM in text output are the socket's owner (the process that connected or listened; \
+            accepted sockets inherit their listener's) when known; otherwise the task that happened to \
+            run, marked with '*'.
+
+            Examples:
+              tcptrace-bpf                                 every transition, as text
+              tcptrace-bpf --port 8080                     connections to or from port 8080
+              tcptrace-bpf --format json --output t.jsonl  JSON lines to a file (SIGINT/SIGTERM end it)
+              tcptrace-bpf -4 --rport 5432 --duration 5m   outgoing IPv4 connections to PostgreSQL, 5 minutes
+              tcptrace-bpf --pid 1234 --format json        sockets owned by process 1234
+            """,
+        version: "0.1.0"
+    )
+
+    @Option(help: "Output format: text for people, json for one JSON object per line.")
+    var format: OutputFormat = .text
+
+    @Option(name: .shortAndLong, help: ArgumentHelp("Write to this file instead of standard output.", valueName: "path"))
+    var output: String?
+
+    @Flag(name: .customShort("4"), help: "IPv4 only (includes IPv4-mapped IPv6 sockets).")
+    var ipv4Only = false
+
+    @Flag(name: .customShort("6"), help: "IPv6 only.")
+    var ipv6Only = false
+
+    @Option(
+        help: ArgumentHelp("Ports to show, either side, comma-separated (at most 8).", valueName: "list"),
+        transform: { s in try parsed { () throws(ValueParseError) in try OptionValues.ports(s, max: TraceFilter.maxPortsPerList) } })
+    var port: [UInt16]?
+
+    @Option(
+        help: ArgumentHelp(
+            "Local ports to show (at most 8). A client's CLOSE->SYN_SENT has no local port yet unless it bound one.",
+            valueName: "list"),
+        transform: { s in try parsed { () throws(ValueParseError) in try OptionValues.ports(s, max: TraceFilter.maxPortsPerList) } })
+    var lport: [UInt16]?
+
+    @Option(
+        help: ArgumentHelp("Remote ports to show (at most 8).", valueName: "list"),
+        transform: { s in try parsed { () throws(ValueParseError) in try OptionValues.ports(s, max: TraceFilter.maxPortsPerList) } })
+    var rport: [UInt16]?
+
+    @Option(help: ArgumentHelp("Only sockets owned by this process id (the one that connected or listened).", valueName: "pid"))
+    var pid: UInt32?
+
+    @Option(help: ArgumentHelp("Only sockets owned by a process with this command name (as in /proc/PID/comm).", valueName: "name"))
+    var comm: String?
+
+    @Option(
+        help: ArgumentHelp("Stop after this long: 500ms, 10s, 5m, 1h.", valueName: "duration"),
+        transform: { s in try parsed { () throws(ValueParseError) in try OptionValues.duration(s) } })
+    var duration: UInt64?
+
+    @Option(
+        help: ArgumentHelp("BPF ring buffer size, a power of two: 4096 to 1G, e.g. 256K, 8M.", valueName: "size"),
+        transform: { s in
+            try parsed { () throws(ValueParseError) in try OptionValues.byteSize(s, min: 4096, max: 1 << 30) }
+        })
+    var ringBufferSize: UInt64 = 8 << 20
+
+    @Flag(name: .shortAndLong, help: "Print libbpf's log (verifier messages) on standard error.")
+    var verbose = false
+
+    public init() {}
+
+    public mutating func validate() throws {
+        if ipv4Only && ipv6Only { throw ValidationError("-4 and -6 exclude each other") }
+        if let comm {
+            if comm.isEmpty || comm.utf8.count > 15 {
+                throw ValidationError("--comm must be 1 to 15 bytes (the kernel keeps 15 of a command name)")
+            }
+        }
+        if pid == 0 { throw ValidationError("--pid must be a process id greater than 0") }
+        if let output, output.isEmpty { throw ValidationError("--output needs a file path") }
+    }
+
+    public var filter: TraceFilter {
+        var f = TraceFilter()
+        f.family = ipv4Only ? .ipv4 : ipv6Only ? .ipv6 : nil
+        f.ports = port ?? []
+        f.localPorts = lport ?? []
+        f.remotePorts = rport ?? []
+        f.ownerPID = pid
+        f.ownerComm = comm
+        return f
+    }
+
+    public func run() throws {
+        let status = TraceRun(options: self).run()
+        if status != .success { throw ExitCode(status.rawValue) }
+    }
+
+    var tracerConfiguration: Tracer.Configuration {
+        var c = Tracer.Configuration()
+        c.filter = filter
+        c.ringBufferBytes = ringBufferSize
+        c.verbose = verbose
+        return c
+    }
+}

@@ -1,0 +1,22 @@
+/// Process exit codes, after BSD sysexits.h: each failure class has its own.
+public enum ExitStatus: Int32, Sendable {
+    case success = 0
+    /// Bad flags or values (EX_USAGE).
+    case usage = 64
+    /// Input data malformed (EX_DATAERR).
+    case dataError = 65
+    /// An input file could not be opened (EX_NOINPUT).
+    case noInput = 66
+    /// The kernel lacks what the tracer needs: BTF, the tracepoint, tp_btf (EX_UNAVAILABLE).
+    case unavailable = 69
+    /// A bug or an unexpected libbpf failure (EX_SOFTWARE).
+    case software = 70
+    /// An operating-system call failed (EX_OSERR).
+    case osError = 71
+    /// The output file cannot be created or written (EX_CANTCREAT).
+    case cannotCreate = 73
+    /// An I/O error while writing output (EX_IOERR).
+    case ioError = 74
+    /// Not root, or missing CAP_BPF/CAP_PERFMON (EX_NOPERM).
+    case noPermission = 77
+}

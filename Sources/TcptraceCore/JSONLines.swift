@@ -1,0 +1,127 @@
+/// JSON-lines encoding of the records. Field names and types are a contract (README, "JSON
+/// schema"): change them only with a bump of `schemaVersion`.
+public enum JSONLines {
+    public static let schemaVersion = 1
+
+    static func appendHeader(_ type: StaticString, time: WallTime, to out: inout [UInt8]) {
+        out.appendASCII("{\"type\":\"")
+        out.appendASCII(type)
+        out.appendASCII("\",\"v\":")
+        out.appendDecimal(UInt64(schemaVersion))
+        out.appendASCII(",\"time\":\"")
+        time.appendRFC3339(to: &out)
+        out.append(UInt8(ascii: "\""))
+    }
+
+    static func appendIdentity(
+        cookie: UInt64, local: IPAddress, localPort: UInt16, remote: IPAddress, remotePort: UInt16,
+        family: AddressFamily, to out: inout [UInt8]
+    ) {
+        out.appendASCII(",\"cookie\":")
+        out.appendDecimal(cookie)
+        out.appendASCII(family == .ipv4 ? ",\"family\":\"ipv4\",\"laddr\":\"" : ",\"family\":\"ipv6\",\"laddr\":\"")
+        local.append(to: &out)
+        out.appendASCII("\",\"lport\":")
+        out.appendDecimal(UInt64(localPort))
+        out.appendASCII(",\"raddr\":\"")
+        remote.append(to: &out)
+        out.appendASCII("\",\"rport\":")
+        out.appendDecimal(UInt64(remotePort))
+    }
+
+    static func appendOptional(_ value: UInt64?, to out: inout [UInt8]) {
+        if let value { out.appendDecimal(value) } else { out.appendASCII("null") }
+    }
+
+    /// Milliseconds with microsecond precision, or null.
+    static func appendMilliseconds(_ ns: UInt64?, to out: inout [UInt8]) {
+        if let ns { out.appendFixed(ns, scaleDigits: 6, decimals: 3) } else { out.appendASCII("null") }
+    }
+
+    static func appendOwner(_ owner: Owner?, to out: inout [UInt8]) {
+        guard let owner else {
+            out.appendASCII("null")
+            return
+        }
+        out.appendASCII("{\"pid\":")
+        out.appendDecimal(UInt64(owner.pid))
+        out.appendASCII(",\"comm\":")
+        out.appendJSONString(owner.comm)
+        out.append(UInt8(ascii: "}"))
+    }
+
+    /// One `transition` line, newline included.
+    public static func append(_ t: Transition, to out: inout [UInt8]) {
+        appendHeader("transition", time: t.time, to: &out)
+        appendIdentity(
+            cookie: t.cookie, local: t.local, localPort: t.localPort, remote: t.remote,
+            remotePort: t.remotePort, family: t.family, to: &out)
+        out.appendASCII(",\"old\":\"")
+        out.append(t.old.name)
+        out.appendASCII("\",\"new\":\"")
+        out.append(t.new.name)
+        out.appendASCII("\",\"ms_in_old\":")
+        appendMilliseconds(t.nanosecondsInOld, to: &out)
+        out.appendASCII(",\"pid\":")
+        out.appendDecimal(UInt64(t.pid))
+        out.appendASCII(",\"comm\":")
+        out.appendJSONString(t.comm)
+        out.appendASCII(",\"owner\":")
+        appendOwner(t.owner, to: &out)
+        out.appendASCII(",\"inode\":")
+        appendOptional(t.inode, to: &out)
+        out.appendASCII(",\"rcv_queue\":")
+        appendOptional(t.receiveQueue.map(UInt64.init), to: &out)
+        out.appendASCII(",\"tcp\":")
+        if let c = t.counters {
+            out.appendASCII("{\"bytes_acked\":")
+            out.appendDecimal(c.bytesAcked)
+            out.appendASCII(",\"bytes_received\":")
+            out.appendDecimal(c.bytesReceived)
+            out.appendASCII(",\"retransmits\":")
+            out.appendDecimal(UInt64(c.totalRetransmissions))
+            out.appendASCII(",\"srtt_us\":")
+            out.appendDecimal(UInt64(c.smoothedRTTMicroseconds))
+            out.append(UInt8(ascii: "}"))
+        } else {
+            out.appendASCII("null")
+        }
+        out.appendASCII("}\n")
+    }
+
+    /// The final `summary` line, newline included.
+    public static func append(_ s: RunSummary, to out: inout [UInt8]) {
+        appendHeader("summary", time: s.end, to: &out)
+        out.appendASCII(",\"duration_s\":")
+        out.appendFixed(UInt64(max(0, s.end.nanoseconds - s.start.nanoseconds)), scaleDigits: 9, decimals: 3)
+        out.appendASCII(",\"events\":")
+        out.appendDecimal(s.events)
+        out.appendASCII(",\"transitions\":{")
+        var first = true
+        for (pair, n) in s.transitionCounts.sorted(by: { $0.key < $1.key }) {
+            if !first { out.append(UInt8(ascii: ",")) }
+            first = false
+            out.append(UInt8(ascii: "\""))
+            out.append(pair.old.name)
+            out.appendASCII("->")
+            out.append(pair.new.name)
+            out.appendASCII("\":")
+            out.appendDecimal(n)
+        }
+        out.appendASCII("},\"lost\":{\"ringbuf_full\":")
+        out.appendDecimal(s.lost.ringBufferFull)
+        out.appendASCII(",\"recursion_misses\":")
+        out.appendDecimal(s.lost.recursionMisses)
+        out.appendASCII(",\"undecodable\":")
+        out.appendDecimal(s.lost.undecodable)
+        out.appendASCII(",\"total\":")
+        out.appendDecimal(s.lost.total)
+        out.appendASCII("},\"kernel\":{\"seen\":")
+        out.appendDecimal(s.kernel.seen)
+        out.appendASCII(",\"filtered\":")
+        out.appendDecimal(s.kernel.filtered)
+        out.appendASCII(",\"no_storage\":")
+        out.appendDecimal(s.kernel.noStorage)
+        out.appendASCII("}}\n")
+    }
+}

@@ -1,0 +1,52 @@
+/// A pair of states, ordered by (old, new) number.
+public struct StatePair: Hashable, Comparable, Sendable {
+    public var old: TCPState
+    public var new: TCPState
+    public init(_ old: TCPState, _ new: TCPState) {
+        self.old = old
+        self.new = new
+    }
+    public static func < (a: StatePair, b: StatePair) -> Bool { (a.old, a.new) < (b.old, b.new) }
+}
+
+/// Events the run did not deliver, by cause. Loss is never silent.
+public struct LostEvents: Hashable, Sendable {
+    /// Ring buffer reservations that failed in the kernel: user space fell behind.
+    public var ringBufferFull: UInt64 = 0
+    /// Tracepoint hits the kernel skipped because the program was already running on that CPU
+    /// (bpf_prog_info.recursion_misses).
+    public var recursionMisses: UInt64 = 0
+    /// Records that arrived but could not be decoded (short or malformed).
+    public var undecodable: UInt64 = 0
+    public init() {}
+    public var total: UInt64 { ringBufferFull + recursionMisses + undecodable }
+}
+
+/// The kernel program's own counters (per-CPU array, summed).
+public struct KernelCounters: Hashable, Sendable {
+    public var seen: UInt64 = 0
+    public var filtered: UInt64 = 0
+    public var ringBufferFull: UInt64 = 0
+    public var noStorage: UInt64 = 0
+    public init() {}
+}
+
+/// What a run saw, for the end-of-run summary.
+public struct RunSummary: Sendable {
+    public var start: WallTime
+    public var end: WallTime
+    public var events: UInt64 = 0
+    public var transitionCounts: [StatePair: UInt64] = [:]
+    public var lost = LostEvents()
+    public var kernel = KernelCounters()
+
+    public init(start: WallTime) {
+        self.start = start
+        self.end = start
+    }
+
+    public mutating func record(_ t: Transition) {
+        events += 1
+        transitionCounts[StatePair(t.old, t.new), default: 0] += 1
+    }
+}

@@ -1,0 +1,92 @@
+/// Text output for people: one aligned line per transition, like tcpstates' columns but with
+/// the socket cookie instead of a kernel pointer, and the socket's owner when known.
+public struct TextLines: Sendable {
+    /// Offset of local time from UTC, read once at start by the caller.
+    public var utcOffsetSeconds: Int64
+
+    public init(utcOffsetSeconds: Int64) { self.utcOffsetSeconds = utcOffsetSeconds }
+
+    public static let header =
+        "TIME            COOKIE   PID     COMM             LADDR:LPORT                RADDR:RPORT                OLD          -> NEW           MS\n"
+
+    /// PID/COMM are the owner's when known; otherwise the task in context, marked with `*`.
+    public func append(_ t: Transition, to out: inout [UInt8]) {
+        t.time.appendTimeOfDay(utcOffsetSeconds: utcOffsetSeconds, to: &out)
+        out.append(UInt8(ascii: " "))
+        appendPadded(to: &out, width: 8) { $0.appendDecimal(t.cookie) }
+        out.append(UInt8(ascii: " "))
+        if let owner = t.owner {
+            appendPadded(to: &out, width: 7) { $0.appendDecimal(UInt64(owner.pid)) }
+            out.append(UInt8(ascii: " "))
+            out.append(sanitized(owner.comm), paddedTo: 16)
+        } else {
+            appendPadded(to: &out, width: 7) {
+                $0.appendDecimal(UInt64(t.pid))
+                $0.append(UInt8(ascii: "*"))
+            }
+            out.append(UInt8(ascii: " "))
+            out.append(sanitized(t.comm), paddedTo: 16)
+        }
+        out.append(UInt8(ascii: " "))
+        appendPadded(to: &out, width: 26) { Self.appendEndpoint(t.local, t.localPort, to: &$0) }
+        out.append(UInt8(ascii: " "))
+        appendPadded(to: &out, width: 26) { Self.appendEndpoint(t.remote, t.remotePort, to: &$0) }
+        out.append(UInt8(ascii: " "))
+        out.append(t.old.name, paddedTo: 12)
+        out.appendASCII(" -> ")
+        out.append(t.new.name, paddedTo: 12)
+        out.append(UInt8(ascii: " "))
+        if let ns = t.nanosecondsInOld {
+            out.appendFixed(ns, scaleDigits: 6, decimals: 3)
+        } else {
+            out.append(UInt8(ascii: "-"))
+        }
+        out.append(UInt8(ascii: "\n"))
+    }
+
+    /// 127.0.0.1:80 or [::1]:80
+    public static func appendEndpoint(_ a: IPAddress, _ port: UInt16, to out: inout [UInt8]) {
+        if a.family == .ipv6 { out.append(UInt8(ascii: "[")) }
+        a.append(to: &out)
+        if a.family == .ipv6 { out.append(UInt8(ascii: "]")) }
+        out.append(UInt8(ascii: ":"))
+        out.appendDecimal(UInt64(port))
+    }
+
+    private func appendPadded(to out: inout [UInt8], width: Int, _ body: (inout [UInt8]) -> Void) {
+        let start = out.count
+        body(&out)
+        let n = out.count - start
+        if n < width { out.append(contentsOf: repeatElement(UInt8(ascii: " "), count: width - n)) }
+    }
+
+    /// Control characters in a comm would break the line: show them as `?`.
+    private func sanitized(_ s: String) -> String {
+        s.utf8.contains(where: { $0 < 0x20 || $0 == 0x7f })
+            ? String(s.unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7f ? "?" : Character($0) }) : s
+    }
+
+    /// The end-of-run summary for people.
+    public func appendSummary(_ s: RunSummary, to out: inout [UInt8]) {
+        out.appendASCII("\n")
+        out.appendDecimal(s.events)
+        out.appendASCII(" transitions in ")
+        out.appendFixed(UInt64(max(0, s.end.nanoseconds - s.start.nanoseconds)), scaleDigits: 9, decimals: 1)
+        out.appendASCII(" s\n")
+        for (pair, n) in s.transitionCounts.sorted(by: { $0.key < $1.key }) {
+            out.appendASCII("  ")
+            out.append("\(pair.old.name) -> \(pair.new.name)", paddedTo: 28)
+            out.appendDecimal(n)
+            out.append(UInt8(ascii: "\n"))
+        }
+        out.appendASCII("lost events: ")
+        out.appendDecimal(s.lost.total)
+        out.appendASCII(" (ring buffer full ")
+        out.appendDecimal(s.lost.ringBufferFull)
+        out.appendASCII(", recursion misses ")
+        out.appendDecimal(s.lost.recursionMisses)
+        out.appendASCII(", undecodable ")
+        out.appendDecimal(s.lost.undecodable)
+        out.appendASCII(")\n")
+    }
+}

@@ -1,0 +1,3 @@
+import TcptraceCLI
+
+TcptraceCommand.main()

@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* The ABI between bpf/tcptrace.bpf.c and Swift user space: one event, its flags and the
+ * loss counters. Fixed-width fields only; addresses are byte arrays (Swift drops __int128). */
+#ifndef TCPTRACE_H
+#define TCPTRACE_H
+
+#include <linux/types.h>
+
+#define TCPTRACE_COMM_LEN 16
+#define TCPTRACE_MAX_PORTS 8
+
+/* tcptrace_event.flags */
+enum tcptrace_event_flag {
+	TCPTRACE_F_HAS_OLD_DURATION = 1 << 0, /* ns_in_old is valid: the socket was seen entering old */
+	TCPTRACE_F_HAS_OWNER = 1 << 1,        /* owner_pid/owner_comm captured in process context */
+	TCPTRACE_F_HAS_STATS = 1 << 2,        /* bytes/retrans/srtt read from tcp_sock (at CLOSE) */
+	TCPTRACE_F_HAS_INODE = 1 << 3,        /* inode of the socket's file is known */
+	TCPTRACE_F_HAS_FIRST_SEEN = 1 << 4,   /* first_seen_ns is valid */
+	TCPTRACE_F_HAS_RCV_QUEUE = 1 << 5,    /* rcv_queue (unread bytes) is valid */
+};
+
+/* Indices of the per-CPU counter array `counters`. */
+enum tcptrace_counter {
+	TCPTRACE_CTR_SEEN = 0,         /* TCP transitions the program ran for */
+	TCPTRACE_CTR_FILTERED = 1,     /* transitions excluded by the user's filters */
+	TCPTRACE_CTR_RINGBUF_FULL = 2, /* events lost: ring buffer reservation failed */
+	TCPTRACE_CTR_NO_STORAGE = 3,   /* sk_storage could not be created (durations unknown) */
+	TCPTRACE_CTR_MAX = 4,
+};
+
+struct tcptrace_event {
+	__u64 ts_ns;          /* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
+	__u64 cookie;         /* socket cookie: the connection's identity (ss -e, sock_diag) */
+	__u64 ns_in_old;      /* time spent in oldstate (TCPTRACE_F_HAS_OLD_DURATION) */
+	__u64 first_seen_ns;  /* when the tracer first saw this socket (TCPTRACE_F_HAS_FIRST_SEEN) */
+	__u64 inode;          /* socket inode, as in /proc/PID/fd -> socket:[inode] */
+	__u64 bytes_acked;    /* tcp_sock counters at CLOSE (TCPTRACE_F_HAS_STATS); SYN and FIN count 1 each */
+	__u64 bytes_received;
+	__u32 total_retrans;
+	__u32 srtt_us;        /* smoothed RTT in microseconds */
+	__u32 rcv_queue;      /* at ->CLOSE_WAIT: bytes received but not yet read by the application */
+	__u32 pid;            /* tgid of the task in context (often not the owner) */
+	__u32 tid;
+	__u32 owner_pid;      /* tgid that connected/listened (TCPTRACE_F_HAS_OWNER) */
+	__u16 family;         /* AF_INET or AF_INET6 */
+	__u16 lport;          /* host byte order */
+	__u16 rport;          /* host byte order */
+	__u8 oldstate;
+	__u8 newstate;
+	__u8 saddr[16];       /* network byte order; IPv4 in the first 4 bytes */
+	__u8 daddr[16];
+	char comm[TCPTRACE_COMM_LEN];
+	char owner_comm[TCPTRACE_COMM_LEN];
+	__u32 flags;          /* enum tcptrace_event_flag */
+	__u32 reserved;
+};
+
+_Static_assert(sizeof(struct tcptrace_event) == 160, "tcptrace_event layout changed: bump the ABI");
+
+#endif /* TCPTRACE_H */
