@@ -32,7 +32,12 @@ let package = Package(
             ]
         ),
         .executableTarget(name: "tcptrace-bpf", dependencies: ["TcptraceCLI"]),
-        .testTarget(name: "TcptraceCoreTests", dependencies: ["TcptraceCore", "TcptraceCLI"]),
+        // No root needed: core, decoding, CLI parsing, the embedded object's ABI.
+        .testTarget(
+            name: "TcptraceTests",
+            dependencies: ["TcptraceCore", "TcptraceBPF", "TcptraceCLI", "CTcptrace"]
+        ),
+        // Root and a BTF kernel: the real program, real loopback connections.
         .testTarget(
             name: "TcptraceKernelTests",
             dependencies: ["TcptraceBPF", "TcptraceCore", "CTcptrace", "CLibbpf"]

@@ -1,0 +1,56 @@
+import ArgumentParser
+import Testing
+import TcptraceCore
+@testable import TcptraceCLI
+
+/// Every flag error is a one-line message and exit code 64 (EX_USAGE), before anything loads.
+@Suite struct CLITests {
+    @Test func defaults() throws {
+        let c = try TcptraceCommand.parseAsRoot([]) as! TcptraceCommand
+        #expect(c.format == .text)
+        #expect(c.filter.isEmpty)
+        #expect(c.ringBufferSize == 8 << 20)
+    }
+
+    @Test func filtersAreParsed() throws {
+        let c =
+            try TcptraceCommand.parseAsRoot([
+                "-4", "--port", "80,443", "--lport", "8080", "--rport", "5432", "--pid", "42", "--comm", "nginx",
+                "--format", "json", "--duration", "500ms", "--ring-buffer-size", "64K",
+            ]) as! TcptraceCommand
+        let f = c.filter
+        #expect(f.family == .ipv4)
+        #expect(f.ports == [80, 443] && f.localPorts == [8080] && f.remotePorts == [5432])
+        #expect(f.ownerPID == 42 && f.ownerComm == "nginx")
+        #expect(c.format == .json && c.duration == 500_000_000 && c.ringBufferSize == 65536)
+    }
+
+    @Test(arguments: [
+        (["--format", "xml"], "xml"),
+        (["-4", "-6"], "-4 and -6"),
+        (["--port", "0"], "invalid port"),
+        (["--lport", "70000"], "invalid port"),
+        (["--rport", "http"], "invalid port"),
+        (["--port", "1,2,3,4,5,6,7,8,9"], "at most 8"),
+        (["--pid", "0"], "--pid"),
+        (["--pid", "abc"], "abc"),
+        (["--comm", "a-name-longer-than-15"], "--comm"),
+        (["--duration", "soon"], "invalid duration"),
+        (["--duration", "0s"], "invalid duration"),
+        (["--ring-buffer-size", "5000"], "power of two"),
+        (["--ring-buffer-size", "1K"], "power of two"),
+        (["--output", ""], "--output"),
+        (["--bogus"], "--bogus"),
+    ])
+    func badInputIsAUsageError(args: [String], mentions: String) {
+        do {
+            _ = try TcptraceCommand.parseAsRoot(args)
+            Issue.record("\(args) parsed")
+        } catch {
+            #expect(TcptraceCommand.exitCode(for: error).rawValue == ExitStatus.usage.rawValue)
+            let message = TcptraceCommand.message(for: error)
+            #expect(message.contains(mentions), "\(message)")
+            #expect(!message.contains("\n"), "one line: \(message)")
+        }
+    }
+}

@@ -1,0 +1,218 @@
+import Testing
+@testable import TcptraceCore
+
+/// A fixed transition: 2026-11-25T13:40:10.123456789Z, client side of 127.0.0.1:40832 -> :8080.
+func sampleTransition() -> Transition {
+    Transition(
+        time: WallTime(nanoseconds: 1_795_614_010_123_456_789), cookie: 4242,
+        local: IPAddress("127.0.0.1")!, localPort: 40832, remote: IPAddress("127.0.0.1")!, remotePort: 8080,
+        old: .synSent, new: .established, nanosecondsInOld: 1_234_567, pid: 0, comm: "swapper/1",
+        owner: Owner(pid: 1234, comm: "curl"), inode: 99)
+}
+
+@Suite struct FormattingTests {
+    @Test func rfc3339() {
+        #expect(WallTime(nanoseconds: 0).rfc3339 == "1970-01-01T00:00:00.000000000Z")
+        #expect(WallTime(nanoseconds: 1_795_614_010_123_456_789).rfc3339 == "2026-11-25T13:40:10.123456789Z")
+        #expect(WallTime(nanoseconds: 951_782_400_000_000_001).rfc3339 == "2000-02-29T00:00:00.000000001Z")
+        #expect(WallTime(nanoseconds: -1).rfc3339 == "1969-12-31T23:59:59.999999999Z")
+        for ns: Int64 in [0, 1_795_614_010_123_456_789, 951_782_400_000_000_001, -1] {
+            #expect(WallTime(rfc3339: WallTime(nanoseconds: ns).rfc3339)?.nanoseconds == ns)
+        }
+        #expect(WallTime(rfc3339: "2026-11-25T14:40:10.5+01:00")?.nanoseconds == 1_795_614_010_500_000_000)
+        #expect(WallTime(rfc3339: "2026-11-25 garbage") == nil)
+    }
+
+    @Test func monotonicToWall() {
+        let c = MonotonicToWall(wallNow: WallTime(nanoseconds: 1_000_000_000_000), monotonicNowNs: 5_000)
+        #expect(c.wall(5_000).nanoseconds == 1_000_000_000_000)
+        #expect(c.wall(6_000).nanoseconds == 1_000_000_001_000)
+    }
+
+    @Test func jsonTransitionGolden() {
+        var out: [UInt8] = []
+        JSONLines.append(sampleTransition(), to: &out)
+        #expect(
+            String(decoding: out, as: UTF8.self)
+                == #"{"type":"transition","v":1,"time":"2026-11-25T13:40:10.123456789Z","cookie":4242,"family":"ipv4","laddr":"127.0.0.1","lport":40832,"raddr":"127.0.0.1","rport":8080,"old":"SYN_SENT","new":"ESTABLISHED","ms_in_old":1.234,"pid":0,"comm":"swapper/1","owner":{"pid":1234,"comm":"curl"},"inode":99,"rcv_queue":null,"tcp":null}"#
+                + "\n")
+    }
+
+    @Test func jsonUnknownsAreNullAndStringsEscaped() {
+        var t = sampleTransition()
+        t.owner = nil
+        t.inode = nil
+        t.nanosecondsInOld = nil
+        t.comm = "a\"b\\c\u{1}"
+        t.new = TCPState(rawValue: 99)
+        t.local = IPAddress("::1")!
+        t.remote = IPAddress("2001:db8::2")!
+        t.counters = TCPCounters(bytesAcked: 7, bytesReceived: 1, totalRetransmissions: 2, smoothedRTTMicroseconds: 33)
+        var out: [UInt8] = []
+        JSONLines.append(t, to: &out)
+        #expect(
+            String(decoding: out, as: UTF8.self)
+                == #"{"type":"transition","v":1,"time":"2026-11-25T13:40:10.123456789Z","cookie":4242,"family":"ipv6","laddr":"::1","lport":40832,"raddr":"2001:db8::2","rport":8080,"old":"SYN_SENT","new":"UNKNOWN_99","ms_in_old":null,"pid":0,"comm":"a\"b\\c\u0001","owner":null,"inode":null,"rcv_queue":null,"tcp":{"bytes_acked":7,"bytes_received":1,"retransmits":2,"srtt_us":33}}"#
+                + "\n")
+    }
+
+    @Test func jsonSummaryGolden() {
+        var s = RunSummary(start: WallTime(nanoseconds: 1_795_614_010_000_000_000))
+        s.end = WallTime(nanoseconds: 1_795_614_012_500_000_000)
+        var t = sampleTransition()
+        s.record(t)
+        s.record(t)
+        t.old = .close
+        t.new = .synSent
+        s.record(t)
+        s.lost.ringBufferFull = 5
+        s.lost.recursionMisses = 1
+        s.kernel.seen = 8
+        s.kernel.filtered = 0
+        s.kernel.ringBufferFull = 5
+        var out: [UInt8] = []
+        JSONLines.append(s, to: &out)
+        #expect(
+            String(decoding: out, as: UTF8.self)
+                == #"{"type":"summary","v":1,"time":"2026-11-25T13:40:12.500000000Z","duration_s":2.500,"events":3,"transitions":{"SYN_SENT->ESTABLISHED":2,"CLOSE->SYN_SENT":1},"lost":{"ringbuf_full":5,"recursion_misses":1,"undecodable":0,"total":6},"kernel":{"seen":8,"filtered":0,"no_storage":0}}"#
+                + "\n")
+    }
+
+    @Test func textGolden() {
+        var out: [UInt8] = []
+        let text = TextLines(utcOffsetSeconds: 3600)
+        text.append(sampleTransition(), to: &out)
+        var t = sampleTransition()
+        t.owner = nil
+        t.nanosecondsInOld = nil
+        t.local = IPAddress("::1")!
+        t.remote = IPAddress("::1")!
+        text.append(t, to: &out)
+        #expect(
+            String(decoding: out, as: UTF8.self) == """
+                14:40:10.123456 4242     1234    curl             127.0.0.1:40832            127.0.0.1:8080             SYN_SENT     -> ESTABLISHED  1.234
+                14:40:10.123456 4242     0*      swapper/1        [::1]:40832                [::1]:8080                 SYN_SENT     -> ESTABLISHED  -
+
+                """)
+    }
+
+    @Test func textSummaryNamesLosses() {
+        var s = RunSummary(start: WallTime(nanoseconds: 0))
+        s.end = WallTime(nanoseconds: 3_000_000_000)
+        s.record(sampleTransition())
+        s.lost.ringBufferFull = 2
+        var out: [UInt8] = []
+        TextLines(utcOffsetSeconds: 0).appendSummary(s, to: &out)
+        let text = String(decoding: out, as: UTF8.self)
+        #expect(text.contains("1 transitions in 3.0 s"))
+        #expect(text.contains("SYN_SENT -> ESTABLISHED"))
+        #expect(text.contains("lost events: 2 (ring buffer full 2, recursion misses 0, undecodable 0)"))
+    }
+
+    @Test func numbers() {
+        var out: [UInt8] = []
+        out.appendDecimal(UInt64(0))
+        out.append(32)
+        out.appendDecimal(UInt64.max)
+        out.append(32)
+        out.appendDecimal(Int64.min)
+        out.append(32)
+        out.appendFixed(1_234_567, scaleDigits: 6, decimals: 3)
+        out.append(32)
+        out.appendFixed(999, scaleDigits: 6, decimals: 3)
+        out.append(32)
+        out.appendHex(0)
+        out.append(32)
+        out.appendHex(0xdb8)
+        #expect(String(decoding: out, as: UTF8.self) == "0 18446744073709551615 -9223372036854775808 1.234 0.000 0 db8")
+    }
+}
+
+@Suite struct AddressTests {
+    @Test(arguments: [
+        ("127.0.0.1", "127.0.0.1"), ("0.0.0.0", "0.0.0.0"), ("255.255.255.255", "255.255.255.255"),
+        ("::1", "::1"), ("::", "::"), ("2001:db8::1", "2001:db8::1"), ("2001:DB8:0:0:0:0:0:1", "2001:db8::1"),
+        ("fe80::1:0:0:1", "fe80::1:0:0:1"), ("1:0:0:2:0:0:0:3", "1:0:0:2::3"), ("1:0:0:2:0:0:3:4", "1::2:0:0:3:4"),
+        ("2001:db8:0:1:1:1:1:1", "2001:db8:0:1:1:1:1:1"), ("::ffff:10.1.2.3", "10.1.2.3"), ("::ffff:7f00:1", "127.0.0.1"),
+    ])
+    func roundTrip(input: String, expected: String) throws {
+        let a = try #require(IPAddress(input))
+        #expect(a.text == expected)
+        #expect(IPAddress(a.text) == a)
+    }
+
+    @Test func fromKernelBytes() {
+        #expect(IPAddress(family: .ipv4, bytes: [127, 0, 0, 1] + [UInt8](repeating: 0, count: 12)).text == "127.0.0.1")
+        let mapped: [UInt8] = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 192, 0, 2, 7]
+        #expect(IPAddress(family: .ipv6, bytes: mapped) == .v4(0xc000_0207))
+        #expect(IPAddress(family: .ipv6, bytes: mapped).family == .ipv4)
+        var loop = [UInt8](repeating: 0, count: 16)
+        loop[15] = 1
+        #expect(IPAddress(family: .ipv6, bytes: loop).text == "::1")
+    }
+
+    @Test(arguments: ["", "1.2.3", "1.2.3.4.5", "256.1.1.1", "1::2::3", "12345::", "g::1", "1:2:3:4:5:6:7:8:9", ":::"])
+    func rejectsGarbage(_ text: String) {
+        #expect(IPAddress(text) == nil)
+    }
+
+    @Test func states() {
+        #expect(TCPState.closeWait.name == "CLOSE_WAIT")
+        #expect(TCPState(name: "FIN_WAIT2") == .finWait2)
+        #expect(TCPState(rawValue: 200).name == "UNKNOWN_200")
+        #expect(TCPState(name: "UNKNOWN_200") == TCPState(rawValue: 200))
+        #expect(TCPState(name: "BOGUS") == nil)
+    }
+}
+
+@Suite struct OptionValueTests {
+    @Test(arguments: [
+        ("500ms", 500_000_000), ("10s", 10_000_000_000), ("5m", 300_000_000_000), ("1h", 3_600_000_000_000),
+        ("1.5s", 1_500_000_000), ("2", 2_000_000_000), ("250us", 250_000), ("100ns", 100),
+    ] as [(String, UInt64)])
+    func durations(text: String, ns: UInt64) throws {
+        #expect(try OptionValues.duration(text) == ns)
+    }
+
+    @Test(arguments: ["", "abc", "-1s", "10x", "0s", "s", "1e3s", "5 m m"])
+    func badDurations(_ text: String) {
+        #expect(throws: ValueParseError.self) { try OptionValues.duration(text) }
+    }
+
+    @Test func ports() throws {
+        #expect(try OptionValues.ports("80,443, 8080", max: 8) == [80, 443, 8080])
+        #expect(try OptionValues.ports("80,80", max: 8) == [80])
+        for bad in ["0", "65536", "a", "80,", ",80", "1,2,3,4,5,6,7,8,9", "-1"] {
+            #expect(throws: ValueParseError.self) { try OptionValues.ports(bad, max: 8) }
+        }
+    }
+
+    @Test func sizes() throws {
+        #expect(try OptionValues.byteSize("4096", min: 4096, max: 1 << 30) == 4096)
+        #expect(try OptionValues.byteSize("256K", min: 4096, max: 1 << 30) == 262_144)
+        #expect(try OptionValues.byteSize("8m", min: 4096, max: 1 << 30) == 8 << 20)
+        #expect(try OptionValues.byteSize("1G", min: 4096, max: 1 << 30) == 1 << 30)
+        for bad in ["5000", "1K", "2G", "x", "", "0"] {
+            #expect(throws: ValueParseError.self) { try OptionValues.byteSize(bad, min: 4096, max: 1 << 30) }
+        }
+    }
+
+    @Test func filterRules() {
+        let t = sampleTransition()
+        var f = TraceFilter()
+        #expect(f.matches(t))
+        f.ports = [8080]
+        #expect(f.matches(t))
+        f.localPorts = [8080]
+        #expect(!f.matches(t), "filters combine with AND")
+        f.localPorts = [1, 40832]
+        #expect(f.matches(t), "values within a list combine with OR")
+        f.family = .ipv6
+        #expect(!f.matches(t))
+        f.family = .ipv4
+        f.ownerPID = 1234
+        #expect(f.matches(t))
+        f.ownerComm = "wget"
+        #expect(!f.matches(t))
+    }
+}
