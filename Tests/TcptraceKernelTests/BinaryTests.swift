@@ -1,0 +1,144 @@
+import Foundation
+import Glibc
+import Testing
+import TcptraceCore
+
+/// The tcptrace-bpf executable as users run it: signals, files, pipes, exit codes.
+@Suite(.serialized, .enabled(if: KernelGate.enabled, "needs root and a kernel with BTF"))
+struct BinaryTests {
+    func tempPath(_ name: String) -> String { "/tmp/tcptrace-test-\(getpid())-\(name)" }
+
+    /// `count` connections to a fresh listener, each closed by the client first.
+    func connections(_ count: Int, listener: Int32, port: UInt16) throws {
+        try Loopback.listen(listener)
+        let served = Loopback.serve(listener, count: count)
+        for _ in 0..<count {
+            let c = try Loopback.connect(.v4, port: port)
+            close(c)
+        }
+        served.wait()
+    }
+
+    @Test func sigtermLeavesWholeJSONLinesEndingWithTheSummary() throws {
+        try KernelGate.check()
+        let file = tempPath("sigterm.jsonl")
+        defer { unlink(file) }
+        let (listener, port) = try Loopback.bound(.v4)
+        let (p, _) = try Binary.start(["--format", "json", "--output", file, "--port", String(port)])
+        try connections(20, listener: listener, port: port)
+        close(listener)
+        usleep(200_000)
+        kill(p.processIdentifier, SIGTERM)
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 0)
+        let text = try String(contentsOfFile: file, encoding: .utf8)
+        #expect(text.hasSuffix("}\n"), "ends with a whole line")
+        let records = jsonLines(text)
+        let transitions = records.filter { $0["type"] as? String == "transition" }
+        // 20 clients and 20 accepted sockets (5 each) and the listener's 2.
+        #expect(transitions.count == 20 * 10 + 2)
+        let summary = try #require(records.last)
+        #expect(summary["type"] as? String == "summary")
+        #expect(summary["events"] as? Int == transitions.count)
+        let lost = try #require(summary["lost"] as? [String: Int])
+        #expect(lost["total"] == 0)
+        #expect(records.dropLast().allSatisfy { $0["type"] as? String == "transition" })
+        // Times come from the kernel's clock, in order per socket, and ms_in_old agrees with them.
+        let first = try #require(transitions.first)
+        #expect(WallTime(rfc3339: first["time"] as? String ?? "") != nil)
+    }
+
+    @Test func tinyRingBufferReportsDrops() throws {
+        try KernelGate.check()
+        let file = tempPath("drops.jsonl")
+        defer { unlink(file) }
+        let (listener, port) = try Loopback.bound(.v4)
+        let (p, _) = try Binary.start(["--format", "json", "--output", file, "--port", String(port), "--ring-buffer-size", "4096"])
+        // Freeze the consumer so 2,000 events meet a 4 KiB ring (about 24 events).
+        kill(p.processIdentifier, SIGSTOP)
+        try connections(200, listener: listener, port: port)
+        close(listener)
+        kill(p.processIdentifier, SIGCONT)
+        usleep(300_000)
+        kill(p.processIdentifier, SIGINT)
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 0)
+        let records = jsonLines(try String(contentsOfFile: file, encoding: .utf8))
+        let summary = try #require(records.last)
+        #expect(summary["type"] as? String == "summary")
+        let lost = try #require(summary["lost"] as? [String: Int])
+        let kernel = try #require(summary["kernel"] as? [String: Int])
+        let events = try #require(summary["events"] as? Int)
+        #expect(lost["ringbuf_full"]! > 0)
+        #expect(events + lost["ringbuf_full"]! == 2002, "every transition (200 × 10 and the listener's 2) is delivered or counted as lost")
+        #expect(kernel["seen"]! - kernel["filtered"]! == 2002)
+        #expect(records.count - 1 == events)
+    }
+
+    @Test func textModeReportsLossOnStderr() throws {
+        try KernelGate.check()
+        let (listener, port) = try Loopback.bound(.v4)
+        let devnull = FileHandle(forWritingAtPath: "/dev/null")!
+        let (p, err) = try Binary.start(["--port", String(port), "--ring-buffer-size", "4096"], stdout: devnull)
+        kill(p.processIdentifier, SIGSTOP)
+        try connections(100, listener: listener, port: port)
+        close(listener)
+        kill(p.processIdentifier, SIGCONT)
+        usleep(1_500_000)
+        kill(p.processIdentifier, SIGTERM)
+        p.waitUntilExit()
+        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(stderr.contains("events: ring buffer full"), "\(stderr)")
+    }
+
+    @Test func closedPipeEndsQuietly() throws {
+        try KernelGate.check()
+        let (listener, port) = try Loopback.bound(.v4)
+        let pipe = Pipe()
+        let (p, err) = try Binary.start(["--format", "json", "--port", String(port)], stdout: pipe)
+        try pipe.fileHandleForReading.close()
+        try connections(50, listener: listener, port: port)
+        close(listener)
+        let deadline = Date().addingTimeInterval(5)
+        while p.isRunning && Date() < deadline { usleep(20_000) }
+        if p.isRunning { kill(p.processIdentifier, SIGKILL) }
+        p.waitUntilExit()
+        #expect(p.terminationReason == .exit)
+        #expect(p.terminationStatus == 0)
+        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(!stderr.contains("error") && !stderr.contains("failed"), "\(stderr)")
+    }
+
+    @Test func durationEndsTheRun() throws {
+        try KernelGate.check()
+        let start = Date()
+        let r = try Binary.run(["--format", "json", "--duration", "300ms", "--port", "1"])
+        #expect(r.status == 0)
+        #expect(Date().timeIntervalSince(start) < 10)
+        let records = jsonLines(r.stdout)
+        #expect(records.count == 1 && records.last?["type"] as? String == "summary")
+    }
+
+    @Test func unwritableOutputExits73() throws {
+        try KernelGate.check()
+        let r = try Binary.run(["--output", "/nonexistent-dir/out.jsonl"])
+        #expect(r.status == ExitStatus.cannotCreate.rawValue)
+        #expect(r.stderr.contains("cannot write output file /nonexistent-dir/out.jsonl"))
+        #expect(r.stderr.split(separator: "\n").count == 1)
+    }
+
+    @Test func badFlagExits64() throws {
+        try KernelGate.check()
+        let r = try Binary.run(["--port", "99999"])
+        #expect(r.status == ExitStatus.usage.rawValue)
+        #expect(r.stderr.contains("invalid port"))
+    }
+
+    @Test func notRootExits77() throws {
+        try KernelGate.check()
+        let r = try Binary.run([], prefix: ["/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all"])
+        #expect(r.status == ExitStatus.noPermission.rawValue, "\(r.stderr)")
+        #expect(r.stderr.contains("must run as root"))
+        #expect(r.stderr.split(separator: "\n").count == 1)
+    }
+}
