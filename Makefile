@@ -43,7 +43,7 @@ $(OUTPUT):
 	$(Q)mkdir -p $@
 
 build: $(EMBEDDED)
-	$(Q)$(SWIFT) build -c $(CONFIG)
+	$(Q)$(SWIFT) build -c $(CONFIG) --static-swift-stdlib
 
 # Run the tracer (root): make run ARGS="--format json"
 run: build
@@ -52,7 +52,7 @@ run: build
 # Unit tests always; kernel tests when run as root on a kernel that allows them.
 test: $(EMBEDDED)
 	$(Q)$(SWIFT) build
-	$(Q)$(SWIFT) test
+	$(Q)$(SWIFT) test --disable-xctest
 
 clean:
 	$(Q)rm -rf $(OUTPUT) .build
