@@ -17,27 +17,60 @@ func parsed<T>(_ body: () throws(ValueParseError) -> T) throws -> T {
     }
 }
 
+/// `tcptrace-bpf`: tracing is the default subcommand, so `tcptrace-bpf --port 80` traces.
 public struct TcptraceCommand: ParsableCommand {
+    /// Parses and runs; every error is one line on stderr with its own exit code.
+    public static func runMain(_ arguments: [String]? = nil) -> Never {
+        do {
+            var command = try parseAsRoot(arguments)
+            try command.run()
+            Glibc.exit(0)
+        } catch {
+            let code = exitCode(for: error)
+            let message = self.message(for: error)
+            if code == .success || message.isEmpty {
+                self.exit(withError: error)  // --help, --version, or already reported
+            }
+            printError(message.split(separator: "\n").first.map(String.init) ?? message)
+            Glibc.exit(code.rawValue)
+        }
+    }
+
     public static let configuration = CommandConfiguration(
         commandName: "tcptrace-bpf",
         abstract: "Trace TCP connection states from the kernel: every transition, as text or JSON lines.",
         discussion: """
-            Loads a BPF program on the tracepoint sock:inet_sock_set_state and prints every TCP state \
-            transition with the socket cookie, the owning process, both endpoints and the time spent \
-            in the previous state. Needs root (or CAP_BPF + CAP_PERFMON) and Linux >= 5.12 with BTF.
-
-            PID/COMM in text output are the socket's owner (the process that connected or listened; \
-            accepted sockets inherit their listener's) when known; otherwise the task that happened to \
-            run, marked with '*'.
+            Loads a BPF program on the tracepoint sock:inet_sock_set_state and prints every TCP \
+            state transition with the socket cookie, the owning process, both endpoints and the \
+            time spent in the previous state. Needs root (or CAP_BPF + CAP_PERFMON) and \
+            Linux >= 5.12 with BTF. Options of `trace`: tcptrace-bpf help trace
 
             Examples:
-              tcptrace-bpf                                 every transition, as text
-              tcptrace-bpf --port 8080                     connections to or from port 8080
-              tcptrace-bpf --format json --output t.jsonl  JSON lines to a file (SIGINT/SIGTERM end it)
-              tcptrace-bpf -4 --rport 5432 --duration 5m   outgoing IPv4 connections to PostgreSQL, 5 minutes
-              tcptrace-bpf --pid 1234 --format json        sockets owned by process 1234
+              tcptrace-bpf                           every transition, as text
+              tcptrace-bpf --port 8080               to or from port 8080
+              tcptrace-bpf --format json -o t.jsonl  JSON lines to a file
+              tcptrace-bpf -4 --rport 5432 --duration 5m
+              tcptrace-bpf --pid 1234 --format json  sockets owned by pid 1234
             """,
-        version: "0.1.0"
+        version: "0.1.0",
+        subcommands: [TraceCommand.self],
+        defaultSubcommand: TraceCommand.self
+    )
+
+    public init() {}
+}
+
+/// Live tracing: every transition, as text or JSON lines.
+public struct TraceCommand: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "trace",
+        abstract: "Trace TCP state transitions live (the default).",
+        discussion: """
+            PID/COMM in text output are the socket's owner (the process that connected or \
+            listened; accepted sockets inherit their listener's) when known; otherwise the task \
+            that happened to run, marked with '*'. Filters combine with AND, values in one \
+            list with OR, and run in the kernel.
+            """
     )
 
     @Option(help: "Output format: text for people, json for one JSON object per line.")

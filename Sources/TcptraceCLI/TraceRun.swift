@@ -6,7 +6,7 @@ import TcptraceCore
 /// One run of the tracer: open output, check the host, load, poll until told to stop, drain,
 /// summarize. Printing lives in `handle`; this type owns the order of things.
 final class TraceRun {
-    let options: TcptraceCommand
+    let options: TraceCommand
     var writer: LineWriter!
     var summary = RunSummary(start: WallTime(nanoseconds: 0))
     let text: TextLines
@@ -16,7 +16,7 @@ final class TraceRun {
 
     static let pollMilliseconds: Int32 = 100
 
-    init(options: TcptraceCommand) {
+    init(options: TraceCommand) {
         self.options = options
         self.json = options.format == .json
         self.text = TextLines(utcOffsetSeconds: SystemClock.utcOffsetSeconds())

@@ -1,3 +1,3 @@
 import TcptraceCLI
 
-TcptraceCommand.main()
+TcptraceCommand.runMain()

@@ -132,6 +132,7 @@ struct BinaryTests {
         let r = try Binary.run(["--port", "99999"])
         #expect(r.status == ExitStatus.usage.rawValue)
         #expect(r.stderr.contains("invalid port"))
+        #expect(r.stderr.split(separator: "\n").count == 1, "one line: \(r.stderr)")
     }
 
     @Test func notRootExits77() throws {

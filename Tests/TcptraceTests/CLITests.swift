@@ -5,8 +5,13 @@ import TcptraceCore
 
 /// Every flag error is a one-line message and exit code 64 (EX_USAGE), before anything loads.
 @Suite struct CLITests {
+    @Test func tracingIsTheDefaultSubcommand() throws {
+        #expect(try TcptraceCommand.parseAsRoot(["--port", "80"]) is TraceCommand)
+        #expect(try TcptraceCommand.parseAsRoot(["trace", "--port", "80"]) is TraceCommand)
+    }
+
     @Test func defaults() throws {
-        let c = try TcptraceCommand.parseAsRoot([]) as! TcptraceCommand
+        let c = try TcptraceCommand.parseAsRoot([]) as! TraceCommand
         #expect(c.format == .text)
         #expect(c.filter.isEmpty)
         #expect(c.ringBufferSize == 8 << 20)
@@ -17,7 +22,7 @@ import TcptraceCore
             try TcptraceCommand.parseAsRoot([
                 "-4", "--port", "80,443", "--lport", "8080", "--rport", "5432", "--pid", "42", "--comm", "nginx",
                 "--format", "json", "--duration", "500ms", "--ring-buffer-size", "64K",
-            ]) as! TcptraceCommand
+            ]) as! TraceCommand
         let f = c.filter
         #expect(f.family == .ipv4)
         #expect(f.ports == [80, 443] && f.localPorts == [8080] && f.remotePorts == [5432])
