@@ -232,10 +232,11 @@ int BPF_PROG(handle_set_state, struct sock *sk, int oldstate, int newstate)
 			out->flags |= TCPTRACE_F_HAS_INODE;
 		}
 	}
-	if (newstate == TCP_CLOSE_WAIT) {
-		/* Unread bytes when the peer closed; rcv_nxt already counts the peer's FIN. */
+	if (newstate == TCP_CLOSE_WAIT || newstate == TCP_CLOSE) {
+		/* Sequence space received but not read: unread bytes, plus 1 for a FIN received.
+		 * At FIN_WAIT2->CLOSE it tells TIME_WAIT (peer's FIN in) from an orphan timeout. */
 		struct tcp_sock *tp = (struct tcp_sock *)sk;
-		out->rcv_queue = BPF_CORE_READ(tp, rcv_nxt) - BPF_CORE_READ(tp, copied_seq) - 1;
+		out->rcv_queue = BPF_CORE_READ(tp, rcv_nxt) - BPF_CORE_READ(tp, copied_seq);
 		out->flags |= TCPTRACE_F_HAS_RCV_QUEUE;
 	}
 	if (newstate == TCP_CLOSE) {

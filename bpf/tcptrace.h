@@ -16,7 +16,7 @@ enum tcptrace_event_flag {
 	TCPTRACE_F_HAS_STATS = 1 << 2,        /* bytes/retrans/srtt read from tcp_sock (at CLOSE) */
 	TCPTRACE_F_HAS_INODE = 1 << 3,        /* inode of the socket's file is known */
 	TCPTRACE_F_HAS_FIRST_SEEN = 1 << 4,   /* first_seen_ns is valid */
-	TCPTRACE_F_HAS_RCV_QUEUE = 1 << 5,    /* rcv_queue (unread bytes) is valid */
+	TCPTRACE_F_HAS_RCV_QUEUE = 1 << 5,    /* rcv_queue is valid */
 };
 
 /* Indices of the per-CPU counter array `counters`. */
@@ -38,7 +38,7 @@ struct tcptrace_event {
 	__u64 bytes_received;
 	__u32 total_retrans;
 	__u32 srtt_us;        /* smoothed RTT in microseconds */
-	__u32 rcv_queue;      /* at ->CLOSE_WAIT: bytes received but not yet read by the application */
+	__u32 rcv_queue;      /* at ->CLOSE_WAIT/->CLOSE: rcv_nxt - copied_seq (unread bytes, +1 if a FIN came) */
 	__u32 pid;            /* tgid of the task in context (often not the owner) */
 	__u32 tid;
 	__u32 owner_pid;      /* tgid that connected/listened (TCPTRACE_F_HAS_OWNER) */

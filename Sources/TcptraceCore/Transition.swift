@@ -41,7 +41,8 @@ public struct Transition: Hashable, Sendable {
     public var comm: String
     public var owner: Owner?
     public var inode: UInt64?
-    /// Bytes received but not yet read by the application (at CLOSE_WAIT and CLOSE).
+    /// At ->CLOSE_WAIT and ->CLOSE: sequence space received but not read by the application
+    /// (rcv_nxt - copied_seq): unread bytes, plus 1 when the peer's FIN has arrived.
     public var receiveQueue: UInt32?
     public var counters: TCPCounters?
 
