@@ -8,6 +8,22 @@ public enum OutputFormat: String, ExpressibleByArgument, CaseIterable, Sendable 
     case text, json
 }
 
+/// The record types a run can emit (`--events`).
+public enum RecordKind: String, CaseIterable, Sendable {
+    case transitions, connections, lingerers
+
+    static func parseList(_ text: String) throws -> Set<RecordKind> {
+        var out = Set<RecordKind>()
+        for part in text.split(separator: ",", omittingEmptySubsequences: false) {
+            guard let k = RecordKind(rawValue: String(part)) else {
+                throw ValidationError("invalid --events '\(text)': choose from transitions, connections, lingerers")
+            }
+            out.insert(k)
+        }
+        return out
+    }
+}
+
 /// Turns a `ValueParseError` into the parser's one-line error (exit 64).
 func parsed<T>(_ body: () throws(ValueParseError) -> T) throws -> T {
     do {
@@ -120,6 +136,19 @@ public struct TraceCommand: ParsableCommand {
         })
     var ringBufferSize: UInt64 = 8 << 20
 
+    @Option(
+        help: ArgumentHelp("Record types to emit, comma-separated: transitions,connections,lingerers (default: all).", valueName: "list"),
+        transform: RecordKind.parseList)
+    var events: Set<RecordKind> = Set(RecordKind.allCases)
+
+    @Option(
+        help: ArgumentHelp("Report a socket once it has been in CLOSE_WAIT this long.", valueName: "duration"),
+        transform: { s in try parsed { () throws(ValueParseError) in try OptionValues.duration(s) } })
+    var closeWaitThreshold: UInt64 = 30_000_000_000
+
+    @Option(help: ArgumentHelp("Most connections tracked at once; the least recently active are evicted past it.", valueName: "n"))
+    var maxConnections: Int = 100_000
+
     @Flag(name: .shortAndLong, help: "Print libbpf's log (verifier messages) on standard error.")
     var verbose = false
 
@@ -134,6 +163,9 @@ public struct TraceCommand: ParsableCommand {
         }
         if pid == 0 { throw ValidationError("--pid must be a process id greater than 0") }
         if let output, output.isEmpty { throw ValidationError("--output needs a file path") }
+        if maxConnections < 100 || maxConnections > 100_000_000 {
+            throw ValidationError("--max-connections must be between 100 and 100000000")
+        }
     }
 
     public var filter: TraceFilter {

@@ -13,6 +13,14 @@ final class TraceRun {
     let json: Bool
     /// The first output error; it stops the run.
     var outputError: OutputError?
+    var table: ConnectionTable
+    let holders = SocketHolders()
+    /// Who held each reported lingerer, so its `closed` record names the same process.
+    var lingererHolders: [UInt64: LingererRecord.Holder] = [:]
+    let emitTransitions: Bool
+    let emitConnections: Bool
+    let emitLingerers: Bool
+    var color = false
 
     static let pollMilliseconds: Int32 = 100
 
@@ -20,6 +28,10 @@ final class TraceRun {
         self.options = options
         self.json = options.format == .json
         self.text = TextLines(utcOffsetSeconds: SystemClock.utcOffsetSeconds())
+        self.table = ConnectionTable(capacity: options.maxConnections, lingerThresholdNanoseconds: options.closeWaitThreshold)
+        emitTransitions = options.events.contains(.transitions)
+        emitConnections = options.events.contains(.connections)
+        emitLingerers = options.events.contains(.lingerers)
     }
 
     func run() -> ExitStatus {
@@ -52,7 +64,8 @@ final class TraceRun {
         printError(
             "tracing TCP state transitions\(options.duration == nil ? "" : " for \(options.duration! / 1_000_000) ms"); Ctrl-C to end")
 
-        if !json {
+        color = !json && writer.isTerminal
+        if !json && emitTransitions {
             writer.buffer.append(TextLines.header)
         }
         var reportedLoss = LostEvents()
@@ -64,8 +77,10 @@ final class TraceRun {
                 let timeout = deadline.map { Int32(min(UInt64(Self.pollMilliseconds), ($0 - now) / 1_000_000 + 1)) }
                 try tracer.poll(timeoutMilliseconds: timeout ?? Self.pollMilliseconds)
                 if outputError == nil { try flush() }
-                if !json && now >= nextLossCheck {
-                    reportedLoss = reportNewLoss(tracer, since: reportedLoss)
+                if now >= nextLossCheck {
+                    if !json { reportedLoss = reportNewLoss(tracer, since: reportedLoss) }
+                    checkLingerers()
+                    if outputError == nil { try flush() }
                     nextLossCheck = now + 1_000_000_000
                 }
             }
@@ -83,6 +98,7 @@ final class TraceRun {
         summary.lost.ringBufferFull = summary.kernel.ringBufferFull
         summary.lost.recursionMisses = tracer.recursionMisses()
         summary.lost.undecodable = tracer.undecodable
+        summary.tableEvictions = table.evictions
         if !json { _ = reportNewLoss(tracer, since: reportedLoss) }
         if json {
             JSONLines.append(summary, to: &writer.buffer)
@@ -103,10 +119,23 @@ final class TraceRun {
     @inline(__always)
     func handle(_ t: Transition) -> Bool {
         summary.record(t)
-        if json {
-            JSONLines.append(t, to: &writer.buffer)
-        } else {
-            text.append(t, to: &writer.buffer)
+        if emitTransitions {
+            if json {
+                JSONLines.append(t, to: &writer.buffer)
+            } else {
+                text.append(t, to: &writer.buffer)
+            }
+        }
+        let outcome = table.apply(t)
+        if let c = outcome.connection {
+            summary.connections += 1
+            if emitConnections {
+                if json { JSONLines.append(c, to: &writer.buffer) } else { text.append(c, to: &writer.buffer) }
+            }
+        }
+        if var l = outcome.lingererClosed {
+            if let h = lingererHolders.removeValue(forKey: l.cookie) { l.holder = h }
+            emit(l)
         }
         do {
             try writer.flushIfFull()
@@ -115,6 +144,25 @@ final class TraceRun {
             return false
         }
         return true
+    }
+
+    /// Once a second: sockets that crossed the CLOSE_WAIT threshold, with the process and fd
+    /// that hold them according to /proc (one cached scan, only when there is something new).
+    func checkLingerers() {
+        var due = table.dueLingerers(now: SystemClock.wallNow())
+        guard !due.isEmpty else { return }
+        let found = holders.holders(of: Set(due.compactMap(\.inode)))
+        for i in due.indices {
+            if let inode = due[i].inode, let h = found[inode] { due[i].holder = h }
+            if let h = due[i].holder { lingererHolders[due[i].cookie] = h }
+            summary.record(due[i])
+            emit(due[i])
+        }
+    }
+
+    func emit(_ l: LingererRecord) {
+        guard emitLingerers else { return }
+        if json { JSONLines.append(l, to: &writer.buffer) } else { text.append(l, color: color, to: &writer.buffer) }
     }
 
     func flush() throws(TracerError) {

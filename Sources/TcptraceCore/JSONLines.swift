@@ -122,6 +122,23 @@ public enum JSONLines {
         out.appendDecimal(s.kernel.filtered)
         out.appendASCII(",\"no_storage\":")
         out.appendDecimal(s.kernel.noStorage)
-        out.appendASCII("}}\n")
+        out.appendASCII("},\"connections\":")
+        out.appendDecimal(s.connections)
+        out.appendASCII(",\"lingerers\":{\"total\":")
+        out.appendDecimal(s.lingerersByHolder.values.reduce(0, +))
+        out.appendASCII(",\"by_holder\":[")
+        for (i, (holder, n)) in s.lingerersRanked.enumerated() {
+            if i > 0 { out.append(UInt8(ascii: ",")) }
+            out.appendASCII("{\"pid\":")
+            out.appendDecimal(UInt64(holder.pid))
+            out.appendASCII(",\"comm\":")
+            out.appendJSONString(holder.comm)
+            out.appendASCII(",\"count\":")
+            out.appendDecimal(n)
+            out.append(UInt8(ascii: "}"))
+        }
+        out.appendASCII("]},\"table_evictions\":")
+        out.appendDecimal(s.tableEvictions)
+        out.appendASCII("}\n")
     }
 }

@@ -39,10 +39,27 @@ public struct RunSummary: Sendable {
     public var transitionCounts: [StatePair: UInt64] = [:]
     public var lost = LostEvents()
     public var kernel = KernelCounters()
+    /// Connections that reached CLOSE (connection records).
+    public var connections: UInt64 = 0
+    /// CLOSE_WAIT lingerers, by the process that held them (pid 0, "?" when unknown).
+    public var lingerersByHolder: [Owner: UInt64] = [:]
+    /// Connection-table entries dropped to stay within its capacity.
+    public var tableEvictions: UInt64 = 0
 
     public init(start: WallTime) {
         self.start = start
         self.end = start
+    }
+
+    public mutating func record(_ l: LingererRecord) {
+        guard l.event == .lingering else { return }
+        let key = l.holder.map { Owner(pid: $0.pid, comm: $0.comm) } ?? Owner(pid: 0, comm: "?")
+        lingerersByHolder[key, default: 0] += 1
+    }
+
+    /// Holders with the most lingerers first.
+    public var lingerersRanked: [(holder: Owner, count: UInt64)] {
+        lingerersByHolder.map { ($0.key, $0.value) }.sorted { ($1.count, $0.holder.pid) < ($0.count, $1.holder.pid) }
     }
 
     public mutating func record(_ t: Transition) {

@@ -88,5 +88,26 @@ public struct TextLines: Sendable {
         out.appendASCII(", undecodable ")
         out.appendDecimal(s.lost.undecodable)
         out.appendASCII(")\n")
+        out.appendDecimal(s.connections)
+        out.appendASCII(" connections closed")
+        if s.tableEvictions > 0 {
+            out.appendASCII(", ")
+            out.appendDecimal(s.tableEvictions)
+            out.appendASCII(" table entries evicted (raise --max-connections)")
+        }
+        out.append(UInt8(ascii: "\n"))
+        let ranked = s.lingerersRanked
+        if !ranked.isEmpty {
+            out.appendASCII("CLOSE_WAIT lingerers by holder:\n")
+            for (holder, n) in ranked {
+                out.appendASCII("  ")
+                out.appendDecimal(n)
+                out.appendASCII("  pid ")
+                out.appendDecimal(UInt64(holder.pid))
+                out.appendASCII(" (")
+                out.append(holder.comm)
+                out.appendASCII(")\n")
+            }
+        }
     }
 }

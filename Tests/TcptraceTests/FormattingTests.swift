@@ -70,11 +70,23 @@ func sampleTransition() -> Transition {
         s.kernel.seen = 8
         s.kernel.filtered = 0
         s.kernel.ringBufferFull = 5
+        s.connections = 1
+        s.tableEvictions = 4
+        var l = LingererRecord(
+            event: .lingering, time: s.end, cookie: 1, local: .v4(1), localPort: 80, remote: .v4(2), remotePort: 9,
+            holder: .init(pid: 99, comm: "leaky", fd: 5), inode: nil, ageNanoseconds: 0, ageIsLowerBound: false, unreadBytes: nil)
+        s.record(l)
+        s.record(l)
+        l.event = .closed
+        s.record(l)
+        l.event = .lingering
+        l.holder = nil
+        s.record(l)
         var out: [UInt8] = []
         JSONLines.append(s, to: &out)
         #expect(
             String(decoding: out, as: UTF8.self)
-                == #"{"type":"summary","v":1,"time":"2026-11-25T13:40:12.500000000Z","duration_s":2.500,"events":3,"transitions":{"SYN_SENT->ESTABLISHED":2,"CLOSE->SYN_SENT":1},"lost":{"ringbuf_full":5,"recursion_misses":1,"undecodable":0,"total":6},"kernel":{"seen":8,"filtered":0,"no_storage":0}}"#
+                == #"{"type":"summary","v":1,"time":"2026-11-25T13:40:12.500000000Z","duration_s":2.500,"events":3,"transitions":{"SYN_SENT->ESTABLISHED":2,"CLOSE->SYN_SENT":1},"lost":{"ringbuf_full":5,"recursion_misses":1,"undecodable":0,"total":6},"kernel":{"seen":8,"filtered":0,"no_storage":0},"connections":1,"lingerers":{"total":3,"by_holder":[{"pid":99,"comm":"leaky","count":2},{"pid":0,"comm":"?","count":1}]},"table_evictions":4}"#
                 + "\n")
     }
 

@@ -1,0 +1,69 @@
+import Glibc
+import TcptraceCore
+
+/// Which process holds a socket, found the way `ss -p` finds it: /proc/PID/fd/N links to
+/// `socket:[INODE]`. Scans are whole-host and cost milliseconds, so results are cached and a
+/// scan happens only when an inode is asked for that the cache does not hold.
+public final class SocketHolders {
+    private var cache: [UInt64: LingererRecord.Holder] = [:]
+    private let procRoot: String
+    public private(set) var scans = 0
+    /// Bound on cached holders; the cache is dropped whole when it would grow past it.
+    let maxCached = 65_536
+
+    public init(procRoot: String = "/proc") { self.procRoot = procRoot }
+
+    /// Holders of the given inodes; inodes no process holds are absent.
+    public func holders(of inodes: Set<UInt64>) -> [UInt64: LingererRecord.Holder] {
+        if inodes.contains(where: { cache[$0] == nil }) {
+            rescan(wanted: inodes)
+        }
+        var out: [UInt64: LingererRecord.Holder] = [:]
+        for i in inodes { if let h = cache[i] { out[i] = h } }
+        return out
+    }
+
+    private func rescan(wanted: Set<UInt64>) {
+        scans += 1
+        if cache.count > maxCached { cache.removeAll() }
+        guard let proc = opendir(procRoot) else { return }
+        defer { closedir(proc) }
+        var link = [CChar](repeating: 0, count: 64)
+        while let ent = readdir(proc) {
+            let name = withUnsafeBytes(of: ent.pointee.d_name) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
+            guard let pid = UInt32(name) else { continue }
+            let fdDir = "\(procRoot)/\(name)/fd"
+            guard let dir = opendir(fdDir) else { continue }  // gone, or not ours to read
+            let dfd = dirfd(dir)
+            var comm: String?
+            while let fdEnt = readdir(dir) {
+                let fdName = withUnsafeBytes(of: fdEnt.pointee.d_name) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
+                guard let fd = Int32(fdName) else { continue }
+                let n = readlinkat(dfd, fdName, &link, link.count - 1)
+                guard n > 8 else { continue }
+                let target = link.withUnsafeBufferPointer { buf in
+                    String(decoding: UnsafeRawBufferPointer(start: buf.baseAddress, count: n), as: UTF8.self)
+                }
+                guard target.hasPrefix("socket:["), let inode = UInt64(target.dropFirst(8).dropLast()) else { continue }
+                guard wanted.contains(inode) || cache.count < maxCached else { continue }
+                if comm == nil { comm = Self.readComm("\(procRoot)/\(name)/comm") }
+                // The lowest pid wins for a socket shared across fork, as ss lists it first.
+                if let existing = cache[inode], existing.pid < pid { continue }
+                cache[inode] = .init(pid: pid, comm: comm ?? "?", fd: fd)
+            }
+            closedir(dir)
+        }
+    }
+
+    static func readComm(_ path: String) -> String? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var buf = [UInt8](repeating: 0, count: 64)
+        let n = read(fd, &buf, buf.count)
+        guard n > 0 else { return nil }
+        var s = String(decoding: buf[0..<n], as: UTF8.self)
+        if s.hasSuffix("\n") { s.removeLast() }
+        return s
+    }
+}

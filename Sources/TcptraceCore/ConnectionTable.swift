@@ -1,0 +1,215 @@
+/// Every open connection the tracer knows, keyed by socket cookie, fed with transitions (live
+/// or replayed) and, at start, with the sockets a census found. Pure: its clock is the `now`
+/// its caller passes. Bounded: past `capacity` entries the least recently active are evicted
+/// (counted), CLOSE_WAIT sockets last.
+public struct ConnectionTable: Sendable {
+    struct Entry: Sendable {
+        var local: IPAddress
+        var localPort: UInt16
+        var remote: IPAddress
+        var remotePort: UInt16
+        var state: TCPState
+        var role: ConnectionRecord.Role
+        var owner: Owner?
+        var inode: UInt64?
+        /// When the connection began (its first transition out of CLOSE); nil if not seen.
+        var born: WallTime?
+        var spans: [ConnectionRecord.Span] = []
+        var connectNanoseconds: UInt64?
+        var closedBy: ConnectionRecord.Closer?
+        var ourFINAcked = false
+        var peerFIN = false
+        var lastActivity: WallTime
+        /// When it entered CLOSE_WAIT (for seeded sockets: when the tracer started).
+        var closeWaitSince: WallTime?
+        var closeWaitIsLowerBound = false
+        var lingererReported = false
+        var unreadBytes: UInt64?
+        var partial: Bool
+    }
+
+    public let capacity: Int
+    /// Time in CLOSE_WAIT after which a socket is a lingerer.
+    public let lingerThresholdNanoseconds: UInt64
+    var entries: [UInt64: Entry] = [:]
+    /// CLOSE_WAIT entries in the order they entered it: the lingerer check looks only at the
+    /// head, so its cost follows the CLOSE_WAIT sockets crossing the threshold, not the table.
+    var closeWaitQueue: [(since: WallTime, cookie: UInt64)] = []
+    var closeWaitHead = 0
+    public private(set) var evictions: UInt64 = 0
+
+    public init(capacity: Int = 100_000, lingerThresholdNanoseconds: UInt64 = 30_000_000_000) {
+        precondition(capacity > 0)
+        self.capacity = capacity
+        self.lingerThresholdNanoseconds = lingerThresholdNanoseconds
+    }
+
+    public var count: Int { entries.count }
+
+    /// The owner known for a socket, from the kernel or from seeding.
+    public func owner(of cookie: UInt64) -> Owner? { entries[cookie]?.owner }
+
+    /// What happened when a transition was applied.
+    public struct Outcome: Sendable {
+        /// The connection reached CLOSE: its record.
+        public var connection: ConnectionRecord?
+        /// A reported lingerer left CLOSE_WAIT.
+        public var lingererClosed: LingererRecord?
+    }
+
+    /// A socket that existed before tracing began (from a sock_diag census at `now`).
+    public mutating func seed(
+        cookie: UInt64, state: TCPState, local: IPAddress, localPort: UInt16, remote: IPAddress,
+        remotePort: UInt16, inode: UInt64?, owner: Owner?, unreadBytes: UInt64?, now: WallTime
+    ) {
+        guard entries[cookie] == nil else { return }
+        makeRoom(now: now)
+        var e = Entry(
+            local: local, localPort: localPort, remote: remote, remotePort: remotePort, state: state,
+            role: state == .listen ? .listener : .unknown, owner: owner, inode: inode, born: nil,
+            lastActivity: now, partial: true)
+        e.unreadBytes = unreadBytes
+        if state == .closeWait {
+            e.closeWaitSince = now
+            e.closeWaitIsLowerBound = true
+            e.closedBy = .remote
+            e.peerFIN = true
+            closeWaitQueue.append((now, cookie))
+        }
+        entries[cookie] = e
+    }
+
+    public mutating func apply(_ t: Transition) -> Outcome {
+        var outcome = Outcome()
+        var e: Entry
+        var isNew = false
+        // Taken out while it changes, so its arrays are not copied on write.
+        if let existing = entries.removeValue(forKey: t.cookie) {
+            e = existing
+        } else {
+            isNew = true
+            makeRoom(now: t.time)
+            let birth = t.old == .close || (t.old == .listen && t.new == .synRecv)
+            let role: ConnectionRecord.Role =
+                t.new == .synSent ? .client : t.new == .synRecv ? .server : t.new == .listen || t.old == .listen ? .listener : .unknown
+            e = Entry(
+                local: t.local, localPort: t.localPort, remote: t.remote, remotePort: t.remotePort, state: t.old,
+                role: role, owner: nil, inode: nil, born: birth ? t.time : nil, lastActivity: t.time, partial: !birth)
+        }
+        // Endpoints: the local port appears after CLOSE -> SYN_SENT; at some CLOSEs fields are gone.
+        if t.localPort != 0 { e.localPort = t.localPort }
+        if !t.local.isUnspecified { e.local = t.local }
+        if t.remotePort != 0 { e.remotePort = t.remotePort }
+        if !t.remote.isUnspecified { e.remote = t.remote }
+        if let o = t.owner { e.owner = o }
+        if let i = t.inode { e.inode = i }
+        e.lastActivity = t.time
+
+        let bornNow = isNew && e.born != nil
+        if !bornNow { e.spans.append(.init(state: t.old, nanoseconds: t.nanosecondsInOld)) }
+        if t.old == .synSent && t.new == .established { e.connectNanoseconds = t.nanosecondsInOld }
+        switch (t.old, t.new) {
+        case (_, .finWait1): if e.closedBy == nil { e.closedBy = .local }
+        case (_, .closeWait):
+            if e.closedBy == nil { e.closedBy = .remote }
+            e.peerFIN = true
+            e.closeWaitSince = t.time
+            e.closeWaitIsLowerBound = false
+            e.lingererReported = false
+            e.unreadBytes = t.receiveQueue.map { UInt64($0 > 0 ? $0 - 1 : 0) }
+            closeWaitQueue.append((t.time, t.cookie))
+        case (.finWait1, .finWait2), (.closing, .close), (.lastAck, .close): e.ourFINAcked = true
+        case (.finWait1, .closing): e.peerFIN = true
+        default: break
+        }
+        if t.old == .closeWait, let since = e.closeWaitSince {
+            if e.lingererReported {
+                outcome.lingererClosed = lingerer(cookie: t.cookie, e, event: .closed, now: t.time, since: since)
+            }
+            e.closeWaitSince = nil
+            e.lingererReported = false
+        }
+        e.state = t.new
+
+        if t.new == .close && t.old != .close {
+            outcome.connection = record(cookie: t.cookie, e, closing: t)
+        } else {
+            entries[t.cookie] = e
+        }
+        return outcome
+    }
+
+    /// Sockets whose time in CLOSE_WAIT has reached the threshold by `now`, each reported once.
+    public mutating func dueLingerers(now: WallTime) -> [LingererRecord] {
+        var due: [LingererRecord] = []
+        while closeWaitHead < closeWaitQueue.count {
+            let (since, cookie) = closeWaitQueue[closeWaitHead]
+            guard now.nanoseconds - since.nanoseconds >= Int64(lingerThresholdNanoseconds) else { break }
+            closeWaitHead += 1
+            // Stale queue items (the socket left CLOSE_WAIT, or re-entered later) are skipped.
+            guard var e = entries[cookie], e.state == .closeWait, e.closeWaitSince == since, !e.lingererReported else { continue }
+            e.lingererReported = true
+            entries[cookie] = e
+            due.append(lingerer(cookie: cookie, e, event: .lingering, now: now, since: since))
+        }
+        if closeWaitHead > 1024 && closeWaitHead * 2 > closeWaitQueue.count {
+            closeWaitQueue.removeFirst(closeWaitHead)
+            closeWaitHead = 0
+        }
+        return due
+    }
+
+    /// Sockets in CLOSE_WAIT now, reported or not (for the end of a replayed log).
+    public func inCloseWait(now: WallTime) -> [LingererRecord] {
+        entries.compactMap { cookie, e in
+            guard e.state == .closeWait, let since = e.closeWaitSince else { return nil }
+            return lingerer(cookie: cookie, e, event: .lingering, now: now, since: since)
+        }.sorted { $0.cookie < $1.cookie }
+    }
+
+    func lingerer(cookie: UInt64, _ e: Entry, event: LingererRecord.Event, now: WallTime, since: WallTime) -> LingererRecord {
+        LingererRecord(
+            event: event, time: now, cookie: cookie, local: e.local, localPort: e.localPort, remote: e.remote,
+            remotePort: e.remotePort, holder: e.owner.map { .init(pid: $0.pid, comm: $0.comm, fd: nil) }, inode: e.inode,
+            ageNanoseconds: UInt64(max(0, now.nanoseconds - since.nanoseconds)), ageIsLowerBound: e.closeWaitIsLowerBound,
+            unreadBytes: e.unreadBytes)
+    }
+
+    func record(cookie: UInt64, _ e: Entry, closing t: Transition) -> ConnectionRecord {
+        // TIME_WAIT is never a traced state: the kernel swaps in a timewait socket and the
+        // full socket goes FIN_WAIT2/CLOSING -> CLOSE. At FIN_WAIT2 -> CLOSE the peer's FIN
+        // (one unread sequence number) tells TIME_WAIT from an orphaned FIN_WAIT2 timeout.
+        let timeWait = t.old == .closing || (t.old == .finWait2 && (t.receiveQueue.map { $0 >= 1 } ?? true))
+        var peerFIN = e.peerFIN
+        if t.old == .finWait2 && timeWait { peerFIN = true }
+        var closedBy = e.closedBy ?? (e.role == .listener ? .local : .reset)
+        if e.partial && e.closedBy == nil && e.role != .listener { closedBy = .unknown }
+        var r = ConnectionRecord(
+            time: t.time, cookie: cookie, local: e.local, localPort: e.localPort, remote: e.remote,
+            remotePort: e.remotePort, role: e.role, owner: e.owner, timeline: e.spans,
+            connectNanoseconds: e.connectNanoseconds,
+            lifetimeNanoseconds: e.born.map { UInt64(max(0, t.time.nanoseconds - $0.nanoseconds)) },
+            closedBy: closedBy, timeWait: timeWait, partial: e.partial)
+        if let c = t.counters {
+            // The kernel counts SYN and FIN as one sequence number each; payload excludes them.
+            let synAcked: UInt64 = e.role == .client && e.connectNanoseconds != nil ? 1 : 0
+            let finAcked: UInt64 = e.ourFINAcked ? 1 : 0
+            r.bytesSent = c.bytesAcked >= synAcked + finAcked ? c.bytesAcked - synAcked - finAcked : 0
+            r.bytesReceived = c.bytesReceived >= (peerFIN ? 1 : 0) ? c.bytesReceived - (peerFIN ? 1 : 0) : 0
+            r.retransmissions = c.totalRetransmissions
+            r.smoothedRTTMicroseconds = c.smoothedRTTMicroseconds
+        }
+        return r
+    }
+
+    /// Keeps the table under `capacity`: evicts the least recently active 1%, CLOSE_WAIT last.
+    mutating func makeRoom(now: WallTime) {
+        guard entries.count >= capacity else { return }
+        let batch = max(1, capacity / 100)
+        let victims = entries.map { (cookie: $0.key, closeWait: $0.value.state == .closeWait, last: $0.value.lastActivity) }
+            .sorted { ($0.closeWait ? 1 : 0, $0.last) < ($1.closeWait ? 1 : 0, $1.last) }
+            .prefix(batch)
+        for v in victims { entries[v.cookie] = nil }
+        evictions += UInt64(victims.count)
+    }
+}

@@ -1,0 +1,195 @@
+import Testing
+@testable import TcptraceCore
+
+/// Builds transitions of one socket on a fake clock (ms since an arbitrary origin).
+struct Script {
+    var cookie: UInt64
+    var local = IPAddress("127.0.0.1")!
+    var lport: UInt16
+    var remote = IPAddress("127.0.0.1")!
+    var rport: UInt16
+    var owner: Owner? = Owner(pid: 7, comm: "app")
+    var lastMs: Double? = nil
+
+    static func at(_ ms: Double) -> WallTime { WallTime(nanoseconds: 1_795_614_010_000_000_000 + Int64(ms * 1_000_000)) }
+
+    mutating func go(_ old: TCPState, _ new: TCPState, at ms: Double, rcvQueue: UInt32? = nil, counters: TCPCounters? = nil) -> Transition {
+        defer { lastMs = ms }
+        return Transition(
+            time: Self.at(ms), cookie: cookie, local: local, localPort: old == .close && new == .synSent ? 0 : lport,
+            remote: remote, remotePort: rport, old: old, new: new,
+            nanosecondsInOld: lastMs.map { UInt64((ms - $0) * 1_000_000) }, pid: 0, comm: "swapper/0", owner: owner,
+            inode: 1000 + cookie, receiveQueue: rcvQueue, counters: counters)
+    }
+}
+
+func counters(acked: UInt64, received: UInt64) -> TCPCounters {
+    TCPCounters(bytesAcked: acked, bytesReceived: received, totalRetransmissions: 0, smoothedRTTMicroseconds: 40)
+}
+
+@Suite struct ConnectionTableTests {
+    @Test func clientTimelineLatencyCloserAndTimeWait() throws {
+        var table = ConnectionTable()
+        var c = Script(cookie: 1, lport: 40000, rport: 80)
+        var out: [ConnectionTable.Outcome] = []
+        out.append(table.apply(c.go(.close, .synSent, at: 0)))
+        out.append(table.apply(c.go(.synSent, .established, at: 0.5)))
+        out.append(table.apply(c.go(.established, .finWait1, at: 100)))
+        out.append(table.apply(c.go(.finWait1, .finWait2, at: 100.25)))
+        out.append(table.apply(c.go(.finWait2, .close, at: 150, rcvQueue: 1, counters: counters(acked: 1000 + 2, received: 500 + 1))))
+        #expect(out.dropLast().allSatisfy { $0.connection == nil })
+        let r = try #require(out.last?.connection)
+        #expect(r.role == .client)
+        #expect(r.timeline.map(\.state) == [.synSent, .established, .finWait1, .finWait2])
+        #expect(r.timeline.map(\.nanoseconds) == [500_000, 99_500_000, 250_000, 49_750_000])
+        #expect(r.connectNanoseconds == 500_000)
+        #expect(r.lifetimeNanoseconds == 150_000_000)
+        #expect(r.closedBy == .local)
+        #expect(r.timeWait)
+        #expect(r.bytesSent == 1000 && r.bytesReceived == 500)
+        #expect(r.localPort == 40000, "the port learned after SYN_SENT is kept")
+        #expect(!r.partial)
+        #expect(table.count == 0, "closed connections leave the table")
+    }
+
+    @Test func serverClosedByRemoteNoTimeWait() throws {
+        var table = ConnectionTable()
+        var s = Script(cookie: 2, lport: 80, rport: 40000)
+        _ = table.apply(s.go(.listen, .synRecv, at: 0))
+        _ = table.apply(s.go(.synRecv, .established, at: 0.01))
+        _ = table.apply(s.go(.established, .closeWait, at: 100, rcvQueue: 1))
+        _ = table.apply(s.go(.closeWait, .lastAck, at: 101))
+        let r = try #require(table.apply(s.go(.lastAck, .close, at: 101.1, rcvQueue: 0, counters: counters(acked: 500 + 1, received: 1000 + 1))).connection)
+        #expect(r.role == .server)
+        #expect(r.timeline.map(\.state) == [.synRecv, .established, .closeWait, .lastAck])
+        #expect(r.closedBy == .remote)
+        #expect(!r.timeWait)
+        #expect(r.connectNanoseconds == nil)
+        #expect(r.bytesSent == 500 && r.bytesReceived == 1000)
+    }
+
+    @Test func orphanedFinWait2IsNotTimeWait() throws {
+        var table = ConnectionTable()
+        var c = Script(cookie: 3, lport: 40001, rport: 80)
+        _ = table.apply(c.go(.close, .synSent, at: 0))
+        _ = table.apply(c.go(.synSent, .established, at: 1))
+        _ = table.apply(c.go(.established, .finWait1, at: 2))
+        _ = table.apply(c.go(.finWait1, .finWait2, at: 3))
+        let r = try #require(table.apply(c.go(.finWait2, .close, at: 3.01, rcvQueue: 0, counters: counters(acked: 2, received: 0))).connection)
+        #expect(!r.timeWait, "no FIN from the peer: the kernel keeps an orphaned FIN_WAIT2, not TIME_WAIT")
+        #expect(r.bytesSent == 0 && r.bytesReceived == 0)
+    }
+
+    @Test func refusedConnectIsAReset() throws {
+        var table = ConnectionTable()
+        var c = Script(cookie: 4, lport: 40002, rport: 81)
+        _ = table.apply(c.go(.close, .synSent, at: 0))
+        let r = try #require(table.apply(c.go(.synSent, .close, at: 0.1)).connection)
+        #expect(r.closedBy == .reset)
+        #expect(r.connectNanoseconds == nil)
+        #expect(r.timeline.map(\.state) == [.synSent])
+    }
+
+    @Test func partialConnectionsSaySo() throws {
+        var table = ConnectionTable()
+        var c = Script(cookie: 5, lport: 40003, rport: 80)
+        c.lastMs = nil
+        _ = table.apply(c.go(.established, .finWait1, at: 10))
+        _ = table.apply(c.go(.finWait1, .finWait2, at: 11))
+        let r = try #require(table.apply(c.go(.finWait2, .close, at: 12, rcvQueue: 1)).connection)
+        #expect(r.partial)
+        #expect(r.role == .unknown)
+        #expect(r.lifetimeNanoseconds == nil)
+        #expect(r.timeline.first?.nanoseconds == nil, "time in ESTABLISHED before the tracer is unknown")
+    }
+
+    @Test func lingererCrossesTheThresholdOnceThenCloses() throws {
+        var table = ConnectionTable(lingerThresholdNanoseconds: 1_000_000_000)
+        var s = Script(cookie: 6, lport: 80, rport: 40004)
+        _ = table.apply(s.go(.listen, .synRecv, at: 0))
+        _ = table.apply(s.go(.synRecv, .established, at: 1))
+        _ = table.apply(s.go(.established, .closeWait, at: 10, rcvQueue: 4))
+        #expect(table.dueLingerers(now: Script.at(1009.999)).isEmpty)
+        let due = table.dueLingerers(now: Script.at(1010))
+        #expect(due.count == 1)
+        let l = try #require(due.first)
+        #expect(l.event == .lingering && l.cookie == 6 && l.ageNanoseconds == 1_000_000_000 && !l.ageIsLowerBound)
+        #expect(l.unreadBytes == 3, "rcv_queue counts the FIN")
+        #expect(l.holder == .init(pid: 7, comm: "app", fd: nil))
+        #expect(table.dueLingerers(now: Script.at(5000)).isEmpty, "reported once")
+        let closed = table.apply(s.go(.closeWait, .lastAck, at: 7010)).lingererClosed
+        #expect(closed?.event == .closed)
+        #expect(closed?.ageNanoseconds == 7_000_000_000)
+    }
+
+    @Test func socketThatLeavesCloseWaitInTimeIsNotALingerer() {
+        var table = ConnectionTable(lingerThresholdNanoseconds: 1_000_000_000)
+        var s = Script(cookie: 7, lport: 80, rport: 40005)
+        _ = table.apply(s.go(.listen, .synRecv, at: 0))
+        _ = table.apply(s.go(.synRecv, .established, at: 1))
+        _ = table.apply(s.go(.established, .closeWait, at: 10, rcvQueue: 1))
+        #expect(table.apply(s.go(.closeWait, .lastAck, at: 500)).lingererClosed == nil)
+        #expect(table.dueLingerers(now: Script.at(5000)).isEmpty)
+    }
+
+    @Test func seededCloseWaitHasALowerBoundAge() throws {
+        var table = ConnectionTable(lingerThresholdNanoseconds: 2_000_000_000)
+        table.seed(
+            cookie: 9, state: .closeWait, local: IPAddress("10.0.0.1")!, localPort: 80, remote: IPAddress("10.0.0.2")!,
+            remotePort: 5555, inode: 42, owner: nil, unreadBytes: 12, now: Script.at(0))
+        #expect(table.dueLingerers(now: Script.at(1999)).isEmpty)
+        let l = try #require(table.dueLingerers(now: Script.at(2500)).first)
+        #expect(l.ageIsLowerBound)
+        #expect(l.ageNanoseconds == 2_500_000_000)
+        #expect(l.inode == 42 && l.unreadBytes == 12)
+    }
+
+    @Test func tableIsBoundedAndCountsEvictions() {
+        var table = ConnectionTable(capacity: 100, lingerThresholdNanoseconds: 1_000_000_000)
+        // One CLOSE_WAIT socket first (the oldest), then 200 open connections.
+        var leak = Script(cookie: 1, lport: 80, rport: 1)
+        _ = table.apply(leak.go(.listen, .synRecv, at: 0))
+        _ = table.apply(leak.go(.synRecv, .established, at: 0))
+        _ = table.apply(leak.go(.established, .closeWait, at: 0, rcvQueue: 1))
+        for i in 0..<200 {
+            var c = Script(cookie: UInt64(100 + i), lport: UInt16(2000 + i), rport: 80)
+            _ = table.apply(c.go(.close, .synSent, at: Double(i + 1)))
+        }
+        #expect(table.count <= 100)
+        #expect(table.evictions >= 101)
+        #expect(table.owner(of: 1) != nil, "CLOSE_WAIT entries are evicted last")
+        #expect(table.owner(of: 299) != nil, "the newest entry stays")
+        #expect(table.owner(of: 100) == nil, "the least recently active went first")
+    }
+
+    @Test func recordsJSONGolden() throws {
+        var table = ConnectionTable(lingerThresholdNanoseconds: 1_000_000_000)
+        var c = Script(cookie: 11, lport: 40000, rport: 80)
+        _ = table.apply(c.go(.close, .synSent, at: 0))
+        _ = table.apply(c.go(.synSent, .established, at: 0.5))
+        _ = table.apply(c.go(.established, .finWait1, at: 100))
+        _ = table.apply(c.go(.finWait1, .finWait2, at: 100.25))
+        let r = try #require(table.apply(c.go(.finWait2, .close, at: 150, rcvQueue: 1, counters: counters(acked: 12, received: 1))).connection)
+        var out: [UInt8] = []
+        JSONLines.append(r, to: &out)
+        #expect(
+            String(decoding: out, as: UTF8.self)
+                == #"{"type":"connection","v":1,"time":"2026-11-25T13:40:10.150000000Z","cookie":11,"family":"ipv4","laddr":"127.0.0.1","lport":40000,"raddr":"127.0.0.1","rport":80,"role":"client","owner":{"pid":7,"comm":"app"},"timeline":[{"state":"SYN_SENT","ms":0.500},{"state":"ESTABLISHED","ms":99.500},{"state":"FIN_WAIT1","ms":0.250},{"state":"FIN_WAIT2","ms":49.750}],"connect_ms":0.500,"lifetime_ms":150.000,"closed_by":"local","time_wait":true,"bytes_sent":10,"bytes_received":0,"retransmits":0,"srtt_us":40,"partial":false}"#
+                + "\n")
+        let l = LingererRecord(
+            event: .lingering, time: Script.at(0), cookie: 12, local: IPAddress("::1")!, localPort: 80,
+            remote: IPAddress("::1")!, remotePort: 4444, holder: .init(pid: 99, comm: "leaky", fd: 5), inode: 777,
+            ageNanoseconds: 31_250_000_000, ageIsLowerBound: true, unreadBytes: 0)
+        out = []
+        JSONLines.append(l, to: &out)
+        #expect(
+            String(decoding: out, as: UTF8.self)
+                == #"{"type":"lingerer","v":1,"time":"2026-11-25T13:40:10.000000000Z","cookie":12,"family":"ipv6","laddr":"::1","lport":80,"raddr":"::1","rport":4444,"event":"lingering","holder":{"pid":99,"comm":"leaky","fd":5},"inode":777,"age_s":31.250,"age_is_lower_bound":true,"unread_bytes":0}"#
+                + "\n")
+        out = []
+        TextLines(utcOffsetSeconds: 0).append(l, color: false, to: &out)
+        #expect(
+            String(decoding: out, as: UTF8.self)
+                == "13:40:10.000000 LINGERER CLOSE_WAIT >=31.2s pid 99 (leaky) fd 5 [::1]:80 <- [::1]:4444 cookie 12, unread 0 B\n")
+    }
+}
