@@ -1,0 +1,174 @@
+import Foundation
+import Glibc
+import Testing
+import TcptraceCore
+
+/// A server in its own process that accepts and never closes: every client that closes leaves
+/// a socket in CLOSE_WAIT. It prints its port, then each accepted fd.
+let leakyServer = """
+    import socket, sys
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    s.listen(128)
+    print(s.getsockname()[1], flush=True)
+    held = []
+    while True:
+        c, _ = s.accept()
+        held.append(c)
+        print(c.fileno(), flush=True)
+    """
+
+final class LeakyServer {
+    let process = Process()
+    let output = Pipe()
+    let port: UInt16
+
+    init() throws {
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        process.arguments = ["-c", leakyServer]
+        process.standardOutput = output
+        try process.run()
+        port = UInt16(try LeakyServer.readLine(output).trimmingCharacters(in: .whitespaces)) ?? 0
+    }
+
+    deinit {
+        // SIGKILL: Foundation starts children with SIGTERM blocked.
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+
+    var pid: UInt32 { UInt32(process.processIdentifier) }
+
+    /// Connects, sends `bytes`, waits until the server has accepted, then closes first.
+    func leakOne(bytes: Int = 0) throws {
+        let c = try Loopback.connect(.v4, port: port)
+        Loopback.send(c, count: bytes)
+        _ = try LeakyServer.readLine(output)  // the server accepted (it printed the fd)
+        close(c)
+    }
+
+    static func readLine(_ pipe: Pipe) throws -> String {
+        var line = Data()
+        while true {
+            let byte = pipe.fileHandleForReading.readData(ofLength: 1)
+            if byte.isEmpty || byte == Data("\n".utf8) { break }
+            line.append(byte)
+        }
+        return String(decoding: line, as: UTF8.self)
+    }
+
+    /// The fd under which /proc shows this process holding socket `inode` (what ss -p shows).
+    func fd(holding inode: Int) -> Int? {
+        let dir = "/proc/\(pid)/fd"
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? [] {
+            if (try? FileManager.default.destinationOfSymbolicLink(atPath: "\(dir)/\(name)")) == "socket:[\(inode)]" {
+                return Int(name)
+            }
+        }
+        return nil
+    }
+}
+
+@Suite(.serialized, .enabled(if: KernelGate.enabled, "needs root and a kernel with BTF"))
+struct LingererTests {
+    func tempPath(_ name: String) -> String { "/tmp/tcptrace-test-\(getpid())-\(name)" }
+
+    /// Waits until `file` holds a record matching `predicate`, up to `seconds`.
+    func waitForRecord(in file: String, seconds: Double, _ predicate: ([String: Any]) -> Bool) -> [String: Any]? {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if let text = try? String(contentsOfFile: file, encoding: .utf8) {
+                for line in text.split(separator: "\n") {
+                    if let obj = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], predicate(obj) {
+                        return obj
+                    }
+                }
+            }
+            usleep(100_000)
+        }
+        return nil
+    }
+
+    @Test func leakingServerIsNamedWithItsFD() throws {
+        try KernelGate.check()
+        let file = tempPath("lingerer.jsonl")
+        defer { unlink(file) }
+        let server = try LeakyServer()
+        let (tracer, _) = try Binary.start([
+            "--format", "json", "--output", file, "--port", String(server.port), "--close-wait-threshold", "1s",
+            "--events", "lingerers,connections",
+        ])
+        defer {
+            kill(tracer.processIdentifier, SIGTERM)
+            tracer.waitUntilExit()
+        }
+        let started = Date()
+        try server.leakOne(bytes: 3)
+        let record = try #require(
+            waitForRecord(in: file, seconds: 5) { $0["type"] as? String == "lingerer" && $0["event"] as? String == "lingering" },
+            "no lingerer record within 5 s")
+        #expect(Date().timeIntervalSince(started) < 4)
+        let holder = try #require(record["holder"] as? [String: Any])
+        #expect(holder["pid"] as? Int == Int(server.pid))
+        #expect(holder["comm"] as? String == "python3")
+        let inode = try #require(record["inode"] as? Int)
+        #expect(holder["fd"] as? Int == server.fd(holding: inode), "the fd /proc shows for socket:[\(inode)]")
+        #expect(record["lport"] as? Int == Int(server.port))
+        #expect((record["age_s"] as? Double ?? 0) >= 1.0)
+        #expect(record["age_is_lower_bound"] as? Bool == false)
+        #expect(record["unread_bytes"] as? Int == 3)
+        // The client side closed normally and went on to... an orphaned FIN_WAIT2: the server never sent FIN.
+        let client = try #require(waitForRecord(in: file, seconds: 2) { $0["type"] as? String == "connection" })
+        #expect(client["role"] as? String == "client")
+        #expect(client["time_wait"] as? Bool == false)
+        #expect(client["closed_by"] as? String == "local")
+    }
+
+    @Test func connectionRecordMatchesWhatTheTestDid() throws {
+        try KernelGate.check()
+        let file = tempPath("connection.jsonl")
+        defer { unlink(file) }
+        let (listener, port) = try Loopback.bound(.v6)
+        let (tracer, _) = try Binary.start(["--format", "json", "--output", file, "--port", String(port), "--events", "connections"])
+        try Loopback.listen(listener)
+        let served = Loopback.serve(listener, count: 1)
+        let client = try Loopback.connect(.v6, port: port)
+        let clientPort = Loopback.localPort(client)
+        Loopback.send(client, count: 12_345)
+        usleep(50_000)
+        close(client)
+        served.wait()
+        close(listener)
+        usleep(300_000)
+        kill(tracer.processIdentifier, SIGTERM)
+        tracer.waitUntilExit()
+        let records = jsonLines(try String(contentsOfFile: file, encoding: .utf8))
+        #expect(records.allSatisfy { ["connection", "summary"].contains($0["type"] as? String) }, "--events connections keeps only those")
+        let connections = records.filter { $0["type"] as? String == "connection" }
+        #expect(connections.count == 3)
+        func states(_ r: [String: Any]) -> [String] { (r["timeline"] as? [[String: Any]] ?? []).compactMap { $0["state"] as? String } }
+
+        let c = try #require(connections.first { $0["role"] as? String == "client" })
+        #expect(states(c) == ["SYN_SENT", "ESTABLISHED", "FIN_WAIT1", "FIN_WAIT2"])
+        #expect(c["lport"] as? Int == Int(clientPort) && c["rport"] as? Int == Int(port) && c["laddr"] as? String == "::1")
+        #expect(c["closed_by"] as? String == "local")
+        #expect(c["time_wait"] as? Bool == true)
+        #expect(c["bytes_sent"] as? Int == 12_345 && c["bytes_received"] as? Int == 0)
+        #expect((c["connect_ms"] as? Double).map { $0 > 0 } == true)
+        #expect((c["lifetime_ms"] as? Double).map { $0 >= 50 } == true, "the client lived at least the 50 ms it waited")
+        #expect((c["owner"] as? [String: Any])?["pid"] as? Int == Int(getpid()))
+        #expect(c["partial"] as? Bool == false)
+
+        let s = try #require(connections.first { $0["role"] as? String == "server" })
+        #expect(states(s) == ["SYN_RECV", "ESTABLISHED", "CLOSE_WAIT", "LAST_ACK"])
+        #expect(s["closed_by"] as? String == "remote")
+        #expect(s["time_wait"] as? Bool == false)
+        #expect(s["bytes_received"] as? Int == 12_345 && s["bytes_sent"] as? Int == 0)
+        #expect(s["connect_ms"] is NSNull)
+
+        let l = try #require(connections.first { $0["role"] as? String == "listener" })
+        #expect(states(l) == ["LISTEN"])
+        let summary = try #require(records.last)
+        #expect(summary["connections"] as? Int == 3)
+    }
+}
