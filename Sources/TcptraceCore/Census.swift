@@ -28,9 +28,10 @@ public struct CensusFilter: Hashable, Sendable {
     }
 }
 
-/// Who sits on the other side of a group of sockets. A local port inside the ephemeral range
-/// means we connected out: the peer's service is `remotePort`. Otherwise the peer connected to
-/// our service `localPort`, and its own ephemeral port is left out so its sockets group.
+/// Who sits on the other side of a group of sockets. A local port that some socket listens on,
+/// or one outside the ephemeral range, means the peer connected to our service `localPort` (its
+/// own ephemeral port is left out so its sockets group). Otherwise we connected out, and the
+/// peer's service is `remotePort`.
 public struct Peer: Hashable, Sendable {
     public var remote: IPAddress
     /// Outbound: the remote service port; inbound: nil.
@@ -44,7 +45,8 @@ public struct Peer: Hashable, Sendable {
     }
 }
 
-/// Outbound TIME_WAIT towards one destination (remote address, remote port). Each such socket
+/// Outbound TIME_WAIT towards one destination (remote address, remote port): local port in the
+/// ephemeral range and not a listening port. Each such socket
 /// holds one local port for 60 s (TCP_TIMEWAIT_LEN); a connect() from the same source address
 /// to the same destination needs a port not held: at `portRange.size` per source address,
 /// connect() fails with EADDRNOTAVAIL (unless tcp_tw_reuse lets it take a TIME_WAIT port).
@@ -95,7 +97,7 @@ public struct Census: Hashable, Sendable {
     public var exhaustion: [PortExhaustion]
 
     public init(
-        time: WallTime, sockets: some Sequence<SocketSnapshot>, filter: CensusFilter = CensusFilter(),
+        time: WallTime, sockets: some Collection<SocketSnapshot>, filter: CensusFilter = CensusFilter(),
         portRange: PortRange = .linuxDefault, top: Int = Census.defaultTop
     ) {
         self.time = time
@@ -106,10 +108,13 @@ public struct Census: Hashable, Sendable {
         var tw: [Peer: Int] = [:]
         var cw: [Peer: Int] = [:]
         var perSource: [Destination: [IPAddress: Int]] = [:]
+        // Listening ports of the whole dump, before filtering: they decide the direction.
+        var listening = Set<UInt16>()
+        for s in sockets where s.state == .listen { listening.insert(s.localPort) }
         for s in sockets where filter.matches(s) {
             states[s.state, default: 0] += 1
             total += 1
-            let outbound = portRange.contains(s.localPort)
+            let outbound = portRange.contains(s.localPort) && !listening.contains(s.localPort)
             if s.state == .timeWait || s.state == .closeWait {
                 let peer = Peer(
                     remote: s.remote, remotePort: outbound ? s.remotePort : nil, localPort: outbound ? nil : s.localPort)
