@@ -1,0 +1,98 @@
+import CLibbpf
+import Glibc
+import TcptraceCore
+
+/// What `doctor` checks on this host, in the order the tracer needs it. The decisive check is
+/// the last: loading and attaching the embedded program exercises tp_btf, the ring buffer and
+/// sk_storage exactly as a run does.
+public enum HostProbe {
+    public static func checks() -> [DoctorReport.Check] {
+        typealias Check = DoctorReport.Check
+        var out: [Check] = []
+        var privileged = true
+        do throws(TracerError) {
+            try Preflight.checkPrivileges()
+            out.append(Check(name: "privileges", status: .ok, detail: geteuid() == 0 ? "root" : "CAP_BPF + CAP_PERFMON (or CAP_SYS_ADMIN)"))
+        } catch {
+            privileged = false
+            out.append(Check(name: "privileges", status: .fail, detail: error.description))
+        }
+        var btf = true
+        if access(Preflight.kernelBTFPath, R_OK) == 0 {
+            out.append(Check(name: "kernel BTF", status: .ok, detail: Preflight.kernelBTFPath))
+        } else {
+            btf = false
+            out.append(
+                Check(
+                    name: "kernel BTF", status: .fail,
+                    detail: "\(Preflight.kernelBTFPath) missing: needs a kernel built with CONFIG_DEBUG_INFO_BTF=y (Linux >= 5.12)"))
+        }
+        if btf {
+            do throws(TracerError) {
+                try Preflight.checkKernel()
+                out.append(Check(name: "tracepoint", status: .ok, detail: "BTF typedef \(Preflight.tracepointType) found"))
+            } catch {
+                btf = false
+                out.append(Check(name: "tracepoint", status: .fail, detail: error.description))
+            }
+        } else {
+            out.append(Check(name: "tracepoint", status: .fail, detail: "cannot look for \(Preflight.tracepointType) without kernel BTF"))
+        }
+        out.append(tracefs())
+
+        // Map probes need the bpf() syscall, hence privileges. libbpf cannot probe tp_btf on its
+        // own (a tracing program needs a BTF attach target): the load below is that check.
+        let probes: [(String, () -> Int32, String)] = [
+            ("ring buffer", { libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, nil) }, "BPF_MAP_TYPE_RINGBUF (Linux >= 5.8)"),
+            ("sk_storage", { libbpf_probe_bpf_map_type(BPF_MAP_TYPE_SK_STORAGE, nil) }, "BPF_MAP_TYPE_SK_STORAGE (Linux >= 5.2)"),
+        ]
+        for (name, probe, what) in probes {
+            guard privileged else {
+                out.append(Check(name: name, status: .fail, detail: "not probed: needs the privileges above"))
+                continue
+            }
+            let rc = probe()
+            out.append(
+                rc == 1
+                    ? Check(name: name, status: .ok, detail: "\(what) supported")
+                    : Check(
+                        name: name, status: .fail,
+                        detail: rc == 0 ? "\(what) not supported by this kernel" : "probe failed: \(String(cString: strerror(-rc)))"))
+        }
+
+        if privileged && btf {
+            do throws(TracerError) {
+                var c = Tracer.Configuration()
+                c.ringBufferBytes = 1 << 16
+                let tracer = try Tracer(configuration: c, clock: SystemClock.monotonicToWall()) { _ in true }
+                tracer.detach()
+                out.append(Check(name: "tp_btf", status: .ok, detail: "attached to tp_btf/inet_sock_set_state"))
+                out.append(
+                    Check(
+                        name: "load", status: .ok,
+                        detail: "the embedded program loaded and attached (its ring buffer and sk_storage maps created), then was removed"))
+            } catch {
+                out.append(Check(name: "tp_btf", status: .fail, detail: "the embedded program did not load or attach"))
+                out.append(Check(name: "load", status: .fail, detail: error.description))
+            }
+        } else {
+            out.append(Check(name: "tp_btf", status: .fail, detail: "not attempted: fix the failures above first"))
+            out.append(Check(name: "load", status: .fail, detail: "not attempted: fix the failures above first"))
+        }
+        return out
+    }
+
+    /// tcptrace-bpf attaches by BTF id (tp_btf), not through tracefs: only informative.
+    static func tracefs() -> DoctorReport.Check {
+        let mounts = Sysctl.readFile("/proc/self/mounts") ?? ""
+        for line in mounts.split(separator: "\n") {
+            let f = line.split(separator: " ")
+            if f.count >= 3 && f[2] == "tracefs" {
+                return DoctorReport.Check(
+                    name: "tracefs", status: .info, detail: "mounted at \(f[1]); tcptrace-bpf does not need it (tp_btf attaches by BTF id)")
+            }
+        }
+        return DoctorReport.Check(
+            name: "tracefs", status: .info, detail: "not mounted; tcptrace-bpf does not need it (tp_btf attaches by BTF id)")
+    }
+}

@@ -1,0 +1,51 @@
+import Glibc
+import TcptraceCore
+
+/// Reading /proc/sys and /proc/net: small text files, read whole with a bounded buffer.
+public enum Sysctl {
+    /// The text of a /proc file (at most `limit` bytes), or nil when it does not exist or
+    /// cannot be read.
+    public static func readFile(_ path: String, limit: Int = 1 << 20) -> String? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        if fd < 0 { return nil }
+        defer { close(fd) }
+        var out: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 16 << 10)
+        while out.count < limit {
+            let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                return nil
+            }
+            if n == 0 { break }
+            out.append(contentsOf: chunk[0..<n])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// `net.ipv4.tcp_tw_reuse` → the text of /proc/sys/net/ipv4/tcp_tw_reuse.
+    public static func read(_ name: String) -> String? { readFile(TCPSysctls.procPath(name)) }
+
+    /// Every sysctl doctor audits: raw text by name (nil: absent), and the parsed values.
+    public static func readTCP() -> (raw: [String: String?], values: TCPSysctls) {
+        var raw: [String: String?] = [:]
+        var present: [String: String] = [:]
+        for name in TCPSysctls.names {
+            let v = read(name)
+            raw[name] = .some(v)
+            if let v { present[name] = v }
+        }
+        return (raw, TCPSysctls(raw: present))
+    }
+
+    /// `ip_local_port_range`, or the kernel default when unreadable.
+    public static func localPortRange() -> PortRange {
+        TCPSysctls(raw: ["net.ipv4.ip_local_port_range": read("net.ipv4.ip_local_port_range") ?? ""]).ipLocalPortRange
+            ?? .linuxDefault
+    }
+
+    /// TcpExt counters from /proc/net/netstat.
+    public static func tcpExtCounters() -> TCPExtCounters {
+        readFile("/proc/net/netstat").map { TCPExtCounters(procNetNetstat: $0) } ?? TCPExtCounters()
+    }
+}

@@ -1,0 +1,150 @@
+import Foundation
+import Glibc
+import Testing
+import TcptraceBPF
+import TcptraceCore
+
+// Glibc's module map hides these (_GNU_SOURCE); they are plain libc symbols.
+@_silgen_name("unshare") func sys_unshare(_ flags: Int32) -> Int32
+@_silgen_name("setns") func sys_setns(_ fd: Int32, _ nstype: Int32) -> Int32
+let cloneNewNet: Int32 = 0x4000_0000  // CLONE_NEWNET
+
+/// sock_diag against `ss` on real loopback sockets, and doctor on this host.
+@Suite(.serialized, .enabled(if: KernelGate.enabled, "needs root and a kernel with BTF"))
+struct CensusKernelTests {
+    /// Lines `ss` prints for `state` with `port` on either side.
+    func ssCount(_ state: String, port: UInt16, family: Loopback.Family) throws -> Int {
+        let p = Process()
+        let out = Pipe()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/ss")
+        p.arguments = [
+            "-tanH", family == .v4 ? "-4" : "-6", "state", state, "(", "sport", "=", ":\(port)", "or", "dport", "=", ":\(port)", ")",
+        ]
+        p.standardOutput = out
+        try p.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return String(decoding: data, as: UTF8.self).split(separator: "\n").count
+    }
+
+    /// TIME_WAIT is capped per network namespace (tcp_max_tw_buckets); another program on the
+    /// host can fill it, and then no new TIME_WAIT socket exists. So the test runs in a fresh
+    /// network namespace, entered by this thread only, with everything on this thread.
+    @Test(arguments: [Loopback.Family.v4, .v6])
+    func timeWaitAndCloseWaitCountedAsSSCounts(_ family: Loopback.Family) throws {
+        try KernelGate.check()
+        let original = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC)
+        try #require(original >= 0)
+        defer {
+            sys_setns(original, cloneNewNet)
+            close(original)
+        }
+        try #require(sys_unshare(cloneNewNet) == 0, "unshare(CLONE_NEWNET): \(String(cString: strerror(errno)))")
+        try #require(Self.loopbackUp(), "cannot bring lo up: \(String(cString: strerror(errno)))")
+        try run(family)
+    }
+
+    /// SIOCSIFFLAGS lo IFF_UP, as `ip link set lo up`.
+    static func loopbackUp() -> Bool {
+        let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+        if fd < 0 { return false }
+        defer { close(fd) }
+        var req = ifreq()
+        withUnsafeMutableBytes(of: &req.ifr_ifrn.ifrn_name) { $0.copyBytes(from: Array("lo".utf8) + [0]) }
+        if ioctl(fd, UInt(SIOCGIFFLAGS), &req) != 0 { return false }
+        req.ifr_ifru.ifru_flags |= Int16(IFF_UP)
+        return ioctl(fd, UInt(SIOCSIFFLAGS), &req) == 0
+    }
+
+    func run(_ family: Loopback.Family) throws {
+        let timeWaitCount = 50, closeWaitCount = 20
+
+        // K clients close first; the server reads to EOF and closes: each client is in TIME_WAIT.
+        let (twListener, twPort) = try Loopback.bound(family)
+        try Loopback.listen(twListener)
+        for _ in 0..<timeWaitCount {
+            let c = try Loopback.connect(family, port: twPort)
+            let s = try Loopback.accept(twListener)
+            close(c)
+            _ = Loopback.readToEOF(s)
+            close(s)
+        }
+        close(twListener)
+
+        // M clients close; the server accepted but never closes: each accepted socket is in CLOSE_WAIT.
+        let (cwListener, cwPort) = try Loopback.bound(family)
+        try Loopback.listen(cwListener)
+        var held: [Int32] = []
+        defer {
+            for fd in held { close(fd) }
+            close(cwListener)
+        }
+        for _ in 0..<closeWaitCount {
+            let c = try Loopback.connect(family, port: cwPort)
+            held.append(try Loopback.accept(cwListener))
+            close(c)
+        }
+        usleep(100_000)  // let the last FINs be processed
+
+        let sockets = try SockDiag.dump(families: family == .v4 ? [.ipv4] : [.ipv6])
+        let tw = Census(time: SystemClock.wallNow(), sockets: sockets, filter: CensusFilter(ports: [twPort]))
+        let cw = Census(time: SystemClock.wallNow(), sockets: sockets, filter: CensusFilter(ports: [cwPort]))
+        #expect(tw.count(.timeWait) == timeWaitCount)
+        #expect(try ssCount("time-wait", port: twPort, family: family) == tw.count(.timeWait))
+        #expect(cw.count(.closeWait) == closeWaitCount)
+        #expect(try ssCount("close-wait", port: cwPort, family: family) == cw.count(.closeWait))
+        #expect(try ssCount("fin-wait-2", port: cwPort, family: family) == cw.count(.finWait2))
+        #expect(cw.count(.listen) == 1)
+
+        // The snapshots carry the right identity: held sockets' inodes, non-zero cookies.
+        let closeWaitInodes = Set(sockets.filter { $0.state == .closeWait && $0.localPort == cwPort }.map(\.inode))
+        #expect(closeWaitInodes == Set(held.map(Loopback.inode)))
+        #expect(sockets.filter { $0.localPort == cwPort || $0.remotePort == cwPort }.allSatisfy { $0.cookie != 0 })
+        // Peers: all TIME_WAIT sockets are outbound to the one listener port.
+        #expect(tw.topTimeWait.first?.count == timeWaitCount && tw.topTimeWait.first?.peer.remotePort == twPort)
+        #expect(cw.topCloseWait.first?.count == closeWaitCount && cw.topCloseWait.first?.peer.localPort == cwPort)
+
+        // The command says the same.
+        let r = try Binary.run(["census", "--format", "json", family == .v4 ? "-4" : "-6", "--port", "\(twPort),\(cwPort)"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let lines = jsonLines(r.stdout)
+        #expect(lines.count == 1)
+        let states = try #require(lines.first?["states"] as? [String: Int])
+        #expect(states["TIME_WAIT"] == timeWaitCount && states["CLOSE_WAIT"] == closeWaitCount)
+        #expect(lines.first?["type"] as? String == "census")
+    }
+
+    @Test func doctorReportsRunnableWithRealSysctls() throws {
+        try KernelGate.check()
+        let r = try Binary.run(["doctor", "--format", "json"])
+        #expect(r.status == 0, "\(r.stdout) \(r.stderr)")
+        let lines = jsonLines(r.stdout)
+        let doc = try #require(lines.first)
+        #expect(lines.count == 1 && doc["type"] as? String == "doctor")
+        #expect(doc["runnable"] as? Bool == true)
+        let checks = try #require(doc["checks"] as? [[String: Any]])
+        let names = Set(checks.compactMap { $0["name"] as? String })
+        #expect(names.isSuperset(of: ["privileges", "kernel BTF", "tracepoint", "tracefs", "tp_btf", "ring buffer", "sk_storage", "load"]))
+        #expect(checks.allSatisfy { $0["status"] as? String != "fail" }, "\(checks)")
+        let sysctls = try #require(doc["sysctls"] as? [String: Any])
+        for name in TCPSysctls.names {
+            let path = TCPSysctls.procPath(name)
+            if let text = try? String(contentsOfFile: path, encoding: .utf8) {
+                #expect(sysctls[name] as? String == text.trimmingCharacters(in: .whitespacesAndNewlines), "\(name)")
+            } else {
+                #expect(sysctls[name] is NSNull, "\(name) is absent here")
+            }
+        }
+        let counters = try #require(doc["counters"] as? [String: Any])
+        #expect(counters["TcpExtTCPTimeWaitOverflow"] is Int)
+    }
+
+    @Test func doctorTextFailsWithoutPrivileges() throws {
+        try KernelGate.check()
+        // As nobody: the tracer cannot run, doctor says why and exits 77; the census still works.
+        let r = try Binary.run(["doctor"], prefix: ["/usr/sbin/runuser", "-u", "nobody", "--"])
+        #expect(r.status == ExitStatus.noPermission.rawValue, "\(r.stdout) \(r.stderr)")
+        #expect(r.stdout.contains("cannot run") && r.stdout.contains("[FAIL] privileges"))
+        #expect(r.stdout.contains("[ ok ] sock_diag"))
+    }
+}

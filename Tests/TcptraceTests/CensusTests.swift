@@ -1,0 +1,148 @@
+import Testing
+@testable import TcptraceCore
+
+func sock(
+    _ state: TCPState, _ laddr: String, _ lport: UInt16, _ raddr: String, _ rport: UInt16, cookie: UInt64 = 1
+) -> SocketSnapshot {
+    SocketSnapshot(
+        cookie: cookie, state: state, local: IPAddress(laddr)!, localPort: lport, remote: IPAddress(raddr)!, remotePort: rport)
+}
+
+@Suite struct CensusTests {
+    let t = WallTime(nanoseconds: 1_700_000_000_000_000_000)
+
+    @Test func countsPerStateAndFilters() {
+        let sockets = [
+            sock(.timeWait, "10.0.0.1", 40000, "10.0.0.9", 5432),
+            sock(.timeWait, "10.0.0.1", 40001, "10.0.0.9", 5432),
+            sock(.closeWait, "10.0.0.1", 8080, "10.0.0.7", 50000),
+            sock(.synRecv, "10.0.0.1", 8080, "10.0.0.8", 50001),
+            sock(.listen, "0.0.0.0", 8080, "0.0.0.0", 0),
+            sock(.established, "::1", 9000, "::1", 40000),
+            sock(TCPState(rawValue: 14), "::1", 9001, "::1", 40001),
+        ]
+        let all = Census(time: t, sockets: sockets)
+        #expect(all.total == 7)
+        #expect(all.count(.timeWait) == 2 && all.count(.closeWait) == 1 && all.count(.synRecv) == 1)
+        #expect(all.count(.listen) == 1 && all.count(.established) == 1 && all.count(.finWait1) == 0)
+        #expect(all.listedStates.map(\.name).suffix(2) == ["CLOSING", "UNKNOWN_14"])
+        let v4 = Census(time: t, sockets: sockets, filter: CensusFilter(family: .ipv4))
+        #expect(v4.total == 5)
+        let port = Census(time: t, sockets: sockets, filter: CensusFilter(ports: [8080]))
+        #expect(port.total == 3 && port.count(.closeWait) == 1 && port.count(.timeWait) == 0)
+        let remotePort = Census(time: t, sockets: sockets, filter: CensusFilter(ports: [5432]))
+        #expect(remotePort.total == 2)
+    }
+
+    @Test func mappedIPv6CountsAsIPv4() {
+        let s = SocketSnapshot(
+            cookie: 1, state: .timeWait, local: IPAddress(family: .ipv6, bytes: [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 127, 0, 0, 1]),
+            localPort: 40000, remote: IPAddress("::ffff:127.0.0.1")!, remotePort: 80)
+        #expect(Census(time: t, sockets: [s], filter: CensusFilter(family: .ipv4)).total == 1)
+        #expect(Census(time: t, sockets: [s], filter: CensusFilter(family: .ipv6)).total == 0)
+    }
+
+    @Test func topPeersGroupOutboundByServiceAndInboundByLocalPort() {
+        var sockets: [SocketSnapshot] = []
+        for i in 0..<5 { sockets.append(sock(.timeWait, "10.0.0.1", 40000 + UInt16(i), "10.0.0.9", 5432)) }
+        for i in 0..<3 { sockets.append(sock(.timeWait, "10.0.0.1", 41000 + UInt16(i), "10.0.0.8", 443)) }
+        // Server side closed first: TIME_WAIT on our service port 80, peers' ephemeral ports differ.
+        for i in 0..<4 { sockets.append(sock(.timeWait, "10.0.0.1", 80, "192.0.2.1", 50000 + UInt16(i))) }
+        for i in 0..<6 { sockets.append(sock(.closeWait, "10.0.0.1", 8080, "192.0.2.2", 50000 + UInt16(i))) }
+        let c = Census(time: t, sockets: sockets, top: 2)
+        #expect(c.topTimeWait.count == 2)
+        #expect(c.topTimeWait[0] == .init(peer: Peer(remote: IPAddress("10.0.0.9")!, remotePort: 5432, localPort: nil), count: 5))
+        #expect(c.topTimeWait[1] == .init(peer: Peer(remote: IPAddress("192.0.2.1")!, remotePort: nil, localPort: 80), count: 4))
+        #expect(c.topCloseWait == [.init(peer: Peer(remote: IPAddress("192.0.2.2")!, remotePort: nil, localPort: 8080), count: 6)])
+    }
+
+    @Test func exhaustionCountsOutboundTimeWaitPerSourceAgainstTheRange() {
+        let range = PortRange(low: 40000, high: 40099)  // 100 ports
+        #expect(range.size == 100)
+        var sockets: [SocketSnapshot] = []
+        for i in 0..<60 { sockets.append(sock(.timeWait, "127.0.0.2", 40000 + UInt16(i), "127.0.0.1", 8080)) }
+        for i in 0..<30 { sockets.append(sock(.timeWait, "127.0.0.3", 40000 + UInt16(i), "127.0.0.1", 8080)) }
+        for i in 0..<10 { sockets.append(sock(.timeWait, "127.0.0.2", 40000 + UInt16(i), "127.0.0.1", 9090)) }
+        // Not outbound (local port outside the range) or not TIME_WAIT: not counted.
+        sockets.append(sock(.timeWait, "127.0.0.1", 8080, "127.0.0.2", 40000))
+        sockets.append(sock(.established, "127.0.0.2", 40099, "127.0.0.1", 8080))
+        let c = Census(time: t, sockets: sockets, portRange: range)
+        #expect(c.exhaustion.count == 2)
+        let first = c.exhaustion[0]
+        #expect(first.remote == IPAddress("127.0.0.1")! && first.remotePort == 8080)
+        #expect(first.timeWait == 90 && first.localAddresses == 2 && first.maxPerLocalAddress == 60)
+        #expect(first.usePercent == 60.0)
+        #expect(c.exhaustion[1].remotePort == 9090 && c.exhaustion[1].usePercent == 10.0)
+        #expect(PortRange(low: 10, high: 9).size == 0)
+        #expect(PortRange.linuxDefault.size == 28232)
+    }
+
+    @Test func jsonLineGolden() {
+        let sockets = [
+            sock(.timeWait, "127.0.0.2", 40000, "127.0.0.1", 8080),
+            sock(.closeWait, "::1", 8080, "::1", 50000),
+        ]
+        let c = Census(
+            time: WallTime(nanoseconds: 1_764_078_374_596_256_525), sockets: sockets, filter: CensusFilter(ports: [8080]),
+            portRange: PortRange(low: 32768, high: 60999))
+        var out: [UInt8] = []
+        JSONLines.append(c, to: &out)
+        #expect(
+            String(decoding: out, as: UTF8.self)
+                == #"{"type":"census","v":1,"time":"2025-11-25T13:46:14.596256525Z","family":null,"ports":[8080],"total":2,"states":{"ESTABLISHED":0,"SYN_SENT":0,"SYN_RECV":0,"FIN_WAIT1":0,"FIN_WAIT2":0,"TIME_WAIT":1,"CLOSE":0,"CLOSE_WAIT":1,"LAST_ACK":0,"LISTEN":0,"CLOSING":0},"top_time_wait":[{"raddr":"127.0.0.1","rport":8080,"lport":null,"count":1}],"top_close_wait":[{"raddr":"::1","rport":null,"lport":8080,"count":1}],"port_range":{"low":32768,"high":60999,"size":28232},"port_exhaustion":[{"raddr":"127.0.0.1","rport":8080,"time_wait":1,"local_addrs":1,"max_per_laddr":1,"use_pct":0.0}]}"#
+                + "\n")
+    }
+}
+
+@Suite struct DurationHistogramTests {
+    @Test func emptyHasNoPercentiles() {
+        let h = DurationHistogram()
+        #expect(h.count == 0 && h.max == nil && h.p50 == nil)
+    }
+
+    @Test func smallValuesAreExact() {
+        var h = DurationHistogram()
+        for v in 1...100 as ClosedRange<UInt64> { h.record(v) }
+        #expect(h.count == 100)
+        #expect(h.p50 == 50 && h.p90 == 90 && h.p99 == 99 && h.max == 100 && h.min == 1)
+        #expect(h.percentile(100) == 100)
+    }
+
+    /// 1..1,000,000 µs in ns: each percentile within the documented relative error of the truth.
+    @Test func largeValuesWithinRelativeError() {
+        var h = DurationHistogram()
+        let n: UInt64 = 1_000_000
+        for i in 1...n { h.record(i * 1000) }
+        for (p, truth) in [(50.0, 500_000_000.0), (90.0, 900_000_000.0), (99.0, 990_000_000.0), (99.9, 999_000_000.0)] {
+            let v = Double(h.percentile(p)!)
+            #expect(abs(v - truth) / truth <= DurationHistogram.relativeError, "p\(p): \(v) vs \(truth)")
+            #expect(v >= truth)  // reported as the bucket's upper bound
+        }
+        #expect(h.max == n * 1000)
+    }
+
+    @Test func skewedDistributionAndMerge() {
+        var fast = DurationHistogram()
+        for _ in 0..<990 { fast.record(100_000) }  // 0.1 ms
+        var slow = DurationHistogram()
+        for _ in 0..<10 { slow.record(2_000_000_000) }  // 2 s
+        fast.merge(slow)
+        #expect(fast.count == 1000)
+        let p99 = Double(fast.p99!), p50 = Double(fast.p50!)
+        #expect(abs(p50 - 100_000) / 100_000 <= DurationHistogram.relativeError)
+        #expect(abs(p99 - 100_000) / 100_000 <= DurationHistogram.relativeError)
+        #expect(fast.percentile(99.1)! >= 1_984_375_000 && fast.max == 2_000_000_000)
+    }
+
+    @Test func extremesDoNotOverflowAndMemoryIsBounded() {
+        var h = DurationHistogram()
+        h.record(0)
+        h.record(.max)
+        #expect(h.percentile(50) == 0 && h.percentile(100) == .max)
+        #expect(DurationHistogram.index(.max) == 7423)
+        for v: UInt64 in [255, 256, 257, 1 << 20, (1 << 20) + 12345, 1 << 40] {
+            let hi = DurationHistogram.highestEquivalent(DurationHistogram.index(v))
+            #expect(hi >= v && Double(hi - v) <= Double(v) * DurationHistogram.relativeError)
+        }
+    }
+}
