@@ -30,6 +30,7 @@
 static long total = 100000;
 static int clients = 2, servers = 2, port = 47000;
 static double timeout_s = 600;
+static long addr_offset; /* first source address: runs back to back avoid TIME_WAIT peers */
 static int listen_fd = -1;
 static atomic_long accepted, connected, failed;
 static atomic_int stop;
@@ -69,7 +70,7 @@ static void *client(void *arg)
 		int one = 1;
 		setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one));
 		struct sockaddr_in src = { .sin_family = AF_INET,
-					   .sin_addr.s_addr = source_address(n * clients + id) };
+					   .sin_addr.s_addr = source_address(addr_offset + n * clients + id) };
 		if (bind(fd, (struct sockaddr *)&src, sizeof(src)) < 0)
 			die("bind");
 		if (connect(fd, (struct sockaddr *)&dst, sizeof(dst)) < 0) {
@@ -108,20 +109,21 @@ static void *server(void *arg)
 static void usage(void)
 {
 	fprintf(stderr, "usage: storm [-n connections] [-c client-threads] [-s server-threads] "
-			"[-p port] [-t timeout-seconds] [-q]\n");
+			"[-p port] [-t timeout-seconds] [-o first-address-index] [-q]\n");
 	exit(64);
 }
 
 int main(int argc, char **argv)
 {
 	int quiet = 0, opt;
-	while ((opt = getopt(argc, argv, "n:c:s:p:t:qh")) != -1) {
+	while ((opt = getopt(argc, argv, "n:c:s:p:t:o:qh")) != -1) {
 		switch (opt) {
 		case 'n': total = atol(optarg); break;
 		case 'c': clients = atoi(optarg); break;
 		case 's': servers = atoi(optarg); break;
 		case 'p': port = atoi(optarg); break;
 		case 't': timeout_s = atof(optarg); break;
+		case 'o': addr_offset = atol(optarg); break;
 		case 'q': quiet = 1; break;
 		default: usage();
 		}
