@@ -1,0 +1,215 @@
+#!/usr/bin/env bash
+# Connection-storm benchmark: tcptrace-bpf side by side with libbpf-tools tcpstates and bpftrace.
+#
+#   sudo bench/run.sh [--connections N] [--rounds R] [--quick] [--only LIST] [--keep]
+#
+# Each round runs every configuration once, in a rotating order, against the same storm
+# (bench/storm.c: N loopback connections, 10 TCP transitions each). Per run it measures the
+# storm's connections/s, the events the tracer wrote, its user+sys CPU after start-up, its BPF
+# program's run time and recursion misses (kernel.bpf_stats_enabled=1, bpftool) and its peak RSS.
+# Prints a markdown table of medians (min-max) and writes raw results under bench/out/.
+# All traffic is on 127.0.0.0/8; every wait is bounded.
+set -euo pipefail
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(dirname "$HERE")
+CONNECTIONS=100000
+ROUNDS=3
+PORT=47000
+ONLY="none,tcptrace-json,tcptrace-text,tcpstates,bpftrace-printf,bpftrace-count"
+KEEP=0
+BIN=${TCPTRACE_BIN:-$ROOT/.build/release/tcptrace-bpf}
+
+usage() { sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 64; }
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--connections) CONNECTIONS=$2; shift 2 ;;
+	--rounds) ROUNDS=$2; shift 2 ;;
+	--quick) CONNECTIONS=10000; ROUNDS=1; shift ;;
+	--only) ONLY=$2; shift 2 ;;
+	--port) PORT=$2; shift 2 ;;
+	--keep) KEEP=1; shift ;;
+	-h | --help) usage ;;
+	*) echo "run.sh: unknown argument $1" >&2; usage ;;
+	esac
+done
+[ "$(id -u)" = 0 ] || { echo "run.sh: run as root (loads BPF programs)" >&2; exit 77; }
+
+# Peers and tools, from Debian, only when missing.
+need=()
+command -v tcpstates >/dev/null || need+=(libbpf-tools)
+command -v bpftrace >/dev/null || need+=(bpftrace)
+command -v bpftool >/dev/null || need+=(bpftool)
+command -v perf >/dev/null || need+=(linux-perf)
+[ -x /usr/bin/time ] || need+=(time)
+command -v gcc >/dev/null || need+=(gcc)
+if [ ${#need[@]} -gt 0 ]; then
+	echo "installing ${need[*]}" >&2
+	DEBIAN_FRONTEND=noninteractive apt-get install -y "${need[@]}" >&2
+fi
+mountpoint -q /sys/kernel/tracing || mount -t tracefs tracefs /sys/kernel/tracing
+
+make -s -C "$HERE" >&2
+STORM=$HERE/.output/storm
+[ -x "$BIN" ] || make -s -C "$ROOT" build >&2
+
+OUT=$HERE/out/$(date -u +%Y%m%dT%H%M%SZ)
+mkdir -p "$OUT"
+RESULTS=$OUT/results.tsv
+printf 'round\tconfig\tconn_per_s\treceived\texpected\tcpu_s\tkernel_ns\tkernel_runs\trecursion_misses\tpeak_rss_kb\tringbuf_full\n' >"$RESULTS"
+EXPECTED=$((CONNECTIONS * 10 + 2)) # + the listener's CLOSE->LISTEN and LISTEN->CLOSE
+
+# bpf_stats on for every run (also the untraced one) so all pay the same; restored at exit.
+STATS_WAS=$(sysctl -n kernel.bpf_stats_enabled)
+sysctl -qw kernel.bpf_stats_enabled=1
+cleanup() { sysctl -qw kernel.bpf_stats_enabled="$STATS_WAS"; }
+trap cleanup EXIT
+
+ticks=$(getconf CLK_TCK)
+
+# Program ids the process holds (prog fds, or links to programs), from /proc/PID/fdinfo.
+prog_ids() {
+	grep -h '^prog_id:' /proc/"$1"/fdinfo/* 2>/dev/null | awk '{print $2}' | sort -un
+}
+# Sum of run_time_ns, run_cnt, recursion_misses over the process's programs.
+prog_stats() {
+	local ns=0 cnt=0 miss=0 id line
+	for id in $(prog_ids "$1"); do
+		line=$(bpftool prog show id "$id" 2>/dev/null | grep -o 'run_time_ns [0-9]* run_cnt [0-9]*' || true)
+		[ -n "$line" ] && { ns=$((ns + $(echo "$line" | awk '{print $2}'))); cnt=$((cnt + $(echo "$line" | awk '{print $4}'))); }
+		line=$(bpftool prog show id "$id" 2>/dev/null | grep -o 'recursion_misses [0-9]*' | awk '{print $2}' || true)
+		[ -n "$line" ] && miss=$((miss + line))
+	done
+	echo "$ns $cnt $miss"
+}
+cpu_ticks() { awk '{print $14 + $15}' /proc/"$1"/stat; }
+
+tracer_cmd() { # dir config: sets CMD
+	local f=$1/out probe="tracepoint:sock:inet_sock_set_state"
+	local pred="/args->protocol == 6 && (args->sport == $PORT || args->dport == $PORT)/"
+	case "$2" in
+	tcptrace-json) CMD=("$BIN" --format json --output "$f" --port "$PORT") ;;
+	tcptrace-text) CMD=("$BIN" --output "$f" --port "$PORT") ;;
+	tcpstates) CMD=(tcpstates) ;; # no filter keeps both sides; lines are counted by port
+	bpftrace-printf) CMD=(bpftrace -e "$probe $pred { printf(\"%d %s %d %d %d -> %d\\n\", pid, comm, args->sport, args->dport, args->oldstate, args->newstate); }") ;;
+	bpftrace-count) CMD=(bpftrace -e "$probe $pred { @n = count(); }") ;;
+	esac
+}
+
+count_events() { # dir config
+	local f=$1/out
+	case "$2" in
+	tcptrace-json) grep -c '^{"type":"transition"' "$f" || true ;;
+	tcptrace-text) grep -c ":$PORT " "$f" || true ;;
+	tcpstates) awk -v p="$PORT" '$5 == p || $7 == p' "$f" | wc -l ;;
+	bpftrace-printf) grep -c ' -> ' "$f" || true ;;
+	bpftrace-count) awk '/^@n:/ {print $2; found=1} END {if (!found) print 0}' "$f" ;;
+	esac
+}
+
+offset=0
+run_one() { # round config
+	local round=$1 cfg=$2 dir=$OUT/r$1-$2 tpid="" pid="" cpu0=0 s0="0 0 0" s1="0 0 0" rate
+	mkdir -p "$dir"
+	if [ "$cfg" != none ]; then
+		# GNU time reports the tracer's whole-life user/sys CPU and peak RSS once it exits.
+		tracer_cmd "$dir" "$cfg"
+		/usr/bin/time -f '%U %S %M' -o "$dir/time" "${CMD[@]}" >"$dir/stdout" 2>"$dir/stderr" &
+		tpid=$!
+		for _ in $(seq 300); do # up to 30 s (bpftrace compiles with LLVM first)
+			pid=$(pgrep -P "$tpid" | head -1 || true)
+			[ -n "$pid" ] && [ -n "$(prog_ids "$pid")" ] && break
+			sleep 0.1
+		done
+		[ -n "$pid" ] && [ -n "$(prog_ids "$pid")" ] || { echo "run.sh: $cfg did not start" >&2; cat "$dir/stderr" >&2; exit 1; }
+		sleep 0.5 # attached after load
+		[ -f "$dir/out" ] || ln -sf stdout "$dir/out"
+		cpu0=$(cpu_ticks "$pid")
+		s0=$(prog_stats "$pid")
+	fi
+	rate=$("$STORM" -q -n "$CONNECTIONS" -p "$PORT" -o "$offset" -t 300)
+	offset=$((offset + CONNECTIONS))
+	if [ -n "$pid" ]; then
+		sleep 0.5 # let the tracer drain (it polls every 100 ms)
+		s1=$(prog_stats "$pid")
+		kill -INT "$pid"
+		for _ in $(seq 300); do kill -0 "$tpid" 2>/dev/null || break; sleep 0.1; done
+		kill -0 "$tpid" 2>/dev/null && { echo "run.sh: $cfg did not stop on SIGINT" >&2; kill -KILL "$pid"; }
+		wait "$tpid" || true
+	fi
+	local received=0 cpu=0 rss=0 kns=0 kcnt=0 kmiss=0 rbfull=""
+	if [ "$cfg" != none ]; then
+		received=$(count_events "$dir" "$cfg")
+		read -r u s rss <"$dir/time"
+		cpu=$(awk -v u="$u" -v s="$s" -v c0="$cpu0" -v t="$ticks" 'BEGIN {printf "%.3f", u + s - c0 / t}')
+		read -r a0 b0 c0 <<<"$s0"
+		read -r a1 b1 c1 <<<"$s1"
+		kns=$((a1 - a0)) kcnt=$((b1 - b0)) kmiss=$((c1 - c0))
+		if [ "$cfg" = tcptrace-json ]; then
+			rbfull=$(tail -1 "$dir/out" | grep -o '"ringbuf_full":[0-9]*' | cut -d: -f2 || true)
+		fi
+		[ "$KEEP" = 1 ] || rm -f "$dir/out" "$dir/stdout"
+	fi
+	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$cfg" "$rate" "$received" "$EXPECTED" \
+		"$cpu" "$kns" "$kcnt" "$kmiss" "$rss" "${rbfull:-}" >>"$RESULTS"
+	printf 'round %s %-16s %6s conn/s  events %s/%s  cpu %ss  kernel %s ns/%s runs  misses %s  rss %s KB\n' \
+		"$round" "$cfg" "$rate" "$received" "$EXPECTED" "$cpu" "$kns" "$kcnt" "$kmiss" "$rss" >&2
+}
+
+IFS=, read -r -a CONFIGS <<<"$ONLY"
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+echo "storm: $CONNECTIONS connections x $ROUNDS rounds; load before: $LOAD_BEFORE; results in $OUT" >&2
+for round in $(seq "$ROUNDS"); do
+	n=${#CONFIGS[@]}
+	for i in $(seq 0 $((n - 1))); do # rotate the order each round
+		run_one "$round" "${CONFIGS[$(((i + round - 1) % n))]}"
+	done
+done
+LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
+
+python3 - "$RESULTS" "$LOAD_BEFORE" "$LOAD_AFTER" "$CONNECTIONS" "$ROUNDS" "$ONLY" <<'EOF' | tee "$OUT/table.md"
+import csv, os, platform, statistics, subprocess, sys
+path, load_before, load_after, conns, rounds, order = sys.argv[1:]
+rows = list(csv.DictReader(open(path), delimiter="\t"))
+base = {r["round"]: float(r["conn_per_s"]) for r in rows if r["config"] == "none"}
+def fmt(vals, f):
+    vals = [v for v in vals if v is not None]
+    if not vals: return "–"
+    m = statistics.median(vals)
+    return f(m) if len(vals) == 1 or min(vals) == max(vals) else f"{f(m)} ({f(min(vals))}–{f(max(vals))})"
+label = {
+    "none": "no tracer",
+    "tcptrace-json": "tcptrace-bpf `--format json --output FILE`",
+    "tcptrace-text": "tcptrace-bpf text `--output FILE`",
+    "tcpstates": "libbpf-tools `tcpstates > FILE`",
+    "bpftrace-printf": "bpftrace `printf` > FILE",
+    "bpftrace-count": "bpftrace `count()` in a map (no output per event)",
+}
+print("| tracer | conn/s | slowdown | events received / expected | lost % | tracer CPU µs/event | kernel ns/event | recursion misses | peak RSS MB |")
+print("|---|---|---|---|---|---|---|---|---|")
+for cfg in order.split(","):
+    rs = [r for r in rows if r["config"] == cfg]
+    if not rs: continue
+    rate = [float(r["conn_per_s"]) for r in rs]
+    slow = [base[r["round"]] / float(r["conn_per_s"]) for r in rs if r["round"] in base]
+    if cfg == "none":
+        print(f"| {label[cfg]} | {fmt(rate, lambda v: f'{v:,.0f}')} | 1.00 | – | – | – | – | – | – |")
+        continue
+    rec = [int(r["received"]) for r in rs]
+    exp = int(rs[0]["expected"])
+    lost = [100.0 * (exp - int(r["received"])) / exp for r in rs]
+    cpu = [1e6 * float(r["cpu_s"]) / max(1, int(r["received"])) for r in rs]
+    kns = [int(r["kernel_ns"]) / int(r["kernel_runs"]) if int(r["kernel_runs"]) else None for r in rs]
+    miss = [int(r["recursion_misses"]) for r in rs]
+    rss = [int(r["peak_rss_kb"]) / 1024 for r in rs]
+    print(f"| {label[cfg]} | {fmt(rate, lambda v: f'{v:,.0f}')} | {fmt(slow, lambda v: f'{v:.2f}×')} "
+          f"| {fmt(rec, lambda v: f'{v:,.0f}')} / {exp:,} | {fmt(lost, lambda v: f'{v:.2f}')} "
+          f"| {fmt(cpu, lambda v: f'{v:.2f}')} | {fmt(kns, lambda v: f'{v:,.0f}')} | {fmt(miss, lambda v: f'{v:,.0f}')} "
+          f"| {fmt(rss, lambda v: f'{v:.1f}')} |")
+cpu_model = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
+print()
+print(f"Storm: {int(conns):,} connections per run ({int(conns) * 10:,} transitions + 2 for the listener), "
+      f"{rounds} alternating round(s); medians (min–max).  ")
+print(f"Machine: Linux {platform.release()}, {cpu_model}, nproc {os.cpu_count()}; "
+      f"load average before {load_before}, after {load_after}.")
+EOF
