@@ -42,7 +42,8 @@ struct BinaryTests {
         #expect(summary["events"] as? Int == transitions.count)
         let lost = try #require(summary["lost"] as? [String: Int])
         #expect(lost["ringbuf_full"] == 0 && lost["undecodable"] == 0)
-        #expect(records.dropLast().allSatisfy { $0["type"] as? String == "transition" })
+        #expect(records.dropLast().allSatisfy { ["transition", "connection"].contains($0["type"] as? String) })
+        #expect(records.filter { $0["type"] as? String == "connection" }.count == 41, "20 clients, 20 accepted, 1 listener")
         // Times come from the kernel's clock, in order per socket, and ms_in_old agrees with them.
         let first = try #require(transitions.first)
         #expect(WallTime(rfc3339: first["time"] as? String ?? "") != nil)
