@@ -60,6 +60,7 @@ final class TraceRun {
             return error.exitStatus
         }
         summary = RunSummary(start: SystemClock.wallNow())
+        seedFromCensus()
         let deadline = options.duration.map { SystemClock.monotonicNanoseconds() + $0 }
         printError(
             "tracing TCP state transitions\(options.duration == nil ? "" : " for \(options.duration! / 1_000_000) ms"); Ctrl-C to end")
@@ -146,11 +147,59 @@ final class TraceRun {
         return true
     }
 
+    /// Sockets that existed before the tracer (kernel fact 6: the tracepoint cannot see them
+    /// until they move) enter the table from a sock_diag census, so their later transitions
+    /// have identity and owner, and a CLOSE_WAIT leak from yesterday is found (age: lower bound).
+    func seedFromCensus() {
+        let now = SystemClock.wallNow()
+        var sockets: [SocketSnapshot] = []
+        do {
+            // TIME_WAIT and request sockets are not full sockets: they never fire the tracepoint.
+            let states = Set((1...11).map { TCPState(rawValue: UInt8($0)) }).subtracting([.timeWait, .synRecv])
+            var addressOnly = options.filter
+            addressOnly.ownerPID = nil
+            addressOnly.ownerComm = nil
+            try SockDiag.forEach(states: states) { s in
+                if addressOnly.matches(family: s.family, localPort: s.localPort, remotePort: s.remotePort, owner: nil) {
+                    sockets.append(s)
+                }
+            }
+        } catch {
+            printError("start-up census failed, sockets from before the start are unknown: \(error)")
+            return
+        }
+        // Owners from /proc for the sockets that matter: listeners (their accepted sockets
+        // inherit the owner) and CLOSE_WAIT (lingerers). One scan.
+        let wanted = Set(sockets.filter { ($0.state == .listen || $0.state == .closeWait) && $0.inode != 0 }.map(\.inode))
+        let found = wanted.isEmpty ? [:] : holders.holders(of: wanted)
+        for s in sockets.prefix(options.maxConnections) {
+            let owner = found[s.inode].map { Owner(pid: $0.pid, comm: $0.comm) }
+            guard options.filter.matches(family: s.family, localPort: s.localPort, remotePort: s.remotePort, owner: owner)
+            else { continue }
+            table.seed(
+                cookie: s.cookie, state: s.state, local: s.local, localPort: s.localPort, remote: s.remote,
+                remotePort: s.remotePort, inode: s.inode == 0 ? nil : s.inode, owner: owner,
+                unreadBytes: s.state == .closeWait ? UInt64(s.receiveQueue > 0 ? s.receiveQueue - 1 : 0) : nil, now: now)
+        }
+    }
+
     /// Once a second: sockets that crossed the CLOSE_WAIT threshold, with the process and fd
     /// that hold them according to /proc (one cached scan, only when there is something new).
     func checkLingerers() {
         var due = table.dueLingerers(now: SystemClock.wallNow())
         guard !due.isEmpty else { return }
+        // sock_diag knows the inode of sockets accepted after they entered CLOSE_WAIT (the
+        // kernel program saw no file then) and the unread bytes now.
+        var current: [UInt64: SocketSnapshot] = [:]
+        let cookies = Set(due.map(\.cookie))
+        try? SockDiag.forEach(states: [.closeWait]) { s in
+            if cookies.contains(s.cookie) { current[s.cookie] = s }
+        }
+        for i in due.indices {
+            guard let s = current[due[i].cookie] else { continue }
+            if s.inode != 0 { due[i].inode = s.inode }
+            due[i].unreadBytes = UInt64(s.receiveQueue > 0 ? s.receiveQueue - 1 : 0)
+        }
         let found = holders.holders(of: Set(due.compactMap(\.inode)))
         for i in due.indices {
             if let inode = due[i].inode, let h = found[inode] { due[i].holder = h }

@@ -37,6 +37,9 @@ public struct ConnectionTable: Sendable {
     var closeWaitQueue: [(since: WallTime, cookie: UInt64)] = []
     var closeWaitHead = 0
     public private(set) var evictions: UInt64 = 0
+    /// The owner of each listening port, or nil when several processes listen on it
+    /// (SO_REUSEPORT): accepted sockets get their listener's owner only when unambiguous.
+    var listenerOwners: [UInt16: Owner?] = [:]
 
     public init(capacity: Int = 100_000, lingerThresholdNanoseconds: UInt64 = 30_000_000_000) {
         precondition(capacity > 0)
@@ -69,6 +72,7 @@ public struct ConnectionTable: Sendable {
             role: state == .listen ? .listener : .unknown, owner: owner, inode: inode, born: nil,
             lastActivity: now, partial: true)
         e.unreadBytes = unreadBytes
+        if state == .listen { noteListener(port: localPort, owner: owner) }
         if state == .closeWait {
             e.closeWaitSince = now
             e.closeWaitIsLowerBound = true
@@ -103,6 +107,11 @@ public struct ConnectionTable: Sendable {
         if !t.remote.isUnspecified { e.remote = t.remote }
         if let o = t.owner { e.owner = o }
         if let i = t.inode { e.inode = i }
+        if t.new == .listen { noteListener(port: e.localPort, owner: e.owner) }
+        if t.old == .listen && t.new == .close && !isNew { listenerOwners[e.localPort] = nil }
+        if isNew && e.owner == nil && e.role == .server, let inherited = listenerOwners[e.localPort] {
+            e.owner = inherited  // a listener from before the tracer started: its owner came from /proc
+        }
         e.lastActivity = t.time
 
         let bornNow = isNew && e.born != nil
@@ -137,6 +146,15 @@ public struct ConnectionTable: Sendable {
             entries[t.cookie] = e
         }
         return outcome
+    }
+
+    mutating func noteListener(port: UInt16, owner: Owner?) {
+        guard let owner else { return }
+        if let known = listenerOwners[port], known?.pid != owner.pid {
+            listenerOwners[port] = .some(nil)  // several processes listen here: ambiguous
+        } else {
+            listenerOwners[port] = owner
+        }
     }
 
     /// Sockets whose time in CLOSE_WAIT has reached the threshold by `now`, each reported once.

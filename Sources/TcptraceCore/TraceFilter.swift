@@ -18,12 +18,16 @@ public struct TraceFilter: Hashable, Sendable {
 
     /// The rule, applied to one transition. Owner filters need a known owner.
     public func matches(_ t: Transition) -> Bool {
-        if let family, t.family != family { return false }
-        if !ports.isEmpty && !ports.contains(t.localPort) && !ports.contains(t.remotePort) { return false }
-        if !localPorts.isEmpty && !localPorts.contains(t.localPort) { return false }
-        if !remotePorts.isEmpty && !remotePorts.contains(t.remotePort) { return false }
-        if let ownerPID, t.owner?.pid != ownerPID { return false }
-        if let ownerComm, t.owner?.comm != ownerComm { return false }
+        matches(family: t.family, localPort: t.localPort, remotePort: t.remotePort, owner: t.owner)
+    }
+
+    public func matches(family f: AddressFamily, localPort: UInt16, remotePort: UInt16, owner: Owner?) -> Bool {
+        if let family, f != family { return false }
+        if !ports.isEmpty && !ports.contains(localPort) && !ports.contains(remotePort) { return false }
+        if !localPorts.isEmpty && !localPorts.contains(localPort) { return false }
+        if !remotePorts.isEmpty && !remotePorts.contains(remotePort) { return false }
+        if let ownerPID, owner?.pid != ownerPID { return false }
+        if let ownerComm, owner?.comm != ownerComm { return false }
         return true
     }
 }

@@ -172,3 +172,49 @@ struct LingererTests {
         #expect(summary["connections"] as? Int == 3)
     }
 }
+
+@Suite(.serialized, .enabled(if: KernelGate.enabled, "needs root and a kernel with BTF"))
+struct PreexistingLeakTests {
+    @Test func leakFromBeforeTheStartIsFoundWithALowerBoundAge() throws {
+        try KernelGate.check()
+        let file = "/tmp/tcptrace-test-\(getpid())-preexisting.jsonl"
+        defer { unlink(file) }
+        let server = try LeakyServer()
+        try server.leakOne(bytes: 5)  // in CLOSE_WAIT before the tracer exists
+        usleep(100_000)
+        let (tracer, _) = try Binary.start([
+            "--format", "json", "--output", file, "--port", String(server.port), "--close-wait-threshold", "1s",
+        ])
+        defer {
+            kill(tracer.processIdentifier, SIGTERM)
+            tracer.waitUntilExit()
+        }
+        let deadline = Date().addingTimeInterval(6)
+        var record: [String: Any]?
+        while record == nil && Date() < deadline {
+            usleep(200_000)
+            let text = (try? String(contentsOfFile: file, encoding: .utf8)) ?? ""
+            record = jsonLines(text).first { $0["type"] as? String == "lingerer" }
+        }
+        let r = try #require(record, "the pre-existing CLOSE_WAIT socket was not reported")
+        #expect(r["age_is_lower_bound"] as? Bool == true)
+        #expect((r["age_s"] as? Double ?? 0) >= 1)
+        #expect(r["unread_bytes"] as? Int == 5)
+        let holder = try #require(r["holder"] as? [String: Any])
+        #expect(holder["pid"] as? Int == Int(server.pid))
+        #expect(holder["comm"] as? String == "python3")
+        let inode = try #require(r["inode"] as? Int)
+        #expect(holder["fd"] as? Int == server.fd(holding: inode))
+        // Its later close is traced under the same cookie, with the owner from /proc.
+        let cookie = try #require(r["cookie"] as? Int)
+        kill(server.process.processIdentifier, SIGKILL)  // exit closes the leaked socket
+        server.process.waitUntilExit()
+        usleep(400_000)
+        let records = jsonLines((try? String(contentsOfFile: file, encoding: .utf8)) ?? "")
+        let closed = records.first { $0["type"] as? String == "lingerer" && $0["event"] as? String == "closed" }
+        #expect(closed?["cookie"] as? Int == cookie)
+        let conn = records.first { $0["type"] as? String == "connection" && $0["cookie"] as? Int == cookie }
+        #expect(conn?["partial"] as? Bool == true)
+        #expect((conn?["owner"] as? [String: Any])?["pid"] as? Int == Int(server.pid))
+    }
+}
