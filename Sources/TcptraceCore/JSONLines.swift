@@ -50,6 +50,25 @@ public enum JSONLines {
         out.append(UInt8(ascii: "}"))
     }
 
+    /// {"count":N,"p50":ms,"p90":ms,"p99":ms,"max":ms}, or null when empty.
+    static func appendPercentiles(_ h: DurationHistogram, to out: inout [UInt8]) {
+        guard h.count > 0 else {
+            out.appendASCII("null")
+            return
+        }
+        out.appendASCII("{\"count\":")
+        out.appendDecimal(h.count)
+        out.appendASCII(",\"p50\":")
+        appendMilliseconds(h.p50, to: &out)
+        out.appendASCII(",\"p90\":")
+        appendMilliseconds(h.p90, to: &out)
+        out.appendASCII(",\"p99\":")
+        appendMilliseconds(h.p99, to: &out)
+        out.appendASCII(",\"max\":")
+        appendMilliseconds(h.max, to: &out)
+        out.append(UInt8(ascii: "}"))
+    }
+
     /// One `transition` line, newline included.
     public static func append(_ t: Transition, to out: inout [UInt8]) {
         appendHeader("transition", time: t.time, to: &out)
@@ -139,6 +158,16 @@ public enum JSONLines {
         }
         out.appendASCII("]},\"table_evictions\":")
         out.appendDecimal(s.tableEvictions)
+        out.appendASCII(",\"durations_ms\":{")
+        for (i, m) in s.measuredStates.enumerated() {
+            if i > 0 { out.append(UInt8(ascii: ",")) }
+            out.append(UInt8(ascii: "\""))
+            out.append(m.state.name)
+            out.appendASCII("\":")
+            appendPercentiles(m.histogram, to: &out)
+        }
+        out.appendASCII("},\"connect_latency_ms\":")
+        appendPercentiles(s.connectLatency, to: &out)
         out.appendASCII("}\n")
     }
 }

@@ -45,6 +45,15 @@ public struct RunSummary: Sendable {
     public var lingerersByHolder: [Owner: UInt64] = [:]
     /// Connection-table entries dropped to stay within its capacity.
     public var tableEvictions: UInt64 = 0
+    /// Time spent in each state (by state number), from transitions that knew it.
+    public var stateDurations = [DurationHistogram](repeating: DurationHistogram(), count: 16)
+    /// Client SYN_SENT -> ESTABLISHED.
+    public var connectLatency = DurationHistogram()
+
+    /// States with at least one measured duration, in state-number order.
+    public var measuredStates: [(state: TCPState, histogram: DurationHistogram)] {
+        stateDurations.enumerated().compactMap { i, h in h.count > 0 ? (TCPState(rawValue: UInt8(i)), h) : nil }
+    }
 
     public init(start: WallTime) {
         self.start = start
@@ -65,5 +74,9 @@ public struct RunSummary: Sendable {
     public mutating func record(_ t: Transition) {
         events += 1
         transitionCounts[StatePair(t.old, t.new), default: 0] += 1
+        if let ns = t.nanosecondsInOld, Int(t.old.rawValue) < stateDurations.count {
+            stateDurations[Int(t.old.rawValue)].record(ns)
+            if t.old == .synSent && t.new == .established { connectLatency.record(ns) }
+        }
     }
 }

@@ -60,6 +60,13 @@ public struct TextLines: Sendable {
         if n < width { out.append(contentsOf: repeatElement(UInt8(ascii: " "), count: width - n)) }
     }
 
+    private func appendRightAligned(to out: inout [UInt8], width: Int, _ body: (inout [UInt8]) -> Void) {
+        var field: [UInt8] = []
+        body(&field)
+        if field.count < width { out.append(contentsOf: repeatElement(UInt8(ascii: " "), count: width - field.count)) }
+        out.append(contentsOf: field)
+    }
+
     /// Control characters in a comm would break the line: show them as `?`.
     private func sanitized(_ s: String) -> String {
         s.utf8.contains(where: { $0 < 0x20 || $0 == 0x7f })
@@ -96,6 +103,20 @@ public struct TextLines: Sendable {
             out.appendASCII(" table entries evicted (raise --max-connections)")
         }
         out.append(UInt8(ascii: "\n"))
+        let measured = s.measuredStates
+        if !measured.isEmpty {
+            out.appendASCII("time in state (ms)          count        p50        p90        p99        max\n")
+            var rows = measured.map { ("  " + $0.state.name, $0.histogram) }
+            if s.connectLatency.count > 0 { rows.append(("  connect latency", s.connectLatency)) }
+            for (label, h) in rows {
+                out.append(label, paddedTo: 24)
+                appendRightAligned(to: &out, width: 11) { $0.appendDecimal(h.count) }
+                for v in [h.p50, h.p90, h.p99, h.max] {
+                    appendRightAligned(to: &out, width: 11) { $0.appendFixed(v ?? 0, scaleDigits: 6, decimals: 3) }
+                }
+                out.append(UInt8(ascii: "\n"))
+            }
+        }
         let ranked = s.lingerersRanked
         if !ranked.isEmpty {
             out.appendASCII("CLOSE_WAIT lingerers by holder:\n")

@@ -86,7 +86,7 @@ func sampleTransition() -> Transition {
         JSONLines.append(s, to: &out)
         #expect(
             String(decoding: out, as: UTF8.self)
-                == #"{"type":"summary","v":1,"time":"2026-11-25T13:40:12.500000000Z","duration_s":2.500,"events":3,"transitions":{"SYN_SENT->ESTABLISHED":2,"CLOSE->SYN_SENT":1},"lost":{"ringbuf_full":5,"recursion_misses":1,"undecodable":0,"total":6},"kernel":{"seen":8,"filtered":0,"no_storage":0},"connections":1,"lingerers":{"total":3,"by_holder":[{"pid":99,"comm":"leaky","count":2},{"pid":0,"comm":"?","count":1}]},"table_evictions":4}"#
+                == #"{"type":"summary","v":1,"time":"2026-11-25T13:40:12.500000000Z","duration_s":2.500,"events":3,"transitions":{"SYN_SENT->ESTABLISHED":2,"CLOSE->SYN_SENT":1},"lost":{"ringbuf_full":5,"recursion_misses":1,"undecodable":0,"total":6},"kernel":{"seen":8,"filtered":0,"no_storage":0},"connections":1,"lingerers":{"total":3,"by_holder":[{"pid":99,"comm":"leaky","count":2},{"pid":0,"comm":"?","count":1}]},"table_evictions":4,"durations_ms":{"SYN_SENT":{"count":2,"p50":1.234,"p90":1.234,"p99":1.234,"max":1.234},"CLOSE":{"count":1,"p50":1.234,"p90":1.234,"p99":1.234,"max":1.234}},"connect_latency_ms":{"count":2,"p50":1.234,"p90":1.234,"p99":1.234,"max":1.234}}"#
                 + "\n")
     }
 
@@ -106,6 +106,31 @@ func sampleTransition() -> Transition {
                 14:40:10.123456 4242     0*      swapper/1        [::1]:40832                [::1]:8080                 SYN_SENT     -> ESTABLISHED  -
 
                 """)
+    }
+
+    @Test func summaryPercentilesPerState() {
+        var s = RunSummary(start: WallTime(nanoseconds: 0))
+        var t = sampleTransition()
+        for ms in 1...100 {
+            t.nanosecondsInOld = UInt64(ms) * 1_000_000
+            s.record(t)
+        }
+        t.old = .established
+        t.new = .finWait1
+        t.nanosecondsInOld = nil
+        s.record(t)
+        let h = s.stateDurations[Int(TCPState.synSent.rawValue)]
+        #expect(h.count == 100)
+        #expect(abs(Double(h.p50!) - 50e6) <= 50e6 / 128)
+        #expect(abs(Double(h.p99!) - 99e6) <= 99e6 / 128)
+        #expect(h.max == 100_000_000)
+        #expect(s.connectLatency.count == 100)
+        #expect(s.measuredStates.map(\.state) == [.synSent], "unknown durations are not measured")
+        var out: [UInt8] = []
+        TextLines(utcOffsetSeconds: 0).appendSummary(s, to: &out)
+        let text = String(decoding: out, as: UTF8.self)
+        #expect(text.contains("  SYN_SENT                    100"))
+        #expect(text.contains("  connect latency             100"))
     }
 
     @Test func textSummaryNamesLosses() {
