@@ -129,8 +129,8 @@ func sampleTransition() -> Transition {
         var out: [UInt8] = []
         TextLines(utcOffsetSeconds: 0).appendSummary(s, to: &out)
         let text = String(decoding: out, as: UTF8.self)
-        #expect(text.contains("  SYN_SENT                    100"))
-        #expect(text.contains("  connect latency             100"))
+        #expect(text.contains("  SYN_SENT                      100     50.069     90.177     99.090    100.000"))
+        #expect(text.contains("  connect latency               100"))
     }
 
     @Test func textSummaryNamesLosses() {
