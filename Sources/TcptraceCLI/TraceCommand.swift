@@ -146,6 +146,15 @@ public struct TraceCommand: ParsableCommand {
         transform: { s in try parsed { () throws(ValueParseError) in try OptionValues.duration(s) } })
     var closeWaitThreshold: UInt64 = 30_000_000_000
 
+    @Option(
+        help: ArgumentHelp(
+            "Emit a census record (sock_diag state counts) this often; 'off' to disable (default: 60s with --format json, off in text).",
+            valueName: "duration"),
+        transform: { s in
+            s == "off" ? 0 : try parsed { () throws(ValueParseError) in try OptionValues.duration(s) }
+        })
+    var censusInterval: UInt64?
+
     @Option(help: ArgumentHelp("Most connections tracked at once; the least recently active are evicted past it.", valueName: "n"))
     var maxConnections: Int = 100_000
 

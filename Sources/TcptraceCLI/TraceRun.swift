@@ -70,6 +70,10 @@ final class TraceRun {
             writer.buffer.append(TextLines.header)
         }
         var reportedLoss = LostEvents()
+        let overflowAtStart = Sysctl.tcpExtCounters().timeWaitOverflow
+        var overflowReported = overflowAtStart
+        let censusEvery = options.censusInterval ?? (json ? 60_000_000_000 : 0)
+        var nextCensus = censusEvery > 0 ? SystemClock.monotonicNanoseconds() + censusEvery : UInt64.max
         var nextLossCheck = SystemClock.monotonicNanoseconds()
         do {
             while tcptrace_stop_signal() == 0 && outputError == nil {
@@ -81,6 +85,11 @@ final class TraceRun {
                 if now >= nextLossCheck {
                     if !json { reportedLoss = reportNewLoss(tracer, since: reportedLoss) }
                     checkLingerers()
+                    overflowReported = reportTimeWaitOverflow(since: overflowReported)
+                    if now >= nextCensus {
+                        emitCensus()
+                        nextCensus = now + censusEvery
+                    }
                     if outputError == nil { try flush() }
                     nextLossCheck = now + 1_000_000_000
                 }
@@ -100,6 +109,9 @@ final class TraceRun {
         summary.lost.recursionMisses = tracer.recursionMisses()
         summary.lost.undecodable = tracer.undecodable
         summary.tableEvictions = table.evictions
+        if let start = overflowAtStart, let end = Sysctl.tcpExtCounters().timeWaitOverflow {
+            summary.timeWaitOverflow = end &- start
+        }
         if !json { _ = reportNewLoss(tracer, since: reportedLoss) }
         if json {
             JSONLines.append(summary, to: &writer.buffer)
@@ -130,6 +142,7 @@ final class TraceRun {
         let outcome = table.apply(t)
         if let c = outcome.connection {
             summary.connections += 1
+            summary.timeWait.record(c)
             if emitConnections {
                 if json { JSONLines.append(c, to: &writer.buffer) } else { text.append(c, to: &writer.buffer) }
             }
@@ -206,6 +219,28 @@ final class TraceRun {
             if let h = due[i].holder { lingererHolders[due[i].cookie] = h }
             summary.record(due[i])
             emit(due[i])
+        }
+    }
+
+    /// TIME_WAIT sockets the kernel refused to create (tcp_max_tw_buckets): say so when it grows.
+    func reportTimeWaitOverflow(since last: UInt64?) -> UInt64? {
+        let now = Sysctl.tcpExtCounters().timeWaitOverflow
+        if let now, let last, now > last {
+            printError(
+                "TcpExtTCPTimeWaitOverflow grew by \(now - last): tcp_max_tw_buckets reached, connections closing without TIME_WAIT")
+        }
+        return now ?? last
+    }
+
+    /// A periodic `census` record: states of every TCP socket now, from sock_diag.
+    func emitCensus() {
+        var f = CensusFilter(family: options.filter.family, ports: options.filter.ports)
+        if f.ports.isEmpty { f.ports = options.filter.localPorts + options.filter.remotePorts }
+        do {
+            let census = try CensusCommand.take(filter: f)
+            if json { JSONLines.append(census, to: &writer.buffer) } else { text.appendCensus(census, to: &writer.buffer) }
+        } catch {
+            printError("census failed: \(error)")
         }
     }
 

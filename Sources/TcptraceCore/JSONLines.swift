@@ -50,6 +50,11 @@ public enum JSONLines {
         out.append(UInt8(ascii: "}"))
     }
 
+    /// events per second with 3 decimals.
+    static func appendRate(_ n: UInt64, _ seconds: Double, to out: inout [UInt8]) {
+        out.appendFixed(UInt64((Double(n) / seconds * 1000).rounded()), scaleDigits: 3, decimals: 3)
+    }
+
     /// {"count":N,"p50":ms,"p90":ms,"p99":ms,"max":ms}, or null when empty.
     static func appendPercentiles(_ h: DurationHistogram, to out: inout [UInt8]) {
         guard h.count > 0 else {
@@ -168,6 +173,26 @@ public enum JSONLines {
         }
         out.appendASCII("},\"connect_latency_ms\":")
         appendPercentiles(s.connectLatency, to: &out)
-        out.appendASCII("}\n")
+        let seconds = Double(max(1, s.end.nanoseconds - s.start.nanoseconds)) / 1e9
+        out.appendASCII(",\"time_wait\":{\"total\":")
+        out.appendDecimal(s.timeWait.total)
+        out.appendASCII(",\"per_s\":")
+        appendRate(s.timeWait.total, seconds, to: &out)
+        out.appendASCII(",\"top\":[")
+        for (i, (e, n)) in s.timeWait.top(10).enumerated() {
+            if i > 0 { out.append(UInt8(ascii: ",")) }
+            out.appendASCII("{\"raddr\":\"")
+            e.remote.append(to: &out)
+            out.appendASCII("\",\"rport\":")
+            out.appendDecimal(UInt64(e.remotePort))
+            out.appendASCII(",\"count\":")
+            out.appendDecimal(n)
+            out.appendASCII(",\"per_s\":")
+            appendRate(n, seconds, to: &out)
+            out.append(UInt8(ascii: "}"))
+        }
+        out.appendASCII("],\"overflow\":")
+        appendOptional(s.timeWaitOverflow, to: &out)
+        out.appendASCII("}}\n")
     }
 }

@@ -49,6 +49,11 @@ public struct RunSummary: Sendable {
     public var stateDurations = [DurationHistogram](repeating: DurationHistogram(), count: 16)
     /// Client SYN_SENT -> ESTABLISHED.
     public var connectLatency = DurationHistogram()
+    /// Connections that went to TIME_WAIT (inferred from the close path), by remote endpoint.
+    public var timeWait = TimeWaitTally()
+    /// Growth of TcpExtTCPTimeWaitOverflow during the run: TIME_WAIT sockets the kernel did not
+    /// create because tcp_max_tw_buckets was reached. nil when /proc/net/netstat was unreadable.
+    public var timeWaitOverflow: UInt64?
 
     /// States with at least one measured duration, in state-number order.
     public var measuredStates: [(state: TCPState, histogram: DurationHistogram)] {
@@ -78,5 +83,43 @@ public struct RunSummary: Sendable {
             stateDurations[Int(t.old.rawValue)].record(ns)
             if t.old == .synSent && t.new == .established { connectLatency.record(ns) }
         }
+    }
+}
+
+/// TIME_WAIT entries by remote endpoint (address, port), bounded: past `capacity` distinct
+/// endpoints, new ones are counted under `other`.
+public struct TimeWaitTally: Sendable {
+    public struct Endpoint: Hashable, Sendable {
+        public var remote: IPAddress
+        public var remotePort: UInt16
+        public init(remote: IPAddress, remotePort: UInt16) {
+            self.remote = remote
+            self.remotePort = remotePort
+        }
+    }
+
+    public let capacity: Int
+    public private(set) var total: UInt64 = 0
+    public private(set) var other: UInt64 = 0
+    public private(set) var byEndpoint: [Endpoint: UInt64] = [:]
+
+    public init(capacity: Int = 10_000) { self.capacity = capacity }
+
+    public mutating func record(_ c: ConnectionRecord) {
+        guard c.timeWait else { return }
+        total += 1
+        let key = Endpoint(remote: c.remote, remotePort: c.remotePort)
+        if byEndpoint[key] != nil || byEndpoint.count < capacity {
+            byEndpoint[key, default: 0] += 1
+        } else {
+            other += 1
+        }
+    }
+
+    /// The `n` endpoints with the most TIME_WAIT entries.
+    public func top(_ n: Int) -> [(endpoint: Endpoint, count: UInt64)] {
+        byEndpoint.map { (endpoint: $0.key, count: $0.value) }
+            .sorted { ($1.count, $0.endpoint.remotePort) < ($0.count, $1.endpoint.remotePort) }
+            .prefix(n).map { $0 }
     }
 }

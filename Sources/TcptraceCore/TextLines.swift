@@ -117,6 +117,23 @@ public struct TextLines: Sendable {
                 out.append(UInt8(ascii: "\n"))
             }
         }
+        if s.timeWait.total > 0 || (s.timeWaitOverflow ?? 0) > 0 {
+            out.appendDecimal(s.timeWait.total)
+            out.appendASCII(" connections went to TIME_WAIT")
+            if let o = s.timeWaitOverflow, o > 0 {
+                out.appendASCII("; ")
+                out.appendDecimal(o)
+                out.appendASCII(" more got none: tcp_max_tw_buckets reached (TcpExtTCPTimeWaitOverflow)")
+            }
+            out.append(UInt8(ascii: "\n"))
+            for (e, n) in s.timeWait.top(5) {
+                out.appendASCII("  ")
+                out.appendDecimal(n)
+                out.appendASCII("  to ")
+                Self.appendEndpoint(e.remote, e.remotePort, to: &out)
+                out.append(UInt8(ascii: "\n"))
+            }
+        }
         let ranked = s.lingerersRanked
         if !ranked.isEmpty {
             out.appendASCII("CLOSE_WAIT lingerers by holder:\n")

@@ -144,3 +144,50 @@ struct BinaryTests {
         #expect(r.stderr.split(separator: "\n").count == 1)
     }
 }
+
+@Suite(.serialized, .enabled(if: KernelGate.enabled, "needs root and a kernel with BTF"))
+struct TimeWaitLiveTests {
+    /// `ss -tan state time-wait` count for sockets with `port` on either side.
+    func ssTimeWait(port: UInt16) throws -> Int {
+        let r = Process()
+        let out = Pipe()
+        r.executableURL = URL(fileURLWithPath: "/usr/bin/ss")
+        r.arguments = ["-tanH", "state", "time-wait", "( sport = :\(port) or dport = :\(port) )"]
+        r.standardOutput = out
+        try r.run()
+        r.waitUntilExit()
+        return String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            .split(separator: "\n").filter { !$0.isEmpty }.count
+    }
+
+    @Test func timeWaitIsInferredCountedAndCensused() throws {
+        try KernelGate.check()
+        let file = "/tmp/tcptrace-test-\(getpid())-timewait.jsonl"
+        defer { unlink(file) }
+        let (listener, port) = try Loopback.bound(.v4)
+        let (p, _) = try Binary.start(["--format", "json", "--output", file, "--port", String(port), "--census-interval", "1s"])
+        try Loopback.listen(listener)
+        let served = Loopback.serve(listener, count: 10)
+        for _ in 0..<10 {
+            let c = try Loopback.connect(.v4, port: port)
+            close(c)  // the client closes first: it is the side that goes to TIME_WAIT
+        }
+        served.wait()
+        usleep(1_600_000)
+        kill(p.processIdentifier, SIGTERM)
+        p.waitUntilExit()
+        let inSS = try ssTimeWait(port: port)
+        let records = jsonLines(try String(contentsOfFile: file, encoding: .utf8))
+        let census = try #require(records.last { $0["type"] as? String == "census" }, "no census record")
+        let states = try #require(census["states"] as? [String: Int])
+        #expect((states["TIME_WAIT"] ?? 0) == inSS, "census agrees with ss (\(inSS))")
+        let summary = try #require(records.last)
+        let tw = try #require(summary["time_wait"] as? [String: Any])
+        #expect(tw["total"] as? Int == 10, "10 clients closed first: 10 inferred TIME_WAIT entries")
+        let top = try #require((tw["top"] as? [[String: Any]])?.first)
+        #expect(top["rport"] as? Int == Int(port) && top["count"] as? Int == 10)
+        #expect(tw["overflow"] is Int, "TcpExtTCPTimeWaitOverflow growth is reported")
+        let clients = records.filter { $0["type"] as? String == "connection" && $0["role"] as? String == "client" }
+        #expect(clients.count == 10 && clients.allSatisfy { $0["time_wait"] as? Bool == true })
+    }
+}
