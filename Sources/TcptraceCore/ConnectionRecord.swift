@@ -38,9 +38,15 @@ public struct ConnectionRecord: Hashable, Sendable {
     /// From the first state after CLOSE to CLOSE; nil when the tracer did not see the start.
     public var lifetimeNanoseconds: UInt64?
     public var closedBy: Closer
-    /// The full socket was replaced by a TIME_WAIT socket at close (kernel fact: TIME_WAIT is
-    /// never a traced state; it is inferred from FIN_WAIT2/CLOSING -> CLOSE with the peer's FIN in).
-    public var timeWait: Bool
+    /// At close the kernel handed the connection to a timewait socket, which holds its address
+    /// and port for up to 60 s (TIME_WAIT is never a traced state: FIN_WAIT2/CLOSING -> CLOSE).
+    public var timeWait: Bool {
+        timeWaitState != nil
+    }
+    /// The timewait socket's state: TIME_WAIT when the peer's FIN had arrived (or CLOSING);
+    /// FIN_WAIT2 for an orphaned socket still waiting for it — it becomes TIME_WAIT if the FIN
+    /// comes within tcp_fin_timeout. nil: no timewait socket.
+    public var timeWaitState: TCPState?
     /// Payload bytes: the kernel's counters without the SYN and FIN sequence numbers.
     public var bytesSent: UInt64?
     public var bytesReceived: UInt64?

@@ -196,10 +196,12 @@ public struct ConnectionTable: Sendable {
     func record(cookie: UInt64, _ e: Entry, closing t: Transition) -> ConnectionRecord {
         // TIME_WAIT is never a traced state: the kernel swaps in a timewait socket and the
         // full socket goes FIN_WAIT2/CLOSING -> CLOSE. At FIN_WAIT2 -> CLOSE the peer's FIN
-        // (one unread sequence number) tells TIME_WAIT from an orphaned FIN_WAIT2 timeout.
-        let timeWait = t.old == .closing || (t.old == .finWait2 && (t.receiveQueue.map { $0 >= 1 } ?? true))
+        // (one unread sequence number) tells TIME_WAIT from an orphan still in FIN_WAIT2.
+        let finIn = t.old == .finWait2 && (t.receiveQueue.map { $0 >= 1 } ?? true)
+        let timeWaitState: TCPState? =
+            t.old == .closing || finIn ? .timeWait : t.old == .finWait2 ? .finWait2 : nil
         var peerFIN = e.peerFIN
-        if t.old == .finWait2 && timeWait { peerFIN = true }
+        if finIn { peerFIN = true }
         var closedBy = e.closedBy ?? (e.role == .listener ? .local : .reset)
         if e.partial && e.closedBy == nil && e.role != .listener { closedBy = .unknown }
         var r = ConnectionRecord(
@@ -207,7 +209,7 @@ public struct ConnectionTable: Sendable {
             remotePort: e.remotePort, role: e.role, owner: e.owner, timeline: e.spans,
             connectNanoseconds: e.connectNanoseconds,
             lifetimeNanoseconds: e.born.map { UInt64(max(0, t.time.nanoseconds - $0.nanoseconds)) },
-            closedBy: closedBy, timeWait: timeWait, partial: e.partial)
+            closedBy: closedBy, timeWaitState: timeWaitState, partial: e.partial)
         if let c = t.counters {
             // The kernel counts SYN and FIN as one sequence number each; payload excludes them.
             let synAcked: UInt64 = e.role == .client && e.connectNanoseconds != nil ? 1 : 0

@@ -26,6 +26,14 @@ extension JSONLines {
         out.append(c.closedBy.rawValue)
         out.appendASCII("\",\"time_wait\":")
         out.appendASCII(c.timeWait ? "true" : "false")
+        out.appendASCII(",\"timewait_state\":")
+        if let s = c.timeWaitState {
+            out.append(UInt8(ascii: "\""))
+            out.append(s.name)
+            out.append(UInt8(ascii: "\""))
+        } else {
+            out.appendASCII("null")
+        }
         out.appendASCII(",\"bytes_sent\":")
         appendOptional(c.bytesSent, to: &out)
         out.appendASCII(",\"bytes_received\":")
@@ -109,7 +117,10 @@ extension TextLines {
         }
         out.appendASCII("closed by ")
         out.append(c.closedBy.rawValue)
-        if c.timeWait { out.appendASCII(", TIME_WAIT") }
+        if let s = c.timeWaitState {
+            out.appendASCII(", timewait ")
+            out.append(s.name)
+        }
         if let s = c.bytesSent, let r = c.bytesReceived {
             out.appendASCII(", sent ")
             out.appendDecimal(s)

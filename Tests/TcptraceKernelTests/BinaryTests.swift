@@ -183,7 +183,7 @@ struct TimeWaitLiveTests {
         #expect((states["TIME_WAIT"] ?? 0) == inSS, "census agrees with ss (\(inSS))")
         let summary = try #require(records.last)
         let tw = try #require(summary["time_wait"] as? [String: Any])
-        #expect(tw["total"] as? Int == 10, "10 clients closed first: 10 inferred TIME_WAIT entries")
+        #expect(tw["total"] as? Int == 10, "10 clients closed first: 10 connections held by timewait sockets")
         let top = try #require((tw["top"] as? [[String: Any]])?.first)
         #expect(top["rport"] as? Int == Int(port) && top["count"] as? Int == 10)
         #expect(tw["overflow"] is Int, "TcpExtTCPTimeWaitOverflow growth is reported")

@@ -117,10 +117,11 @@ struct LingererTests {
         #expect((record["age_s"] as? Double ?? 0) >= 1.0)
         #expect(record["age_is_lower_bound"] as? Bool == false)
         #expect(record["unread_bytes"] as? Int == 3)
-        // The client side closed normally and went on to... an orphaned FIN_WAIT2: the server never sent FIN.
+        // The client closed first; the server never sends its FIN: an orphaned FIN_WAIT2 timewait.
         let client = try #require(waitForRecord(in: file, seconds: 2) { $0["type"] as? String == "connection" })
         #expect(client["role"] as? String == "client")
-        #expect(client["time_wait"] as? Bool == false)
+        #expect(client["time_wait"] as? Bool == true)
+        #expect(client["timewait_state"] as? String == "FIN_WAIT2")
         #expect(client["closed_by"] as? String == "local")
     }
 

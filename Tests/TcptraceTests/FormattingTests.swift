@@ -85,11 +85,11 @@ func sampleTransition() -> Transition {
         let tw = ConnectionRecord(
             time: s.end, cookie: 5, local: .v4(1), localPort: 40000, remote: IPAddress("10.0.0.9")!, remotePort: 5432,
             role: .client, owner: nil, timeline: [], connectNanoseconds: nil, lifetimeNanoseconds: nil, closedBy: .local,
-            timeWait: true, partial: false)
+            timeWaitState: .timeWait, partial: false)
         s.timeWait.record(tw)
         s.timeWait.record(tw)
         var noTW = tw
-        noTW.timeWait = false
+        noTW.timeWaitState = nil
         s.timeWait.record(noTW)
         s.timeWaitOverflow = 0
         var out: [UInt8] = []
