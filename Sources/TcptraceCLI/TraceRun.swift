@@ -130,7 +130,10 @@ final class TraceRun {
 
     /// The ring buffer callback's work: format one record into the buffer.
     @inline(__always)
-    func handle(_ t: Transition) -> Bool {
+    func handle(_ event: Transition) -> Bool {
+        let outcome = table.apply(event)
+        var t = event
+        if t.owner == nil { t.owner = outcome.owner }  // inherited from a listener found at start
         summary.record(t)
         if emitTransitions {
             if json {
@@ -139,7 +142,6 @@ final class TraceRun {
                 text.append(t, to: &writer.buffer)
             }
         }
-        let outcome = table.apply(t)
         if let c = outcome.connection {
             summary.connections += 1
             summary.timeWait.record(c)

@@ -58,6 +58,8 @@ public struct ConnectionTable: Sendable {
         public var connection: ConnectionRecord?
         /// A reported lingerer left CLOSE_WAIT.
         public var lingererClosed: LingererRecord?
+        /// The socket's owner as the table knows it (kernel, inherited from its listener, or /proc).
+        public var owner: Owner?
     }
 
     /// A socket that existed before tracing began (from a sock_diag census at `now`).
@@ -139,6 +141,7 @@ public struct ConnectionTable: Sendable {
             e.lingererReported = false
         }
         e.state = t.new
+        outcome.owner = e.owner
 
         if t.new == .close && t.old != .close {
             outcome.connection = record(cookie: t.cookie, e, closing: t)

@@ -119,7 +119,7 @@ public struct TextLines: Sendable {
         }
         if s.timeWait.total > 0 || (s.timeWaitOverflow ?? 0) > 0 {
             out.appendDecimal(s.timeWait.total)
-            out.appendASCII(" connections went to TIME_WAIT")
+            out.appendASCII(" connections closed into timewait sockets (TIME_WAIT, or an orphaned FIN_WAIT2)")
             if let o = s.timeWaitOverflow, o > 0 {
                 out.appendASCII("; ")
                 out.appendDecimal(o)

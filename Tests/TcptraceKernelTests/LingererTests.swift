@@ -206,6 +206,14 @@ struct PreexistingLeakTests {
         #expect(holder["comm"] as? String == "python3")
         let inode = try #require(r["inode"] as? Int)
         #expect(holder["fd"] as? Int == server.fd(holding: inode))
+        // A socket accepted now by the listener from before the start gets the listener's owner.
+        try server.leakOne()
+        usleep(300_000)
+        let accepted = jsonLines((try? String(contentsOfFile: file, encoding: .utf8)) ?? "").filter {
+            $0["type"] as? String == "transition" && $0["old"] as? String == "LISTEN" && $0["new"] as? String == "SYN_RECV"
+        }
+        #expect(accepted.count == 1)
+        #expect((accepted.first?["owner"] as? [String: Any])?["pid"] as? Int == Int(server.pid))
         // Its later close is traced under the same cookie, with the owner from /proc.
         let cookie = try #require(r["cookie"] as? Int)
         kill(server.process.processIdentifier, SIGKILL)  // exit closes the leaked socket
