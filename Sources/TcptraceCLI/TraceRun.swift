@@ -109,6 +109,7 @@ final class TraceRun {
         summary.lost.recursionMisses = tracer.recursionMisses()
         summary.lost.undecodable = tracer.undecodable
         summary.tableEvictions = table.evictions
+        summary.openConnections = UInt64(table.count)
         if let start = overflowAtStart, let end = Sysctl.tcpExtCounters().timeWaitOverflow {
             summary.timeWaitOverflow = end &- start
         }

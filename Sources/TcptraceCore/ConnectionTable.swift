@@ -32,10 +32,9 @@ public struct ConnectionTable: Sendable {
     /// Time in CLOSE_WAIT after which a socket is a lingerer.
     public let lingerThresholdNanoseconds: UInt64
     var entries: [UInt64: Entry] = [:]
-    /// CLOSE_WAIT entries in the order they entered it: the lingerer check looks only at the
-    /// head, so its cost follows the CLOSE_WAIT sockets crossing the threshold, not the table.
-    var closeWaitQueue: [(since: WallTime, cookie: UInt64)] = []
-    var closeWaitHead = 0
+    /// Sockets in CLOSE_WAIT not yet reported, and since when: the lingerer check scans only
+    /// these, so its cost follows the CLOSE_WAIT subset, not the table. Left on exit.
+    var closeWaitPending: [UInt64: WallTime] = [:]
     public private(set) var evictions: UInt64 = 0
     /// The owner of each listening port, or nil when several processes listen on it
     /// (SO_REUSEPORT): accepted sockets get their listener's owner only when unambiguous.
@@ -80,7 +79,7 @@ public struct ConnectionTable: Sendable {
             e.closeWaitIsLowerBound = true
             e.closedBy = .remote
             e.peerFIN = true
-            closeWaitQueue.append((now, cookie))
+            closeWaitPending[cookie] = now
         }
         entries[cookie] = e
     }
@@ -128,7 +127,7 @@ public struct ConnectionTable: Sendable {
             e.closeWaitIsLowerBound = false
             e.lingererReported = false
             e.unreadBytes = t.receiveQueue.map { UInt64($0 > 0 ? $0 - 1 : 0) }
-            closeWaitQueue.append((t.time, t.cookie))
+            closeWaitPending[t.cookie] = t.time
         case (.finWait1, .finWait2), (.closing, .close), (.lastAck, .close): e.ourFINAcked = true
         case (.finWait1, .closing): e.peerFIN = true
         default: break
@@ -139,6 +138,7 @@ public struct ConnectionTable: Sendable {
             }
             e.closeWaitSince = nil
             e.lingererReported = false
+            closeWaitPending[t.cookie] = nil
         }
         e.state = t.new
         outcome.owner = e.owner
@@ -163,21 +163,14 @@ public struct ConnectionTable: Sendable {
     /// Sockets whose time in CLOSE_WAIT has reached the threshold by `now`, each reported once.
     public mutating func dueLingerers(now: WallTime) -> [LingererRecord] {
         var due: [LingererRecord] = []
-        while closeWaitHead < closeWaitQueue.count {
-            let (since, cookie) = closeWaitQueue[closeWaitHead]
-            guard now.nanoseconds - since.nanoseconds >= Int64(lingerThresholdNanoseconds) else { break }
-            closeWaitHead += 1
-            // Stale queue items (the socket left CLOSE_WAIT, or re-entered later) are skipped.
-            guard var e = entries[cookie], e.state == .closeWait, e.closeWaitSince == since, !e.lingererReported else { continue }
+        for (cookie, since) in closeWaitPending where now.nanoseconds - since.nanoseconds >= Int64(lingerThresholdNanoseconds) {
+            closeWaitPending[cookie] = nil
+            guard var e = entries[cookie], e.state == .closeWait, !e.lingererReported else { continue }
             e.lingererReported = true
             entries[cookie] = e
             due.append(lingerer(cookie: cookie, e, event: .lingering, now: now, since: since))
         }
-        if closeWaitHead > 1024 && closeWaitHead * 2 > closeWaitQueue.count {
-            closeWaitQueue.removeFirst(closeWaitHead)
-            closeWaitHead = 0
-        }
-        return due
+        return due.sorted { ($0.ageNanoseconds, $1.cookie) > ($1.ageNanoseconds, $0.cookie) }
     }
 
     /// Sockets in CLOSE_WAIT now, reported or not (for the end of a replayed log).
@@ -232,7 +225,10 @@ public struct ConnectionTable: Sendable {
         let victims = entries.map { (cookie: $0.key, closeWait: $0.value.state == .closeWait, last: $0.value.lastActivity) }
             .sorted { ($0.closeWait ? 1 : 0, $0.last) < ($1.closeWait ? 1 : 0, $1.last) }
             .prefix(batch)
-        for v in victims { entries[v.cookie] = nil }
+        for v in victims {
+            entries[v.cookie] = nil
+            closeWaitPending[v.cookie] = nil
+        }
         evictions += UInt64(victims.count)
     }
 }

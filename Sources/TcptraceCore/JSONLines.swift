@@ -163,6 +163,8 @@ public enum JSONLines {
         }
         out.appendASCII("]},\"table_evictions\":")
         out.appendDecimal(s.tableEvictions)
+        out.appendASCII(",\"open_connections\":")
+        out.appendDecimal(s.openConnections)
         out.appendASCII(",\"durations_ms\":{")
         for (i, m) in s.measuredStates.enumerated() {
             if i > 0 { out.append(UInt8(ascii: ",")) }

@@ -45,6 +45,8 @@ public struct RunSummary: Sendable {
     public var lingerersByHolder: [Owner: UInt64] = [:]
     /// Connection-table entries dropped to stay within its capacity.
     public var tableEvictions: UInt64 = 0
+    /// Connections still in the table when the run ended (open, or their CLOSE was lost).
+    public var openConnections: UInt64 = 0
     /// Time spent in each state (by state number), from transitions that knew it.
     public var stateDurations = [DurationHistogram](repeating: DurationHistogram(), count: 16)
     /// Client SYN_SENT -> ESTABLISHED.
