@@ -485,8 +485,8 @@ public enum RecordLineParser {
             return n.negative ? -Int64(v) : Int64(v)
         }
 
-        /// Milliseconds as written (`1.234`, µs precision) to nanoseconds, exactly when it
-        /// can be; through Double otherwise (more digits, an exponent).
+        /// Milliseconds as written (`1.234`, µs precision) to nanoseconds, exactly up to six
+        /// decimals; through Double otherwise (more digits, an exponent).
         mutating func millisecondsAsNanoseconds() -> UInt64? {
             let start = i
             guard let n = number(), !n.negative else {
@@ -496,7 +496,7 @@ public enum RecordLineParser {
             if n.exponent == nil && n.frac.count <= 6, let ms = digits(n.int, max: UInt64.max / 1_000_000) {
                 var frac = digits(n.frac, max: 999_999) ?? 0
                 for _ in n.frac.count..<6 { frac *= 10 }
-                return ms * 1_000_000 + frac * 1000
+                return ms * 1_000_000 + frac
             }
             let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<i]), as: UTF8.self)
             guard let d = Double(text), d.isFinite, d >= 0, d * 1e6 < 1.8e19 else {

@@ -90,7 +90,10 @@ public struct WallTime: Hashable, Comparable, Sendable {
         guard i == b.count else { return nil }
         let days = Self.days(fromCivil: y, mo, d)
         let secs = days * 86_400 + h * 3600 + mi * 60 + s - offset
-        self.nanoseconds = secs * 1_000_000_000 + frac
+        // Int64 nanoseconds end in 2262: a later year is out of range, not a trap.
+        let (ns, overflow) = secs.multipliedReportingOverflow(by: 1_000_000_000)
+        guard !overflow, ns <= Int64.max - frac else { return nil }
+        self.nanoseconds = ns + frac
     }
 
     private func splitSeconds() -> (Int64, Int64) {
