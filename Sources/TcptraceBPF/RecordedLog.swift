@@ -107,16 +107,14 @@ public final class RecordedLog {
                 start = 0
             }
         }
-        // Drop a trailing gzip error here too: gzread reports a cut stream as a short read.
-        if gzeof(file) == 0 {
-            var code: Int32 = 0
-            let message = String(cString: gzerror(file, &code))
-            if code != Z_OK { throw .compressed(path: path, message: message) }
-        }
         if start < buffer.count && !skippingRest {
             number += 1
             buffer.withUnsafeBufferPointer { b in _ = body(Self.trimmed(b, start..<b.count), number, false) }
         }
+        // A gzip stream cut short ends like a file: zlib says so only here.
+        var code: Int32 = 0
+        let message = String(cString: gzerror(file, &code))
+        if code != Z_OK { throw .compressed(path: path, message: message) }
     }
 
     static func newline(in b: UnsafeBufferPointer<UInt8>, from i: Int) -> Int? {
