@@ -17,8 +17,8 @@ let package = Package(
             pkgConfig: "libbpf",
             providers: [.apt(["libbpf-dev", "libelf-dev", "zlib1g-dev"])]
         ),
-        // The shared event header (bpf/tcptrace.h), the embedded BPF object, signal shims.
-        .target(name: "CTcptrace"),
+        // The shared event header (bpf/tcptrace.h), the embedded BPF object, signal shims, zlib.
+        .target(name: "CTcptrace", linkerSettings: [.linkedLibrary("z")]),
         // The only Swift module that talks to C: loader, ring buffer, decoding, OS boundary.
         .target(name: "TcptraceBPF", dependencies: ["CLibbpf", "CTcptrace", "TcptraceCore"]),
         // Pure Swift: states, records, formatting. No C, no I/O.

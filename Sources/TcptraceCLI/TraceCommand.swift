@@ -69,7 +69,7 @@ public struct TcptraceCommand: ParsableCommand {
               tcptrace-bpf --pid 1234 --format json  sockets owned by pid 1234
             """,
         version: "0.1.0",
-        subcommands: [TraceCommand.self, CensusCommand.self, DoctorCommand.self],
+        subcommands: [TraceCommand.self, CensusCommand.self, DoctorCommand.self, ReportCommand.self],
         defaultSubcommand: TraceCommand.self
     )
 

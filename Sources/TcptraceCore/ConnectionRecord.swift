@@ -66,6 +66,8 @@ public struct LingererRecord: Hashable, Sendable {
         case lingering
         /// Finally left CLOSE_WAIT (the application closed it, or the socket was reset).
         case closed
+        /// `report` only: still in CLOSE_WAIT when the recorded log ends (any age).
+        case openAtEnd = "open_at_end"
     }
 
     /// The process holding the socket, as /proc/PID/fd shows it (the answer `ss -p` gives).

@@ -173,6 +173,13 @@ public struct ConnectionTable: Sendable {
         return due.sorted { ($0.ageNanoseconds, $1.cookie) > ($1.ageNanoseconds, $0.cookie) }
     }
 
+    /// When the oldest socket waiting in CLOSE_WAIT crosses the threshold (possibly one that
+    /// has left it since: `dueLingerers` skips those). Lets a replay run its clock exactly.
+    public var nextLingererDue: WallTime? {
+        guard closeWaitHead < closeWaitQueue.count else { return nil }
+        return WallTime(nanoseconds: closeWaitQueue[closeWaitHead].since.nanoseconds &+ Int64(lingerThresholdNanoseconds))
+    }
+
     /// Sockets in CLOSE_WAIT now, reported or not (for the end of a replayed log).
     public func inCloseWait(now: WallTime) -> [LingererRecord] {
         entries.compactMap { cookie, e in

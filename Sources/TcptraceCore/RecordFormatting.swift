@@ -141,7 +141,11 @@ extension TextLines {
     public func append(_ l: LingererRecord, color: Bool, to out: inout [UInt8]) {
         if color { out.appendASCII(l.event == .lingering ? "\u{1b}[1;31m" : "\u{1b}[32m") }
         l.time.appendTimeOfDay(utcOffsetSeconds: utcOffsetSeconds, to: &out)
-        out.appendASCII(l.event == .lingering ? " LINGERER CLOSE_WAIT " : " LINGERER CLOSED after ")
+        switch l.event {
+        case .lingering: out.appendASCII(" LINGERER CLOSE_WAIT ")
+        case .closed: out.appendASCII(" LINGERER CLOSED after ")
+        case .openAtEnd: out.appendASCII(" END OF LOG CLOSE_WAIT ")
+        }
         if l.ageIsLowerBound { out.appendASCII(">=") }
         out.appendFixed(l.ageNanoseconds, scaleDigits: 9, decimals: 1)
         out.appendASCII("s ")

@@ -39,7 +39,13 @@ public struct WallTime: Hashable, Comparable, Sendable {
     /// Parses what `appendRFC3339` writes, and any RFC 3339 offset form (Z, +hh:mm, -hh:mm)
     /// with 0–9 fraction digits.
     public init?(rfc3339 text: some StringProtocol) {
-        let b = Array(text.utf8)
+        let bytes = Array(text.utf8)
+        guard let t = bytes.withUnsafeBufferPointer({ WallTime(rfc3339Bytes: $0) }) else { return nil }
+        self = t
+    }
+
+    /// The same, from UTF-8 bytes (the JSON-lines reader parses without making a String).
+    public init?(rfc3339Bytes b: UnsafeBufferPointer<UInt8>) {
         func num(_ from: Int, _ len: Int) -> Int64? {
             guard from + len <= b.count else { return nil }
             var v: Int64 = 0
@@ -84,7 +90,10 @@ public struct WallTime: Hashable, Comparable, Sendable {
         guard i == b.count else { return nil }
         let days = Self.days(fromCivil: y, mo, d)
         let secs = days * 86_400 + h * 3600 + mi * 60 + s - offset
-        self.nanoseconds = secs * 1_000_000_000 + frac
+        // Int64 nanoseconds end in 2262: a later year is out of range, not a trap.
+        let (ns, overflow) = secs.multipliedReportingOverflow(by: 1_000_000_000)
+        guard !overflow, ns <= Int64.max - frac else { return nil }
+        self.nanoseconds = ns + frac
     }
 
     private func splitSeconds() -> (Int64, Int64) {

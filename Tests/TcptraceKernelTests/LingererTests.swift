@@ -8,7 +8,7 @@ import TcptraceCore
 let leakyServer = """
     import socket, sys
     s = socket.socket()
-    s.bind(("127.0.0.1", 0))
+    s.bind(("127.0.0.1", int(sys.argv[1]) if len(sys.argv) > 1 else 0))
     s.listen(128)
     print(s.getsockname()[1], flush=True)
     held = []
@@ -23,9 +23,11 @@ final class LeakyServer {
     let output = Pipe()
     let port: UInt16
 
-    init() throws {
+    /// `port` 0: an ephemeral one. A fixed port lets a tracer filtering on it start first and
+    /// see the listen (and so the owner every accepted socket inherits).
+    init(port fixedPort: UInt16 = 0) throws {
         process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        process.arguments = ["-c", leakyServer]
+        process.arguments = ["-c", leakyServer] + (fixedPort == 0 ? [] : [String(fixedPort)])
         process.standardOutput = output
         try process.run()
         port = UInt16(try LeakyServer.readLine(output).trimmingCharacters(in: .whitespaces)) ?? 0

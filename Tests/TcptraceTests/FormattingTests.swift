@@ -21,6 +21,7 @@ func sampleTransition() -> Transition {
         }
         #expect(WallTime(rfc3339: "2026-11-25T14:40:10.5+01:00")?.nanoseconds == 1_795_614_010_500_000_000)
         #expect(WallTime(rfc3339: "2026-11-25 garbage") == nil)
+        #expect(WallTime(rfc3339: "9999-12-31T23:59:59.999999999Z") == nil, "past Int64 nanoseconds (2262): nil, not a trap")
     }
 
     @Test func monotonicToWall() {

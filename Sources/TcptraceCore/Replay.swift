@@ -1,0 +1,209 @@
+/// Offline analysis of recorded JSON lines (`tcptrace-bpf report`): the recorded transitions
+/// go through the same `ConnectionTable` as live tracing, with the records' own times as the
+/// clock. Streams: memory follows the open connections and the reorder window, never the
+/// length of the log.
+public struct Replay: Sendable {
+    /// What the replay produces, in the order a live run would have.
+    public enum Output: Sendable {
+        case connection(ConnectionRecord)
+        case lingerer(LingererRecord)
+    }
+
+    /// Counts about the input itself.
+    public struct InputStats: Hashable, Sendable {
+        public var lines: UInt64 = 0
+        public var transitions: UInt64 = 0
+        /// Lines that were not a record: malformed JSON, a transition missing a field, a cut line.
+        public var malformed: UInt64 = 0
+        /// Records of other types (connection, lingerer, summary, …), passed over.
+        public var otherRecords: UInt64 = 0
+        /// Transitions outside --since/--until.
+        public var outsideWindow: UInt64 = 0
+        /// Transitions that came before an earlier-stamped one and were put back in order.
+        public var reordered: UInt64 = 0
+        /// Transitions older than the reorder window allows: applied late, as they came.
+        public var late: UInt64 = 0
+        public var first: WallTime?
+        public var last: WallTime?
+        public init() {}
+    }
+
+    public private(set) var table: ConnectionTable
+    public private(set) var summary: RunSummary
+    public private(set) var stats = InputStats()
+    public let since: WallTime?
+    public let until: WallTime?
+    let window: Int64
+    var pending: TimeOrderedBuffer
+    /// The replay clock: the time of the latest transition applied.
+    var clock: WallTime?
+    /// The newest time on any record in the window (the end of the log, for `inCloseWait`).
+    var newest: WallTime?
+
+    /// `reorderWindowNanoseconds`: how far a record may come after a later-stamped one and
+    /// still be put in place; `reorderCapacity` bounds the buffer whatever the rate.
+    public init(
+        table: ConnectionTable, since: WallTime? = nil, until: WallTime? = nil,
+        reorderWindowNanoseconds: Int64 = 1_000_000_000, reorderCapacity: Int = 100_000
+    ) {
+        self.table = table
+        self.since = since
+        self.until = until
+        self.window = reorderWindowNanoseconds
+        self.pending = TimeOrderedBuffer(capacity: reorderCapacity)
+        self.summary = RunSummary(start: since ?? WallTime(nanoseconds: 0))
+    }
+
+    /// One line of the log. Errors are the line's own (counted as malformed), except
+    /// `.unsupportedVersion`, which the caller should treat as the end of the input.
+    public mutating func feed(line: UnsafeBufferPointer<UInt8>, _ emit: (Output) -> Void) -> RecordLineError? {
+        stats.lines += 1
+        switch RecordLineParser.parse(line) {
+        case .failure(let e):
+            if case .malformed = e { stats.malformed += 1 }
+            return e
+        case .success(.blank):
+            return nil
+        case .success(.other(_, let time)):
+            stats.otherRecords += 1
+            if let time, inWindow(time) { see(time) }
+            return nil
+        case .success(.transition(let t)):
+            feed(t, emit)
+            return nil
+        }
+    }
+
+    /// A line the caller could not even hand over (cut off, or lost in a damaged gzip stream).
+    public mutating func countMalformedLine() {
+        stats.lines += 1
+        stats.malformed += 1
+    }
+
+    /// One recorded transition.
+    public mutating func feed(_ t: Transition, _ emit: (Output) -> Void) {
+        stats.transitions += 1
+        guard inWindow(t.time) else {
+            stats.outsideWindow += 1
+            return
+        }
+        see(t.time)
+        if let clock, t.time < clock {
+            // Behind what was already applied: the window was too small for it.
+            stats.late += 1
+            apply(t, emit)
+            return
+        }
+        if let newest = pending.newest, t.time < newest { stats.reordered += 1 }
+        pending.insert(t)
+        // Everything older than the window behind the newest record is final.
+        while let oldest = pending.oldestTime,
+            pending.isOverCapacity || oldest.nanoseconds <= (newest?.nanoseconds ?? .max) - window
+        {
+            apply(pending.removeOldest(), emit)
+        }
+    }
+
+    /// End of input: applies what is buffered, reports lingerers due by the end of the log,
+    /// closes the summary, and returns the sockets still in CLOSE_WAIT then, with their age.
+    public mutating func finish(_ emit: (Output) -> Void) -> [LingererRecord] {
+        while !pending.isEmpty { apply(pending.removeOldest(), emit) }
+        let end = until.map { u in newest.map { min($0, u) } ?? u } ?? newest ?? clock ?? WallTime(nanoseconds: 0)
+        advanceClock(to: end, emit)
+        summary.start = since ?? stats.first ?? end
+        summary.end = end
+        summary.lost.undecodable = stats.malformed
+        summary.tableEvictions = table.evictions
+        return table.inCloseWait(now: end)
+    }
+
+    func inWindow(_ time: WallTime) -> Bool {
+        if let since, time < since { return false }
+        if let until, time > until { return false }
+        return true
+    }
+
+    mutating func see(_ time: WallTime) {
+        if stats.first.map({ time < $0 }) ?? true { stats.first = time }
+        if stats.last.map({ time > $0 }) ?? true { stats.last = time }
+        if newest.map({ time > $0 }) ?? true { newest = time }
+    }
+
+    mutating func apply(_ t: Transition, _ emit: (Output) -> Void) {
+        // Lingerers due before this transition are reported at the moment they crossed the
+        // threshold, as a live run checking continuously would.
+        advanceClock(to: t.time, emit)
+        if clock.map({ t.time > $0 }) ?? true { clock = t.time }
+        summary.record(t)
+        let outcome = table.apply(t)
+        if let c = outcome.connection {
+            summary.connections += 1
+            emit(.connection(c))
+        }
+        if let l = outcome.lingererClosed { emit(.lingerer(l)) }
+    }
+
+    mutating func advanceClock(to now: WallTime, _ emit: (Output) -> Void) {
+        while let due = table.nextLingererDue, due <= now {
+            for l in table.dueLingerers(now: due) {
+                summary.record(l)
+                emit(.lingerer(l))
+            }
+        }
+    }
+}
+
+/// Transitions held back until no earlier-stamped one can still come: a binary min-heap on
+/// (time, arrival), so equal times keep their order.
+struct TimeOrderedBuffer: Sendable {
+    let capacity: Int
+    var heap: [(key: WallTime, seq: UInt64, t: Transition)] = []
+    var seq: UInt64 = 0
+    private(set) var newest: WallTime?
+
+    init(capacity: Int) {
+        precondition(capacity > 0)
+        self.capacity = capacity
+    }
+
+    var isEmpty: Bool { heap.isEmpty }
+    var isOverCapacity: Bool { heap.count > capacity }
+    var oldestTime: WallTime? { heap.first?.key }
+
+    static func less(_ a: (key: WallTime, seq: UInt64, t: Transition), _ b: (key: WallTime, seq: UInt64, t: Transition)) -> Bool {
+        a.key != b.key ? a.key < b.key : a.seq < b.seq
+    }
+
+    mutating func insert(_ t: Transition) {
+        if newest.map({ t.time > $0 }) ?? true { newest = t.time }
+        heap.append((t.time, seq, t))
+        seq &+= 1
+        var c = heap.count - 1
+        while c > 0 {
+            let p = (c - 1) / 2
+            guard Self.less(heap[c], heap[p]) else { break }
+            heap.swapAt(c, p)
+            c = p
+        }
+    }
+
+    mutating func removeOldest() -> Transition {
+        let top = heap[0].t
+        let last = heap.removeLast()
+        if !heap.isEmpty {
+            heap[0] = last
+            var p = 0
+            while true {
+                let l = 2 * p + 1, r = l + 1
+                var m = p
+                if l < heap.count && Self.less(heap[l], heap[m]) { m = l }
+                if r < heap.count && Self.less(heap[r], heap[m]) { m = r }
+                if m == p { break }
+                heap.swapAt(p, m)
+                p = m
+            }
+        }
+        if heap.isEmpty { newest = nil }
+        return top
+    }
+}
