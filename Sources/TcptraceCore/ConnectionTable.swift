@@ -32,9 +32,14 @@ public struct ConnectionTable: Sendable {
     /// Time in CLOSE_WAIT after which a socket is a lingerer.
     public let lingerThresholdNanoseconds: UInt64
     var entries: [UInt64: Entry] = [:]
-    /// Sockets in CLOSE_WAIT not yet reported, and since when: the lingerer check scans only
-    /// these, so its cost follows the CLOSE_WAIT subset, not the table. Left on exit.
+    /// Sockets in CLOSE_WAIT not yet reported, and since when (removed when they leave it).
     var closeWaitPending: [UInt64: WallTime] = [:]
+    /// The same, in the order they entered CLOSE_WAIT: the check looks only at the head, so it
+    /// costs what crosses the threshold, not the table. Items whose socket left are skipped,
+    /// and the queue is rebuilt from `closeWaitPending` when they pile up: memory stays
+    /// proportional to the sockets in CLOSE_WAIT, however many pass through it.
+    var closeWaitQueue: [(since: WallTime, cookie: UInt64)] = []
+    var closeWaitHead = 0
     public private(set) var evictions: UInt64 = 0
     /// The owner of each listening port, or nil when several processes listen on it
     /// (SO_REUSEPORT): accepted sockets get their listener's owner only when unambiguous.
@@ -79,7 +84,7 @@ public struct ConnectionTable: Sendable {
             e.closeWaitIsLowerBound = true
             e.closedBy = .remote
             e.peerFIN = true
-            closeWaitPending[cookie] = now
+            enqueueCloseWait(cookie, since: now)
         }
         entries[cookie] = e
     }
@@ -127,7 +132,7 @@ public struct ConnectionTable: Sendable {
             e.closeWaitIsLowerBound = false
             e.lingererReported = false
             e.unreadBytes = t.receiveQueue.map { UInt64($0 > 0 ? $0 - 1 : 0) }
-            closeWaitPending[t.cookie] = t.time
+            enqueueCloseWait(t.cookie, since: t.time)
         case (.finWait1, .finWait2), (.closing, .close), (.lastAck, .close): e.ourFINAcked = true
         case (.finWait1, .closing): e.peerFIN = true
         default: break
@@ -163,21 +168,47 @@ public struct ConnectionTable: Sendable {
     /// Sockets whose time in CLOSE_WAIT has reached the threshold by `now`, each reported once.
     public mutating func dueLingerers(now: WallTime) -> [LingererRecord] {
         var due: [LingererRecord] = []
-        for (cookie, since) in closeWaitPending where now.nanoseconds - since.nanoseconds >= Int64(lingerThresholdNanoseconds) {
+        while closeWaitHead < closeWaitQueue.count {
+            let (since, cookie) = closeWaitQueue[closeWaitHead]
+            guard now.nanoseconds - since.nanoseconds >= Int64(lingerThresholdNanoseconds) else { break }
+            closeWaitHead += 1
+            guard closeWaitPending[cookie] == since else { continue }  // left CLOSE_WAIT since
             closeWaitPending[cookie] = nil
             guard var e = entries[cookie], e.state == .closeWait, !e.lingererReported else { continue }
             e.lingererReported = true
             entries[cookie] = e
             due.append(lingerer(cookie: cookie, e, event: .lingering, now: now, since: since))
         }
-        return due.sorted { ($0.ageNanoseconds, $1.cookie) > ($1.ageNanoseconds, $0.cookie) }
+        compactCloseWaitQueue()
+        return due
     }
 
-    /// When the oldest socket waiting in CLOSE_WAIT crosses the threshold (possibly one that
-    /// has left it since: `dueLingerers` skips those). Lets a replay run its clock exactly.
+    /// When the oldest socket still waiting in CLOSE_WAIT crosses the threshold. Lets a replay
+    /// run its clock exactly.
     public var nextLingererDue: WallTime? {
-        guard closeWaitHead < closeWaitQueue.count else { return nil }
-        return WallTime(nanoseconds: closeWaitQueue[closeWaitHead].since.nanoseconds &+ Int64(lingerThresholdNanoseconds))
+        var i = closeWaitHead
+        while i < closeWaitQueue.count {
+            let (since, cookie) = closeWaitQueue[i]
+            if closeWaitPending[cookie] == since {
+                return WallTime(nanoseconds: since.nanoseconds &+ Int64(lingerThresholdNanoseconds))
+            }
+            i += 1
+        }
+        return nil
+    }
+
+    mutating func enqueueCloseWait(_ cookie: UInt64, since: WallTime) {
+        closeWaitPending[cookie] = since
+        closeWaitQueue.append((since, cookie))
+        compactCloseWaitQueue()
+    }
+
+    mutating func compactCloseWaitQueue() {
+        let live = closeWaitQueue.count - closeWaitHead
+        guard live > 2 * closeWaitPending.count + 1024 || (closeWaitHead > 1024 && closeWaitHead * 2 > closeWaitQueue.count)
+        else { return }
+        closeWaitQueue = closeWaitPending.map { (since: $0.value, cookie: $0.key) }.sorted { ($0.since, $0.cookie) < ($1.since, $1.cookie) }
+        closeWaitHead = 0
     }
 
     /// Sockets in CLOSE_WAIT now, reported or not (for the end of a replayed log).

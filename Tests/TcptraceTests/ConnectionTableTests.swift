@@ -133,6 +133,23 @@ func counters(acked: UInt64, received: UInt64) -> TCPCounters {
         #expect(table.dueLingerers(now: Script.at(5000)).isEmpty)
     }
 
+    @Test func closeWaitBookkeepingStaysProportionalToSocketsInCloseWait() {
+        var table = ConnectionTable(lingerThresholdNanoseconds: 30_000_000_000)
+        for i in 0..<100_000 {
+            var s = Script(cookie: UInt64(i), lport: 80, rport: UInt16(1024 + i % 60000))
+            let t0 = Double(i) * 0.01
+            _ = table.apply(s.go(.listen, .synRecv, at: t0))
+            _ = table.apply(s.go(.synRecv, .established, at: t0))
+            _ = table.apply(s.go(.established, .closeWait, at: t0, rcvQueue: 1))
+            _ = table.apply(s.go(.closeWait, .lastAck, at: t0))
+            _ = table.apply(s.go(.lastAck, .close, at: t0))
+        }
+        #expect(table.count == 0)
+        #expect(table.closeWaitPending.isEmpty)
+        #expect(table.closeWaitQueue.count - table.closeWaitHead <= 2048, "stale items are compacted away")
+        #expect(table.nextLingererDue == nil)
+    }
+
     @Test func seededCloseWaitHasALowerBoundAge() throws {
         var table = ConnectionTable(lingerThresholdNanoseconds: 2_000_000_000)
         table.seed(
