@@ -21,6 +21,7 @@ final class TraceRun {
     let emitConnections: Bool
     let emitLingerers: Bool
     var color = false
+    var lossAtLastReconcile: UInt64 = 0
 
     static let pollMilliseconds: Int32 = 100
 
@@ -73,6 +74,8 @@ final class TraceRun {
         let overflowAtStart = Sysctl.tcpExtCounters().timeWaitOverflow
         var overflowReported = overflowAtStart
         let censusEvery = options.censusInterval ?? (json ? 60_000_000_000 : 0)
+        var nextOverflowCheck = SystemClock.monotonicNanoseconds() + 10_000_000_000
+        var nextReconcile = SystemClock.monotonicNanoseconds() + 30_000_000_000
         var nextCensus = censusEvery > 0 ? SystemClock.monotonicNanoseconds() + censusEvery : UInt64.max
         var nextLossCheck = SystemClock.monotonicNanoseconds()
         do {
@@ -85,7 +88,14 @@ final class TraceRun {
                 if now >= nextLossCheck {
                     if !json { reportedLoss = reportNewLoss(tracer, since: reportedLoss) }
                     checkLingerers()
-                    overflowReported = reportTimeWaitOverflow(since: overflowReported)
+                    if now >= nextOverflowCheck {
+                        overflowReported = reportTimeWaitOverflow(since: overflowReported)
+                        nextOverflowCheck = now + 10_000_000_000
+                    }
+                    if now >= nextReconcile {
+                        reconcileAfterLoss(tracer)
+                        nextReconcile = now + 30_000_000_000
+                    }
                     if now >= nextCensus {
                         emitCensus()
                         nextCensus = now + censusEvery
@@ -223,6 +233,22 @@ final class TraceRun {
             summary.record(due[i])
             emit(due[i])
         }
+    }
+
+    /// After lost events, some table entries may belong to sockets whose CLOSE never arrived:
+    /// a census says which cookies still exist; the rest (idle for 10 s) are dropped and counted.
+    func reconcileAfterLoss(_ tracer: Tracer) {
+        let lost = tracer.kernelCounters().ringBufferFull &+ tracer.recursionMisses() &+ tracer.undecodable
+        guard lost != lossAtLastReconcile else { return }
+        lossAtLastReconcile = lost
+        var alive = Set<UInt64>()
+        do {
+            try SockDiag.forEach { alive.insert($0.cookie) }
+        } catch {
+            return
+        }
+        let idleBefore = WallTime(nanoseconds: SystemClock.wallNow().nanoseconds - 10_000_000_000)
+        summary.vanishedConnections += UInt64(table.removeVanished(alive: alive, idleBefore: idleBefore))
     }
 
     /// TIME_WAIT sockets the kernel refused to create (tcp_max_tw_buckets): say so when it grows.

@@ -256,6 +256,18 @@ public struct ConnectionTable: Sendable {
         return r
     }
 
+    /// Drops entries whose socket no longer exists in the kernel (`alive`: every socket cookie
+    /// a census found) and that have been idle since before `idleBefore`: their CLOSE event was
+    /// lost. Returns how many. Without this, lost events would leave entries until eviction.
+    public mutating func removeVanished(alive: Set<UInt64>, idleBefore: WallTime) -> Int {
+        let gone = entries.filter { !alive.contains($0.key) && $0.value.lastActivity < idleBefore }.map(\.key)
+        for cookie in gone {
+            entries[cookie] = nil
+            closeWaitPending[cookie] = nil
+        }
+        return gone.count
+    }
+
     /// Keeps the table under `capacity`: evicts the least recently active 1%, CLOSE_WAIT last.
     mutating func makeRoom(now: WallTime) {
         guard entries.count >= capacity else { return }

@@ -165,6 +165,8 @@ public enum JSONLines {
         out.appendDecimal(s.tableEvictions)
         out.appendASCII(",\"open_connections\":")
         out.appendDecimal(s.openConnections)
+        out.appendASCII(",\"vanished_connections\":")
+        out.appendDecimal(s.vanishedConnections)
         out.appendASCII(",\"durations_ms\":{")
         for (i, m) in s.measuredStates.enumerated() {
             if i > 0 { out.append(UInt8(ascii: ",")) }

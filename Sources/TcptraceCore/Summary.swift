@@ -47,6 +47,9 @@ public struct RunSummary: Sendable {
     public var tableEvictions: UInt64 = 0
     /// Connections still in the table when the run ended (open, or their CLOSE was lost).
     public var openConnections: UInt64 = 0
+    /// Connections that disappeared from the kernel without their CLOSE being seen (events
+    /// lost); found by a census after a loss and dropped from the table.
+    public var vanishedConnections: UInt64 = 0
     /// Time spent in each state (by state number), from transitions that knew it.
     public var stateDurations = [DurationHistogram](repeating: DurationHistogram(), count: 16)
     /// Client SYN_SENT -> ESTABLISHED.

@@ -150,6 +150,18 @@ func counters(acked: UInt64, received: UInt64) -> TCPCounters {
         #expect(table.nextLingererDue == nil)
     }
 
+    @Test func vanishedSocketsAreDroppedWhenIdle() {
+        var table = ConnectionTable()
+        var a = Script(cookie: 1, lport: 1000, rport: 80)
+        var b = Script(cookie: 2, lport: 1001, rport: 80)
+        var c = Script(cookie: 3, lport: 1002, rport: 80)
+        _ = table.apply(a.go(.close, .synSent, at: 0))  // its CLOSE will be "lost"
+        _ = table.apply(b.go(.close, .synSent, at: 0))  // still alive in the kernel
+        _ = table.apply(c.go(.close, .synSent, at: 9000))  // gone, but active too recently
+        #expect(table.removeVanished(alive: [2], idleBefore: Script.at(5000)) == 1)
+        #expect(table.owner(of: 1) == nil && table.owner(of: 2) != nil && table.owner(of: 3) != nil)
+    }
+
     @Test func seededCloseWaitHasALowerBoundAge() throws {
         var table = ConnectionTable(lingerThresholdNanoseconds: 2_000_000_000)
         table.seed(
