@@ -75,7 +75,7 @@ final class TraceRun {
         var overflowReported = overflowAtStart
         let censusEvery = options.censusInterval ?? (json ? 60_000_000_000 : 0)
         var nextOverflowCheck = SystemClock.monotonicNanoseconds() + 10_000_000_000
-        var nextReconcile = SystemClock.monotonicNanoseconds() + 30_000_000_000
+        var nextReconcile = SystemClock.monotonicNanoseconds() + 5_000_000_000
         var nextCensus = censusEvery > 0 ? SystemClock.monotonicNanoseconds() + censusEvery : UInt64.max
         var nextLossCheck = SystemClock.monotonicNanoseconds()
         do {
@@ -94,7 +94,7 @@ final class TraceRun {
                     }
                     if now >= nextReconcile {
                         reconcileAfterLoss(tracer)
-                        nextReconcile = now + 30_000_000_000
+                        nextReconcile = now + 5_000_000_000
                     }
                     if now >= nextCensus {
                         emitCensus()
@@ -236,7 +236,8 @@ final class TraceRun {
     }
 
     /// After lost events, some table entries may belong to sockets whose CLOSE never arrived:
-    /// a census says which cookies still exist; the rest (idle for 10 s) are dropped and counted.
+    /// a census (every 5 s while losses continue) says which cookies still exist; the rest, idle
+    /// for 5 s, are dropped and counted.
     func reconcileAfterLoss(_ tracer: Tracer) {
         let lost = tracer.kernelCounters().ringBufferFull &+ tracer.recursionMisses() &+ tracer.undecodable
         guard lost != lossAtLastReconcile else { return }
@@ -247,7 +248,7 @@ final class TraceRun {
         } catch {
             return
         }
-        let idleBefore = WallTime(nanoseconds: SystemClock.wallNow().nanoseconds - 10_000_000_000)
+        let idleBefore = WallTime(nanoseconds: SystemClock.wallNow().nanoseconds - 5_000_000_000)
         summary.vanishedConnections += UInt64(table.removeVanished(alive: alive, idleBefore: idleBefore))
     }
 
