@@ -36,7 +36,10 @@ struct BinaryTests {
         let records = jsonLines(text)
         let transitions = records.filter { $0["type"] as? String == "transition" }
         // 20 clients and 20 accepted sockets (5 each) and the listener's 2.
-        #expect(transitions.count == 20 * 10 + 2)
+        // Every transition is delivered, or counted: a recursion miss (the kernel skipping the
+        // program while it runs on that CPU, e.g. under a softirq) is the only loss allowed here.
+        let misses = (records.last?["lost"] as? [String: Int])?["recursion_misses"] ?? 0
+        #expect(transitions.count <= 20 * 10 + 2 && transitions.count + misses >= 20 * 10 + 2)
         let summary = try #require(records.last)
         #expect(summary["type"] as? String == "summary")
         #expect(summary["events"] as? Int == transitions.count)
@@ -71,8 +74,11 @@ struct BinaryTests {
         let kernel = try #require(summary["kernel"] as? [String: Int])
         let events = try #require(summary["events"] as? Int)
         #expect(lost["ringbuf_full"]! > 0)
-        #expect(events + lost["ringbuf_full"]! == 2002, "every transition (200 × 10 and the listener's 2) is delivered or counted as lost")
-        #expect(kernel["seen"]! - kernel["filtered"]! == 2002)
+        let misses = lost["recursion_misses"]!
+        #expect(
+            events + lost["ringbuf_full"]! <= 2002 && events + lost["ringbuf_full"]! + misses >= 2002,
+            "every transition (200 × 10 and the listener's 2) is delivered or counted as lost")
+        #expect(kernel["seen"]! - kernel["filtered"]! <= 2002 && kernel["seen"]! - kernel["filtered"]! + misses >= 2002)
         #expect(records.filter { $0["type"] as? String == "transition" }.count == events)
     }
 
