@@ -194,6 +194,7 @@ private final class Consumer {
     var handled = 0
     var undecodable: UInt64 = 0
     var stopped = false
+    var names = CommNames()
 
     init(clock: MonotonicToWall, handler: @escaping Tracer.Handler) {
         self.clock = clock
@@ -204,7 +205,7 @@ private final class Consumer {
     func consume(_ raw: UnsafeRawBufferPointer) -> Int32 {
         handled += 1
         do {
-            let t = try EventDecoder.decode(raw, clock: clock)
+            let t = try EventDecoder.decode(raw, clock: clock, names: &names)
             if !handler(t) {
                 stopped = true
                 return -1

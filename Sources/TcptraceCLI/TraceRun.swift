@@ -21,6 +21,7 @@ final class TraceRun {
     let emitConnections: Bool
     let emitLingerers: Bool
     var color = false
+    var timeCache = RFC3339Cache()
 
     static let pollMilliseconds: Int32 = 100
 
@@ -121,7 +122,7 @@ final class TraceRun {
         summary.record(t)
         if emitTransitions {
             if json {
-                JSONLines.append(t, to: &writer.buffer)
+                JSONLines.append(t, to: &writer.buffer, timeCache: &timeCache)
             } else {
                 text.append(t, to: &writer.buffer)
             }
@@ -130,7 +131,7 @@ final class TraceRun {
         if let c = outcome.connection {
             summary.connections += 1
             if emitConnections {
-                if json { JSONLines.append(c, to: &writer.buffer) } else { text.append(c, to: &writer.buffer) }
+                if json { JSONLines.append(c, to: &writer.buffer, timeCache: &timeCache) } else { text.append(c, to: &writer.buffer) }
             }
         }
         if var l = outcome.lingererClosed {

@@ -7,21 +7,7 @@ extension Array where Element == UInt8 {
             append(UInt8(truncatingIfNeeded: value) &+ 48)
             return
         }
-        var digits = 1
-        var t = value
-        while t >= 10 {
-            t /= 10
-            digits += 1
-        }
-        let start = count
-        append(contentsOf: repeatElement(UInt8(ascii: "0"), count: digits))
-        var n = value
-        var i = start + digits - 1
-        while n > 0 {
-            self[i] = UInt8(truncatingIfNeeded: n % 10) &+ 48
-            n /= 10
-            i -= 1
-        }
+        appendDecimal(value, width: 1)
     }
 
     @inlinable
@@ -34,15 +20,25 @@ extension Array where Element == UInt8 {
         }
     }
 
-    /// `value` zero-padded to `width` digits.
+    /// `value` zero-padded to `width` digits. The digits are written right to left into a
+    /// stack buffer and appended once.
     @inlinable
     public mutating func appendDecimal(_ value: UInt64, width: Int) {
-        var threshold: UInt64 = 10
-        for _ in 1..<Swift.max(width, 1) {
-            if value < threshold { append(UInt8(ascii: "0")) }
-            threshold = threshold &* 10
+        var digits: (UInt64, UInt64, UInt64) = (0x3030_3030_3030_3030, 0x3030_3030_3030_3030, 0x3030_3030_3030_3030)
+        Swift.withUnsafeMutableBytes(of: &digits) { buf in
+            var i = 24
+            var n = value
+            repeat {
+                i &-= 1
+                let (q, r) = n.quotientAndRemainder(dividingBy: 10)
+                buf[i] = UInt8(truncatingIfNeeded: r) &+ 48
+                n = q
+            } while n != 0
+            // Zeros are already in the buffer; a width beyond it pads separately.
+            let padded = Swift.min(Swift.max(width, 24 - i), 24)
+            for _ in 24..<Swift.max(width, 24) { append(UInt8(ascii: "0")) }
+            append(contentsOf: UnsafeRawBufferPointer(rebasing: buf[(24 - padded)...]))
         }
-        appendDecimal(value)
     }
 
     /// Lowercase hex, no leading zeros.
@@ -81,6 +77,16 @@ extension Array where Element == UInt8 {
     @inlinable
     public mutating func appendJSONString(_ s: String) {
         append(UInt8(ascii: "\""))
+        var s = s
+        let plain = s.withUTF8 { u -> Bool in
+            for b in u where b < 0x20 || b == UInt8(ascii: "\"") || b == UInt8(ascii: "\\") { return false }
+            append(contentsOf: u)
+            return true
+        }
+        if plain {
+            append(UInt8(ascii: "\""))
+            return
+        }
         for b in s.utf8 {
             switch b {
             case UInt8(ascii: "\""): appendASCII("\\\"")

@@ -81,21 +81,41 @@ public struct ConnectionTable: Sendable {
 
     public mutating func apply(_ t: Transition) -> Outcome {
         var outcome = Outcome()
-        var e: Entry
-        var isNew = false
-        // Taken out while it changes, so its arrays are not copied on write.
-        if let existing = entries.removeValue(forKey: t.cookie) {
-            e = existing
-        } else {
-            isNew = true
-            makeRoom(now: t.time)
-            let birth = t.old == .close || (t.old == .listen && t.new == .synRecv)
-            let role: ConnectionRecord.Role =
-                t.new == .synSent ? .client : t.new == .synRecv ? .server : t.new == .listen || t.old == .listen ? .listener : .unknown
-            e = Entry(
-                local: t.local, localPort: t.localPort, remote: t.remote, remotePort: t.remotePort, state: t.old,
-                role: role, owner: nil, inode: nil, born: birth ? t.time : nil, lastActivity: t.time, partial: !birth)
+        let closing = t.new == .close && t.old != .close
+        if let i = entries.index(forKey: t.cookie) {
+            if closing {
+                var e = entries.remove(at: i).value
+                let enteredCloseWait = Self.step(&e, t, isNew: false, outcome: &outcome)
+                if enteredCloseWait { closeWaitQueue.append((t.time, t.cookie)) }
+                outcome.connection = record(cookie: t.cookie, e, closing: t)
+            } else {
+                // Changed in place: no remove and reinsert, no copy of its spans.
+                let enteredCloseWait = Self.step(&entries.values[i], t, isNew: false, outcome: &outcome)
+                if enteredCloseWait { closeWaitQueue.append((t.time, t.cookie)) }
+            }
+            return outcome
         }
+        makeRoom(now: t.time)
+        let birth = t.old == .close || (t.old == .listen && t.new == .synRecv)
+        let role: ConnectionRecord.Role =
+            t.new == .synSent ? .client : t.new == .synRecv ? .server : t.new == .listen || t.old == .listen ? .listener : .unknown
+        var e = Entry(
+            local: t.local, localPort: t.localPort, remote: t.remote, remotePort: t.remotePort, state: t.old,
+            role: role, owner: nil, inode: nil, born: birth ? t.time : nil, lastActivity: t.time, partial: !birth)
+        // A connection's states fit in one allocation (a client or server makes 5 transitions).
+        e.spans.reserveCapacity(6)
+        let enteredCloseWait = Self.step(&e, t, isNew: true, outcome: &outcome)
+        if enteredCloseWait { closeWaitQueue.append((t.time, t.cookie)) }
+        if closing {
+            outcome.connection = record(cookie: t.cookie, e, closing: t)
+        } else {
+            entries[t.cookie] = e
+        }
+        return outcome
+    }
+
+    /// Applies `t` to its entry; returns true when the socket entered CLOSE_WAIT.
+    static func step(_ e: inout Entry, _ t: Transition, isNew: Bool, outcome: inout Outcome) -> Bool {
         // Endpoints: the local port appears after CLOSE -> SYN_SENT; at some CLOSEs fields are gone.
         if t.localPort != 0 { e.localPort = t.localPort }
         if !t.local.isUnspecified { e.local = t.local }
@@ -108,6 +128,7 @@ public struct ConnectionTable: Sendable {
         let bornNow = isNew && e.born != nil
         if !bornNow { e.spans.append(.init(state: t.old, nanoseconds: t.nanosecondsInOld)) }
         if t.old == .synSent && t.new == .established { e.connectNanoseconds = t.nanosecondsInOld }
+        var enteredCloseWait = false
         switch (t.old, t.new) {
         case (_, .finWait1): if e.closedBy == nil { e.closedBy = .local }
         case (_, .closeWait):
@@ -117,7 +138,7 @@ public struct ConnectionTable: Sendable {
             e.closeWaitIsLowerBound = false
             e.lingererReported = false
             e.unreadBytes = t.receiveQueue.map { UInt64($0 > 0 ? $0 - 1 : 0) }
-            closeWaitQueue.append((t.time, t.cookie))
+            enteredCloseWait = true
         case (.finWait1, .finWait2), (.closing, .close), (.lastAck, .close): e.ourFINAcked = true
         case (.finWait1, .closing): e.peerFIN = true
         default: break
@@ -130,13 +151,7 @@ public struct ConnectionTable: Sendable {
             e.lingererReported = false
         }
         e.state = t.new
-
-        if t.new == .close && t.old != .close {
-            outcome.connection = record(cookie: t.cookie, e, closing: t)
-        } else {
-            entries[t.cookie] = e
-        }
-        return outcome
+        return enteredCloseWait
     }
 
     /// Sockets whose time in CLOSE_WAIT has reached the threshold by `now`, each reported once.
@@ -144,13 +159,17 @@ public struct ConnectionTable: Sendable {
         var due: [LingererRecord] = []
         while closeWaitHead < closeWaitQueue.count {
             let (since, cookie) = closeWaitQueue[closeWaitHead]
+            // Stale queue items (the socket left CLOSE_WAIT, or re-entered later) are dropped
+            // whatever their age, so the queue holds about the sockets still in CLOSE_WAIT.
+            guard var e = entries[cookie], e.state == .closeWait, e.closeWaitSince == since, !e.lingererReported else {
+                closeWaitHead += 1
+                continue
+            }
             guard now.nanoseconds - since.nanoseconds >= Int64(lingerThresholdNanoseconds) else { break }
             closeWaitHead += 1
-            // Stale queue items (the socket left CLOSE_WAIT, or re-entered later) are skipped.
-            guard var e = entries[cookie], e.state == .closeWait, e.closeWaitSince == since, !e.lingererReported else { continue }
             e.lingererReported = true
             entries[cookie] = e
-            due.append(lingerer(cookie: cookie, e, event: .lingering, now: now, since: since))
+            due.append(Self.lingerer(cookie: cookie, e, event: .lingering, now: now, since: since))
         }
         if closeWaitHead > 1024 && closeWaitHead * 2 > closeWaitQueue.count {
             closeWaitQueue.removeFirst(closeWaitHead)
@@ -163,11 +182,11 @@ public struct ConnectionTable: Sendable {
     public func inCloseWait(now: WallTime) -> [LingererRecord] {
         entries.compactMap { cookie, e in
             guard e.state == .closeWait, let since = e.closeWaitSince else { return nil }
-            return lingerer(cookie: cookie, e, event: .lingering, now: now, since: since)
+            return Self.lingerer(cookie: cookie, e, event: .lingering, now: now, since: since)
         }.sorted { $0.cookie < $1.cookie }
     }
 
-    func lingerer(cookie: UInt64, _ e: Entry, event: LingererRecord.Event, now: WallTime, since: WallTime) -> LingererRecord {
+    static func lingerer(cookie: UInt64, _ e: Entry, event: LingererRecord.Event, now: WallTime, since: WallTime) -> LingererRecord {
         LingererRecord(
             event: event, time: now, cookie: cookie, local: e.local, localPort: e.localPort, remote: e.remote,
             remotePort: e.remotePort, holder: e.owner.map { .init(pid: $0.pid, comm: $0.comm, fd: nil) }, inode: e.inode,

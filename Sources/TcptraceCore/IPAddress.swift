@@ -38,10 +38,30 @@ public enum IPAddress: Hashable, Sendable {
     public func append(to out: inout [UInt8]) {
         switch self {
         case .v4(let a):
-            for shift in stride(from: 24, through: 0, by: -8) {
-                out.appendDecimal(UInt64((a >> UInt32(shift)) & 0xff))
-                if shift > 0 { out.append(UInt8(ascii: ".")) }
+            // Dotted quad assembled in a 16-byte stack buffer, appended once.
+            var text: (UInt64, UInt64) = (0, 0)
+            let n = withUnsafeMutableBytes(of: &text) { buf -> Int in
+                var i = 0
+                for shift in stride(from: 24, through: 0, by: -8) {
+                    let octet = (a >> UInt32(shift)) & 0xff
+                    if octet >= 100 {
+                        buf[i] = UInt8(truncatingIfNeeded: octet / 100) &+ 48
+                        i &+= 1
+                    }
+                    if octet >= 10 {
+                        buf[i] = UInt8(truncatingIfNeeded: octet / 10 % 10) &+ 48
+                        i &+= 1
+                    }
+                    buf[i] = UInt8(truncatingIfNeeded: octet % 10) &+ 48
+                    i &+= 1
+                    if shift > 0 {
+                        buf[i] = UInt8(ascii: ".")
+                        i &+= 1
+                    }
+                }
+                return i
             }
+            withUnsafeBytes(of: text) { out.append(contentsOf: $0[..<n]) }
         case .v6(let hi, let lo):
             var groups = [UInt16](repeating: 0, count: 8)
             for i in 0..<4 {

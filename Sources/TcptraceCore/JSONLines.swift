@@ -4,12 +4,17 @@ public enum JSONLines {
     public static let schemaVersion = 1
 
     static func appendHeader(_ type: StaticString, time: WallTime, to out: inout [UInt8]) {
+        var cache = RFC3339Cache()
+        appendHeader(type, time: time, to: &out, cache: &cache)
+    }
+
+    static func appendHeader(_ type: StaticString, time: WallTime, to out: inout [UInt8], cache: inout RFC3339Cache) {
         out.appendASCII("{\"type\":\"")
         out.appendASCII(type)
         out.appendASCII("\",\"v\":")
         out.appendDecimal(UInt64(schemaVersion))
         out.appendASCII(",\"time\":\"")
-        time.appendRFC3339(to: &out)
+        time.appendRFC3339(to: &out, cache: &cache)
         out.append(UInt8(ascii: "\""))
     }
 
@@ -52,7 +57,13 @@ public enum JSONLines {
 
     /// One `transition` line, newline included.
     public static func append(_ t: Transition, to out: inout [UInt8]) {
-        appendHeader("transition", time: t.time, to: &out)
+        var cache = RFC3339Cache()
+        append(t, to: &out, timeCache: &cache)
+    }
+
+    /// One `transition` line, reusing the formatted second from `timeCache` (the live path).
+    public static func append(_ t: Transition, to out: inout [UInt8], timeCache: inout RFC3339Cache) {
+        appendHeader("transition", time: t.time, to: &out, cache: &timeCache)
         appendIdentity(
             cookie: t.cookie, local: t.local, localPort: t.localPort, remote: t.remote,
             remotePort: t.remotePort, family: t.family, to: &out)

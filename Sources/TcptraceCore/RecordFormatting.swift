@@ -1,7 +1,13 @@
 extension JSONLines {
     /// One `connection` line, newline included.
     public static func append(_ c: ConnectionRecord, to out: inout [UInt8]) {
-        appendHeader("connection", time: c.time, to: &out)
+        var cache = RFC3339Cache()
+        append(c, to: &out, timeCache: &cache)
+    }
+
+    /// One `connection` line, reusing the formatted second from `timeCache` (the live path).
+    public static func append(_ c: ConnectionRecord, to out: inout [UInt8], timeCache: inout RFC3339Cache) {
+        appendHeader("connection", time: c.time, to: &out, cache: &timeCache)
         appendIdentity(
             cookie: c.cookie, local: c.local, localPort: c.localPort, remote: c.remote, remotePort: c.remotePort,
             family: c.family, to: &out)

@@ -1,0 +1,114 @@
+import Testing
+@testable import TcptraceBPF
+@testable import TcptraceCore
+
+/// The per-event fast paths (stack-buffer digits, cached RFC 3339 second, dotted quads,
+/// comm interning, array-backed summary counts, in-place table updates) against the plain
+/// results they replace.
+@Suite struct FastPathTests {
+    @Test func decimalWidthsAndPadding() {
+        func text(_ v: UInt64, _ w: Int) -> String {
+            var out: [UInt8] = [UInt8(ascii: "<")]
+            out.appendDecimal(v, width: w)
+            return String(decoding: out.dropFirst(), as: UTF8.self)
+        }
+        #expect(text(0, 0) == "0")
+        #expect(text(7, 3) == "007")
+        #expect(text(123, 2) == "123")
+        #expect(text(42, 9) == "000000042")
+        #expect(text(999_999_999, 9) == "999999999")
+        #expect(text(UInt64.max, 1) == "18446744073709551615")
+        #expect(text(UInt64.max, 22) == "0018446744073709551615")
+        #expect(text(5, 30) == String(repeating: "0", count: 29) + "5")
+        for v: UInt64 in [1, 9, 10, 99, 100, 65535, 1 << 32, 10_000_000_000_000_000_000] {
+            var out: [UInt8] = []
+            out.appendDecimal(v)
+            #expect(String(decoding: out, as: UTF8.self) == String(v))
+        }
+    }
+
+    @Test func cachedRFC3339MatchesUncachedAcrossSecondsAndDays() {
+        var cache = RFC3339Cache()
+        let base: Int64 = 1_795_614_010_000_000_000
+        let times: [Int64] = [
+            base, base + 1, base + 999_999_999, base + 1_000_000_000, base + 86_400_000_000_000 - 1,
+            base + 86_400_000_000_000, base, 0, -1, -1_000_000_001, 9_000_000_000_123_456_789,
+        ]
+        for ns in times {
+            let t = WallTime(nanoseconds: ns)
+            var plain: [UInt8] = []
+            t.appendRFC3339(to: &plain)
+            var cached: [UInt8] = [UInt8(ascii: "x")]
+            t.appendRFC3339(to: &cached, cache: &cache)
+            #expect(cached.dropFirst().elementsEqual(plain), "\(ns)")
+            #expect(WallTime(rfc3339: String(decoding: plain, as: UTF8.self)) == t)
+        }
+        var out: [UInt8] = []
+        WallTime(nanoseconds: base + 5).appendRFC3339(to: &out, cache: &cache)
+        #expect(String(decoding: out, as: UTF8.self) == "2026-11-25T13:40:10.000000005Z")
+    }
+
+    @Test func dottedQuads() {
+        for text in ["0.0.0.0", "127.0.0.1", "10.20.30.40", "255.255.255.255", "1.100.9.99", "192.168.100.200"] {
+            #expect(IPAddress(text)!.text == text)
+        }
+    }
+
+    @Test func commNamesInternAndRepair() {
+        typealias Comm = (CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar)
+        func comm(_ bytes: [UInt8]) -> Comm {
+            var c: Comm = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+            withUnsafeMutableBytes(of: &c) { raw in for (i, b) in bytes.prefix(16).enumerated() { raw[i] = b } }
+            return c
+        }
+        var names = CommNames()
+        #expect(names.name(comm(Array("storm".utf8))) == "storm")
+        #expect(names.name(comm(Array("storm".utf8))) == "storm")
+        #expect(names.name(comm([])) == "")
+        #expect(names.name(comm(Array("sixteen-bytes-xx".utf8))) == "sixteen-bytes-xx")
+        #expect(names.name(comm([0x66, 0xff, 0x6f])) == "f\u{FFFD}o")
+        // Many distinct names: every answer is right, and the cache stays at its fixed size.
+        for i in 0..<1000 {
+            #expect(names.name(comm(Array("worker-\(i)".utf8))) == "worker-\(i)")
+        }
+        #expect(names.values.count == CommNames.slots)
+        #expect(names.name(comm(Array("storm".utf8))) == "storm")
+    }
+
+    @Test func summaryCountsKnownAndUnknownStates() {
+        var s = RunSummary(start: WallTime(nanoseconds: 0))
+        func t(_ old: UInt8, _ new: UInt8) -> Transition {
+            Transition(
+                time: WallTime(nanoseconds: 0), cookie: 1, local: .v4(0), localPort: 0, remote: .v4(0), remotePort: 0,
+                old: TCPState(rawValue: old), new: TCPState(rawValue: new), nanosecondsInOld: nil, pid: 0, comm: "")
+        }
+        for _ in 0..<3 { s.record(t(2, 1)) }
+        s.record(t(7, 10))
+        s.record(t(200, 7))
+        #expect(s.events == 5)
+        #expect(s.transitionCounts == [StatePair(.synSent, .established): 3, StatePair(.close, .listen): 1,
+                                       StatePair(TCPState(rawValue: 200), .close): 1])
+        s.transitionCounts[StatePair(.listen, .close), default: 0] += 2
+        #expect(s.transitionCounts[StatePair(.listen, .close)] == 2)
+        #expect(s.transitionCounts[StatePair(.synSent, .established)] == 3)
+    }
+
+    @Test func closeWaitQueueDropsSocketsThatLeftCloseWait() {
+        var table = ConnectionTable(lingerThresholdNanoseconds: 30_000_000_000)
+        for c in 0..<5000 {
+            var s = Script(cookie: UInt64(c), lport: 80, rport: UInt16(10000 + c % 50000))
+            let ms = Double(c) * 0.01
+            _ = table.apply(s.go(.listen, .synRecv, at: ms))
+            _ = table.apply(s.go(.synRecv, .established, at: ms))
+            _ = table.apply(s.go(.established, .closeWait, at: ms, rcvQueue: 1))
+            _ = table.apply(s.go(.closeWait, .lastAck, at: ms))
+            let outcome = table.apply(s.go(.lastAck, .close, at: ms, counters: counters(acked: 2, received: 2)))
+            #expect(outcome.connection?.timeline.map(\.state) == [.synRecv, .established, .closeWait, .lastAck])
+        }
+        #expect(table.count == 0)
+        #expect(table.closeWaitQueue.count == 5000)
+        // Long before the threshold: nothing is due, but the stale queue is dropped.
+        #expect(table.dueLingerers(now: Script.at(100)).isEmpty)
+        #expect(table.closeWaitQueue.count == 0)
+    }
+}
