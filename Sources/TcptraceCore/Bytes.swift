@@ -119,3 +119,111 @@ extension Array where Element == UInt8 {
         }
     }
 }
+
+/// A write position in memory reserved by `Array.appendThroughCursor`: plain stores, no
+/// capacity or uniqueness checks per field. The caller guarantees the reserved bound.
+public struct ByteCursor {
+    @usableFromInline var p: UnsafeMutablePointer<UInt8>
+
+    @inlinable init(_ p: UnsafeMutablePointer<UInt8>) { self.p = p }
+
+    @inlinable
+    public mutating func byte(_ b: UInt8) {
+        p.pointee = b
+        p += 1
+    }
+
+    @inlinable
+    public mutating func ascii(_ s: StaticString) {
+        let n = s.utf8CodeUnitCount
+        p.update(from: s.utf8Start, count: n)
+        p += n
+    }
+
+    @inlinable
+    public mutating func bytes(_ b: UnsafeRawBufferPointer) {
+        guard let base = b.baseAddress else { return }
+        UnsafeMutableRawPointer(p).copyMemory(from: base, byteCount: b.count)
+        p += b.count
+    }
+
+    /// The UTF-8 bytes of `s`, unescaped.
+    @inlinable
+    public mutating func text(_ s: String) {
+        var s = s
+        s.withUTF8 { bytes(UnsafeRawBufferPointer($0)) }
+    }
+
+    /// Decimal digits of `value`, zero-padded to `width` (at most 20 significant digits).
+    @inlinable
+    public mutating func decimal(_ value: UInt64, width: Int = 1) {
+        var digits = 1
+        var t = value
+        while t >= 10 {
+            t /= 10
+            digits &+= 1
+        }
+        if width > digits {
+            for _ in digits..<width { byte(UInt8(ascii: "0")) }
+        }
+        var n = value
+        var i = digits
+        repeat {
+            i &-= 1
+            let (q, r) = n.quotientAndRemainder(dividingBy: 10)
+            p[i] = UInt8(truncatingIfNeeded: r) &+ 48
+            n = q
+        } while i > 0
+        p += digits
+    }
+
+    /// A JSON string literal, quotes included: at most 6 bytes per input byte plus 2.
+    @inlinable
+    public mutating func jsonString(_ s: String) {
+        var s = s
+        byte(UInt8(ascii: "\""))
+        s.withUTF8 { u in
+            for b in u {
+                switch b {
+                case UInt8(ascii: "\""): ascii("\\\"")
+                case UInt8(ascii: "\\"): ascii("\\\\")
+                case UInt8(ascii: "\n"): ascii("\\n")
+                case UInt8(ascii: "\t"): ascii("\\t")
+                case UInt8(ascii: "\r"): ascii("\\r")
+                case 0..<0x20:
+                    ascii("\\u00")
+                    let hex: StaticString = "0123456789abcdef"
+                    byte(hex.utf8Start[Int(b >> 4)])
+                    byte(hex.utf8Start[Int(b & 0xf)])
+                default: byte(b)
+                }
+            }
+        }
+        byte(UInt8(ascii: "\""))
+    }
+}
+
+/// Zeros to grow an array by in one copy before a cursor overwrites them; never written
+/// after initialization, so sharing it between threads is safe.
+@usableFromInline nonisolated(unsafe) let cursorZeros = UnsafeBufferPointer(
+    UnsafeMutableRawBufferPointer.allocate(byteCount: 4096, alignment: 16).initializeMemory(as: UInt8.self, repeating: 0))
+
+extension Array where Element == UInt8 {
+    /// Appends what `body` writes through a cursor, which may write at most `maxBytes`
+    /// (at most 4096): the array grows once, the fields are plain stores, the unused tail is
+    /// dropped.
+    @inlinable
+    public mutating func appendThroughCursor(maxBytes: Int, _ body: (inout ByteCursor) -> Void) {
+        precondition(maxBytes <= cursorZeros.count)
+        let start = count
+        append(contentsOf: UnsafeBufferPointer(rebasing: cursorZeros[..<maxBytes]))
+        let written = withUnsafeMutableBufferPointer { buf -> Int in
+            let base = buf.baseAddress! + start
+            var c = ByteCursor(base)
+            body(&c)
+            return c.p - base
+        }
+        precondition(written <= maxBytes, "cursor overran its reservation")
+        removeLast(maxBytes - written)
+    }
+}

@@ -94,6 +94,23 @@ public enum IPAddress: Hashable, Sendable {
         }
     }
 
+    /// The same text through a cursor (at most 39 bytes).
+    public func append(to c: inout ByteCursor) {
+        if case .v4(let a) = self {
+            for shift in stride(from: 24, through: 0, by: -8) {
+                let octet = (a >> UInt32(shift)) & 0xff
+                if octet >= 100 { c.byte(UInt8(truncatingIfNeeded: octet / 100) &+ 48) }
+                if octet >= 10 { c.byte(UInt8(truncatingIfNeeded: octet / 10 % 10) &+ 48) }
+                c.byte(UInt8(truncatingIfNeeded: octet % 10) &+ 48)
+                if shift > 0 { c.byte(UInt8(ascii: ".")) }
+            }
+        } else {
+            var b: [UInt8] = []
+            append(to: &b)
+            b.withUnsafeBytes { c.bytes($0) }
+        }
+    }
+
     public var text: String {
         var b: [UInt8] = []
         append(to: &b)

@@ -35,6 +35,28 @@ public struct WallTime: Hashable, Comparable, Sendable {
         out.append(UInt8(ascii: "Z"))
     }
 
+    /// The same text through a cursor (at most 40 bytes).
+    public func appendRFC3339(to c: inout ByteCursor, cache: inout RFC3339Cache) {
+        let (secs, ns) = splitSeconds()
+        if secs != cache.second {
+            var prefix: [UInt8] = []
+            appendDateTime(seconds: secs, to: &prefix)
+            if prefix.count <= MemoryLayout.size(ofValue: cache.prefix) {
+                cache.second = secs
+                cache.count = prefix.count
+                withUnsafeMutableBytes(of: &cache.prefix) { dst in prefix.withUnsafeBytes { dst.copyMemory(from: $0) } }
+            } else {  // a 5+-digit year is not cached
+                prefix.withUnsafeBytes { c.bytes($0) }
+                c.decimal(UInt64(ns), width: 9)
+                c.byte(UInt8(ascii: "Z"))
+                return
+            }
+        }
+        withUnsafeBytes(of: cache.prefix) { c.bytes(UnsafeRawBufferPointer(rebasing: $0[..<cache.count])) }
+        c.decimal(UInt64(ns), width: 9)
+        c.byte(UInt8(ascii: "Z"))
+    }
+
     /// "YYYY-MM-DDTHH:MM:SS." for whole `seconds` since the epoch.
     private func appendDateTime(seconds secs: Int64, to out: inout [UInt8]) {
         let (days, secOfDay) = secs.quotientAndRemainder(dividingBy: 86_400)

@@ -111,4 +111,53 @@ import Testing
         #expect(table.dueLingerers(now: Script.at(100)).isEmpty)
         #expect(table.closeWaitQueue.count == 0)
     }
+
+    @Test func cursorTransitionLineMatchesFieldByField() {
+        let base = Transition(
+            time: WallTime(nanoseconds: 1_795_614_010_123_456_789), cookie: UInt64.max, local: IPAddress("127.0.0.1")!,
+            localPort: 65535, remote: IPAddress("255.10.0.9")!, remotePort: 0, old: .synSent, new: .established,
+            nanosecondsInOld: 1_234_567, pid: 4_294_967_295, comm: "storm", owner: Owner(pid: 7, comm: "app"),
+            inode: 99, receiveQueue: 1,
+            counters: TCPCounters(bytesAcked: 1, bytesReceived: 2, totalRetransmissions: 3, smoothedRTTMicroseconds: 4))
+        var variants = [base]
+        var t = base
+        t.local = IPAddress("2001:db8::1")!
+        t.remote = IPAddress("::")!
+        t.nanosecondsInOld = nil
+        t.owner = nil
+        t.inode = nil
+        t.receiveQueue = nil
+        t.counters = nil
+        t.old = TCPState(rawValue: 255)
+        t.comm = "a\"b\\c\n\u{1}é"
+        variants.append(t)
+        t.nanosecondsInOld = 999
+        t.comm = String(repeating: "\u{1}", count: 700)  // beyond the cursor's bound: field by field
+        t.owner = Owner(pid: 1, comm: String(repeating: "x", count: 100))
+        variants.append(t)
+        var cache = RFC3339Cache()
+        for v in variants {
+            var plain: [UInt8] = []
+            var fresh = RFC3339Cache()
+            JSONLines.appendPlain(v, to: &plain, timeCache: &fresh)
+            var fast: [UInt8] = Array("prefix".utf8)
+            JSONLines.append(v, to: &fast, timeCache: &cache)
+            #expect(String(decoding: fast.dropFirst(6), as: UTF8.self) == String(decoding: plain, as: UTF8.self))
+        }
+    }
+
+    @Test func cursorDecimalsAndReservation() {
+        var out: [UInt8] = [1, 2]
+        out.appendThroughCursor(maxBytes: 64) { c in
+            c.decimal(0)
+            c.byte(32)
+            c.decimal(UInt64.max)
+            c.byte(32)
+            c.decimal(42, width: 5)
+            c.byte(32)
+            c.decimal(123_456, width: 3)
+        }
+        #expect(out.count == 2 + 1 + 1 + 20 + 1 + 5 + 1 + 6)
+        #expect(String(decoding: out.dropFirst(2), as: UTF8.self) == "0 18446744073709551615 00042 123456")
+    }
 }
