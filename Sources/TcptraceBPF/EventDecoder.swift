@@ -35,9 +35,9 @@ public enum EventDecoder {
         var t = Transition(
             time: clock.wall(e.ts_ns),
             cookie: e.cookie,
-            local: withUnsafeBytes(of: e.saddr) { IPAddress(family: family, bytes: $0) },
+            local: address(family, e.saddr),
             localPort: e.lport,
-            remote: withUnsafeBytes(of: e.daddr) { IPAddress(family: family, bytes: $0) },
+            remote: address(family, e.daddr),
             remotePort: e.rport,
             old: TCPState(rawValue: e.oldstate),
             new: TCPState(rawValue: e.newstate),
@@ -55,6 +55,16 @@ public enum EventDecoder {
                 totalRetransmissions: e.total_retrans, smoothedRTTMicroseconds: e.srtt_us)
         }
         return t
+    }
+
+    typealias AddressBytes = (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8)
+
+    @inline(__always)
+    static func address(_ family: AddressFamily, _ b: AddressBytes) -> IPAddress {
+        let (high, low) = withUnsafeBytes(of: b) {
+            (UInt64(bigEndian: $0.loadUnaligned(as: UInt64.self)), UInt64(bigEndian: $0.loadUnaligned(fromByteOffset: 8, as: UInt64.self)))
+        }
+        return IPAddress(family: family, high: high, low: low)
     }
 
     /// A NUL-terminated (or full-length) C string; invalid UTF-8 is repaired, never trusted.

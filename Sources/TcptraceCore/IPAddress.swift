@@ -27,6 +27,16 @@ public enum IPAddress: Hashable, Sendable {
         }
     }
 
+    /// The same from the 16 bytes read as two big-endian words (`high`: bytes 0-7), without
+    /// iterating: IPv4 is the top 4 bytes of `high`.
+    @inlinable
+    public init(family: AddressFamily, high: UInt64, low: UInt64) {
+        switch family {
+        case .ipv4: self = .v4(UInt32(truncatingIfNeeded: high >> 32))
+        case .ipv6: self = high == 0 && low >> 32 == 0xffff ? .v4(UInt32(truncatingIfNeeded: low)) : .v6(high, low)
+        }
+    }
+
     public var family: AddressFamily {
         if case .v4 = self { return .ipv4 }
         return .ipv6

@@ -160,4 +160,23 @@ import Testing
         #expect(out.count == 2 + 1 + 1 + 20 + 1 + 5 + 1 + 6)
         #expect(String(decoding: out.dropFirst(2), as: UTF8.self) == "0 18446744073709551615 00042 123456")
     }
+
+    @Test func addressFromWordsMatchesBytes() {
+        let samples: [[UInt8]] = [
+            [127, 0, 0, 1] + [UInt8](repeating: 0, count: 12),
+            [UInt8](repeating: 0, count: 10) + [0xff, 0xff, 10, 1, 2, 3],
+            [0x20, 0x01, 0x0d, 0xb8] + [UInt8](repeating: 0, count: 11) + [1],
+            [UInt8](repeating: 0, count: 15) + [1],
+            [UInt8](repeating: 0xff, count: 16),
+        ]
+        for b in samples {
+            for family in [AddressFamily.ipv4, .ipv6] {
+                var hi: UInt64 = 0, lo: UInt64 = 0
+                for i in 0..<8 { hi = hi << 8 | UInt64(b[i]); lo = lo << 8 | UInt64(b[8 + i]) }
+                #expect(IPAddress(family: family, high: hi, low: lo) == IPAddress(family: family, bytes: b))
+                let tuple = b.withUnsafeBytes { $0.loadUnaligned(as: EventDecoder.AddressBytes.self) }
+                #expect(EventDecoder.address(family, tuple) == IPAddress(family: family, bytes: b))
+            }
+        }
+    }
 }
