@@ -55,6 +55,16 @@ struct {
 	__type(value, __u64);
 } counters SEC(".maps");
 
+/* Per CPU: 1 while handle_set_state runs. An interrupt arriving then can run softirq work
+ * (loopback packets) that hits the tracepoint again on this CPU; the kernel skips the busy
+ * program for those hits (recursion misses), so handle_nested takes them. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} running SEC(".maps");
+
 enum sock_state_flag {
 	SS_ENTERED_KNOWN = 1 << 0, /* entered_ns is when the socket entered its current state */
 	SS_OWNER = 1 << 1,
@@ -154,12 +164,11 @@ static __always_inline bool in_owner_context(int oldstate, int newstate)
 	       newstate == TCP_FIN_WAIT1 || newstate == TCP_LAST_ACK;
 }
 
-SEC("tp_btf/inet_sock_set_state")
-int BPF_PROG(handle_set_state, struct sock *sk, int oldstate, int newstate)
+static __always_inline void handle(struct sock *sk, int oldstate, int newstate)
 {
 	/* Cheap rejection first: the tracepoint also fires for SCTP and MPTCP. */
 	if (sk->sk_protocol != IPPROTO_TCP)
-		return 0;
+		return;
 	count(TCPTRACE_CTR_SEEN);
 
 	__u64 now = bpf_ktime_get_ns();
@@ -304,6 +313,33 @@ update_state:
 			st->flags |= SS_FIRST_SEEN;
 		}
 	}
+}
+
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(handle_set_state, struct sock *sk, int oldstate, int newstate)
+{
+	__u32 zero = 0;
+	__u32 *busy = bpf_map_lookup_elem(&running, &zero);
+	if (busy)
+		*busy = 1;
+	handle(sk, oldstate, newstate);
+	if (busy)
+		*busy = 0;
+	return 0;
+}
+
+/* The same work for hits that arrive while handle_set_state is running on this CPU (the
+ * kernel skips a program that is already running); otherwise returns at once. It cannot be
+ * nested itself: it then runs in softirq, which interrupts do not preempt with more softirq. */
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(handle_nested, struct sock *sk, int oldstate, int newstate)
+{
+	__u32 zero = 0;
+	__u32 *busy = bpf_map_lookup_elem(&running, &zero);
+	if (!busy || !*busy)
+		return 0;
+	count(TCPTRACE_CTR_NESTED);
+	handle(sk, oldstate, newstate);
 	return 0;
 }
 

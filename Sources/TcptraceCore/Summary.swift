@@ -28,6 +28,8 @@ public struct KernelCounters: Hashable, Sendable {
     public var filtered: UInt64 = 0
     public var ringBufferFull: UInt64 = 0
     public var noStorage: UInt64 = 0
+    /// Hits the main program missed (already running on that CPU) that the fallback handled.
+    public var nested: UInt64 = 0
     public init() {}
 }
 
