@@ -154,27 +154,37 @@ public struct ByteCursor {
         s.withUTF8 { bytes(UnsafeRawBufferPointer($0)) }
     }
 
-    /// Decimal digits of `value`, zero-padded to `width` (at most 20 significant digits).
+    /// Decimal digits of `value`, zero-padded to `width`: two digits per division, written
+    /// right to left into a stack buffer, then copied.
     @inlinable
     public mutating func decimal(_ value: UInt64, width: Int = 1) {
-        var digits = 1
-        var t = value
-        while t >= 10 {
-            t /= 10
-            digits &+= 1
+        var buf: (UInt64, UInt64, UInt64) = (0, 0, 0)
+        let n = Swift.withUnsafeMutableBytes(of: &buf) { b -> Int in
+            let pairs: StaticString = "00010203040506070809101112131415161718192021222324252627282930313233343536373839404142434445464748495051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899"
+            let table = pairs.utf8Start
+            var i = 24
+            var v = value
+            while v >= 100 {
+                let (q, r) = v.quotientAndRemainder(dividingBy: 100)
+                i &-= 2
+                b[i] = table[Int(r) &* 2]
+                b[i &+ 1] = table[Int(r) &* 2 &+ 1]
+                v = q
+            }
+            if v >= 10 {
+                i &-= 2
+                b[i] = table[Int(v) &* 2]
+                b[i &+ 1] = table[Int(v) &* 2 &+ 1]
+            } else {
+                i &-= 1
+                b[i] = UInt8(truncatingIfNeeded: v) &+ 48
+            }
+            return 24 &- i
         }
-        if width > digits {
-            for _ in digits..<width { byte(UInt8(ascii: "0")) }
+        if width > n {
+            for _ in n..<width { byte(UInt8(ascii: "0")) }
         }
-        var n = value
-        var i = digits
-        repeat {
-            i &-= 1
-            let (q, r) = n.quotientAndRemainder(dividingBy: 10)
-            p[i] = UInt8(truncatingIfNeeded: r) &+ 48
-            n = q
-        } while i > 0
-        p += digits
+        Swift.withUnsafeBytes(of: buf) { bytes(UnsafeRawBufferPointer(rebasing: $0[(24 - n)...])) }
     }
 
     /// A JSON string literal, quotes included: at most 6 bytes per input byte plus 2.
@@ -203,27 +213,18 @@ public struct ByteCursor {
     }
 }
 
-/// Zeros to grow an array by in one copy before a cursor overwrites them; never written
-/// after initialization, so sharing it between threads is safe.
-@usableFromInline nonisolated(unsafe) let cursorZeros = UnsafeBufferPointer(
-    UnsafeMutableRawBufferPointer.allocate(byteCount: 4096, alignment: 16).initializeMemory(as: UInt8.self, repeating: 0))
-
 extension Array where Element == UInt8 {
-    /// Appends what `body` writes through a cursor, which may write at most `maxBytes`
-    /// (at most 4096): the array grows once, the fields are plain stores, the unused tail is
-    /// dropped.
+    /// Appends what `body` writes through a cursor, which may write at most `maxBytes`: the
+    /// fields are plain stores into scratch memory (on the stack when small), appended once.
     @inlinable
     public mutating func appendThroughCursor(maxBytes: Int, _ body: (inout ByteCursor) -> Void) {
-        precondition(maxBytes <= cursorZeros.count)
-        let start = count
-        append(contentsOf: UnsafeBufferPointer(rebasing: cursorZeros[..<maxBytes]))
-        let written = withUnsafeMutableBufferPointer { buf -> Int in
-            let base = buf.baseAddress! + start
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: maxBytes) { scratch in
+            let base = scratch.baseAddress!
             var c = ByteCursor(base)
             body(&c)
-            return c.p - base
+            let written = c.p - base
+            precondition(written <= maxBytes, "cursor overran its reservation")
+            append(contentsOf: UnsafeBufferPointer(start: base, count: written))
         }
-        precondition(written <= maxBytes, "cursor overran its reservation")
-        removeLast(maxBytes - written)
     }
 }

@@ -64,7 +64,8 @@ public enum JSONLines {
     /// One `transition` line, reusing the formatted second from `timeCache` (the live path).
     /// Written through one cursor: the line's size is bounded by its comm lengths.
     public static func append(_ t: Transition, to out: inout [UInt8], timeCache: inout RFC3339Cache) {
-        let maxBytes = 1024 + 6 * (t.comm.utf8.count + (t.owner?.comm.utf8.count ?? 0))
+        // 565 bytes is the longest line without the comm strings (IPv6, 20-digit numbers).
+        let maxBytes = 640 + 6 * (t.comm.utf8.count + (t.owner?.comm.utf8.count ?? 0))
         if maxBytes > 4096 {
             appendPlain(t, to: &out, timeCache: &timeCache)
             return

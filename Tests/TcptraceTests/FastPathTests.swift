@@ -179,4 +179,23 @@ import Testing
             }
         }
     }
+
+    @Test func longestTransitionLineFitsTheCursorBound() {
+        let wide = IPAddress("ffff:ffff:ffff:ffff:ffff:ffff:ffff:fffe")!
+        let t = Transition(
+            time: WallTime(nanoseconds: Int64.max), cookie: UInt64.max, local: wide, localPort: 65535, remote: wide,
+            remotePort: 65535, old: TCPState(rawValue: 255), new: TCPState(rawValue: 254), nanosecondsInOld: UInt64.max,
+            pid: UInt32.max, comm: "", owner: Owner(pid: UInt32.max, comm: ""), inode: UInt64.max, receiveQueue: UInt32.max,
+            counters: TCPCounters(
+                bytesAcked: UInt64.max, bytesReceived: UInt64.max, totalRetransmissions: UInt32.max,
+                smoothedRTTMicroseconds: UInt32.max))
+        var fast: [UInt8] = []
+        var cache = RFC3339Cache()
+        JSONLines.append(t, to: &fast, timeCache: &cache)
+        var plain: [UInt8] = []
+        var fresh = RFC3339Cache()
+        JSONLines.appendPlain(t, to: &plain, timeCache: &fresh)
+        #expect(fast == plain)
+        #expect(fast.count <= 640)
+    }
 }
