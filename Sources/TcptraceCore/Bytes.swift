@@ -136,15 +136,46 @@ public struct ByteCursor {
     @inlinable
     public mutating func ascii(_ s: StaticString) {
         let n = s.utf8CodeUnitCount
-        p.update(from: s.utf8Start, count: n)
+        Self.copy(to: p, from: UnsafeRawPointer(s.utf8Start), count: n)
         p += n
     }
 
     @inlinable
     public mutating func bytes(_ b: UnsafeRawBufferPointer) {
         guard let base = b.baseAddress else { return }
-        UnsafeMutableRawPointer(p).copyMemory(from: base, byteCount: b.count)
+        Self.copy(to: p, from: base, count: b.count)
         p += b.count
+    }
+
+    /// Copies up to 32 bytes with (overlapping) word loads and stores instead of a memmove
+    /// call: the fields and literals of a line are that short. Source and destination never
+    /// overlap here.
+    @inlinable @inline(__always)
+    static func copy(to dst: UnsafeMutablePointer<UInt8>, from src: UnsafeRawPointer, count n: Int) {
+        let d = UnsafeMutableRawPointer(dst)
+        if n >= 8 {
+            if n <= 16 {
+                let a = src.loadUnaligned(as: UInt64.self), b = src.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self)
+                d.storeBytes(of: a, as: UInt64.self)
+                d.storeBytes(of: b, toByteOffset: n - 8, as: UInt64.self)
+            } else if n <= 32 {
+                let a = src.loadUnaligned(as: UInt64.self), b = src.loadUnaligned(fromByteOffset: 8, as: UInt64.self)
+                let c = src.loadUnaligned(fromByteOffset: n - 16, as: UInt64.self)
+                let e = src.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self)
+                d.storeBytes(of: a, as: UInt64.self)
+                d.storeBytes(of: b, toByteOffset: 8, as: UInt64.self)
+                d.storeBytes(of: c, toByteOffset: n - 16, as: UInt64.self)
+                d.storeBytes(of: e, toByteOffset: n - 8, as: UInt64.self)
+            } else {
+                d.copyMemory(from: src, byteCount: n)
+            }
+        } else if n >= 4 {
+            let a = src.loadUnaligned(as: UInt32.self), b = src.loadUnaligned(fromByteOffset: n - 4, as: UInt32.self)
+            d.storeBytes(of: a, as: UInt32.self)
+            d.storeBytes(of: b, toByteOffset: n - 4, as: UInt32.self)
+        } else {
+            for i in 0..<n { dst[i] = src.load(fromByteOffset: i, as: UInt8.self) }
+        }
     }
 
     /// The UTF-8 bytes of `s`, unescaped.

@@ -198,4 +198,16 @@ import Testing
         #expect(fast == plain)
         #expect(fast.count <= 640)
     }
+
+    @Test func cursorCopiesEveryLengthExactly() {
+        let source = (0..<80).map { UInt8(33 + $0) }
+        for n in 0...80 {
+            var out: [UInt8] = [0]
+            out.appendThroughCursor(maxBytes: 100) { c in
+                source.withUnsafeBytes { c.bytes(UnsafeRawBufferPointer(rebasing: $0[..<n])) }
+                c.byte(0)
+            }
+            #expect(out == [0] + source[..<n] + [0], "\(n)")
+        }
+    }
 }
