@@ -210,4 +210,38 @@ import Testing
             #expect(out == [0] + source[..<n] + [0], "\(n)")
         }
     }
+
+    @Test func cursorConnectionLineMatchesFieldByField() {
+        let wide = IPAddress("ffff:ffff:ffff:ffff:ffff:ffff:ffff:fffe")!
+        var longest = ConnectionRecord(
+            time: WallTime(nanoseconds: Int64.max), cookie: UInt64.max, local: wide, localPort: 65535, remote: wide,
+            remotePort: 65535, role: .listener, owner: Owner(pid: UInt32.max, comm: ""),
+            timeline: (0..<12).map { .init(state: TCPState(rawValue: 200 + UInt8($0)), nanoseconds: UInt64.max) },
+            connectNanoseconds: UInt64.max, lifetimeNanoseconds: UInt64.max, closedBy: .unknown, timeWait: false,
+            partial: false)
+        longest.bytesSent = UInt64.max
+        longest.bytesReceived = UInt64.max
+        longest.retransmissions = UInt32.max
+        longest.smoothedRTTMicroseconds = UInt32.max
+        var plainRecord = ConnectionRecord(
+            time: WallTime(nanoseconds: 1_795_614_010_000_000_001), cookie: 5, local: IPAddress("127.0.0.1")!,
+            localPort: 80, remote: IPAddress("10.0.0.2")!, remotePort: 40000, role: .server,
+            owner: Owner(pid: 9, comm: "we\"ird\u{1}"), timeline: [.init(state: .synRecv, nanoseconds: nil)],
+            connectNanoseconds: nil, lifetimeNanoseconds: 12_345, closedBy: .remote, timeWait: true, partial: true)
+        var noOwner = plainRecord
+        noOwner.owner = nil
+        noOwner.timeline = []
+        plainRecord.bytesSent = 0
+        var huge = plainRecord
+        huge.timeline = Array(repeating: .init(state: .established, nanoseconds: 1), count: 100)  // field by field
+        var cache = RFC3339Cache()
+        for r in [longest, plainRecord, noOwner, huge] {
+            var fast: [UInt8] = [7]
+            JSONLines.append(r, to: &fast, timeCache: &cache)
+            var plain: [UInt8] = []
+            var fresh = RFC3339Cache()
+            JSONLines.appendPlain(r, to: &plain, timeCache: &fresh)
+            #expect(Array(fast.dropFirst()) == plain)
+        }
+    }
 }
