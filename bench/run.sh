@@ -151,6 +151,9 @@ run_one() { # round config
 			rbfull=$(tail -1 "$dir/out" | grep -o '"ringbuf_full":[0-9]*' | cut -d: -f2 || true)
 			# Misses its fallback program did not catch: the events actually lost to recursion.
 			kmiss=$(tail -1 "$dir/out" | grep -o '"recursion_misses":[0-9]*' | cut -d: -f2 || echo "$kmiss")
+		elif [ "$cfg" = tcptrace-text ]; then
+			kmiss=$(tail -20 "$dir/out" | grep -o 'recursion misses [0-9]*' | tail -1 | awk '{print $3}' || true)
+			kmiss=${kmiss:-0}
 		fi
 		[ "$KEEP" = 1 ] || rm -f "$dir/out" "$dir/stdout"
 	fi
