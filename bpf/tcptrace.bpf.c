@@ -292,14 +292,15 @@ static __always_inline void handle(struct sock *sk, int oldstate, int newstate)
 	/* Batch wakeups: user space polls every 100 ms and drains whatever is queued, so a wakeup
 	 * only shortens the wait. Wake when this record takes the queued data across a multiple of
 	 * wakeup_bytes (once per crossing, not on every record above it: each wakeup is an irq_work
-	 * self-IPI). The window of two records tolerates the other CPU reserving in between. */
+	 * self-IPI); the window of two records tolerates the other CPU reserving in between. Past
+	 * twice wakeup_bytes user space is falling behind: then every record wakes it, as before. */
 	__u64 wake = BPF_RB_NO_WAKEUP;
 	if (!wakeup_bytes) {
 		wake = BPF_RB_FORCE_WAKEUP;
 	} else {
 		__u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
 		__u64 before = avail > 2 * RECORD_BYTES ? avail - 2 * RECORD_BYTES : 0;
-		if (avail / wakeup_bytes != before / wakeup_bytes)
+		if (avail >= 2 * wakeup_bytes || avail / wakeup_bytes != before / wakeup_bytes)
 			wake = BPF_RB_FORCE_WAKEUP;
 	}
 	bpf_ringbuf_submit(out, wake);
