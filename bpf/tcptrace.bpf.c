@@ -40,6 +40,9 @@ const volatile __u64 wakeup_bytes = 0; /* wake user space only when this much is
 /* Anchors struct tcptrace_event in the object's BTF so a test can compare its layout. */
 const volatile struct tcptrace_event *const abi_event_anchor = 0;
 
+/* A ring record: the event plus the ring's 8-byte header. */
+#define RECORD_BYTES (sizeof(struct tcptrace_event) + 8)
+
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 1 << 22); /* resized by user space before load */
@@ -51,6 +54,16 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 } counters SEC(".maps");
+
+/* Per CPU: 1 while handle_set_state runs. An interrupt arriving then can run softirq work
+ * (loopback packets) that hits the tracepoint again on this CPU; the kernel skips the busy
+ * program for those hits (recursion misses), so handle_nested takes them. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} running SEC(".maps");
 
 enum sock_state_flag {
 	SS_ENTERED_KNOWN = 1 << 0, /* entered_ns is when the socket entered its current state */
@@ -112,18 +125,25 @@ static __always_inline bool comm_equal(const char *a)
 	return true;
 }
 
-static __always_inline bool passes_filters(const struct tcptrace_event *e, const struct sock_state *st)
+static __always_inline bool passes_filters(const struct sock *sk, __u16 family, __u16 lport, __u16 rport,
+					   const struct sock_state *st)
 {
 	if (filter_family) {
-		bool v4 = e->family == AF_INET || is_v4_mapped(e->daddr) || is_v4_mapped(e->saddr);
+		bool v4 = family == AF_INET;
+		if (family == AF_INET6) {
+			__u8 sa[16], da[16];
+			BPF_CORE_READ_INTO(&sa, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
+			BPF_CORE_READ_INTO(&da, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
+			v4 = is_v4_mapped(da) || is_v4_mapped(sa);
+		}
 		if ((filter_family == 4) != v4)
 			return false;
 	}
-	if (n_ports && !port_in(ports, n_ports, e->lport) && !port_in(ports, n_ports, e->rport))
+	if (n_ports && !port_in(ports, n_ports, lport) && !port_in(ports, n_ports, rport))
 		return false;
-	if (n_lports && !port_in(lports, n_lports, e->lport))
+	if (n_lports && !port_in(lports, n_lports, lport))
 		return false;
-	if (n_rports && !port_in(rports, n_rports, e->rport))
+	if (n_rports && !port_in(rports, n_rports, rport))
 		return false;
 	if (filter_owner_pid || filter_comm_set) {
 		if (!st || !(st->flags & SS_OWNER))
@@ -144,12 +164,11 @@ static __always_inline bool in_owner_context(int oldstate, int newstate)
 	       newstate == TCP_FIN_WAIT1 || newstate == TCP_LAST_ACK;
 }
 
-SEC("tp_btf/inet_sock_set_state")
-int BPF_PROG(handle_set_state, struct sock *sk, int oldstate, int newstate)
+static __always_inline void handle(struct sock *sk, int oldstate, int newstate)
 {
 	/* Cheap rejection first: the tracepoint also fires for SCTP and MPTCP. */
 	if (sk->sk_protocol != IPPROTO_TCP)
-		return 0;
+		return;
 	count(TCPTRACE_CTR_SEEN);
 
 	__u64 now = bpf_ktime_get_ns();
@@ -172,86 +191,118 @@ int BPF_PROG(handle_set_state, struct sock *sk, int oldstate, int newstate)
 	}
 
 	/* Identity and endpoints, the way the tracepoint itself reads them. */
-	struct tcptrace_event ev = {};
-	struct tcptrace_event *e = &ev;
-	e->family = sk->__sk_common.skc_family;
-	e->lport = sk->__sk_common.skc_num;
-	if (e->lport == 0) /* already unhashed at some CLOSE transitions */
-		e->lport = bpf_ntohs(BPF_CORE_READ((struct inet_sock *)sk, inet_sport));
-	e->rport = bpf_ntohs(sk->__sk_common.skc_dport);
-	if (e->family == AF_INET) {
-		*(__u32 *)e->saddr = sk->__sk_common.skc_rcv_saddr;
-		*(__u32 *)e->daddr = sk->__sk_common.skc_daddr;
-	} else if (e->family == AF_INET6) {
-		BPF_CORE_READ_INTO(&e->saddr, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
-		BPF_CORE_READ_INTO(&e->daddr, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
-	}
+	__u16 family = sk->__sk_common.skc_family;
+	__u16 lport = sk->__sk_common.skc_num;
+	if (lport == 0) /* already unhashed at some CLOSE transitions */
+		lport = bpf_ntohs(BPF_CORE_READ((struct inet_sock *)sk, inet_sport));
+	__u16 rport = bpf_ntohs(sk->__sk_common.skc_dport);
 
 	bool matched = st && (st->flags & SS_MATCHED);
-	if (!matched && !passes_filters(e, st)) {
+	if (!matched && !passes_filters(sk, family, lport, rport, st)) {
 		count(TCPTRACE_CTR_FILTERED);
 		goto update_state;
 	}
 	if (st)
 		st->flags |= SS_MATCHED;
 
+	/* Filled in place in the ring: every byte is written (the slot is not zeroed). */
 	struct tcptrace_event *out = bpf_ringbuf_reserve(&events, sizeof(*out), 0);
 	if (!out) {
 		count(TCPTRACE_CTR_RINGBUF_FULL);
 		goto update_state;
 	}
-	__builtin_memcpy(out, e, sizeof(*out));
+	__u32 flags = 0;
 	out->ts_ns = now;
 	out->cookie = bpf_get_socket_cookie(sk);
+	out->ns_in_old = 0;
+	out->first_seen_ns = 0;
+	out->inode = 0;
+	out->bytes_acked = 0;
+	out->bytes_received = 0;
+	out->total_retrans = 0;
+	out->srtt_us = 0;
+	out->rcv_queue = 0;
 	out->pid = pid_tgid >> 32;
 	out->tid = (__u32)pid_tgid;
+	out->owner_pid = 0;
+	out->family = family;
+	out->lport = lport;
+	out->rport = rport;
 	out->oldstate = oldstate;
 	out->newstate = newstate;
+	if (family == AF_INET6) {
+		BPF_CORE_READ_INTO(&out->saddr, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
+		BPF_CORE_READ_INTO(&out->daddr, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
+	} else {
+		__u64 *sa = (__u64 *)out->saddr, *da = (__u64 *)out->daddr;
+		sa[0] = family == AF_INET ? sk->__sk_common.skc_rcv_saddr : 0;
+		sa[1] = 0;
+		da[0] = family == AF_INET ? sk->__sk_common.skc_daddr : 0;
+		da[1] = 0;
+	}
 	bpf_get_current_comm(out->comm, sizeof(out->comm));
+	out->reserved = 0;
+	if (st && (st->flags & SS_OWNER)) {
+		out->owner_pid = st->owner_pid;
+		__builtin_memcpy(out->owner_comm, st->owner_comm, sizeof(out->owner_comm));
+		flags |= TCPTRACE_F_HAS_OWNER;
+	} else {
+		__u64 *oc = (__u64 *)out->owner_comm;
+		oc[0] = 0;
+		oc[1] = 0;
+	}
 	if (st) {
 		if (st->flags & SS_ENTERED_KNOWN) {
 			out->ns_in_old = now - st->entered_ns;
-			out->flags |= TCPTRACE_F_HAS_OLD_DURATION;
+			flags |= TCPTRACE_F_HAS_OLD_DURATION;
 		}
 		if (st->flags & SS_FIRST_SEEN) {
 			out->first_seen_ns = st->first_seen_ns;
-			out->flags |= TCPTRACE_F_HAS_FIRST_SEEN;
-		}
-		if (st->flags & SS_OWNER) {
-			out->owner_pid = st->owner_pid;
-			__builtin_memcpy(out->owner_comm, st->owner_comm, sizeof(out->owner_comm));
-			out->flags |= TCPTRACE_F_HAS_OWNER;
+			flags |= TCPTRACE_F_HAS_FIRST_SEEN;
 		}
 		if (!st->inode) {
+			/* Trusted BTF pointers (tp_btf): plain loads, a NULL link reads as 0. */
 			struct socket *so = sk->sk_socket;
 			if (so)
-				st->inode = BPF_CORE_READ(so, file, f_inode, i_ino);
+				st->inode = so->file->f_inode->i_ino;
 		}
 		if (st->inode) {
 			out->inode = st->inode;
-			out->flags |= TCPTRACE_F_HAS_INODE;
+			flags |= TCPTRACE_F_HAS_INODE;
 		}
 	}
 	if (newstate == TCP_CLOSE_WAIT || newstate == TCP_CLOSE) {
-		/* Sequence space received but not read: unread bytes, plus 1 for a FIN received.
-		 * At FIN_WAIT2->CLOSE it tells TIME_WAIT (peer's FIN in) from an orphan timeout. */
-		struct tcp_sock *tp = (struct tcp_sock *)sk;
-		out->rcv_queue = BPF_CORE_READ(tp, rcv_nxt) - BPF_CORE_READ(tp, copied_seq);
-		out->flags |= TCPTRACE_F_HAS_RCV_QUEUE;
+		struct tcp_sock *tp = bpf_skc_to_tcp_sock(sk);
+		if (tp) {
+			/* Sequence space received but not read: unread bytes, plus 1 for a FIN received.
+			 * At FIN_WAIT2->CLOSE it tells TIME_WAIT (peer's FIN in) from an orphan timeout. */
+			out->rcv_queue = tp->rcv_nxt - tp->copied_seq;
+			flags |= TCPTRACE_F_HAS_RCV_QUEUE;
+			if (newstate == TCP_CLOSE) {
+				out->bytes_acked = tp->bytes_acked;
+				out->bytes_received = tp->bytes_received;
+				out->total_retrans = tp->total_retrans;
+				out->srtt_us = tp->srtt_us >> 3;
+				flags |= TCPTRACE_F_HAS_STATS;
+			}
+		}
 	}
-	if (newstate == TCP_CLOSE) {
-		struct tcp_sock *tp = (struct tcp_sock *)sk;
-		out->bytes_acked = BPF_CORE_READ(tp, bytes_acked);
-		out->bytes_received = BPF_CORE_READ(tp, bytes_received);
-		out->total_retrans = BPF_CORE_READ(tp, total_retrans);
-		out->srtt_us = BPF_CORE_READ(tp, srtt_us) >> 3;
-		out->flags |= TCPTRACE_F_HAS_STATS;
-	}
+	out->flags = flags;
 
-	/* Batch wakeups: user space polls on a short timeout and drains whatever is queued. */
+	/* Batch wakeups: user space polls every 100 ms and drains whatever is queued, so a wakeup
+	 * only shortens the wait. Wake when this record takes the queued data across a multiple of
+	 * wakeup_bytes (once per crossing, not on every record above it: each wakeup is an irq_work
+	 * self-IPI); the window of two records tolerates the other CPU reserving in between. Past
+	 * twice wakeup_bytes user space is falling behind: then every record wakes it, as before. */
 	__u64 wake = BPF_RB_NO_WAKEUP;
-	if (!wakeup_bytes || bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes)
+	if (!wakeup_bytes) {
 		wake = BPF_RB_FORCE_WAKEUP;
+	} else {
+		__u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+		__u64 before = avail > 2 * RECORD_BYTES ? avail - 2 * RECORD_BYTES : 0;
+		if (avail >= 2 * wakeup_bytes || avail / wakeup_bytes != before / wakeup_bytes)
+			wake = BPF_RB_FORCE_WAKEUP;
+	}
 	bpf_ringbuf_submit(out, wake);
 
 update_state:
@@ -263,6 +314,33 @@ update_state:
 			st->flags |= SS_FIRST_SEEN;
 		}
 	}
+}
+
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(handle_set_state, struct sock *sk, int oldstate, int newstate)
+{
+	__u32 zero = 0;
+	__u32 *busy = bpf_map_lookup_elem(&running, &zero);
+	if (busy)
+		*busy = 1;
+	handle(sk, oldstate, newstate);
+	if (busy)
+		*busy = 0;
+	return 0;
+}
+
+/* The same work for hits that arrive while handle_set_state is running on this CPU (the
+ * kernel skips a program that is already running); otherwise returns at once. It cannot be
+ * nested itself: it then runs in softirq, which interrupts do not preempt with more softirq. */
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(handle_nested, struct sock *sk, int oldstate, int newstate)
+{
+	__u32 zero = 0;
+	__u32 *busy = bpf_map_lookup_elem(&running, &zero);
+	if (!busy || !*busy)
+		return 0;
+	count(TCPTRACE_CTR_NESTED);
+	handle(sk, oldstate, newstate);
 	return 0;
 }
 

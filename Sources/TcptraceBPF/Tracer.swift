@@ -22,6 +22,7 @@ public final class Tracer {
 
     private let object: OpaquePointer
     private var link: OpaquePointer?
+    private var nestedLink: OpaquePointer?
     private var ring: OpaquePointer?
     private let program: OpaquePointer
     private let countersFD: Int32
@@ -39,18 +40,21 @@ public final class Tracer {
             if rc < 0 { throw Self.loadError(-rc) }
             let program = try check(
                 "bpf_object__find_program_by_name", bpf_object__find_program_by_name(object, "handle_set_state"))
+            let nested = try check(
+                "bpf_object__find_program_by_name", bpf_object__find_program_by_name(object, "handle_nested"))
             let counters = try check("find map counters", bpf_object__find_map_by_name(object, "counters"))
             let events = try check("find map events", bpf_object__find_map_by_name(object, "events"))
             ring = try check(
                 "ring_buffer__new",
                 ring_buffer__new(bpf_map__fd(events), Self.onSample, Unmanaged.passUnretained(consumer).toOpaque(), nil))
-            guard let link = bpf_program__attach(program) else {
-                let e = errno
-                throw e == EPERM || e == EACCES
-                    ? TracerError.notPermitted(
-                        "attaching to tracepoint sock:inet_sock_set_state was refused: \(String(cString: strerror(e)))")
-                    : TracerError.kernelUnsupported(
-                        "cannot attach tp_btf/inet_sock_set_state: \(String(cString: strerror(e))) (needs Linux >= 5.12 with BTF)")
+            // The fallback first: from the moment the main program runs, its misses are covered.
+            let nestedLink = try Self.attach(nested)
+            let link: OpaquePointer
+            do throws(TracerError) {
+                link = try Self.attach(program)
+            } catch {
+                bpf_link__destroy(nestedLink)
+                throw error
             }
             self.object = object
             self.program = program
@@ -58,6 +62,7 @@ public final class Tracer {
             self.consumer = consumer
             self.ring = ring
             self.link = link
+            self.nestedLink = nestedLink
         } catch {
             if let ring { ring_buffer__free(ring) }
             bpf_object__close(object)
@@ -68,6 +73,7 @@ public final class Tracer {
     deinit {
         if let ring { ring_buffer__free(ring) }
         if let link { bpf_link__destroy(link) }
+        if let nestedLink { bpf_link__destroy(nestedLink) }
         bpf_object__close(object)
     }
 
@@ -104,6 +110,8 @@ public final class Tracer {
     public func detach() {
         if let link { bpf_link__destroy(link) }
         link = nil
+        if let nestedLink { bpf_link__destroy(nestedLink) }
+        nestedLink = nil
     }
 
     /// The kernel program's counters, summed over CPUs.
@@ -121,11 +129,17 @@ public final class Tracer {
         k.filtered = read(TCPTRACE_CTR_FILTERED)
         k.ringBufferFull = read(TCPTRACE_CTR_RINGBUF_FULL)
         k.noStorage = read(TCPTRACE_CTR_NO_STORAGE)
+        k.nested = read(TCPTRACE_CTR_NESTED)
         return k
     }
 
-    /// Tracepoint hits the kernel skipped because this program was already running on that CPU.
-    public func recursionMisses() -> UInt64 { programInfo()?.recursion_misses ?? 0 }
+    /// Tracepoint hits lost because the program was already running on that CPU: the kernel's
+    /// count for the main program, less the hits the fallback program handled instead.
+    public func recursionMisses() -> UInt64 {
+        let skipped = programInfo()?.recursion_misses ?? 0
+        let caught = kernelCounters().nested
+        return skipped > caught ? skipped - caught : 0
+    }
 
     /// Kernel run time and run count (only counted while kernel.bpf_stats_enabled=1).
     public func runStatistics() -> (nanoseconds: UInt64, count: UInt64)? {
@@ -161,6 +175,18 @@ public final class Tracer {
         try rodata.commit()
     }
 
+    private static func attach(_ program: OpaquePointer) throws(TracerError) -> OpaquePointer {
+        guard let link = bpf_program__attach(program) else {
+            let e = errno
+            throw e == EPERM || e == EACCES
+                ? TracerError.notPermitted(
+                    "attaching to tracepoint sock:inet_sock_set_state was refused: \(String(cString: strerror(e)))")
+                : TracerError.kernelUnsupported(
+                    "cannot attach tp_btf/inet_sock_set_state: \(String(cString: strerror(e))) (needs Linux >= 5.12 with BTF)")
+        }
+        return link
+    }
+
     private static func loadError(_ e: Int32) -> TracerError {
         let reason = String(cString: strerror(e))
         if e == EPERM || e == EACCES {
@@ -194,6 +220,7 @@ private final class Consumer {
     var handled = 0
     var undecodable: UInt64 = 0
     var stopped = false
+    var names = CommNames()
 
     init(clock: MonotonicToWall, handler: @escaping Tracer.Handler) {
         self.clock = clock
@@ -204,7 +231,7 @@ private final class Consumer {
     func consume(_ raw: UnsafeRawBufferPointer) -> Int32 {
         handled += 1
         do {
-            let t = try EventDecoder.decode(raw, clock: clock)
+            let t = try EventDecoder.decode(raw, clock: clock, names: &names)
             if !handler(t) {
                 stopped = true
                 return -1

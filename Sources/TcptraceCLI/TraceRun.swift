@@ -22,6 +22,7 @@ final class TraceRun {
     let emitLingerers: Bool
     var color = false
     var lossAtLastReconcile: UInt64 = 0
+    var timeCache = RFC3339Cache()
 
     static let pollMilliseconds: Int32 = 100
 
@@ -148,7 +149,7 @@ final class TraceRun {
         summary.record(t)
         if emitTransitions {
             if json {
-                JSONLines.append(t, to: &writer.buffer)
+                JSONLines.append(t, to: &writer.buffer, timeCache: &timeCache)
             } else {
                 text.append(t, to: &writer.buffer)
             }
@@ -157,7 +158,7 @@ final class TraceRun {
             summary.connections += 1
             summary.timeWait.record(c)
             if emitConnections {
-                if json { JSONLines.append(c, to: &writer.buffer) } else { text.append(c, to: &writer.buffer) }
+                if json { JSONLines.append(c, to: &writer.buffer, timeCache: &timeCache) } else { text.append(c, to: &writer.buffer) }
             }
         }
         if var l = outcome.lingererClosed {

@@ -7,21 +7,7 @@ extension Array where Element == UInt8 {
             append(UInt8(truncatingIfNeeded: value) &+ 48)
             return
         }
-        var digits = 1
-        var t = value
-        while t >= 10 {
-            t /= 10
-            digits += 1
-        }
-        let start = count
-        append(contentsOf: repeatElement(UInt8(ascii: "0"), count: digits))
-        var n = value
-        var i = start + digits - 1
-        while n > 0 {
-            self[i] = UInt8(truncatingIfNeeded: n % 10) &+ 48
-            n /= 10
-            i -= 1
-        }
+        appendDecimal(value, width: 1)
     }
 
     @inlinable
@@ -34,15 +20,25 @@ extension Array where Element == UInt8 {
         }
     }
 
-    /// `value` zero-padded to `width` digits.
+    /// `value` zero-padded to `width` digits. The digits are written right to left into a
+    /// stack buffer and appended once.
     @inlinable
     public mutating func appendDecimal(_ value: UInt64, width: Int) {
-        var threshold: UInt64 = 10
-        for _ in 1..<Swift.max(width, 1) {
-            if value < threshold { append(UInt8(ascii: "0")) }
-            threshold = threshold &* 10
+        var digits: (UInt64, UInt64, UInt64) = (0x3030_3030_3030_3030, 0x3030_3030_3030_3030, 0x3030_3030_3030_3030)
+        Swift.withUnsafeMutableBytes(of: &digits) { buf in
+            var i = 24
+            var n = value
+            repeat {
+                i &-= 1
+                let (q, r) = n.quotientAndRemainder(dividingBy: 10)
+                buf[i] = UInt8(truncatingIfNeeded: r) &+ 48
+                n = q
+            } while n != 0
+            // Zeros are already in the buffer; a width beyond it pads separately.
+            let padded = Swift.min(Swift.max(width, 24 - i), 24)
+            for _ in 24..<Swift.max(width, 24) { append(UInt8(ascii: "0")) }
+            append(contentsOf: UnsafeRawBufferPointer(rebasing: buf[(24 - padded)...]))
         }
-        appendDecimal(value)
     }
 
     /// Lowercase hex, no leading zeros.
@@ -81,6 +77,16 @@ extension Array where Element == UInt8 {
     @inlinable
     public mutating func appendJSONString(_ s: String) {
         append(UInt8(ascii: "\""))
+        var s = s
+        let plain = s.withUTF8 { u -> Bool in
+            for b in u where b < 0x20 || b == UInt8(ascii: "\"") || b == UInt8(ascii: "\\") { return false }
+            append(contentsOf: u)
+            return true
+        }
+        if plain {
+            append(UInt8(ascii: "\""))
+            return
+        }
         for b in s.utf8 {
             switch b {
             case UInt8(ascii: "\""): appendASCII("\\\"")
@@ -110,6 +116,146 @@ extension Array where Element == UInt8 {
         if decimals > 0 {
             append(UInt8(ascii: "."))
             appendDecimal((value % scale) / drop, width: decimals)
+        }
+    }
+}
+
+/// A write position in memory reserved by `Array.appendThroughCursor`: plain stores, no
+/// capacity or uniqueness checks per field. The caller guarantees the reserved bound.
+public struct ByteCursor {
+    @usableFromInline var p: UnsafeMutablePointer<UInt8>
+
+    @inlinable init(_ p: UnsafeMutablePointer<UInt8>) { self.p = p }
+
+    @inlinable
+    public mutating func byte(_ b: UInt8) {
+        p.pointee = b
+        p += 1
+    }
+
+    @inlinable
+    public mutating func ascii(_ s: StaticString) {
+        let n = s.utf8CodeUnitCount
+        Self.copy(to: p, from: UnsafeRawPointer(s.utf8Start), count: n)
+        p += n
+    }
+
+    @inlinable
+    public mutating func bytes(_ b: UnsafeRawBufferPointer) {
+        guard let base = b.baseAddress else { return }
+        Self.copy(to: p, from: base, count: b.count)
+        p += b.count
+    }
+
+    /// Copies up to 32 bytes with (overlapping) word loads and stores instead of a memmove
+    /// call: the fields and literals of a line are that short. Source and destination never
+    /// overlap here.
+    @inlinable @inline(__always)
+    static func copy(to dst: UnsafeMutablePointer<UInt8>, from src: UnsafeRawPointer, count n: Int) {
+        let d = UnsafeMutableRawPointer(dst)
+        if n >= 8 {
+            if n <= 16 {
+                let a = src.loadUnaligned(as: UInt64.self), b = src.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self)
+                d.storeBytes(of: a, as: UInt64.self)
+                d.storeBytes(of: b, toByteOffset: n - 8, as: UInt64.self)
+            } else if n <= 32 {
+                let a = src.loadUnaligned(as: UInt64.self), b = src.loadUnaligned(fromByteOffset: 8, as: UInt64.self)
+                let c = src.loadUnaligned(fromByteOffset: n - 16, as: UInt64.self)
+                let e = src.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self)
+                d.storeBytes(of: a, as: UInt64.self)
+                d.storeBytes(of: b, toByteOffset: 8, as: UInt64.self)
+                d.storeBytes(of: c, toByteOffset: n - 16, as: UInt64.self)
+                d.storeBytes(of: e, toByteOffset: n - 8, as: UInt64.self)
+            } else {
+                d.copyMemory(from: src, byteCount: n)
+            }
+        } else if n >= 4 {
+            let a = src.loadUnaligned(as: UInt32.self), b = src.loadUnaligned(fromByteOffset: n - 4, as: UInt32.self)
+            d.storeBytes(of: a, as: UInt32.self)
+            d.storeBytes(of: b, toByteOffset: n - 4, as: UInt32.self)
+        } else {
+            for i in 0..<n { dst[i] = src.load(fromByteOffset: i, as: UInt8.self) }
+        }
+    }
+
+    /// The UTF-8 bytes of `s`, unescaped.
+    @inlinable
+    public mutating func text(_ s: String) {
+        var s = s
+        s.withUTF8 { bytes(UnsafeRawBufferPointer($0)) }
+    }
+
+    /// Decimal digits of `value`, zero-padded to `width`: two digits per division, written
+    /// right to left into a stack buffer, then copied.
+    @inlinable
+    public mutating func decimal(_ value: UInt64, width: Int = 1) {
+        var buf: (UInt64, UInt64, UInt64) = (0, 0, 0)
+        let n = Swift.withUnsafeMutableBytes(of: &buf) { b -> Int in
+            let pairs: StaticString = "00010203040506070809101112131415161718192021222324252627282930313233343536373839404142434445464748495051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899"
+            let table = pairs.utf8Start
+            var i = 24
+            var v = value
+            while v >= 100 {
+                let (q, r) = v.quotientAndRemainder(dividingBy: 100)
+                i &-= 2
+                b[i] = table[Int(r) &* 2]
+                b[i &+ 1] = table[Int(r) &* 2 &+ 1]
+                v = q
+            }
+            if v >= 10 {
+                i &-= 2
+                b[i] = table[Int(v) &* 2]
+                b[i &+ 1] = table[Int(v) &* 2 &+ 1]
+            } else {
+                i &-= 1
+                b[i] = UInt8(truncatingIfNeeded: v) &+ 48
+            }
+            return 24 &- i
+        }
+        if width > n {
+            for _ in n..<width { byte(UInt8(ascii: "0")) }
+        }
+        Swift.withUnsafeBytes(of: buf) { bytes(UnsafeRawBufferPointer(rebasing: $0[(24 - n)...])) }
+    }
+
+    /// A JSON string literal, quotes included: at most 6 bytes per input byte plus 2.
+    @inlinable
+    public mutating func jsonString(_ s: String) {
+        var s = s
+        byte(UInt8(ascii: "\""))
+        s.withUTF8 { u in
+            for b in u {
+                switch b {
+                case UInt8(ascii: "\""): ascii("\\\"")
+                case UInt8(ascii: "\\"): ascii("\\\\")
+                case UInt8(ascii: "\n"): ascii("\\n")
+                case UInt8(ascii: "\t"): ascii("\\t")
+                case UInt8(ascii: "\r"): ascii("\\r")
+                case 0..<0x20:
+                    ascii("\\u00")
+                    let hex: StaticString = "0123456789abcdef"
+                    byte(hex.utf8Start[Int(b >> 4)])
+                    byte(hex.utf8Start[Int(b & 0xf)])
+                default: byte(b)
+                }
+            }
+        }
+        byte(UInt8(ascii: "\""))
+    }
+}
+
+extension Array where Element == UInt8 {
+    /// Appends what `body` writes through a cursor, which may write at most `maxBytes`: the
+    /// fields are plain stores into scratch memory (on the stack when small), appended once.
+    @inlinable
+    public mutating func appendThroughCursor(maxBytes: Int, _ body: (inout ByteCursor) -> Void) {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: maxBytes) { scratch in
+            let base = scratch.baseAddress!
+            var c = ByteCursor(base)
+            body(&c)
+            let written = c.p - base
+            precondition(written <= maxBytes, "cursor overran its reservation")
+            append(contentsOf: UnsafeBufferPointer(start: base, count: written))
         }
     }
 }

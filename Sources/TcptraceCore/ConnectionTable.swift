@@ -91,21 +91,48 @@ public struct ConnectionTable: Sendable {
 
     public mutating func apply(_ t: Transition) -> Outcome {
         var outcome = Outcome()
-        var e: Entry
-        var isNew = false
-        // Taken out while it changes, so its arrays are not copied on write.
-        if let existing = entries.removeValue(forKey: t.cookie) {
-            e = existing
-        } else {
-            isNew = true
-            makeRoom(now: t.time)
-            let birth = t.old == .close || (t.old == .listen && t.new == .synRecv)
-            let role: ConnectionRecord.Role =
-                t.new == .synSent ? .client : t.new == .synRecv ? .server : t.new == .listen || t.old == .listen ? .listener : .unknown
-            e = Entry(
-                local: t.local, localPort: t.localPort, remote: t.remote, remotePort: t.remotePort, state: t.old,
-                role: role, owner: nil, inode: nil, born: birth ? t.time : nil, lastActivity: t.time, partial: !birth)
+        let closing = t.new == .close && t.old != .close
+        if let i = entries.index(forKey: t.cookie) {
+            if closing {
+                var e = entries.remove(at: i).value
+                let entered = Self.step(&e, t, isNew: false, outcome: &outcome)
+                book(t, localPort: e.localPort, owner: e.owner, isNew: false, enteredCloseWait: entered)
+                outcome.owner = e.owner
+                outcome.connection = record(cookie: t.cookie, e, closing: t)
+            } else {
+                // Changed in place: no remove and reinsert, no copy of its spans.
+                let entered = Self.step(&entries.values[i], t, isNew: false, outcome: &outcome)
+                let (port, owner) = (entries.values[i].localPort, entries.values[i].owner)
+                book(t, localPort: port, owner: owner, isNew: false, enteredCloseWait: entered)
+                outcome.owner = owner
+            }
+            return outcome
         }
+        makeRoom(now: t.time)
+        let birth = t.old == .close || (t.old == .listen && t.new == .synRecv)
+        let role: ConnectionRecord.Role =
+            t.new == .synSent ? .client : t.new == .synRecv ? .server : t.new == .listen || t.old == .listen ? .listener : .unknown
+        var e = Entry(
+            local: t.local, localPort: t.localPort, remote: t.remote, remotePort: t.remotePort, state: t.old,
+            role: role, owner: nil, inode: nil, born: birth ? t.time : nil, lastActivity: t.time, partial: !birth)
+        // A connection's states fit in one allocation (a client or server makes 5 transitions).
+        e.spans.reserveCapacity(6)
+        let entered = Self.step(&e, t, isNew: true, outcome: &outcome)
+        if e.owner == nil && e.role == .server, let inherited = listenerOwners[e.localPort] {
+            e.owner = inherited  // a listener from before the tracer started: its owner came from /proc
+        }
+        book(t, localPort: e.localPort, owner: e.owner, isNew: true, enteredCloseWait: entered)
+        outcome.owner = e.owner
+        if closing {
+            outcome.connection = record(cookie: t.cookie, e, closing: t)
+        } else {
+            entries[t.cookie] = e
+        }
+        return outcome
+    }
+
+    /// Applies `t` to its entry; returns true when the socket entered CLOSE_WAIT.
+    static func step(_ e: inout Entry, _ t: Transition, isNew: Bool, outcome: inout Outcome) -> Bool {
         // Endpoints: the local port appears after CLOSE -> SYN_SENT; at some CLOSEs fields are gone.
         if t.localPort != 0 { e.localPort = t.localPort }
         if !t.local.isUnspecified { e.local = t.local }
@@ -113,16 +140,12 @@ public struct ConnectionTable: Sendable {
         if !t.remote.isUnspecified { e.remote = t.remote }
         if let o = t.owner { e.owner = o }
         if let i = t.inode { e.inode = i }
-        if t.new == .listen { noteListener(port: e.localPort, owner: e.owner) }
-        if t.old == .listen && t.new == .close && !isNew { listenerOwners[e.localPort] = nil }
-        if isNew && e.owner == nil && e.role == .server, let inherited = listenerOwners[e.localPort] {
-            e.owner = inherited  // a listener from before the tracer started: its owner came from /proc
-        }
         e.lastActivity = t.time
 
         let bornNow = isNew && e.born != nil
         if !bornNow { e.spans.append(.init(state: t.old, nanoseconds: t.nanosecondsInOld)) }
         if t.old == .synSent && t.new == .established { e.connectNanoseconds = t.nanosecondsInOld }
+        var enteredCloseWait = false
         switch (t.old, t.new) {
         case (_, .finWait1): if e.closedBy == nil { e.closedBy = .local }
         case (_, .closeWait):
@@ -132,7 +155,7 @@ public struct ConnectionTable: Sendable {
             e.closeWaitIsLowerBound = false
             e.lingererReported = false
             e.unreadBytes = t.receiveQueue.map { UInt64($0 > 0 ? $0 - 1 : 0) }
-            enqueueCloseWait(t.cookie, since: t.time)
+            enteredCloseWait = true
         case (.finWait1, .finWait2), (.closing, .close), (.lastAck, .close): e.ourFINAcked = true
         case (.finWait1, .closing): e.peerFIN = true
         default: break
@@ -143,17 +166,18 @@ public struct ConnectionTable: Sendable {
             }
             e.closeWaitSince = nil
             e.lingererReported = false
-            closeWaitPending[t.cookie] = nil
         }
         e.state = t.new
-        outcome.owner = e.owner
+        return enteredCloseWait
+    }
 
-        if t.new == .close && t.old != .close {
-            outcome.connection = record(cookie: t.cookie, e, closing: t)
-        } else {
-            entries[t.cookie] = e
-        }
-        return outcome
+    /// The table-wide bookkeeping of a transition: listeners' owners (inherited by the sockets
+    /// they accept) and the CLOSE_WAIT index.
+    mutating func book(_ t: Transition, localPort: UInt16, owner: Owner?, isNew: Bool, enteredCloseWait: Bool) {
+        if t.new == .listen { noteListener(port: localPort, owner: owner) }
+        if t.old == .listen && t.new == .close && !isNew { listenerOwners[localPort] = nil }
+        if t.old == .closeWait { closeWaitPending[t.cookie] = nil }
+        if enteredCloseWait { enqueueCloseWait(t.cookie, since: t.time) }
     }
 
     mutating func noteListener(port: UInt16, owner: Owner?) {
@@ -177,7 +201,7 @@ public struct ConnectionTable: Sendable {
             guard var e = entries[cookie], e.state == .closeWait, !e.lingererReported else { continue }
             e.lingererReported = true
             entries[cookie] = e
-            due.append(lingerer(cookie: cookie, e, event: .lingering, now: now, since: since))
+            due.append(Self.lingerer(cookie: cookie, e, event: .lingering, now: now, since: since))
         }
         compactCloseWaitQueue()
         return due
@@ -215,11 +239,11 @@ public struct ConnectionTable: Sendable {
     public func inCloseWait(now: WallTime) -> [LingererRecord] {
         entries.compactMap { cookie, e in
             guard e.state == .closeWait, let since = e.closeWaitSince else { return nil }
-            return lingerer(cookie: cookie, e, event: .lingering, now: now, since: since)
+            return Self.lingerer(cookie: cookie, e, event: .lingering, now: now, since: since)
         }.sorted { $0.cookie < $1.cookie }
     }
 
-    func lingerer(cookie: UInt64, _ e: Entry, event: LingererRecord.Event, now: WallTime, since: WallTime) -> LingererRecord {
+    static func lingerer(cookie: UInt64, _ e: Entry, event: LingererRecord.Event, now: WallTime, since: WallTime) -> LingererRecord {
         LingererRecord(
             event: event, time: now, cookie: cookie, local: e.local, localPort: e.localPort, remote: e.remote,
             remotePort: e.remotePort, holder: e.owner.map { .init(pid: $0.pid, comm: $0.comm, fd: nil) }, inode: e.inode,

@@ -27,6 +27,16 @@ public enum IPAddress: Hashable, Sendable {
         }
     }
 
+    /// The same from the 16 bytes read as two big-endian words (`high`: bytes 0-7), without
+    /// iterating: IPv4 is the top 4 bytes of `high`.
+    @inlinable
+    public init(family: AddressFamily, high: UInt64, low: UInt64) {
+        switch family {
+        case .ipv4: self = .v4(UInt32(truncatingIfNeeded: high >> 32))
+        case .ipv6: self = high == 0 && low >> 32 == 0xffff ? .v4(UInt32(truncatingIfNeeded: low)) : .v6(high, low)
+        }
+    }
+
     public var family: AddressFamily {
         if case .v4 = self { return .ipv4 }
         return .ipv6
@@ -38,10 +48,30 @@ public enum IPAddress: Hashable, Sendable {
     public func append(to out: inout [UInt8]) {
         switch self {
         case .v4(let a):
-            for shift in stride(from: 24, through: 0, by: -8) {
-                out.appendDecimal(UInt64((a >> UInt32(shift)) & 0xff))
-                if shift > 0 { out.append(UInt8(ascii: ".")) }
+            // Dotted quad assembled in a 16-byte stack buffer, appended once.
+            var text: (UInt64, UInt64) = (0, 0)
+            let n = withUnsafeMutableBytes(of: &text) { buf -> Int in
+                var i = 0
+                for shift in stride(from: 24, through: 0, by: -8) {
+                    let octet = (a >> UInt32(shift)) & 0xff
+                    if octet >= 100 {
+                        buf[i] = UInt8(truncatingIfNeeded: octet / 100) &+ 48
+                        i &+= 1
+                    }
+                    if octet >= 10 {
+                        buf[i] = UInt8(truncatingIfNeeded: octet / 10 % 10) &+ 48
+                        i &+= 1
+                    }
+                    buf[i] = UInt8(truncatingIfNeeded: octet % 10) &+ 48
+                    i &+= 1
+                    if shift > 0 {
+                        buf[i] = UInt8(ascii: ".")
+                        i &+= 1
+                    }
+                }
+                return i
             }
+            withUnsafeBytes(of: text) { out.append(contentsOf: $0[..<n]) }
         case .v6(let hi, let lo):
             var groups = [UInt16](repeating: 0, count: 8)
             for i in 0..<4 {
@@ -71,6 +101,23 @@ public enum IPAddress: Hashable, Sendable {
                 if i < 7 { out.append(UInt8(ascii: ":")) }
                 i += 1
             }
+        }
+    }
+
+    /// The same text through a cursor (at most 39 bytes).
+    public func append(to c: inout ByteCursor) {
+        if case .v4(let a) = self {
+            for shift in stride(from: 24, through: 0, by: -8) {
+                let octet = (a >> UInt32(shift)) & 0xff
+                if octet >= 100 { c.byte(UInt8(truncatingIfNeeded: octet / 100) &+ 48) }
+                if octet >= 10 { c.byte(UInt8(truncatingIfNeeded: octet / 10 % 10) &+ 48) }
+                c.byte(UInt8(truncatingIfNeeded: octet % 10) &+ 48)
+                if shift > 0 { c.byte(UInt8(ascii: ".")) }
+            }
+        } else {
+            var b: [UInt8] = []
+            append(to: &b)
+            b.withUnsafeBytes { c.bytes($0) }
         }
     }
 

@@ -4,12 +4,17 @@ public enum JSONLines {
     public static let schemaVersion = 1
 
     static func appendHeader(_ type: StaticString, time: WallTime, to out: inout [UInt8]) {
+        var cache = RFC3339Cache()
+        appendHeader(type, time: time, to: &out, cache: &cache)
+    }
+
+    static func appendHeader(_ type: StaticString, time: WallTime, to out: inout [UInt8], cache: inout RFC3339Cache) {
         out.appendASCII("{\"type\":\"")
         out.appendASCII(type)
         out.appendASCII("\",\"v\":")
         out.appendDecimal(UInt64(schemaVersion))
         out.appendASCII(",\"time\":\"")
-        time.appendRFC3339(to: &out)
+        time.appendRFC3339(to: &out, cache: &cache)
         out.append(UInt8(ascii: "\""))
     }
 
@@ -76,7 +81,85 @@ public enum JSONLines {
 
     /// One `transition` line, newline included.
     public static func append(_ t: Transition, to out: inout [UInt8]) {
-        appendHeader("transition", time: t.time, to: &out)
+        var cache = RFC3339Cache()
+        append(t, to: &out, timeCache: &cache)
+    }
+
+    /// One `transition` line, reusing the formatted second from `timeCache` (the live path).
+    /// Written through one cursor: the line's size is bounded by its comm lengths.
+    public static func append(_ t: Transition, to out: inout [UInt8], timeCache: inout RFC3339Cache) {
+        // 565 bytes is the longest line without the comm strings (IPv6, 20-digit numbers).
+        let maxBytes = 640 + 6 * (t.comm.utf8.count + (t.owner?.comm.utf8.count ?? 0))
+        if maxBytes > 4096 {
+            appendPlain(t, to: &out, timeCache: &timeCache)
+            return
+        }
+        out.appendThroughCursor(maxBytes: maxBytes) { c in
+            c.ascii("{\"type\":\"transition\",\"v\":")
+            c.decimal(UInt64(schemaVersion))
+            c.ascii(",\"time\":\"")
+            t.time.appendRFC3339(to: &c, cache: &timeCache)
+            c.ascii("\",\"cookie\":")
+            c.decimal(t.cookie)
+            c.ascii(t.family == .ipv4 ? ",\"family\":\"ipv4\",\"laddr\":\"" : ",\"family\":\"ipv6\",\"laddr\":\"")
+            t.local.append(to: &c)
+            c.ascii("\",\"lport\":")
+            c.decimal(UInt64(t.localPort))
+            c.ascii(",\"raddr\":\"")
+            t.remote.append(to: &c)
+            c.ascii("\",\"rport\":")
+            c.decimal(UInt64(t.remotePort))
+            c.ascii(",\"old\":\"")
+            c.text(t.old.name)
+            c.ascii("\",\"new\":\"")
+            c.text(t.new.name)
+            c.ascii("\",\"ms_in_old\":")
+            if let ns = t.nanosecondsInOld {
+                c.decimal(ns / 1_000_000)
+                c.byte(UInt8(ascii: "."))
+                c.decimal(ns % 1_000_000 / 1_000, width: 3)
+            } else {
+                c.ascii("null")
+            }
+            c.ascii(",\"pid\":")
+            c.decimal(UInt64(t.pid))
+            c.ascii(",\"comm\":")
+            c.jsonString(t.comm)
+            c.ascii(",\"owner\":")
+            if let o = t.owner {
+                c.ascii("{\"pid\":")
+                c.decimal(UInt64(o.pid))
+                c.ascii(",\"comm\":")
+                c.jsonString(o.comm)
+                c.byte(UInt8(ascii: "}"))
+            } else {
+                c.ascii("null")
+            }
+            c.ascii(",\"inode\":")
+            if let i = t.inode { c.decimal(i) } else { c.ascii("null") }
+            c.ascii(",\"rcv_queue\":")
+            if let q = t.receiveQueue { c.decimal(UInt64(q)) } else { c.ascii("null") }
+            c.ascii(",\"tcp\":")
+            if let k = t.counters {
+                c.ascii("{\"bytes_acked\":")
+                c.decimal(k.bytesAcked)
+                c.ascii(",\"bytes_received\":")
+                c.decimal(k.bytesReceived)
+                c.ascii(",\"retransmits\":")
+                c.decimal(UInt64(k.totalRetransmissions))
+                c.ascii(",\"srtt_us\":")
+                c.decimal(UInt64(k.smoothedRTTMicroseconds))
+                c.byte(UInt8(ascii: "}"))
+            } else {
+                c.ascii("null")
+            }
+            c.ascii("}\n")
+        }
+    }
+
+    /// The same line field by field (for comm strings too long for the cursor's bound).
+    static func appendPlain(_ t: Transition, to out: inout [UInt8], timeCache: inout RFC3339Cache) {
+        appendHeader("transition", time: t.time, to: &out, cache: &timeCache)
         appendIdentity(
             cookie: t.cookie, local: t.local, localPort: t.localPort, remote: t.remote,
             remotePort: t.remotePort, family: t.family, to: &out)

@@ -1,7 +1,100 @@
 extension JSONLines {
     /// One `connection` line, newline included.
     public static func append(_ c: ConnectionRecord, to out: inout [UInt8]) {
-        appendHeader("connection", time: c.time, to: &out)
+        var cache = RFC3339Cache()
+        append(c, to: &out, timeCache: &cache)
+    }
+
+    /// One `connection` line, reusing the formatted second from `timeCache` (the live path).
+    /// Written through one cursor: its size is bounded by the timeline and the owner's comm.
+    public static func append(_ c: ConnectionRecord, to out: inout [UInt8], timeCache: inout RFC3339Cache) {
+        // Without timeline and comm the longest line is under 680 bytes; a span is at most 56.
+        let maxBytes = 680 + 56 * c.timeline.count + 6 * (c.owner?.comm.utf8.count ?? 0)
+        if maxBytes > 4096 {
+            appendPlain(c, to: &out, timeCache: &timeCache)
+            return
+        }
+        out.appendThroughCursor(maxBytes: maxBytes) { o in
+            o.ascii("{\"type\":\"connection\",\"v\":")
+            o.decimal(UInt64(schemaVersion))
+            o.ascii(",\"time\":\"")
+            c.time.appendRFC3339(to: &o, cache: &timeCache)
+            o.ascii("\",\"cookie\":")
+            o.decimal(c.cookie)
+            o.ascii(c.family == .ipv4 ? ",\"family\":\"ipv4\",\"laddr\":\"" : ",\"family\":\"ipv6\",\"laddr\":\"")
+            c.local.append(to: &o)
+            o.ascii("\",\"lport\":")
+            o.decimal(UInt64(c.localPort))
+            o.ascii(",\"raddr\":\"")
+            c.remote.append(to: &o)
+            o.ascii("\",\"rport\":")
+            o.decimal(UInt64(c.remotePort))
+            o.ascii(",\"role\":\"")
+            o.text(c.role.rawValue)
+            o.ascii("\",\"owner\":")
+            if let w = c.owner {
+                o.ascii("{\"pid\":")
+                o.decimal(UInt64(w.pid))
+                o.ascii(",\"comm\":")
+                o.jsonString(w.comm)
+                o.byte(UInt8(ascii: "}"))
+            } else {
+                o.ascii("null")
+            }
+            o.ascii(",\"timeline\":[")
+            for (i, span) in c.timeline.enumerated() {
+                if i > 0 { o.byte(UInt8(ascii: ",")) }
+                o.ascii("{\"state\":\"")
+                o.text(span.state.name)
+                o.ascii("\",\"ms\":")
+                milliseconds(span.nanoseconds, &o)
+                o.byte(UInt8(ascii: "}"))
+            }
+            o.ascii("],\"connect_ms\":")
+            milliseconds(c.connectNanoseconds, &o)
+            o.ascii(",\"lifetime_ms\":")
+            milliseconds(c.lifetimeNanoseconds, &o)
+            o.ascii(",\"closed_by\":\"")
+            o.text(c.closedBy.rawValue)
+            o.ascii("\",\"time_wait\":")
+            o.ascii(c.timeWait ? "true" : "false")
+            o.ascii(",\"timewait_state\":")
+            if let s = c.timeWaitState {
+                o.byte(UInt8(ascii: "\""))
+                o.text(s.name)
+                o.byte(UInt8(ascii: "\""))
+            } else {
+                o.ascii("null")
+            }
+            o.ascii(",\"bytes_sent\":")
+            if let v = c.bytesSent { o.decimal(v) } else { o.ascii("null") }
+            o.ascii(",\"bytes_received\":")
+            if let v = c.bytesReceived { o.decimal(v) } else { o.ascii("null") }
+            o.ascii(",\"retransmits\":")
+            if let v = c.retransmissions { o.decimal(UInt64(v)) } else { o.ascii("null") }
+            o.ascii(",\"srtt_us\":")
+            if let v = c.smoothedRTTMicroseconds { o.decimal(UInt64(v)) } else { o.ascii("null") }
+            o.ascii(",\"partial\":")
+            o.ascii(c.partial ? "true" : "false")
+            o.ascii("}\n")
+        }
+    }
+
+    /// Milliseconds with microsecond precision, or null (as `appendMilliseconds`).
+    @inline(__always)
+    static func milliseconds(_ ns: UInt64?, _ o: inout ByteCursor) {
+        if let ns {
+            o.decimal(ns / 1_000_000)
+            o.byte(UInt8(ascii: "."))
+            o.decimal(ns % 1_000_000 / 1_000, width: 3)
+        } else {
+            o.ascii("null")
+        }
+    }
+
+    /// The same line field by field (for records too long for the cursor's bound).
+    static func appendPlain(_ c: ConnectionRecord, to out: inout [UInt8], timeCache: inout RFC3339Cache) {
+        appendHeader("connection", time: c.time, to: &out, cache: &timeCache)
         appendIdentity(
             cookie: c.cookie, local: c.local, localPort: c.localPort, remote: c.remote, remotePort: c.remotePort,
             family: c.family, to: &out)

@@ -28,6 +28,8 @@ public struct KernelCounters: Hashable, Sendable {
     public var filtered: UInt64 = 0
     public var ringBufferFull: UInt64 = 0
     public var noStorage: UInt64 = 0
+    /// Hits the main program missed (already running on that CPU) that the fallback handled.
+    public var nested: UInt64 = 0
     public init() {}
 }
 
@@ -36,7 +38,24 @@ public struct RunSummary: Sendable {
     public var start: WallTime
     public var end: WallTime
     public var events: UInt64 = 0
-    public var transitionCounts: [StatePair: UInt64] = [:]
+    /// Transitions by (old, new) state.
+    public var transitionCounts: [StatePair: UInt64] {
+        get {
+            var d = overflowCounts
+            for (i, n) in knownCounts.enumerated() where n > 0 {
+                d[StatePair(TCPState(rawValue: UInt8(i >> 4)), TCPState(rawValue: UInt8(i & 15))), default: 0] += n
+            }
+            return d
+        }
+        set {
+            knownCounts = [UInt64](repeating: 0, count: 256)
+            overflowCounts = [:]
+            for (pair, n) in newValue { count(pair.old, pair.new, n) }
+        }
+    }
+    /// Counts for states 0-15 by old << 4 | new (no hashing per event); others in a dictionary.
+    var knownCounts = [UInt64](repeating: 0, count: 256)
+    var overflowCounts: [StatePair: UInt64] = [:]
     public var lost = LostEvents()
     public var kernel = KernelCounters()
     /// Connections that reached CLOSE (connection records).
@@ -83,10 +102,19 @@ public struct RunSummary: Sendable {
 
     public mutating func record(_ t: Transition) {
         events += 1
-        transitionCounts[StatePair(t.old, t.new), default: 0] += 1
+        count(t.old, t.new, 1)
         if let ns = t.nanosecondsInOld, Int(t.old.rawValue) < stateDurations.count {
             stateDurations[Int(t.old.rawValue)].record(ns)
             if t.old == .synSent && t.new == .established { connectLatency.record(ns) }
+        }
+    }
+
+    @inline(__always)
+    mutating func count(_ old: TCPState, _ new: TCPState, _ n: UInt64) {
+        if old.rawValue < 16 && new.rawValue < 16 {
+            knownCounts[Int(old.rawValue) << 4 | Int(new.rawValue)] &+= n
+        } else {
+            overflowCounts[StatePair(old, new), default: 0] += n
         }
     }
 }

@@ -8,6 +8,57 @@ public struct WallTime: Hashable, Comparable, Sendable {
     /// RFC 3339, UTC, nanoseconds: 2026-11-25T13:40:10.123456789Z
     public func appendRFC3339(to out: inout [UInt8]) {
         let (secs, ns) = splitSeconds()
+        appendDateTime(seconds: secs, to: &out)
+        out.appendDecimal(UInt64(ns), width: 9)
+        out.append(UInt8(ascii: "Z"))
+    }
+
+    /// The same text; the "YYYY-MM-DDTHH:MM:SS." prefix is reused from `cache` while the
+    /// second is unchanged (consecutive events mostly share it), only the fraction is new.
+    public func appendRFC3339(to out: inout [UInt8], cache: inout RFC3339Cache) {
+        let (secs, ns) = splitSeconds()
+        if secs == cache.second {
+            withUnsafeBytes(of: cache.prefix) { out.append(contentsOf: $0[..<cache.count]) }
+        } else {
+            let start = out.count
+            appendDateTime(seconds: secs, to: &out)
+            let n = out.count - start
+            if n <= MemoryLayout.size(ofValue: cache.prefix) {  // a 5+-digit year is not cached
+                cache.second = secs
+                cache.count = n
+                withUnsafeMutableBytes(of: &cache.prefix) { dst in
+                    out.withUnsafeBytes { dst.copyMemory(from: UnsafeRawBufferPointer(rebasing: $0[start...])) }
+                }
+            }
+        }
+        out.appendDecimal(UInt64(ns), width: 9)
+        out.append(UInt8(ascii: "Z"))
+    }
+
+    /// The same text through a cursor (at most 40 bytes).
+    public func appendRFC3339(to c: inout ByteCursor, cache: inout RFC3339Cache) {
+        let (secs, ns) = splitSeconds()
+        if secs != cache.second {
+            var prefix: [UInt8] = []
+            appendDateTime(seconds: secs, to: &prefix)
+            if prefix.count <= MemoryLayout.size(ofValue: cache.prefix) {
+                cache.second = secs
+                cache.count = prefix.count
+                withUnsafeMutableBytes(of: &cache.prefix) { dst in prefix.withUnsafeBytes { dst.copyMemory(from: $0) } }
+            } else {  // a 5+-digit year is not cached
+                prefix.withUnsafeBytes { c.bytes($0) }
+                c.decimal(UInt64(ns), width: 9)
+                c.byte(UInt8(ascii: "Z"))
+                return
+            }
+        }
+        withUnsafeBytes(of: cache.prefix) { c.bytes(UnsafeRawBufferPointer(rebasing: $0[..<cache.count])) }
+        c.decimal(UInt64(ns), width: 9)
+        c.byte(UInt8(ascii: "Z"))
+    }
+
+    /// "YYYY-MM-DDTHH:MM:SS." for whole `seconds` since the epoch.
+    private func appendDateTime(seconds secs: Int64, to out: inout [UInt8]) {
         let (days, secOfDay) = secs.quotientAndRemainder(dividingBy: 86_400)
         let (y, m, d) = Self.civil(fromDays: days - (secOfDay < 0 ? 1 : 0))
         let sod = secOfDay < 0 ? secOfDay + 86_400 : secOfDay
@@ -17,8 +68,12 @@ public struct WallTime: Hashable, Comparable, Sendable {
         out.append(UInt8(ascii: "-"))
         out.appendDecimal(UInt64(d), width: 2)
         out.append(UInt8(ascii: "T"))
-        appendClock(secondOfDay: sod, nanos: ns, fractionDigits: 9, to: &out)
-        out.append(UInt8(ascii: "Z"))
+        out.appendDecimal(UInt64(sod / 3600), width: 2)
+        out.append(UInt8(ascii: ":"))
+        out.appendDecimal(UInt64(sod / 60 % 60), width: 2)
+        out.append(UInt8(ascii: ":"))
+        out.appendDecimal(UInt64(sod % 60), width: 2)
+        out.append(UInt8(ascii: "."))
     }
 
     /// HH:MM:SS.ffffff at `utcOffsetSeconds` from UTC (for people: local time).
@@ -136,6 +191,14 @@ public struct WallTime: Hashable, Comparable, Sendable {
         let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
         return era * 146_097 + doe - 719_468
     }
+}
+
+/// The formatted date and time of the last second `appendRFC3339(to:cache:)` wrote.
+public struct RFC3339Cache: Sendable {
+    var second: Int64 = .min
+    var count = 0
+    var prefix: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+    public init() {}
 }
 
 /// Converts the kernel's monotonic timestamps (bpf_ktime_get_ns) to wall-clock time with one
