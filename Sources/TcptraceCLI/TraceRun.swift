@@ -143,10 +143,7 @@ final class TraceRun {
     /// The ring buffer callback's work: format one record into the buffer.
     @inline(__always)
     func handle(_ event: Transition) -> Bool {
-        let outcome = table.apply(event)
-        var t = event
-        if t.owner == nil { t.owner = outcome.owner }  // inherited from a listener found at start
-        summary.record(t)
+        let (t, outcome) = table.ingest(event, summary: &summary)
         if emitTransitions {
             if json {
                 JSONLines.append(t, to: &writer.buffer, timeCache: &timeCache)
@@ -155,8 +152,6 @@ final class TraceRun {
             }
         }
         if let c = outcome.connection {
-            summary.connections += 1
-            summary.timeWait.record(c)
             if emitConnections {
                 if json { JSONLines.append(c, to: &writer.buffer, timeCache: &timeCache) } else { text.append(c, to: &writer.buffer) }
             }

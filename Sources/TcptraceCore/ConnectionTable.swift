@@ -306,3 +306,20 @@ public struct ConnectionTable: Sendable {
         evictions += UInt64(victims.count)
     }
 }
+
+extension ConnectionTable {
+    /// The one path from a transition to records, for live tracing and offline replay alike:
+    /// applies it, gives it the owner the table knows (e.g. inherited from a listener found at
+    /// start) and counts it in `summary`.
+    public mutating func ingest(_ event: Transition, summary: inout RunSummary) -> (transition: Transition, outcome: Outcome) {
+        let outcome = apply(event)
+        var t = event
+        if t.owner == nil { t.owner = outcome.owner }
+        summary.record(t)
+        if let c = outcome.connection {
+            summary.connections += 1
+            summary.timeWait.record(c)
+        }
+        return (t, outcome)
+    }
+}

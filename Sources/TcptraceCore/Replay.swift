@@ -134,12 +134,8 @@ public struct Replay: Sendable {
         // threshold, as a live run checking continuously would.
         advanceClock(to: t.time, emit)
         if clock.map({ t.time > $0 }) ?? true { clock = t.time }
-        summary.record(t)
-        let outcome = table.apply(t)
-        if let c = outcome.connection {
-            summary.connections += 1
-            emit(.connection(c))
-        }
+        let (_, outcome) = table.ingest(t, summary: &summary)
+        if let c = outcome.connection { emit(.connection(c)) }
         if let l = outcome.lingererClosed { emit(.lingerer(l)) }
     }
 
