@@ -14,7 +14,7 @@ public struct LostEvents: Hashable, Sendable {
     /// Ring buffer reservations that failed in the kernel: user space fell behind.
     public var ringBufferFull: UInt64 = 0
     /// Tracepoint hits the kernel skipped because the program was already running on that CPU
-    /// (bpf_prog_info.recursion_misses).
+    /// (bpf_prog_info.recursion_misses), less those the fallback program handled instead.
     public var recursionMisses: UInt64 = 0
     /// Records that arrived but could not be decoded (short or malformed).
     public var undecodable: UInt64 = 0
