@@ -117,15 +117,9 @@ public struct TextLines: Sendable {
                 out.append(UInt8(ascii: "\n"))
             }
         }
-        if s.timeWait.total > 0 || (s.timeWaitOverflow ?? 0) > 0 {
+        if s.timeWait.total > 0 {
             out.appendDecimal(s.timeWait.total)
-            out.appendASCII(" connections closed into timewait sockets (TIME_WAIT, or an orphaned FIN_WAIT2)")
-            if let o = s.timeWaitOverflow, o > 0 {
-                out.appendASCII("; ")
-                out.appendDecimal(o)
-                out.appendASCII(" more got none: tcp_max_tw_buckets reached (TcpExtTCPTimeWaitOverflow)")
-            }
-            out.append(UInt8(ascii: "\n"))
+            out.appendASCII(" connections closed into timewait sockets (TIME_WAIT, or an orphaned FIN_WAIT2)\n")
             for (e, n) in s.timeWait.top(5) {
                 out.appendASCII("  ")
                 out.appendDecimal(n)
@@ -133,6 +127,11 @@ public struct TextLines: Sendable {
                 Self.appendEndpoint(e.remote, e.remotePort, to: &out)
                 out.append(UInt8(ascii: "\n"))
             }
+        }
+        if let o = s.timeWaitOverflow, o > 0 {
+            out.appendASCII("host-wide, ")
+            out.appendDecimal(o)
+            out.appendASCII(" connections closed without TIME_WAIT during the run: tcp_max_tw_buckets reached (TcpExtTCPTimeWaitOverflow)\n")
         }
         let ranked = s.lingerersRanked
         if !ranked.isEmpty {
