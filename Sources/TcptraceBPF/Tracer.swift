@@ -18,7 +18,7 @@ public final class Tracer {
     }
 
     /// Receives each decoded transition; returns false to stop consuming (e.g. output closed).
-    public typealias Handler = (Transition) -> Bool
+    public typealias Handler = (consuming Transition) -> Bool
 
     private let object: OpaquePointer
     private var link: OpaquePointer?

@@ -162,7 +162,7 @@ final class TraceRun {
     /// The ring buffer callback's work: format one record into the output buffer `out`
     /// (the writer's storage, passed in by the closure so no class property is read per event).
     @inline(__always)
-    func handle(_ event: Transition, out: UnsafeMutablePointer<[UInt8]>) -> Bool {
+    func handle(_ event: consuming Transition, out: UnsafeMutablePointer<[UInt8]>) -> Bool {
         let hot = self.hot
         let (t, outcome) = hot.pointee.ingest(event)
         if emitTransitions {
@@ -337,7 +337,7 @@ struct HotState {
     var timeCache: RFC3339Cache
 
     @inline(__always)
-    mutating func ingest(_ event: Transition) -> (Transition, ConnectionTable.Outcome) {
+    mutating func ingest(_ event: consuming Transition) -> (Transition, ConnectionTable.Outcome) {
         table.ingest(event, summary: &summary)
     }
 }
