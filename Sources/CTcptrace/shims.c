@@ -1,4 +1,6 @@
+#define _GNU_SOURCE
 #include "CTcptrace.h"
+#include <fcntl.h>
 #include <signal.h>
 #include <string.h>
 
@@ -50,4 +52,18 @@ void tcptrace_install_signal_handlers(void)
 int tcptrace_stop_signal(void)
 {
 	return stop_signal;
+}
+
+int tcptrace_writeback_start(int fd, long long offset, long long length)
+{
+	return sync_file_range(fd, offset, length, SYNC_FILE_RANGE_WRITE);
+}
+
+int tcptrace_writeback_finish(int fd, long long offset, long long length)
+{
+	int rc = sync_file_range(fd, offset, length,
+				 SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER);
+	if (rc == 0)
+		rc = posix_fadvise(fd, offset, length, POSIX_FADV_DONTNEED);
+	return rc;
 }

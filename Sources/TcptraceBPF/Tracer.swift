@@ -18,7 +18,7 @@ public final class Tracer {
     }
 
     /// Receives each decoded transition; returns false to stop consuming (e.g. output closed).
-    public typealias Handler = (Transition) -> Bool
+    public typealias Handler = (consuming Transition) -> Bool
 
     private let object: OpaquePointer
     private var link: OpaquePointer?
@@ -220,18 +220,26 @@ private final class Consumer {
     var handled = 0
     var undecodable: UInt64 = 0
     var stopped = false
-    var names = CommNames()
+    /// Behind a pointer: touched by every record, without a class property's exclusivity check.
+    let names: UnsafeMutablePointer<CommNames>
 
     init(clock: MonotonicToWall, handler: @escaping Tracer.Handler) {
         self.clock = clock
         self.handler = handler
+        names = .allocate(capacity: 1)
+        names.initialize(to: CommNames())
+    }
+
+    deinit {
+        names.deinitialize(count: 1)
+        names.deallocate()
     }
 
     @inline(__always)
     func consume(_ raw: UnsafeRawBufferPointer) -> Int32 {
         handled += 1
         do {
-            let t = try EventDecoder.decode(raw, clock: clock, names: &names)
+            let t = try EventDecoder.decode(raw, clock: clock, names: &names.pointee)
             if !handler(t) {
                 stopped = true
                 return -1

@@ -1,3 +1,4 @@
+import CTcptrace
 import Glibc
 import TcptraceCore
 
@@ -16,17 +17,51 @@ enum OutputError: Error, CustomStringConvertible {
 
 /// Buffered output that only ever holds whole lines and writes them in large chunks, so a
 /// file ends with a whole line whenever the program stops.
+///
+/// The buffer lives behind a pointer the writer owns (`storage`): the per-event formatting
+/// path appends through it without the exclusivity check and retain/release a class
+/// property access costs.
+///
+/// For a regular file, write-back is paced: each `writeBackChunk` written is handed to the
+/// disk at once (`sync_file_range` WRITE, no wait), and the chunk `writeBackWindow` before
+/// it is waited for and dropped from the page cache. Dirty pages then stay at a few chunks instead of growing
+/// to the kernel's dirty limit, where `write()` is throttled for up to 200 ms at a time
+/// (balance_dirty_pages) and the ring buffer overflows behind it.
 final class LineWriter {
     let fd: Int32
     let ownsDescriptor: Bool
-    var buffer: [UInt8] = []
+    let storage: UnsafeMutablePointer<[UInt8]>
     /// Flush once this much is buffered, so memory stays bounded however fast events come.
-    let flushThreshold = 256 << 10
+    static let flushThresholdBytes = 256 << 10
+    var flushThreshold: Int { Self.flushThresholdBytes }
+    static let writeBackChunk: Int64 = 8 << 20
+    /// Chunks under write-back before the oldest is waited for: the disk may fall this far
+    /// (32 MB) behind before `flush` waits at all.
+    static let writeBackWindow: Int64 = 4
+    /// Regular files only: the file offset written up to, and where unstarted write-back begins.
+    private var fileOffset: Int64 = -1
+    private var writeBackStart: Int64 = 0
+
+    var buffer: [UInt8] {
+        get { storage.pointee }
+        _modify { yield &storage.pointee }
+        set { storage.pointee = newValue }
+    }
 
     init(fd: Int32, ownsDescriptor: Bool) {
         self.fd = fd
         self.ownsDescriptor = ownsDescriptor
-        buffer.reserveCapacity(flushThreshold + 4096)
+        storage = .allocate(capacity: 1)
+        storage.initialize(to: [])
+        storage.pointee.reserveCapacity(flushThreshold + 4096)
+        var st = stat()
+        if fstat(fd, &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG {
+            let at = lseek(fd, 0, SEEK_CUR)
+            if at >= 0 {
+                fileOffset = Int64(at)
+                writeBackStart = Int64(at) & ~(Self.writeBackChunk - 1)
+            }
+        }
     }
 
     /// Creates or truncates `path` for writing.
@@ -38,28 +73,53 @@ final class LineWriter {
 
     deinit {
         if ownsDescriptor { Glibc.close(fd) }
+        storage.deinitialize(count: 1)
+        storage.deallocate()
     }
 
     var isTerminal: Bool { isatty(fd) == 1 }
 
     @inline(__always)
     func flushIfFull() throws(OutputError) {
-        if buffer.count >= flushThreshold { try flush() }
+        if storage.pointee.count >= flushThreshold { try flush() }
     }
 
     func flush() throws(OutputError) {
         var written = 0
-        while written < buffer.count {
-            let n = buffer.withUnsafeBytes { write(fd, $0.baseAddress! + written, $0.count - written) }
+        let count = storage.pointee.count
+        while written < count {
+            let n = storage.pointee.withUnsafeBytes { write(fd, $0.baseAddress! + written, count - written) }
             if n < 0 {
                 let e = errno
                 if e == EINTR || e == EAGAIN { continue }
-                buffer.removeAll(keepingCapacity: true)
+                storage.pointee.removeAll(keepingCapacity: true)
                 throw e == EPIPE ? .closed : .failed(errno: e)
             }
             written += n
         }
-        buffer.removeAll(keepingCapacity: true)
+        storage.pointee.removeAll(keepingCapacity: true)
+        if fileOffset >= 0 && written > 0 {
+            fileOffset += Int64(written)
+            paceWriteBack()
+        }
+    }
+
+    /// Starts write-back of every whole chunk written since the last call; waits for the chunk
+    /// before each and drops it from the page cache. Errors (a file system without
+    /// sync_file_range) turn pacing off: the page cache then works as before.
+    private func paceWriteBack() {
+        let chunk = Self.writeBackChunk
+        while fileOffset - writeBackStart >= chunk {
+            if tcptrace_writeback_start(fd, writeBackStart, chunk) != 0 {
+                fileOffset = -1
+                return
+            }
+            let lag = chunk * Self.writeBackWindow
+            if writeBackStart >= lag {
+                _ = tcptrace_writeback_finish(fd, writeBackStart - lag, chunk)
+            }
+            writeBackStart += chunk
+        }
     }
 }
 

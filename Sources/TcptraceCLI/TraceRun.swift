@@ -8,12 +8,23 @@ import TcptraceCore
 final class TraceRun {
     let options: TraceCommand
     var writer: LineWriter!
-    var summary = RunSummary(start: WallTime(nanoseconds: 0))
+    /// Table, summary and time cache: touched by every event, so kept in one struct behind a
+    /// pointer this run owns (no exclusivity check or retain/release per access).
+    let hot: UnsafeMutablePointer<HotState>
+    var summary: RunSummary {
+        get { hot.pointee.summary }
+        _modify { yield &hot.pointee.summary }
+        set { hot.pointee.summary = newValue }
+    }
     let text: TextLines
     let json: Bool
     /// The first output error; it stops the run.
     var outputError: OutputError?
-    var table: ConnectionTable
+    var table: ConnectionTable {
+        get { hot.pointee.table }
+        _modify { yield &hot.pointee.table }
+        set { hot.pointee.table = newValue }
+    }
     let holders = SocketHolders()
     /// Who held each reported lingerer, so its `closed` record names the same process.
     var lingererHolders: [UInt64: LingererRecord.Holder] = [:]
@@ -22,7 +33,6 @@ final class TraceRun {
     let emitLingerers: Bool
     var color = false
     var lossAtLastReconcile: UInt64 = 0
-    var timeCache = RFC3339Cache()
 
     static let pollMilliseconds: Int32 = 100
 
@@ -30,10 +40,19 @@ final class TraceRun {
         self.options = options
         self.json = options.format == .json
         self.text = TextLines(utcOffsetSeconds: SystemClock.utcOffsetSeconds())
-        self.table = ConnectionTable(capacity: options.maxConnections, lingerThresholdNanoseconds: options.closeWaitThreshold)
+        hot = .allocate(capacity: 1)
+        hot.initialize(
+            to: HotState(
+                table: ConnectionTable(capacity: options.maxConnections, lingerThresholdNanoseconds: options.closeWaitThreshold),
+                summary: RunSummary(start: WallTime(nanoseconds: 0)), timeCache: RFC3339Cache()))
         emitTransitions = options.events.contains(.transitions)
         emitConnections = options.events.contains(.connections)
         emitLingerers = options.events.contains(.lingerers)
+    }
+
+    deinit {
+        hot.deinitialize(count: 1)
+        hot.deallocate()
     }
 
     func run() -> ExitStatus {
@@ -56,7 +75,7 @@ final class TraceRun {
             tcptrace_install_signal_handlers()
             tracer = try Tracer(
                 configuration: options.tracerConfiguration, clock: SystemClock.monotonicToWall(),
-                handler: { [unowned self] t in self.handle(t) })
+                handler: { [out = writer.storage] t in self.handle(t, out: out) })
         } catch {
             printError(error.description)
             return error.exitStatus
@@ -140,31 +159,39 @@ final class TraceRun {
         }
     }
 
-    /// The ring buffer callback's work: format one record into the buffer.
+    /// The ring buffer callback's work: format one record into the output buffer `out`
+    /// (the writer's storage, passed in by the closure so no class property is read per event).
     @inline(__always)
-    func handle(_ event: Transition) -> Bool {
-        let (t, outcome) = table.ingest(event, summary: &summary)
+    func handle(_ event: consuming Transition, out: UnsafeMutablePointer<[UInt8]>) -> Bool {
+        let hot = self.hot
+        let (t, outcome) = hot.pointee.ingest(event)
         if emitTransitions {
             if json {
-                JSONLines.append(t, to: &writer.buffer, timeCache: &timeCache)
+                JSONLines.append(t, to: &out.pointee, timeCache: &hot.pointee.timeCache)
             } else {
-                text.append(t, to: &writer.buffer)
+                text.append(t, to: &out.pointee)
             }
         }
         if let c = outcome.connection {
             if emitConnections {
-                if json { JSONLines.append(c, to: &writer.buffer, timeCache: &timeCache) } else { text.append(c, to: &writer.buffer) }
+                if json {
+                    JSONLines.append(c, to: &out.pointee, timeCache: &hot.pointee.timeCache)
+                } else {
+                    text.append(c, to: &out.pointee)
+                }
             }
         }
         if var l = outcome.lingererClosed {
             if let h = lingererHolders.removeValue(forKey: l.cookie) { l.holder = h }
             emit(l)
         }
-        do {
-            try writer.flushIfFull()
-        } catch {
-            outputError = error
-            return false
+        if out.pointee.count >= LineWriter.flushThresholdBytes {
+            do {
+                try writer.flush()
+            } catch {
+                outputError = error
+                return false
+            }
         }
         return true
     }
@@ -300,5 +327,17 @@ final class TraceRun {
             printError("skipped \(now.undecodable - last.undecodable) undecodable records")
         }
         return now
+    }
+}
+
+/// The state every event touches (see `TraceRun.hot`).
+struct HotState {
+    var table: ConnectionTable
+    var summary: RunSummary
+    var timeCache: RFC3339Cache
+
+    @inline(__always)
+    mutating func ingest(_ event: consuming Transition) -> (Transition, ConnectionTable.Outcome) {
+        table.ingest(event, summary: &summary)
     }
 }

@@ -185,37 +185,38 @@ public struct ByteCursor {
         s.withUTF8 { bytes(UnsafeRawBufferPointer($0)) }
     }
 
-    /// Decimal digits of `value`, zero-padded to `width`: two digits per division, written
-    /// right to left into a stack buffer, then copied.
+    /// Decimal digits of `value`, zero-padded to `width`: the digit count from comparisons,
+    /// then two digits per division written right to left straight into place (no stack
+    /// buffer and copy).
     @inlinable
     public mutating func decimal(_ value: UInt64, width: Int = 1) {
-        var buf: (UInt64, UInt64, UInt64) = (0, 0, 0)
-        let n = Swift.withUnsafeMutableBytes(of: &buf) { b -> Int in
-            let pairs: StaticString = "00010203040506070809101112131415161718192021222324252627282930313233343536373839404142434445464748495051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899"
-            let table = pairs.utf8Start
-            var i = 24
-            var v = value
-            while v >= 100 {
-                let (q, r) = v.quotientAndRemainder(dividingBy: 100)
-                i &-= 2
-                b[i] = table[Int(r) &* 2]
-                b[i &+ 1] = table[Int(r) &* 2 &+ 1]
-                v = q
-            }
-            if v >= 10 {
-                i &-= 2
-                b[i] = table[Int(v) &* 2]
-                b[i &+ 1] = table[Int(v) &* 2 &+ 1]
-            } else {
-                i &-= 1
-                b[i] = UInt8(truncatingIfNeeded: v) &+ 48
-            }
-            return 24 &- i
+        var n = 1
+        var limit: UInt64 = 10
+        while n < 20 && value >= limit {
+            n &+= 1
+            limit &*= 10
         }
         if width > n {
             for _ in n..<width { byte(UInt8(ascii: "0")) }
         }
-        Swift.withUnsafeBytes(of: buf) { bytes(UnsafeRawBufferPointer(rebasing: $0[(24 - n)...])) }
+        let pairs: StaticString = "00010203040506070809101112131415161718192021222324252627282930313233343536373839404142434445464748495051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899"
+        let table = pairs.utf8Start
+        var i = n
+        var v = value
+        while v >= 100 {
+            let (q, r) = v.quotientAndRemainder(dividingBy: 100)
+            i &-= 2
+            p[i] = table[Int(r) &* 2]
+            p[i &+ 1] = table[Int(r) &* 2 &+ 1]
+            v = q
+        }
+        if v >= 10 {
+            p[0] = table[Int(v) &* 2]
+            p[1] = table[Int(v) &* 2 &+ 1]
+        } else {
+            p[0] = UInt8(truncatingIfNeeded: v) &+ 48
+        }
+        p += n
     }
 
     /// A JSON string literal, quotes included: at most 6 bytes per input byte plus 2.

@@ -101,8 +101,8 @@ public struct ConnectionTable: Sendable {
                 outcome.connection = record(cookie: t.cookie, e, closing: t)
             } else {
                 // Changed in place: no remove and reinsert, no copy of its spans.
-                let entered = Self.step(&entries.values[i], t, isNew: false, outcome: &outcome)
-                let (port, owner) = (entries.values[i].localPort, entries.values[i].owner)
+                // Port and owner read inside the same access: a `values[i]` read copies the entry.
+                let (entered, port, owner) = Self.stepReading(&entries.values[i], t, outcome: &outcome)
                 book(t, localPort: port, owner: owner, isNew: false, enteredCloseWait: entered)
                 outcome.owner = owner
             }
@@ -129,6 +129,13 @@ public struct ConnectionTable: Sendable {
             entries[t.cookie] = e
         }
         return outcome
+    }
+
+    /// `step` on an existing entry, returning also its local port and owner after the step.
+    @inline(__always)
+    static func stepReading(_ e: inout Entry, _ t: Transition, outcome: inout Outcome) -> (Bool, UInt16, Owner?) {
+        let entered = step(&e, t, isNew: false, outcome: &outcome)
+        return (entered, e.localPort, e.owner)
     }
 
     /// Applies `t` to its entry; returns true when the socket entered CLOSE_WAIT.
@@ -311,7 +318,7 @@ extension ConnectionTable {
     /// The one path from a transition to records, for live tracing and offline replay alike:
     /// applies it, gives it the owner the table knows (e.g. inherited from a listener found at
     /// start) and counts it in `summary`.
-    public mutating func ingest(_ event: Transition, summary: inout RunSummary) -> (transition: Transition, outcome: Outcome) {
+    public mutating func ingest(_ event: consuming Transition, summary: inout RunSummary) -> (transition: Transition, outcome: Outcome) {
         let outcome = apply(event)
         var t = event
         if t.owner == nil { t.owner = outcome.owner }

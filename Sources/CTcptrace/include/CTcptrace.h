@@ -33,4 +33,9 @@ void tcptrace_install_signal_handlers(void);
 /* The signal that asked us to stop, or 0. */
 int tcptrace_stop_signal(void);
 
+/* Output pacing for regular files: start write-back of a written range (does not wait), and
+ * wait for a range's write-back then drop it from the page cache. 0 or -1/errno. */
+int tcptrace_writeback_start(int fd, long long offset, long long length);
+int tcptrace_writeback_finish(int fd, long long offset, long long length);
+
 #endif
