@@ -252,7 +252,11 @@ final class TraceRun {
         let found = holders.holders(of: Set(due.compactMap(\.inode)))
         for i in due.indices {
             if let inode = due[i].inode, let h = found[inode] { due[i].holder = h }
-            if let h = due[i].holder { lingererHolders[due[i].cookie] = h }
+            if let h = due[i].holder {
+                // Bounded like the table: lingerers evicted from it never send their `closed`.
+                if lingererHolders.count >= options.maxConnections { lingererHolders.removeAll(keepingCapacity: true) }
+                lingererHolders[due[i].cookie] = h
+            }
             summary.record(due[i])
             emit(due[i])
         }
