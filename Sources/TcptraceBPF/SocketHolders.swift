@@ -7,7 +7,6 @@ import TcptraceCore
 public final class SocketHolders {
     private var cache: [UInt64: LingererRecord.Holder] = [:]
     private let procRoot: String
-    public private(set) var scans = 0
     /// Bound on cached holders; the cache is dropped whole when it would grow past it.
     let maxCached = 65_536
 
@@ -24,7 +23,6 @@ public final class SocketHolders {
     }
 
     private func rescan(wanted: Set<UInt64>) {
-        scans += 1
         if cache.count > maxCached { cache.removeAll() }
         guard let proc = opendir(procRoot) else { return }
         defer { closedir(proc) }

@@ -100,9 +100,6 @@ public final class Tracer {
         return consumer.handled - before
     }
 
-    /// True once the handler asked to stop.
-    public var stopped: Bool { consumer.stopped }
-
     /// Records that arrived but did not decode.
     public var undecodable: UInt64 { consumer.undecodable }
 
@@ -139,12 +136,6 @@ public final class Tracer {
         let skipped = programInfo()?.recursion_misses ?? 0
         let caught = kernelCounters().nested
         return skipped > caught ? skipped - caught : 0
-    }
-
-    /// Kernel run time and run count (only counted while kernel.bpf_stats_enabled=1).
-    public func runStatistics() -> (nanoseconds: UInt64, count: UInt64)? {
-        guard let info = programInfo() else { return nil }
-        return (info.run_time_ns, info.run_cnt)
     }
 
     private func programInfo() -> bpf_prog_info? {
