@@ -63,9 +63,9 @@ public struct CensusCommand: ParsableCommand {
     /// Dumps the families the filter asks for (IPv4-mapped sockets live in the IPv6 table).
     static func take(filter: CensusFilter, top: Int = Census.defaultTop) throws(TracerError) -> Census {
         let families: [AddressFamily] = filter.family == .ipv6 ? [.ipv6] : [.ipv4, .ipv6]
-        let sockets = try SockDiag.dump(families: families)
-        return Census(
-            time: SystemClock.wallNow(), sockets: sockets, filter: filter, portRange: Sysctl.localPortRange(), top: top)
+        var tally = Census.Tally(filter: filter, portRange: Sysctl.localPortRange())
+        try SockDiag.forEach(families: families) { tally.add($0) }
+        return tally.census(time: SystemClock.wallNow(), top: top)
     }
 
     /// Writes what is buffered; a closed pipe ends quietly, other errors exit 74.

@@ -104,6 +104,20 @@ struct CensusKernelTests {
         #expect(tw.topTimeWait.first?.count == timeWaitCount && tw.topTimeWait.first?.peer.remotePort == twPort)
         #expect(cw.topCloseWait.first?.count == closeWaitCount && cw.topCloseWait.first?.peer.localPort == cwPort)
 
+        // Both families in one walk (the legacy request) and one request per family list the
+        // same sockets, listeners before all others.
+        for singleWalk in [true, false] {
+            var seen: [SocketSnapshot] = []
+            try SockDiag.forEach(singleWalk: singleWalk) { seen.append($0) }
+            let ours = seen.filter { [twPort, cwPort].contains($0.localPort) || [twPort, cwPort].contains($0.remotePort) }
+            #expect(
+                Set(ours.map { "\($0.cookie) \($0.state.rawValue)" })
+                    == Set(sockets.filter { [twPort, cwPort].contains($0.localPort) || [twPort, cwPort].contains($0.remotePort) }
+                        .map { "\($0.cookie) \($0.state.rawValue)" }), "singleWalk \(singleWalk)")
+            let firstOther = seen.firstIndex { $0.state != .listen } ?? seen.count
+            #expect(!seen[firstOther...].contains { $0.state == .listen }, "singleWalk \(singleWalk): a listener after other sockets")
+        }
+
         // The command says the same.
         let r = try Binary.run(["census", "--format", "json", family == .v4 ? "-4" : "-6", "--port", "\(twPort),\(cwPort)"])
         #expect(r.status == 0, "\(r.stderr)")

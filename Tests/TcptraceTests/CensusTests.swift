@@ -146,3 +146,65 @@ func sock(
         }
     }
 }
+
+@Suite struct CensusTallyTests {
+    let t = WallTime(nanoseconds: 1_700_000_000_000_000_000)
+
+    @Test func countTableAgreesWithDictionaryThroughGrowth() {
+        var table = CountTable()
+        var reference: [String: UInt32] = [:]
+        var rng = SystemRandomNumberGenerator()
+        for _ in 0..<20_000 {
+            let k = PackedKey(a: UInt64.random(in: 0..<50, using: &rng), b: UInt64.random(in: 0..<40, using: &rng), c: 7)
+            let n = table.increment(k)
+            reference["\(k.a) \(k.b)", default: 0] += 1
+            #expect(n == reference["\(k.a) \(k.b)"])
+        }
+        var seen: [String: UInt32] = [:]
+        table.forEach { k, n in seen["\(k.a) \(k.b)"] = n }
+        #expect(seen == reference && table.count == reference.count)
+    }
+
+    @Test func topNKeepsTheBestInOrderForSmallAndLargeN() {
+        let values = (0..<500).map { ($0 * 7919) % 1000 }
+        for n in [0, 1, 10, 64, 65, 400, 1000] {
+            var top = TopN<Int>(n, by: >)
+            for v in values { top.offer(v) }
+            #expect(top.elements == Array(values.sorted(by: >).prefix(n)), "n \(n)")
+        }
+    }
+
+    /// A dump lists listeners first; a collection in any order gives the same census.
+    @Test func listenerOrderDoesNotChangeDirection() {
+        // 45000 is in the ephemeral range, but listened on: its TIME_WAIT peers are inbound.
+        var sockets = (0..<3).map { sock(.timeWait, "10.0.0.1", 45000, "10.0.0.9", 50000 + UInt16($0)) }
+        sockets.append(sock(.listen, "0.0.0.0", 45000, "0.0.0.0", 0))
+        let c = Census(time: t, sockets: sockets)
+        #expect(c.topTimeWait == [.init(peer: Peer(remote: IPAddress("10.0.0.9")!, remotePort: nil, localPort: 45000), count: 3)])
+        #expect(c.exhaustion.isEmpty)
+        #expect(Census(time: t, sockets: sockets.reversed()) == c)
+    }
+
+    @Test func tiesRankInAddressOrderIPv4First() {
+        let sockets = [
+            sock(.closeWait, "::1", 80, "::2", 50000), sock(.closeWait, "10.0.0.1", 80, "10.0.0.10", 50000),
+            sock(.closeWait, "10.0.0.1", 80, "9.0.0.1", 50000),
+        ]
+        let c = Census(time: t, sockets: sockets)
+        #expect(c.topCloseWait.map(\.peer.remote.text) == ["9.0.0.1", "10.0.0.10", "::2"])
+    }
+
+    @Test func exhaustionFromManySourcesTracksTheBusiestOne() {
+        var sockets: [SocketSnapshot] = []
+        // 2,000 sources with 1 port each, one with 7, towards one destination; IPv6 sources too.
+        for i in 0..<2000 { sockets.append(sock(.timeWait, "10.1.\(i / 250).\(i % 250)", 40000, "10.0.0.9", 443)) }
+        for i in 0..<7 { sockets.append(sock(.timeWait, "10.2.0.1", 40000 + UInt16(i), "10.0.0.9", 443)) }
+        for i in 0..<3 { sockets.append(sock(.timeWait, "fd00::1", 40000 + UInt16(i), "fd00::9", 443)) }
+        let c = Census(time: t, sockets: sockets)
+        #expect(c.exhaustion.count == 2)
+        #expect(c.exhaustion[0].remote.text == "10.0.0.9" && c.exhaustion[0].timeWait == 2007)
+        #expect(c.exhaustion[0].localAddresses == 2001 && c.exhaustion[0].maxPerLocalAddress == 7)
+        #expect(c.exhaustion[1].remote.text == "fd00::9" && c.exhaustion[1].maxPerLocalAddress == 3)
+        #expect(c.topTimeWait.first?.count == 2007)
+    }
+}
