@@ -72,8 +72,8 @@ prog_ids() {
 	grep -h '^prog_id:' /proc/"$1"/fdinfo/* 2>/dev/null | awk '{print $2}' | sort -un
 }
 # Sum of run_time_ns and recursion_misses over the process's programs, and the largest
-# run_cnt among them: tcptrace-bpf runs two programs per hit (the second returns at once
-# unless the first is busy on that CPU), so the cost per hit is the sum over the hits.
+# run_cnt among them: tcptrace-bpf runs two programs per hit (the second handles only the
+# hits the first was skipped for), so the cost per hit is the sum over the hits.
 prog_stats() {
 	local ns=0 cnt=0 miss=0 id line c
 	for id in $(prog_ids "$1"); do

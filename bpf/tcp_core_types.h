@@ -61,6 +61,10 @@ struct tcp_sock {
 	__u64 bytes_acked;
 };
 
+struct task_struct {
+	void *stack; /* the task's kernel stack, THREAD_SIZE bytes */
+};
+
 #pragma clang attribute pop
 
 #endif /* TCP_CORE_TYPES_H */

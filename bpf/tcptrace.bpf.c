@@ -55,15 +55,19 @@ struct {
 	__type(value, __u64);
 } counters SEC(".maps");
 
-/* Per CPU: 1 while handle_set_state runs. An interrupt arriving then can run softirq work
- * (loopback packets) that hits the tracepoint again on this CPU; the kernel skips the busy
- * program for those hits (recursion misses), so handle_nested takes them. */
+/* Per CPU: the identity (see event_id) of the hit handle_set_state last started on, or 0 once
+ * handle_nested has looked at it. See "Exactly once" below. */
+struct nested_scratch {
+	__u64 handled;
+	__u64 frame; /* scratch for on_task_stack */
+};
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, __u32);
-} running SEC(".maps");
+	__type(value, struct nested_scratch);
+} handled SEC(".maps");
 
 enum sock_state_flag {
 	SS_ENTERED_KNOWN = 1 << 0, /* entered_ns is when the socket entered its current state */
@@ -90,11 +94,13 @@ struct {
 	__type(value, struct sock_state);
 } sockets SEC(".maps");
 
+/* Atomic although per CPU: handle_nested can run in softirq in the middle of
+ * handle_set_state's increment of the same counter on the same CPU. */
 static __always_inline void count(__u32 idx)
 {
 	__u64 *v = bpf_map_lookup_elem(&counters, &idx);
 	if (v)
-		*v += 1;
+		__sync_fetch_and_add(v, 1);
 }
 
 static __always_inline bool port_in(const volatile __u16 *list, __u32 n, __u16 port)
@@ -164,11 +170,10 @@ static __always_inline bool in_owner_context(int oldstate, int newstate)
 	       newstate == TCP_FIN_WAIT1 || newstate == TCP_LAST_ACK;
 }
 
-static __always_inline void handle(struct sock *sk, int oldstate, int newstate)
+/* Called for TCP sockets only (checked first by both programs: the tracepoint also fires for
+ * SCTP and MPTCP). cookie is bpf_get_socket_cookie(sk). */
+static __always_inline void handle(struct sock *sk, int oldstate, int newstate, __u64 cookie)
 {
-	/* Cheap rejection first: the tracepoint also fires for SCTP and MPTCP. */
-	if (sk->sk_protocol != IPPROTO_TCP)
-		return;
 	count(TCPTRACE_CTR_SEEN);
 
 	__u64 now = bpf_ktime_get_ns();
@@ -213,7 +218,7 @@ static __always_inline void handle(struct sock *sk, int oldstate, int newstate)
 	}
 	__u32 flags = 0;
 	out->ts_ns = now;
-	out->cookie = bpf_get_socket_cookie(sk);
+	out->cookie = cookie;
 	out->ns_in_old = 0;
 	out->first_seen_ns = 0;
 	out->inode = 0;
@@ -316,31 +321,110 @@ update_state:
 	}
 }
 
+/* Exactly once: every hit is handled by exactly one of the two programs.
+ *
+ * The kernel runs the programs attached to the tracepoint one after the other, in attach order
+ * (user space attaches handle_set_state, "M", before handle_nested, "N"), on one CPU with
+ * preemption disabled. Around each program it increments a per-program, per-CPU counter
+ * (prog->active) and skips the program, counting a recursion miss, if it was already non-zero:
+ * the program is running on this CPU in an outer context. The only such nesting here is a
+ * softirq (loopback packets, at the end of an interrupt) arriving while the tracepoint runs in
+ * task context; softirq does not nest into softirq, so the depth is at most 1. For a hit X:
+ *
+ *   - X in task context: nothing is below it, so M(X) always runs. N returns (and clears).
+ *   - X in softirq, interrupting task-context hit P: M(X) is skipped exactly when it arrives
+ *     while the kernel has M marked active for P, which includes the kernel's prologue and
+ *     epilogue around M's body; N(X) is skipped exactly when N is active for P. M and N are
+ *     never active for P at the same time, so at least one of M(X), N(X) runs.
+ *   - In softirq nothing else runs on this CPU between M(X) and N(X) (no tracepoint program
+ *     can interrupt softirq), so N(X) knows M(X) ran by finding X's identity in `handled`,
+ *     written by M at the start of its body and cleared by N.
+ *
+ * So N handles X iff X is in softirq and `handled` does not hold X's identity. If M(X) ran,
+ * `handled` holds it (no duplicate). If M(X) was skipped, `handled` holds what the last body
+ * on this CPU wrote: 0 (N clears it on every TCP hit), P's identity (M's body for P has
+ * started), or, only if N(Y) was skipped for an earlier softirq hit Y that M handled (Y
+ * arrived while N was active for a task-context hit, after N's body), Y's identity. Y == X as
+ * identities would need the same socket (cookies are never reused) to make the same
+ * transition (old, new) twice, the second time interrupting the very next task-context hit on
+ * this CPU before M's body began, with no TCP hit on this CPU in between: not a practical
+ * case, and the only one in which a hit is lost without being counted as a miss. Hits M
+ * missed that N handled are counted (TCPTRACE_CTR_NESTED): the kernel's recursion_misses for M
+ * minus that count is the loss, 0 except when both are impossible to tell apart as above.
+ *
+ * No flag set inside M's body is needed, which is what left windows before: a hit arriving
+ * between the kernel marking M active and M's first instruction (or after its last) was
+ * skipped by M and ignored by N. Task context is told from softirq by the stack the program
+ * runs on (on_task_stack). On PREEMPT_RT softirqs run in threads and do not interrupt the
+ * tracepoint this way. */
+
+/* Whether the tracepoint was hit on the current task's stack (task context; also ksoftirqd,
+ * which nothing here interrupts) rather than on the CPU's interrupt stack, where x86-64 and
+ * arm64 run softirq (at the end of a hardirq, or from local_bh_enable()). Only softirq that
+ * interrupted a task matters; classifying other softirq as such is harmless, since
+ * handle_set_state then ran right before. (preempt_count() would say it directly, but it is a
+ * per-CPU variable on x86, and typed ksyms of per-CPU variables need CONFIG_KALLSYMS_ALL, which
+ * not every kernel has.)
+ * task_stack_bytes is THREAD_SIZE, set by user space: max(16 KiB, page size); a KASAN kernel
+ * has twice that, and frames in the upper half of its stacks count as softirq here, which costs
+ * nothing unless softirq hits also ran between the two programs (a duplicate then). */
+const volatile __u64 task_stack_bytes = 16384;
+
+static __always_inline bool on_task_stack(struct nested_scratch *scratch, const void *ctx)
+{
+	volatile __u64 *slot = &scratch->frame;
+	/* The tracepoint's arguments, on the stack of the kernel function that calls the program
+	 * (the program's own frame can be on a private per-CPU stack, Linux 6.13+ on x86-64).
+	 * Through memory, so that the verifier treats the address as a number (needs
+	 * CAP_PERFMON, as tracing programs do anyway). */
+	*slot = (__u64)ctx;
+	__u64 frame = *slot;
+	__u64 base = (__u64)bpf_get_current_task_btf()->stack;
+	return frame - base < task_stack_bytes;
+}
+
+/* A hit's identity: the socket (cookies are unique for the life of the system, and below
+ * 2^56) and the transition. Never 0: a cookie is at least 1. */
+static __always_inline __u64 event_id(__u64 cookie, int oldstate, int newstate)
+{
+	return cookie << 8 | (__u64)(oldstate & 0xf) << 4 | (newstate & 0xf);
+}
+
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(handle_set_state, struct sock *sk, int oldstate, int newstate)
 {
+	if (sk->sk_protocol != IPPROTO_TCP)
+		return 0;
+	__u64 cookie = bpf_get_socket_cookie(sk);
 	__u32 zero = 0;
-	__u32 *busy = bpf_map_lookup_elem(&running, &zero);
-	if (busy)
-		*busy = 1;
-	handle(sk, oldstate, newstate);
-	if (busy)
-		*busy = 0;
+	struct nested_scratch *last = bpf_map_lookup_elem(&handled, &zero);
+	if (last)
+		last->handled = event_id(cookie, oldstate, newstate);
+	handle(sk, oldstate, newstate, cookie);
 	return 0;
 }
 
-/* The same work for hits that arrive while handle_set_state is running on this CPU (the
- * kernel skips a program that is already running); otherwise returns at once. It cannot be
- * nested itself: it then runs in softirq, which interrupts do not preempt with more softirq. */
+/* Handles the hits handle_set_state was skipped for; see "Exactly once" above. */
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(handle_nested, struct sock *sk, int oldstate, int newstate)
 {
+	if (sk->sk_protocol != IPPROTO_TCP)
+		return 0;
 	__u32 zero = 0;
-	__u32 *busy = bpf_map_lookup_elem(&running, &zero);
-	if (!busy || !*busy)
+	struct nested_scratch *last = bpf_map_lookup_elem(&handled, &zero);
+	if (!last)
+		return 0;
+	if (on_task_stack(last, ctx)) {
+		last->handled = 0;
+		return 0;
+	}
+	__u64 cookie = bpf_get_socket_cookie(sk);
+	__u64 seen = last->handled;
+	last->handled = 0;
+	if (seen == event_id(cookie, oldstate, newstate))
 		return 0;
 	count(TCPTRACE_CTR_NESTED);
-	handle(sk, oldstate, newstate);
+	handle(sk, oldstate, newstate, cookie);
 	return 0;
 }
 

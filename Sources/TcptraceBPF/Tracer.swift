@@ -47,13 +47,16 @@ public final class Tracer {
             ring = try check(
                 "ring_buffer__new",
                 ring_buffer__new(bpf_map__fd(events), Self.onSample, Unmanaged.passUnretained(consumer).toOpaque(), nil))
-            // The fallback first: from the moment the main program runs, its misses are covered.
-            let nestedLink = try Self.attach(nested)
-            let link: OpaquePointer
+            // The main program first: the kernel runs a tracepoint's programs in attach order, and
+            // the fallback tells the hits the main program was skipped for by what it left behind
+            // for the same hit (bpf/tcptrace.bpf.c, "Exactly once"). Until the fallback is
+            // attached, a skipped hit is counted as a recursion miss.
+            let link = try Self.attach(program)
+            let nestedLink: OpaquePointer
             do throws(TracerError) {
-                link = try Self.attach(program)
+                nestedLink = try Self.attach(nested)
             } catch {
-                bpf_link__destroy(nestedLink)
+                bpf_link__destroy(link)
                 throw error
             }
             self.object = object
@@ -72,8 +75,8 @@ public final class Tracer {
 
     deinit {
         if let ring { ring_buffer__free(ring) }
-        if let link { bpf_link__destroy(link) }
         if let nestedLink { bpf_link__destroy(nestedLink) }
+        if let link { bpf_link__destroy(link) }
         bpf_object__close(object)
     }
 
@@ -104,11 +107,13 @@ public final class Tracer {
     public var undecodable: UInt64 { consumer.undecodable }
 
     /// Detaches from the tracepoint: no new events; what is queued can still be drained.
+    /// The fallback goes first: alone, it would handle softirq hits the main program never saw
+    /// and count them as caught misses.
     public func detach() {
-        if let link { bpf_link__destroy(link) }
-        link = nil
         if let nestedLink { bpf_link__destroy(nestedLink) }
         nestedLink = nil
+        if let link { bpf_link__destroy(link) }
+        link = nil
     }
 
     /// The kernel program's counters, summed over CPUs.
@@ -163,6 +168,8 @@ public final class Tracer {
             try rodata.setBytes(name, ports.flatMap { withUnsafeBytes(of: $0) { Array($0) } })
         }
         try rodata.set("wakeup_bytes", c.wakeupBytes ?? c.ringBufferBytes / 4)
+        // THREAD_SIZE on x86-64 and arm64 (without KASAN): 16 KiB, or a page if larger.
+        try rodata.set("task_stack_bytes", UInt64(max(16384, sysconf(Int32(_SC_PAGESIZE)))))
         try rodata.commit()
     }
 
