@@ -222,7 +222,7 @@ final class TraceRun {
         let wanted = Set(sockets.filter { ($0.state == .listen || $0.state == .closeWait) && $0.inode != 0 }.map(\.inode))
         let found = wanted.isEmpty ? [:] : holders.holders(of: wanted)
         for s in sockets.prefix(options.maxConnections) {
-            let owner = found[s.inode].map { Owner(pid: $0.pid, comm: $0.comm) }
+            let owner = found[s.inode].map { Owner(pid: $0.pid, comm: CommName($0.comm)) }
             guard options.filter.matches(family: s.family, localPort: s.localPort, remotePort: s.remotePort, owner: owner)
             else { continue }
             table.seed(

@@ -73,6 +73,18 @@ extension Array where Element == UInt8 {
         if written < width { append(contentsOf: repeatElement(UInt8(ascii: " "), count: width - written)) }
     }
 
+    /// A command name's text.
+    @inlinable
+    public mutating func append(_ s: CommName) {
+        s.withUTF8 { append(contentsOf: $0) }
+    }
+
+    /// A command name as a JSON string literal, quotes included.
+    @inlinable
+    public mutating func appendJSONString(_ s: CommName) {
+        appendJSONString(s.description)
+    }
+
     /// A JSON string literal, quotes included.
     @inlinable
     public mutating func appendJSONString(_ s: String) {
@@ -223,8 +235,27 @@ public struct ByteCursor {
     @inlinable
     public mutating func jsonString(_ s: String) {
         var s = s
+        s.withUTF8 { jsonString(utf8: UnsafeRawBufferPointer($0)) }
+    }
+
+    /// The same for a command name (at most `CommName.capacity` bytes of text).
+    @inlinable
+    public mutating func jsonString(_ s: CommName) {
+        s.withUTF8 { jsonString(utf8: $0) }
+    }
+
+    /// A JSON string literal of UTF-8 text: copied at once when nothing needs escaping.
+    @inlinable
+    public mutating func jsonString(utf8 u: UnsafeRawBufferPointer) {
         byte(UInt8(ascii: "\""))
-        s.withUTF8 { u in
+        var plain = true
+        for b in u where b < 0x20 || b == UInt8(ascii: "\"") || b == UInt8(ascii: "\\") {
+            plain = false
+            break
+        }
+        if plain {
+            bytes(u)
+        } else {
             for b in u {
                 switch b {
                 case UInt8(ascii: "\""): ascii("\\\"")

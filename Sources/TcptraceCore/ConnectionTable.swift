@@ -253,7 +253,7 @@ public struct ConnectionTable: Sendable {
     static func lingerer(cookie: UInt64, _ e: Entry, event: LingererRecord.Event, now: WallTime, since: WallTime) -> LingererRecord {
         LingererRecord(
             event: event, time: now, cookie: cookie, local: e.local, localPort: e.localPort, remote: e.remote,
-            remotePort: e.remotePort, holder: e.owner.map { .init(pid: $0.pid, comm: $0.comm, fd: nil) }, inode: e.inode,
+            remotePort: e.remotePort, holder: e.owner.map { .init(pid: $0.pid, comm: $0.comm.description, fd: nil) }, inode: e.inode,
             ageNanoseconds: UInt64(max(0, now.nanoseconds - since.nanoseconds)), ageIsLowerBound: e.closeWaitIsLowerBound,
             unreadBytes: e.unreadBytes)
     }
