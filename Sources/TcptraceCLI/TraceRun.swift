@@ -164,7 +164,9 @@ final class TraceRun {
     @inline(__always)
     func handle(_ event: consuming Transition, out: UnsafeMutablePointer<[UInt8]>) -> Bool {
         let hot = self.hot
-        let (t, outcome) = hot.pointee.ingest(event)
+        var t = event
+        var outcome = ConnectionTable.Outcome()
+        hot.pointee.ingest(&t, into: &outcome)
         if emitTransitions {
             if json {
                 JSONLines.append(t, to: &out.pointee, timeCache: &hot.pointee.timeCache)
@@ -341,7 +343,7 @@ struct HotState {
     var timeCache: RFC3339Cache
 
     @inline(__always)
-    mutating func ingest(_ event: consuming Transition) -> (Transition, ConnectionTable.Outcome) {
-        table.ingest(event, summary: &summary)
+    mutating func ingest(_ t: inout Transition, into outcome: inout ConnectionTable.Outcome) {
+        table.ingest(&t, summary: &summary, into: &outcome)
     }
 }
