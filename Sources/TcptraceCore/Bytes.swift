@@ -202,12 +202,15 @@ public struct ByteCursor {
     /// buffer and copy).
     @inlinable
     public mutating func decimal(_ value: UInt64, width: Int = 1) {
-        var n = 1
-        var limit: UInt64 = 10
-        while n < 20 && value >= limit {
-            n &+= 1
-            limit &*= 10
+        if value < 10 && width <= 1 {
+            byte(UInt8(truncatingIfNeeded: value) &+ 48)
+            return
         }
+        // Digits: floor(log10) from the bit length (1233/4096 ~ log10(2)), corrected by one
+        // comparison with the power of ten at that guess.
+        let bits = 64 &- (value | 1).leadingZeroBitCount
+        let guess = (bits &* 1233) >> 12
+        let n = guess &+ ((value | 1) >= Self.powerOf10(guess) ? 1 : 0)  // 0 has one digit
         if width > n {
             for _ in n..<width { byte(UInt8(ascii: "0")) }
         }
@@ -229,6 +232,39 @@ public struct ByteCursor {
             p[0] = UInt8(truncatingIfNeeded: v) &+ 48
         }
         p += n
+    }
+
+    /// 10^i for i in 0...19 (a constant table once compiled).
+    @inlinable
+    static func powerOf10(_ i: Int) -> UInt64 {
+        switch i {
+        case 0: return 1
+        case 1: return 10
+        case 2: return 100
+        case 3: return 1_000
+        case 4: return 10_000
+        case 5: return 100_000
+        case 6: return 1_000_000
+        case 7: return 10_000_000
+        case 8: return 100_000_000
+        case 9: return 1_000_000_000
+        case 10: return 10_000_000_000
+        case 11: return 100_000_000_000
+        case 12: return 1_000_000_000_000
+        case 13: return 10_000_000_000_000
+        case 14: return 100_000_000_000_000
+        case 15: return 1_000_000_000_000_000
+        case 16: return 10_000_000_000_000_000
+        case 17: return 100_000_000_000_000_000
+        case 18: return 1_000_000_000_000_000_000
+        default: return 10_000_000_000_000_000_000
+        }
+    }
+
+    /// A TCP state's name: the known ones are static text, copied without a `String`.
+    @inlinable
+    public mutating func state(_ s: TCPState) {
+        if let name = s.staticName { ascii(name) } else { text(s.name) }
     }
 
     /// A JSON string literal, quotes included: at most 6 bytes per input byte plus 2.

@@ -107,13 +107,14 @@ public enum IPAddress: Hashable, Sendable {
     /// The same text through a cursor (at most 39 bytes).
     public func append(to c: inout ByteCursor) {
         if case .v4(let a) = self {
-            for shift in stride(from: 24, through: 0, by: -8) {
-                let octet = (a >> UInt32(shift)) & 0xff
-                if octet >= 100 { c.byte(UInt8(truncatingIfNeeded: octet / 100) &+ 48) }
-                if octet >= 10 { c.byte(UInt8(truncatingIfNeeded: octet / 10 % 10) &+ 48) }
-                c.byte(UInt8(truncatingIfNeeded: octet % 10) &+ 48)
-                if shift > 0 { c.byte(UInt8(ascii: ".")) }
-            }
+            // Unrolled: four octets, each 1-3 digits (`decimal` picks the length).
+            c.decimal(UInt64(a >> 24))
+            c.byte(UInt8(ascii: "."))
+            c.decimal(UInt64(a >> 16 & 0xff))
+            c.byte(UInt8(ascii: "."))
+            c.decimal(UInt64(a >> 8 & 0xff))
+            c.byte(UInt8(ascii: "."))
+            c.decimal(UInt64(a & 0xff))
         } else {
             var b: [UInt8] = []
             append(to: &b)

@@ -107,9 +107,9 @@ public enum JSONLines {
             c.ascii("\",\"rport\":")
             c.decimal(UInt64(t.remotePort))
             c.ascii(",\"old\":\"")
-            c.text(t.old.name)
+            c.state(t.old)
             c.ascii("\",\"new\":\"")
-            c.text(t.new.name)
+            c.state(t.new)
             c.ascii("\",\"ms_in_old\":")
             if let ns = t.nanosecondsInOld {
                 c.decimal(ns / 1_000_000)

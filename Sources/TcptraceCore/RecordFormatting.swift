@@ -45,7 +45,7 @@ extension JSONLines {
             for (i, span) in c.timeline.enumerated() {
                 if i > 0 { o.byte(UInt8(ascii: ",")) }
                 o.ascii("{\"state\":\"")
-                o.text(span.state.name)
+                o.state(span.state)
                 o.ascii("\",\"ms\":")
                 milliseconds(span.nanoseconds, &o)
                 o.byte(UInt8(ascii: "}"))
@@ -61,7 +61,7 @@ extension JSONLines {
             o.ascii(",\"timewait_state\":")
             if let s = c.timeWaitState {
                 o.byte(UInt8(ascii: "\""))
-                o.text(s.name)
+                o.state(s)
                 o.byte(UInt8(ascii: "\""))
             } else {
                 o.ascii("null")

@@ -51,6 +51,9 @@ import Testing
     @Test func dottedQuads() {
         for text in ["0.0.0.0", "127.0.0.1", "10.20.30.40", "255.255.255.255", "1.100.9.99", "192.168.100.200"] {
             #expect(IPAddress(text)!.text == text)
+            var out: [UInt8] = []
+            out.appendThroughCursor(maxBytes: 64) { IPAddress(text)!.append(to: &$0) }
+            #expect(String(decoding: out, as: UTF8.self) == text)
         }
     }
 
@@ -171,6 +174,33 @@ import Testing
         }
         #expect(out.count == 2 + 1 + 1 + 20 + 1 + 5 + 1 + 6)
         #expect(String(decoding: out.dropFirst(2), as: UTF8.self) == "0 18446744073709551615 00042 123456")
+    }
+
+    @Test func cursorDecimalsAtEveryPowerOfTen() {
+        var values: [UInt64] = [0, UInt64.max]
+        var p: UInt64 = 1
+        for _ in 0..<20 {
+            values += [p &- 1, p, p &+ 1, p &* 2 &- 1]
+            p = p &* 10
+        }
+        for v in values {
+            for width in [0, 1, 3, 9, 21] {
+                var fast: [UInt8] = []
+                fast.appendThroughCursor(maxBytes: 32) { $0.decimal(v, width: width) }
+                var plain: [UInt8] = []
+                plain.appendDecimal(v, width: width)
+                #expect(fast == plain, "\(v) width \(width)")
+            }
+        }
+    }
+
+    @Test func stateNamesStaticAndDynamic() {
+        for raw in 0...255 {
+            let s = TCPState(rawValue: UInt8(raw))
+            var out: [UInt8] = []
+            out.appendThroughCursor(maxBytes: 32) { $0.state(s) }
+            #expect(String(decoding: out, as: UTF8.self) == s.name)
+        }
     }
 
     @Test func addressFromWordsMatchesBytes() {
