@@ -164,9 +164,8 @@ final class TraceRun {
     @inline(__always)
     func handle(_ event: consuming Transition, out: UnsafeMutablePointer<[UInt8]>) -> Bool {
         let hot = self.hot
-        var t = event
         var outcome = ConnectionTable.Outcome()
-        hot.pointee.ingest(&t, into: &outcome)
+        let t = hot.pointee.ingest(event, into: &outcome)
         if emitTransitions {
             if json {
                 JSONLines.append(t, to: &out.pointee, timeCache: &hot.pointee.timeCache)
@@ -343,7 +342,7 @@ struct HotState {
     var timeCache: RFC3339Cache
 
     @inline(__always)
-    mutating func ingest(_ t: inout Transition, into outcome: inout ConnectionTable.Outcome) {
-        table.ingest(&t, summary: &summary, into: &outcome)
+    mutating func ingest(_ event: Transition, into outcome: inout ConnectionTable.Outcome) -> Transition {
+        table.ingest(event, summary: &summary, into: &outcome)
     }
 }
