@@ -139,20 +139,20 @@ public struct ByteCursor {
 
     @inlinable init(_ p: UnsafeMutablePointer<UInt8>) { self.p = p }
 
-    @inlinable
+    @inlinable @inline(__always)
     public mutating func byte(_ b: UInt8) {
         p.pointee = b
         p += 1
     }
 
-    @inlinable
+    @inlinable @inline(__always)
     public mutating func ascii(_ s: StaticString) {
         let n = s.utf8CodeUnitCount
         Self.copy(to: p, from: UnsafeRawPointer(s.utf8Start), count: n)
         p += n
     }
 
-    @inlinable
+    @inlinable @inline(__always)
     public mutating func bytes(_ b: UnsafeRawBufferPointer) {
         guard let base = b.baseAddress else { return }
         Self.copy(to: p, from: base, count: b.count)
@@ -262,7 +262,7 @@ public struct ByteCursor {
     }
 
     /// A TCP state's name: the known ones are static text, copied without a `String`.
-    @inlinable
+    @inlinable @inline(__always)
     public mutating func state(_ s: TCPState) {
         if let name = s.staticName { ascii(name) } else { text(s.name) }
     }
