@@ -199,8 +199,11 @@ public final class Tracer {
     }
 
     private static let onSample: ring_buffer_sample_fn = { ctx, data, size in
-        let consumer = Unmanaged<Consumer>.fromOpaque(ctx!).takeUnretainedValue()
-        return consumer.consume(UnsafeRawBufferPointer(start: data, count: size))
+        // The tracer owns the consumer for as long as the ring exists: borrowed, not retained
+        // and released around every record.
+        Unmanaged<Consumer>.fromOpaque(ctx!)._withUnsafeGuaranteedRef {
+            $0.consume(UnsafeRawBufferPointer(start: data, count: size))
+        }
     }
 }
 

@@ -54,7 +54,7 @@ public struct ConnectionTable: Sendable {
     public var count: Int { entries.count }
 
     /// The owner known for a socket, from the kernel or from seeding.
-    public func owner(of cookie: UInt64) -> Owner? { entries.slot(of: cookie).flatMap { entries.slots[$0].owner } }
+    public func owner(of cookie: UInt64) -> Owner? { entries.slot(of: cookie).flatMap { entries[slot: $0].owner } }
 
     /// What happened when a transition was applied.
     public struct Outcome: Sendable {
@@ -107,7 +107,7 @@ public struct ConnectionTable: Sendable {
             book(t, localPort: port, owner: owner, isNew: false, enteredCloseWait: entered)
             outcome.owner = owner
             if closing {
-                outcome.connection = record(cookie: t.cookie, entries[slot: i], closing: t)
+                outcome.connection = Self.record(cookie: t.cookie, entries[slot: i], closing: t)
                 entries.remove(slot: i, cookie: t.cookie)
             }
             return
@@ -128,7 +128,7 @@ public struct ConnectionTable: Sendable {
         book(t, localPort: e.localPort, owner: e.owner, isNew: true, enteredCloseWait: entered)
         outcome.owner = e.owner
         if closing {
-            outcome.connection = record(cookie: t.cookie, e, closing: t)
+            outcome.connection = Self.record(cookie: t.cookie, e, closing: t)
         } else {
             entries.insert(e, for: t.cookie)
         }
@@ -209,10 +209,10 @@ public struct ConnectionTable: Sendable {
             closeWaitHead += 1
             guard closeWaitPending[cookie] == since else { continue }  // left CLOSE_WAIT since
             closeWaitPending[cookie] = nil
-            guard let i = entries.slot(of: cookie), entries.slots[i].state == .closeWait, !entries.slots[i].lingererReported
+            guard let i = entries.slot(of: cookie), entries[slot: i].state == .closeWait, !entries[slot: i].lingererReported
             else { continue }
             entries[slot: i].lingererReported = true
-            due.append(Self.lingerer(cookie: cookie, entries.slots[i], event: .lingering, now: now, since: since))
+            due.append(Self.lingerer(cookie: cookie, entries[slot: i], event: .lingering, now: now, since: since))
         }
         compactCloseWaitQueue()
         return due
@@ -262,7 +262,7 @@ public struct ConnectionTable: Sendable {
             unreadBytes: e.unreadBytes)
     }
 
-    func record(cookie: UInt64, _ e: Entry, closing t: Transition) -> ConnectionRecord {
+    static func record(cookie: UInt64, _ e: Entry, closing t: Transition) -> ConnectionRecord {
         // TIME_WAIT is never a traced state: the kernel swaps in a timewait socket and the
         // full socket goes FIN_WAIT2/CLOSING -> CLOSE. At FIN_WAIT2 -> CLOSE the peer's FIN
         // (one unread sequence number) tells TIME_WAIT from an orphan still in FIN_WAIT2.
@@ -325,16 +325,16 @@ extension ConnectionTable {
     /// as large as the most entries open at once (at most the table's capacity).
     struct EntryStore: Sendable {
         private var slotOf: [UInt64: Int] = [:]
-        private(set) var slots: [Entry] = []
+        private var slots: [Entry] = []
         private var freeSlots: [Int] = []
 
         var count: Int { slotOf.count }
 
         func slot(of cookie: UInt64) -> Int? { slotOf[cookie] }
 
-        /// A live entry by slot, to change in place.
+        /// A live entry by slot, read or changed in place (not copied out).
         subscript(slot i: Int) -> Entry {
-            get { slots[i] }
+            _read { yield slots[i] }
             _modify { yield &slots[i] }
         }
 
