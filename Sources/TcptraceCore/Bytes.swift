@@ -235,7 +235,7 @@ public struct ByteCursor {
     }
 
     /// 10^i for i in 0...19 (a constant table once compiled).
-    @inlinable
+    @inlinable @inline(__always)
     static func powerOf10(_ i: Int) -> UInt64 {
         switch i {
         case 0: return 1

@@ -24,7 +24,7 @@ public struct TCPState: RawRepresentable, Hashable, Comparable, Sendable {
     ]
 
     /// The same names as static text (for the formatting fast path), nil when unknown.
-    @inlinable
+    @inlinable @inline(__always)
     public var staticName: StaticString? {
         switch rawValue {
         case 1: return "ESTABLISHED"

@@ -46,6 +46,7 @@ public struct Transition: Hashable, Sendable {
     public var receiveQueue: UInt32?
     public var counters: TCPCounters?
 
+    @inlinable
     public init(
         time: WallTime, cookie: UInt64, local: IPAddress, localPort: UInt16, remote: IPAddress,
         remotePort: UInt16, old: TCPState, new: TCPState, nanosecondsInOld: UInt64?, pid: UInt32,
