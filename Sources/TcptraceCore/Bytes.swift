@@ -234,6 +234,24 @@ public struct ByteCursor {
         p += n
     }
 
+    /// A byte in decimal (an IPv4 octet): 1-3 digits, at most one division.
+    @inlinable @inline(__always)
+    public mutating func octet(_ v: UInt8) {
+        let pairs: StaticString = "00010203040506070809101112131415161718192021222324252627282930313233343536373839404142434445464748495051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899"
+        let table = pairs.utf8Start
+        var rest = Int(v)
+        if rest >= 100 {
+            let hundreds = rest / 100
+            byte(UInt8(truncatingIfNeeded: hundreds) &+ 48)
+            rest &-= hundreds &* 100
+        } else if rest < 10 {
+            byte(UInt8(truncatingIfNeeded: rest) &+ 48)
+            return
+        }
+        byte(table[rest &* 2])
+        byte(table[rest &* 2 &+ 1])
+    }
+
     /// 10^i for i in 0...19 (a constant table once compiled).
     @inlinable @inline(__always)
     static func powerOf10(_ i: Int) -> UInt64 {

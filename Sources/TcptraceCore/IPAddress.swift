@@ -107,14 +107,13 @@ public enum IPAddress: Hashable, Sendable {
     /// The same text through a cursor (at most 39 bytes).
     public func append(to c: inout ByteCursor) {
         if case .v4(let a) = self {
-            // Unrolled: four octets, each 1-3 digits (`decimal` picks the length).
-            c.decimal(UInt64(a >> 24))
+            c.octet(UInt8(truncatingIfNeeded: a >> 24))
             c.byte(UInt8(ascii: "."))
-            c.decimal(UInt64(a >> 16 & 0xff))
+            c.octet(UInt8(truncatingIfNeeded: a >> 16))
             c.byte(UInt8(ascii: "."))
-            c.decimal(UInt64(a >> 8 & 0xff))
+            c.octet(UInt8(truncatingIfNeeded: a >> 8))
             c.byte(UInt8(ascii: "."))
-            c.decimal(UInt64(a & 0xff))
+            c.octet(UInt8(truncatingIfNeeded: a))
         } else {
             var b: [UInt8] = []
             append(to: &b)

@@ -194,6 +194,14 @@ import Testing
         }
     }
 
+    @Test func cursorOctets() {
+        for v in 0...255 {
+            var out: [UInt8] = []
+            out.appendThroughCursor(maxBytes: 4) { $0.octet(UInt8(v)) }
+            #expect(String(decoding: out, as: UTF8.self) == String(v))
+        }
+    }
+
     @Test func stateNamesStaticAndDynamic() {
         for raw in 0...255 {
             let s = TCPState(rawValue: UInt8(raw))
