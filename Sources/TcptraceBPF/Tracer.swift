@@ -206,8 +206,11 @@ public final class Tracer {
     }
 
     private static let onSample: ring_buffer_sample_fn = { ctx, data, size in
-        let consumer = Unmanaged<Consumer>.fromOpaque(ctx!).takeUnretainedValue()
-        return consumer.consume(UnsafeRawBufferPointer(start: data, count: size))
+        // The tracer owns the consumer for as long as the ring exists: borrowed, not retained
+        // and released around every record.
+        Unmanaged<Consumer>.fromOpaque(ctx!)._withUnsafeGuaranteedRef {
+            $0.consume(UnsafeRawBufferPointer(start: data, count: size))
+        }
     }
 }
 
@@ -218,26 +221,17 @@ private final class Consumer {
     var handled = 0
     var undecodable: UInt64 = 0
     var stopped = false
-    /// Behind a pointer: touched by every record, without a class property's exclusivity check.
-    let names: UnsafeMutablePointer<CommNames>
 
     init(clock: MonotonicToWall, handler: @escaping Tracer.Handler) {
         self.clock = clock
         self.handler = handler
-        names = .allocate(capacity: 1)
-        names.initialize(to: CommNames())
-    }
-
-    deinit {
-        names.deinitialize(count: 1)
-        names.deallocate()
     }
 
     @inline(__always)
     func consume(_ raw: UnsafeRawBufferPointer) -> Int32 {
         handled += 1
         do {
-            let t = try EventDecoder.decode(raw, clock: clock, names: &names.pointee)
+            let t = try EventDecoder.decode(raw, clock: clock)
             if !handler(t) {
                 stopped = true
                 return -1

@@ -164,7 +164,8 @@ final class TraceRun {
     @inline(__always)
     func handle(_ event: consuming Transition, out: UnsafeMutablePointer<[UInt8]>) -> Bool {
         let hot = self.hot
-        let (t, outcome) = hot.pointee.ingest(event)
+        var outcome = ConnectionTable.Outcome()
+        let t = hot.pointee.ingest(event, into: &outcome)
         if emitTransitions {
             if json {
                 JSONLines.append(t, to: &out.pointee, timeCache: &hot.pointee.timeCache)
@@ -222,7 +223,7 @@ final class TraceRun {
         let wanted = Set(sockets.filter { ($0.state == .listen || $0.state == .closeWait) && $0.inode != 0 }.map(\.inode))
         let found = wanted.isEmpty ? [:] : holders.holders(of: wanted)
         for s in sockets.prefix(options.maxConnections) {
-            let owner = found[s.inode].map { Owner(pid: $0.pid, comm: $0.comm) }
+            let owner = found[s.inode].map { Owner(pid: $0.pid, comm: CommName($0.comm)) }
             guard options.filter.matches(family: s.family, localPort: s.localPort, remotePort: s.remotePort, owner: owner)
             else { continue }
             table.seed(
@@ -341,7 +342,7 @@ struct HotState {
     var timeCache: RFC3339Cache
 
     @inline(__always)
-    mutating func ingest(_ event: consuming Transition) -> (Transition, ConnectionTable.Outcome) {
-        table.ingest(event, summary: &summary)
+    mutating func ingest(_ event: Transition, into outcome: inout ConnectionTable.Outcome) -> Transition {
+        table.ingest(event, summary: &summary, into: &outcome)
     }
 }

@@ -73,6 +73,18 @@ extension Array where Element == UInt8 {
         if written < width { append(contentsOf: repeatElement(UInt8(ascii: " "), count: width - written)) }
     }
 
+    /// A command name's text.
+    @inlinable
+    public mutating func append(_ s: CommName) {
+        s.withUTF8 { append(contentsOf: $0) }
+    }
+
+    /// A command name as a JSON string literal, quotes included.
+    @inlinable
+    public mutating func appendJSONString(_ s: CommName) {
+        appendJSONString(s.description)
+    }
+
     /// A JSON string literal, quotes included.
     @inlinable
     public mutating func appendJSONString(_ s: String) {
@@ -127,20 +139,20 @@ public struct ByteCursor {
 
     @inlinable init(_ p: UnsafeMutablePointer<UInt8>) { self.p = p }
 
-    @inlinable
+    @inlinable @inline(__always)
     public mutating func byte(_ b: UInt8) {
         p.pointee = b
         p += 1
     }
 
-    @inlinable
+    @inlinable @inline(__always)
     public mutating func ascii(_ s: StaticString) {
         let n = s.utf8CodeUnitCount
         Self.copy(to: p, from: UnsafeRawPointer(s.utf8Start), count: n)
         p += n
     }
 
-    @inlinable
+    @inlinable @inline(__always)
     public mutating func bytes(_ b: UnsafeRawBufferPointer) {
         guard let base = b.baseAddress else { return }
         Self.copy(to: p, from: base, count: b.count)
@@ -190,12 +202,15 @@ public struct ByteCursor {
     /// buffer and copy).
     @inlinable
     public mutating func decimal(_ value: UInt64, width: Int = 1) {
-        var n = 1
-        var limit: UInt64 = 10
-        while n < 20 && value >= limit {
-            n &+= 1
-            limit &*= 10
+        if value < 10 && width <= 1 {
+            byte(UInt8(truncatingIfNeeded: value) &+ 48)
+            return
         }
+        // Digits: floor(log10) from the bit length (1233/4096 ~ log10(2)), corrected by one
+        // comparison with the power of ten at that guess.
+        let bits = 64 &- (value | 1).leadingZeroBitCount
+        let guess = (bits &* 1233) >> 12
+        let n = guess &+ ((value | 1) >= Self.powerOf10(guess) ? 1 : 0)  // 0 has one digit
         if width > n {
             for _ in n..<width { byte(UInt8(ascii: "0")) }
         }
@@ -219,12 +234,82 @@ public struct ByteCursor {
         p += n
     }
 
+    /// A byte in decimal (an IPv4 octet): 1-3 digits, at most one division.
+    @inlinable @inline(__always)
+    public mutating func octet(_ v: UInt8) {
+        let pairs: StaticString = "00010203040506070809101112131415161718192021222324252627282930313233343536373839404142434445464748495051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899"
+        let table = pairs.utf8Start
+        var rest = Int(v)
+        if rest >= 100 {
+            let hundreds = rest / 100
+            byte(UInt8(truncatingIfNeeded: hundreds) &+ 48)
+            rest &-= hundreds &* 100
+        } else if rest < 10 {
+            byte(UInt8(truncatingIfNeeded: rest) &+ 48)
+            return
+        }
+        byte(table[rest &* 2])
+        byte(table[rest &* 2 &+ 1])
+    }
+
+    /// 10^i for i in 0...19 (a constant table once compiled).
+    @inlinable @inline(__always)
+    static func powerOf10(_ i: Int) -> UInt64 {
+        switch i {
+        case 0: return 1
+        case 1: return 10
+        case 2: return 100
+        case 3: return 1_000
+        case 4: return 10_000
+        case 5: return 100_000
+        case 6: return 1_000_000
+        case 7: return 10_000_000
+        case 8: return 100_000_000
+        case 9: return 1_000_000_000
+        case 10: return 10_000_000_000
+        case 11: return 100_000_000_000
+        case 12: return 1_000_000_000_000
+        case 13: return 10_000_000_000_000
+        case 14: return 100_000_000_000_000
+        case 15: return 1_000_000_000_000_000
+        case 16: return 10_000_000_000_000_000
+        case 17: return 100_000_000_000_000_000
+        case 18: return 1_000_000_000_000_000_000
+        default: return 10_000_000_000_000_000_000
+        }
+    }
+
+    /// A TCP state's name: the known ones are static text, copied without a `String`.
+    @inlinable @inline(__always)
+    public mutating func state(_ s: TCPState) {
+        if let name = s.staticName { ascii(name) } else { text(s.name) }
+    }
+
     /// A JSON string literal, quotes included: at most 6 bytes per input byte plus 2.
     @inlinable
     public mutating func jsonString(_ s: String) {
         var s = s
+        s.withUTF8 { jsonString(utf8: UnsafeRawBufferPointer($0)) }
+    }
+
+    /// The same for a command name (at most `CommName.capacity` bytes of text).
+    @inlinable
+    public mutating func jsonString(_ s: CommName) {
+        s.withUTF8 { jsonString(utf8: $0) }
+    }
+
+    /// A JSON string literal of UTF-8 text: copied at once when nothing needs escaping.
+    @inlinable
+    public mutating func jsonString(utf8 u: UnsafeRawBufferPointer) {
         byte(UInt8(ascii: "\""))
-        s.withUTF8 { u in
+        var plain = true
+        for b in u where b < 0x20 || b == UInt8(ascii: "\"") || b == UInt8(ascii: "\\") {
+            plain = false
+            break
+        }
+        if plain {
+            bytes(u)
+        } else {
             for b in u {
                 switch b {
                 case UInt8(ascii: "\""): ascii("\\\"")

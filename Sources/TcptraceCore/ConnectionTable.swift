@@ -31,7 +31,7 @@ public struct ConnectionTable: Sendable {
     public let capacity: Int
     /// Time in CLOSE_WAIT after which a socket is a lingerer.
     public let lingerThresholdNanoseconds: UInt64
-    var entries: [UInt64: Entry] = [:]
+    var entries = EntryStore()
     /// Sockets in CLOSE_WAIT not yet reported, and since when (removed when they leave it).
     var closeWaitPending: [UInt64: WallTime] = [:]
     /// The same, in the order they entered CLOSE_WAIT: the check looks only at the head, so it
@@ -54,10 +54,11 @@ public struct ConnectionTable: Sendable {
     public var count: Int { entries.count }
 
     /// The owner known for a socket, from the kernel or from seeding.
-    public func owner(of cookie: UInt64) -> Owner? { entries[cookie]?.owner }
+    public func owner(of cookie: UInt64) -> Owner? { entries.slot(of: cookie).flatMap { entries[slot: $0].owner } }
 
     /// What happened when a transition was applied.
     public struct Outcome: Sendable {
+        public init() {}
         /// The connection reached CLOSE: its record.
         public var connection: ConnectionRecord?
         /// A reported lingerer left CLOSE_WAIT.
@@ -71,7 +72,7 @@ public struct ConnectionTable: Sendable {
         cookie: UInt64, state: TCPState, local: IPAddress, localPort: UInt16, remote: IPAddress,
         remotePort: UInt16, inode: UInt64?, owner: Owner?, unreadBytes: UInt64?, now: WallTime
     ) {
-        guard entries[cookie] == nil else { return }
+        guard entries.slot(of: cookie) == nil else { return }
         makeRoom(now: now)
         var e = Entry(
             local: local, localPort: localPort, remote: remote, remotePort: remotePort, state: state,
@@ -86,27 +87,30 @@ public struct ConnectionTable: Sendable {
             e.peerFIN = true
             enqueueCloseWait(cookie, since: now)
         }
-        entries[cookie] = e
+        entries.insert(e, for: cookie)
     }
 
     public mutating func apply(_ t: Transition) -> Outcome {
         var outcome = Outcome()
+        apply(t, into: &outcome)
+        return outcome
+    }
+
+    /// `apply` writing into `outcome`, a fresh `Outcome()` of the caller's (the live path): a
+    /// returned outcome, records and all, would be copied on every event.
+    public mutating func apply(_ t: Transition, into outcome: inout Outcome) {
         let closing = t.new == .close && t.old != .close
-        if let i = entries.index(forKey: t.cookie) {
+        if let i = entries.slot(of: t.cookie) {
+            // Changed in place in its slot (no copy of the entry out and back); port and owner
+            // are read within the same access.
+            let (entered, port, owner) = Self.stepReading(&entries[slot: i], t, outcome: &outcome)
+            book(t, localPort: port, owner: owner, isNew: false, enteredCloseWait: entered)
+            outcome.owner = owner
             if closing {
-                var e = entries.remove(at: i).value
-                let entered = Self.step(&e, t, isNew: false, outcome: &outcome)
-                book(t, localPort: e.localPort, owner: e.owner, isNew: false, enteredCloseWait: entered)
-                outcome.owner = e.owner
-                outcome.connection = record(cookie: t.cookie, e, closing: t)
-            } else {
-                // Changed in place: no remove and reinsert, no copy of its spans.
-                // Port and owner read inside the same access: a `values[i]` read copies the entry.
-                let (entered, port, owner) = Self.stepReading(&entries.values[i], t, outcome: &outcome)
-                book(t, localPort: port, owner: owner, isNew: false, enteredCloseWait: entered)
-                outcome.owner = owner
+                outcome.connection = Self.record(cookie: t.cookie, entries[slot: i], closing: t)
+                entries.remove(slot: i, cookie: t.cookie)
             }
-            return outcome
+            return
         }
         makeRoom(now: t.time)
         let birth = t.old == .close || (t.old == .listen && t.new == .synRecv)
@@ -124,11 +128,10 @@ public struct ConnectionTable: Sendable {
         book(t, localPort: e.localPort, owner: e.owner, isNew: true, enteredCloseWait: entered)
         outcome.owner = e.owner
         if closing {
-            outcome.connection = record(cookie: t.cookie, e, closing: t)
+            outcome.connection = Self.record(cookie: t.cookie, e, closing: t)
         } else {
-            entries[t.cookie] = e
+            entries.insert(e, for: t.cookie)
         }
-        return outcome
     }
 
     /// `step` on an existing entry, returning also its local port and owner after the step.
@@ -139,6 +142,7 @@ public struct ConnectionTable: Sendable {
     }
 
     /// Applies `t` to its entry; returns true when the socket entered CLOSE_WAIT.
+    @inline(__always)
     static func step(_ e: inout Entry, _ t: Transition, isNew: Bool, outcome: inout Outcome) -> Bool {
         // Endpoints: the local port appears after CLOSE -> SYN_SENT; at some CLOSEs fields are gone.
         if t.localPort != 0 { e.localPort = t.localPort }
@@ -205,10 +209,10 @@ public struct ConnectionTable: Sendable {
             closeWaitHead += 1
             guard closeWaitPending[cookie] == since else { continue }  // left CLOSE_WAIT since
             closeWaitPending[cookie] = nil
-            guard var e = entries[cookie], e.state == .closeWait, !e.lingererReported else { continue }
-            e.lingererReported = true
-            entries[cookie] = e
-            due.append(Self.lingerer(cookie: cookie, e, event: .lingering, now: now, since: since))
+            guard let i = entries.slot(of: cookie), entries[slot: i].state == .closeWait, !entries[slot: i].lingererReported
+            else { continue }
+            entries[slot: i].lingererReported = true
+            due.append(Self.lingerer(cookie: cookie, entries[slot: i], event: .lingering, now: now, since: since))
         }
         compactCloseWaitQueue()
         return due
@@ -244,7 +248,7 @@ public struct ConnectionTable: Sendable {
 
     /// Sockets in CLOSE_WAIT now, reported or not (for the end of a replayed log).
     public func inCloseWait(now: WallTime) -> [LingererRecord] {
-        entries.compactMap { cookie, e in
+        entries.all.compactMap { cookie, e in
             guard e.state == .closeWait, let since = e.closeWaitSince else { return nil }
             return Self.lingerer(cookie: cookie, e, event: .lingering, now: now, since: since)
         }.sorted { $0.cookie < $1.cookie }
@@ -253,12 +257,12 @@ public struct ConnectionTable: Sendable {
     static func lingerer(cookie: UInt64, _ e: Entry, event: LingererRecord.Event, now: WallTime, since: WallTime) -> LingererRecord {
         LingererRecord(
             event: event, time: now, cookie: cookie, local: e.local, localPort: e.localPort, remote: e.remote,
-            remotePort: e.remotePort, holder: e.owner.map { .init(pid: $0.pid, comm: $0.comm, fd: nil) }, inode: e.inode,
+            remotePort: e.remotePort, holder: e.owner.map { .init(pid: $0.pid, comm: $0.comm.description, fd: nil) }, inode: e.inode,
             ageNanoseconds: UInt64(max(0, now.nanoseconds - since.nanoseconds)), ageIsLowerBound: e.closeWaitIsLowerBound,
             unreadBytes: e.unreadBytes)
     }
 
-    func record(cookie: UInt64, _ e: Entry, closing t: Transition) -> ConnectionRecord {
+    static func record(cookie: UInt64, _ e: Entry, closing t: Transition) -> ConnectionRecord {
         // TIME_WAIT is never a traced state: the kernel swaps in a timewait socket and the
         // full socket goes FIN_WAIT2/CLOSING -> CLOSE. At FIN_WAIT2 -> CLOSE the peer's FIN
         // (one unread sequence number) tells TIME_WAIT from an orphan still in FIN_WAIT2.
@@ -291,9 +295,9 @@ public struct ConnectionTable: Sendable {
     /// a census found) and that have been idle since before `idleBefore`: their CLOSE event was
     /// lost. Returns how many. Without this, lost events would leave entries until eviction.
     public mutating func removeVanished(alive: Set<UInt64>, idleBefore: WallTime) -> Int {
-        let gone = entries.filter { !alive.contains($0.key) && $0.value.lastActivity < idleBefore }.map(\.key)
+        let gone = entries.all.filter { !alive.contains($0.cookie) && $0.entry.lastActivity < idleBefore }.map(\.cookie)
         for cookie in gone {
-            entries[cookie] = nil
+            entries.remove(cookie: cookie)
             closeWaitPending[cookie] = nil
         }
         return gone.count
@@ -303,11 +307,11 @@ public struct ConnectionTable: Sendable {
     mutating func makeRoom(now: WallTime) {
         guard entries.count >= capacity else { return }
         let batch = max(1, capacity / 100)
-        let victims = entries.map { (cookie: $0.key, closeWait: $0.value.state == .closeWait, last: $0.value.lastActivity) }
+        let victims = entries.all.map { (cookie: $0.cookie, closeWait: $0.entry.state == .closeWait, last: $0.entry.lastActivity) }
             .sorted { ($0.closeWait ? 1 : 0, $0.last) < ($1.closeWait ? 1 : 0, $1.last) }
             .prefix(batch)
         for v in victims {
-            entries[v.cookie] = nil
+            entries.remove(cookie: v.cookie)
             closeWaitPending[v.cookie] = nil
         }
         evictions += UInt64(victims.count)
@@ -315,18 +319,74 @@ public struct ConnectionTable: Sendable {
 }
 
 extension ConnectionTable {
+    /// The entries in a slab: a dictionary maps each cookie to a slot of an array, so an entry
+    /// (about 200 bytes) is changed in place on every event, where a dictionary value would be
+    /// copied out and back; slots freed when connections close are reused, so the array stays
+    /// as large as the most entries open at once (at most the table's capacity).
+    struct EntryStore: Sendable {
+        private var slotOf: [UInt64: Int] = [:]
+        private var slots: [Entry] = []
+        private var freeSlots: [Int] = []
+
+        var count: Int { slotOf.count }
+
+        func slot(of cookie: UInt64) -> Int? { slotOf[cookie] }
+
+        /// A live entry by slot, read or changed in place (not copied out).
+        subscript(slot i: Int) -> Entry {
+            _read { yield slots[i] }
+            _modify { yield &slots[i] }
+        }
+
+        /// Adds the entry of a cookie that has none.
+        mutating func insert(_ e: Entry, for cookie: UInt64) {
+            if let i = freeSlots.popLast() {
+                slots[i] = e
+                slotOf[cookie] = i
+            } else {
+                slotOf[cookie] = slots.count
+                slots.append(e)
+            }
+        }
+
+        mutating func remove(slot i: Int, cookie: UInt64) {
+            slotOf[cookie] = nil
+            slots[i].spans = []  // a free slot keeps no allocation alive
+            freeSlots.append(i)
+        }
+
+        mutating func remove(cookie: UInt64) {
+            if let i = slotOf[cookie] { remove(slot: i, cookie: cookie) }
+        }
+
+        /// Every live entry with its cookie.
+        var all: [(cookie: UInt64, entry: Entry)] { slotOf.map { ($0.key, slots[$0.value]) } }
+    }
+}
+
+extension ConnectionTable {
     /// The one path from a transition to records, for live tracing and offline replay alike:
     /// applies it, gives it the owner the table knows (e.g. inherited from a listener found at
     /// start) and counts it in `summary`.
-    public mutating func ingest(_ event: consuming Transition, summary: inout RunSummary) -> (transition: Transition, outcome: Outcome) {
-        let outcome = apply(event)
-        var t = event
-        if t.owner == nil { t.owner = outcome.owner }
-        summary.record(t)
+    public mutating func ingest(_ t: inout Transition, summary: inout RunSummary) -> Outcome {
+        var outcome = Outcome()
+        t = ingest(t, summary: &summary, into: &outcome)
+        return outcome
+    }
+
+    /// `ingest` writing into `outcome`, a fresh `Outcome()` of the caller's (see
+    /// `apply(_:into:)`), and returning the transition with its owner. The event is only
+    /// borrowed until then: a `var` or `inout` transition passed to a function is copied
+    /// (about 250 bytes) at each call.
+    public mutating func ingest(_ event: Transition, summary: inout RunSummary, into outcome: inout Outcome) -> Transition {
+        apply(event, into: &outcome)
+        summary.record(event)
         if let c = outcome.connection {
             summary.connections += 1
             summary.timeWait.record(c)
         }
-        return (t, outcome)
+        var t = event
+        if t.owner == nil { t.owner = outcome.owner }
+        return t
     }
 }

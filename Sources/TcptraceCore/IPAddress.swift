@@ -107,13 +107,13 @@ public enum IPAddress: Hashable, Sendable {
     /// The same text through a cursor (at most 39 bytes).
     public func append(to c: inout ByteCursor) {
         if case .v4(let a) = self {
-            for shift in stride(from: 24, through: 0, by: -8) {
-                let octet = (a >> UInt32(shift)) & 0xff
-                if octet >= 100 { c.byte(UInt8(truncatingIfNeeded: octet / 100) &+ 48) }
-                if octet >= 10 { c.byte(UInt8(truncatingIfNeeded: octet / 10 % 10) &+ 48) }
-                c.byte(UInt8(truncatingIfNeeded: octet % 10) &+ 48)
-                if shift > 0 { c.byte(UInt8(ascii: ".")) }
-            }
+            c.octet(UInt8(truncatingIfNeeded: a >> 24))
+            c.byte(UInt8(ascii: "."))
+            c.octet(UInt8(truncatingIfNeeded: a >> 16))
+            c.byte(UInt8(ascii: "."))
+            c.octet(UInt8(truncatingIfNeeded: a >> 8))
+            c.byte(UInt8(ascii: "."))
+            c.octet(UInt8(truncatingIfNeeded: a))
         } else {
             var b: [UInt8] = []
             append(to: &b)

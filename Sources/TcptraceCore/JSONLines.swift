@@ -88,12 +88,9 @@ public enum JSONLines {
     /// One `transition` line, reusing the formatted second from `timeCache` (the live path).
     /// Written through one cursor: the line's size is bounded by its comm lengths.
     public static func append(_ t: Transition, to out: inout [UInt8], timeCache: inout RFC3339Cache) {
-        // 565 bytes is the longest line without the comm strings (IPv6, 20-digit numbers).
-        let maxBytes = 640 + 6 * (t.comm.utf8.count + (t.owner?.comm.utf8.count ?? 0))
-        if maxBytes > 4096 {
-            appendPlain(t, to: &out, timeCache: &timeCache)
-            return
-        }
+        // 565 bytes is the longest line without the comm strings (IPv6, 20-digit numbers); a
+        // comm escapes to at most 6 bytes per byte.
+        let maxBytes = 640 + 6 * (t.comm.count + (t.owner?.comm.count ?? 0))
         out.appendThroughCursor(maxBytes: maxBytes) { c in
             c.ascii("{\"type\":\"transition\",\"v\":")
             c.decimal(UInt64(schemaVersion))
@@ -110,9 +107,9 @@ public enum JSONLines {
             c.ascii("\",\"rport\":")
             c.decimal(UInt64(t.remotePort))
             c.ascii(",\"old\":\"")
-            c.text(t.old.name)
+            c.state(t.old)
             c.ascii("\",\"new\":\"")
-            c.text(t.new.name)
+            c.state(t.new)
             c.ascii("\",\"ms_in_old\":")
             if let ns = t.nanosecondsInOld {
                 c.decimal(ns / 1_000_000)
@@ -157,7 +154,7 @@ public enum JSONLines {
         }
     }
 
-    /// The same line field by field (for comm strings too long for the cursor's bound).
+    /// The same line field by field (the reference the cursor path is tested against).
     static func appendPlain(_ t: Transition, to out: inout [UInt8], timeCache: inout RFC3339Cache) {
         appendHeader("transition", time: t.time, to: &out, cache: &timeCache)
         appendIdentity(

@@ -9,7 +9,7 @@ extension JSONLines {
     /// Written through one cursor: its size is bounded by the timeline and the owner's comm.
     public static func append(_ c: ConnectionRecord, to out: inout [UInt8], timeCache: inout RFC3339Cache) {
         // Without timeline and comm the longest line is under 680 bytes; a span is at most 56.
-        let maxBytes = 680 + 56 * c.timeline.count + 6 * (c.owner?.comm.utf8.count ?? 0)
+        let maxBytes = 680 + 56 * c.timeline.count + 6 * (c.owner?.comm.count ?? 0)
         if maxBytes > 4096 {
             appendPlain(c, to: &out, timeCache: &timeCache)
             return
@@ -45,7 +45,7 @@ extension JSONLines {
             for (i, span) in c.timeline.enumerated() {
                 if i > 0 { o.byte(UInt8(ascii: ",")) }
                 o.ascii("{\"state\":\"")
-                o.text(span.state.name)
+                o.state(span.state)
                 o.ascii("\",\"ms\":")
                 milliseconds(span.nanoseconds, &o)
                 o.byte(UInt8(ascii: "}"))
@@ -61,7 +61,7 @@ extension JSONLines {
             o.ascii(",\"timewait_state\":")
             if let s = c.timeWaitState {
                 o.byte(UInt8(ascii: "\""))
-                o.text(s.name)
+                o.state(s)
                 o.byte(UInt8(ascii: "\""))
             } else {
                 o.ascii("null")

@@ -63,7 +63,7 @@ public enum RecordLineParser {
         var new: TCPState?
         var nsInOld: UInt64?
         var pid: UInt32 = 0
-        var comm = ""
+        var comm = CommName()
         var owner: Owner?
         var inode: UInt64?
         var receiveQueue: UInt32?
@@ -95,7 +95,7 @@ public enum RecordLineParser {
             case .msInOld:
                 if p.null() { nsInOld = nil } else if let ns = p.millisecondsAsNanoseconds() { nsInOld = ns } else { ok = false }
             case .pid: if let n = p.unsigned(max: UInt64(UInt32.max)) { pid = UInt32(n) } else { ok = false }
-            case .comm: if let s = p.stringValue() { comm = s } else { ok = false }
+            case .comm: if let s = p.stringValue() { comm = CommName(s) } else { ok = false }
             case .owner:
                 if p.null() { owner = nil } else if let o = try Self.owner(&p) { owner = o } else { ok = false }
             case .inode:
@@ -152,7 +152,7 @@ public enum RecordLineParser {
                 if (key == .pid && pid == nil) || (key == .comm && comm == nil) { throw p.fail("bad owner.\(key.name)") }
             }
             guard let pid, let comm else { return nil }
-            return Owner(pid: pid, comm: comm)
+            return Owner(pid: pid, comm: CommName(comm))
         }
 
         static func counters(_ p: inout Cursor) throws(RecordLineError) -> TCPCounters? {

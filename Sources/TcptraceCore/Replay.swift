@@ -134,7 +134,8 @@ public struct Replay: Sendable {
         // threshold, as a live run checking continuously would.
         advanceClock(to: t.time, emit)
         if clock.map({ t.time > $0 }) ?? true { clock = t.time }
-        let (_, outcome) = table.ingest(t, summary: &summary)
+        var t = t
+        let outcome = table.ingest(&t, summary: &summary)
         if let c = outcome.connection { emit(.connection(c)) }
         if let l = outcome.lingererClosed { emit(.lingerer(l)) }
     }

@@ -91,7 +91,7 @@ public struct RunSummary: Sendable {
 
     public mutating func record(_ l: LingererRecord) {
         guard l.event == .lingering else { return }
-        let key = l.holder.map { Owner(pid: $0.pid, comm: $0.comm) } ?? Owner(pid: 0, comm: "?")
+        let key = l.holder.map { Owner(pid: $0.pid, comm: CommName($0.comm)) } ?? Owner(pid: 0, comm: "?")
         lingerersByHolder[key, default: 0] += 1
     }
 

@@ -23,6 +23,27 @@ public struct TCPState: RawRepresentable, Hashable, Comparable, Sendable {
         "CLOSE", "CLOSE_WAIT", "LAST_ACK", "LISTEN", "CLOSING", "NEW_SYN_RECV", "BOUND_INACTIVE",
     ]
 
+    /// The same names as static text (for the formatting fast path), nil when unknown.
+    @inlinable @inline(__always)
+    public var staticName: StaticString? {
+        switch rawValue {
+        case 1: return "ESTABLISHED"
+        case 2: return "SYN_SENT"
+        case 3: return "SYN_RECV"
+        case 4: return "FIN_WAIT1"
+        case 5: return "FIN_WAIT2"
+        case 6: return "TIME_WAIT"
+        case 7: return "CLOSE"
+        case 8: return "CLOSE_WAIT"
+        case 9: return "LAST_ACK"
+        case 10: return "LISTEN"
+        case 11: return "CLOSING"
+        case 12: return "NEW_SYN_RECV"
+        case 13: return "BOUND_INACTIVE"
+        default: return nil
+        }
+    }
+
     public var isKnown: Bool { rawValue >= 1 && Int(rawValue) < Self.names.count }
 
     /// The kernel's name, or `UNKNOWN_<n>` for a number this build does not know.

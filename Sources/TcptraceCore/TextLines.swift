@@ -18,14 +18,14 @@ public struct TextLines: Sendable {
         if let owner = t.owner {
             appendPadded(to: &out, width: 7) { $0.appendDecimal(UInt64(owner.pid)) }
             out.append(UInt8(ascii: " "))
-            out.append(sanitized(owner.comm), paddedTo: 16)
+            Self.appendSanitized(owner.comm, paddedTo: 16, to: &out)
         } else {
             appendPadded(to: &out, width: 7) {
                 $0.appendDecimal(UInt64(t.pid))
                 $0.append(UInt8(ascii: "*"))
             }
             out.append(UInt8(ascii: " "))
-            out.append(sanitized(t.comm), paddedTo: 16)
+            Self.appendSanitized(t.comm, paddedTo: 16, to: &out)
         }
         out.append(UInt8(ascii: " "))
         appendPadded(to: &out, width: 26) { Self.appendEndpoint(t.local, t.localPort, to: &$0) }
@@ -67,10 +67,13 @@ public struct TextLines: Sendable {
         out.append(contentsOf: field)
     }
 
-    /// Control characters in a comm would break the line: show them as `?`.
-    private func sanitized(_ s: String) -> String {
-        s.utf8.contains(where: { $0 < 0x20 || $0 == 0x7f })
-            ? String(s.unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7f ? "?" : Character($0) }) : s
+    /// A comm padded with spaces to `width` bytes. Control characters would break the line:
+    /// they are shown as `?` (they are single bytes in UTF-8, never part of another character).
+    static func appendSanitized(_ s: CommName, paddedTo width: Int, to out: inout [UInt8]) {
+        s.withUTF8 { u in
+            for b in u { out.append(b < 0x20 || b == 0x7f ? UInt8(ascii: "?") : b) }
+        }
+        if s.count < width { out.append(contentsOf: repeatElement(UInt8(ascii: " "), count: width - s.count)) }
     }
 
     /// The end-of-run summary for people.

@@ -27,7 +27,7 @@ public struct TraceFilter: Hashable, Sendable {
         if !localPorts.isEmpty && !localPorts.contains(localPort) { return false }
         if !remotePorts.isEmpty && !remotePorts.contains(remotePort) { return false }
         if let ownerPID, owner?.pid != ownerPID { return false }
-        if let ownerComm, owner?.comm != ownerComm { return false }
+        if let ownerComm, owner?.comm != CommName(ownerComm) { return false }
         return true
     }
 }

@@ -69,7 +69,7 @@ import TcptraceCore
         #expect(t.owner == nil)
         #expect(t.local.text == "::1")
         #expect(t.remote.text == "127.0.0.1")
-        #expect(t.comm == String(repeating: "A", count: 16))
+        #expect(t.comm.description == String(repeating: "A", count: 16))
     }
 
     @Test func unknownStateNumberIsKept() throws {

@@ -51,28 +51,42 @@ import Testing
     @Test func dottedQuads() {
         for text in ["0.0.0.0", "127.0.0.1", "10.20.30.40", "255.255.255.255", "1.100.9.99", "192.168.100.200"] {
             #expect(IPAddress(text)!.text == text)
+            var out: [UInt8] = []
+            out.appendThroughCursor(maxBytes: 64) { IPAddress(text)!.append(to: &$0) }
+            #expect(String(decoding: out, as: UTF8.self) == text)
         }
     }
 
-    @Test func commNamesInternAndRepair() {
+    @Test func commNameFromKernelBytes() {
         typealias Comm = (CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar)
         func comm(_ bytes: [UInt8]) -> Comm {
             var c: Comm = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
             withUnsafeMutableBytes(of: &c) { raw in for (i, b) in bytes.prefix(16).enumerated() { raw[i] = b } }
             return c
         }
-        var names = CommNames()
-        #expect(names.name(comm(Array("storm".utf8))) == "storm")
-        #expect(names.name(comm(Array("storm".utf8))) == "storm")
-        #expect(names.name(comm([])) == "")
-        #expect(names.name(comm(Array("sixteen-bytes-xx".utf8))) == "sixteen-bytes-xx")
-        #expect(names.name(comm([0x66, 0xff, 0x6f])) == "f\u{FFFD}o")
-        // Many distinct names: every answer is right, and the cache stays at its fixed size.
-        for i in 0..<1000 {
-            #expect(names.name(comm(Array("worker-\(i)".utf8))) == "worker-\(i)")
+        // Every length, with garbage after the NUL (the text ends there), as String(cString:) reads it.
+        let letters = Array("abcdefghijklmnop".utf8)
+        for n in 0...16 {
+            var bytes = Array(letters[..<n])
+            if n < 16 { bytes += [0] + letters[(n + 1)...] }
+            let name = CommName(kernel: comm(bytes))
+            let expected = String(decoding: letters[..<n], as: UTF8.self)
+            #expect(name.description == expected, "\(n)")
+            #expect(name == CommName(expected) && name.hashValue == CommName(expected).hashValue)
+            #expect(name.count == n)
         }
-        #expect(names.values.count == CommNames.slots)
-        #expect(names.name(comm(Array("storm".utf8))) == "storm")
+        // Invalid UTF-8 is repaired as String(decoding:as:) does, even 16 bytes of it.
+        #expect(CommName(kernel: comm([0x66, 0xff, 0x6f])).description == "f\u{FFFD}o")
+        #expect(CommName(kernel: comm([0x66, 0xff, 0x6f])) == "f\u{FFFD}o")
+        let invalid = CommName(kernel: comm([UInt8](repeating: 0xff, count: 16)))
+        #expect(invalid.description == String(repeating: "\u{FFFD}", count: 16))
+        #expect(invalid.count == CommName.capacity)
+        #expect(CommName(kernel: comm(Array("é-ok".utf8))).description == "é-ok")
+        // Text from elsewhere: cut at the capacity on a character boundary, and at a NUL.
+        #expect(CommName(String(repeating: "x", count: 100)).description == String(repeating: "x", count: 48))
+        #expect(CommName("a" + String(repeating: "é", count: 30)).description == "a" + String(repeating: "é", count: 23))
+        #expect(CommName("ab\u{0}cd").description == "ab")
+        #expect(CommName("storm") != CommName("storm2") && CommName("") == CommName())
     }
 
     @Test func summaryCountsKnownAndUnknownStates() {
@@ -133,8 +147,8 @@ import Testing
         t.comm = "a\"b\\c\n\u{1}é"
         variants.append(t)
         t.nanosecondsInOld = 999
-        t.comm = String(repeating: "\u{1}", count: 700)  // beyond the cursor's bound: field by field
-        t.owner = Owner(pid: 1, comm: String(repeating: "x", count: 100))
+        t.comm = CommName(String(repeating: "\u{1}", count: CommName.capacity))  // the longest escapes
+        t.owner = Owner(pid: 1, comm: CommName(String(repeating: "\"", count: CommName.capacity)))
         variants.append(t)
         var cache = RFC3339Cache()
         for v in variants {
@@ -160,6 +174,41 @@ import Testing
         }
         #expect(out.count == 2 + 1 + 1 + 20 + 1 + 5 + 1 + 6)
         #expect(String(decoding: out.dropFirst(2), as: UTF8.self) == "0 18446744073709551615 00042 123456")
+    }
+
+    @Test func cursorDecimalsAtEveryPowerOfTen() {
+        var values: [UInt64] = [0, UInt64.max]
+        var p: UInt64 = 1
+        for _ in 0..<20 {
+            values += [p &- 1, p, p &+ 1, p &* 2 &- 1]
+            p = p &* 10
+        }
+        for v in values {
+            for width in [0, 1, 3, 9, 21] {
+                var fast: [UInt8] = []
+                fast.appendThroughCursor(maxBytes: 32) { $0.decimal(v, width: width) }
+                var plain: [UInt8] = []
+                plain.appendDecimal(v, width: width)
+                #expect(fast == plain, "\(v) width \(width)")
+            }
+        }
+    }
+
+    @Test func cursorOctets() {
+        for v in 0...255 {
+            var out: [UInt8] = []
+            out.appendThroughCursor(maxBytes: 4) { $0.octet(UInt8(v)) }
+            #expect(String(decoding: out, as: UTF8.self) == String(v))
+        }
+    }
+
+    @Test func stateNamesStaticAndDynamic() {
+        for raw in 0...255 {
+            let s = TCPState(rawValue: UInt8(raw))
+            var out: [UInt8] = []
+            out.appendThroughCursor(maxBytes: 32) { $0.state(s) }
+            #expect(String(decoding: out, as: UTF8.self) == s.name)
+        }
     }
 
     @Test func addressFromWordsMatchesBytes() {
