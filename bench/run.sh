@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Connection-storm benchmark: tcptrace-bpf side by side with libbpf-tools tcpstates and bpftrace.
 #
-#   sudo bench/run.sh [--connections N] [--rounds R] [--quick] [--only LIST] [--keep]
+#   sudo bench/run.sh [--connections N] [--rounds R] [--quick] [--only LIST] [--keep] [--no-stats]
 #
 # Each round runs every configuration once, in a rotating order, against the same storm
 # (bench/storm.c: N loopback connections, 10 TCP transitions each). Per run it measures the
@@ -18,6 +18,7 @@ ROUNDS=3
 PORT=47000
 ONLY="none,tcptrace-json,tcptrace-text,tcpstates,bpftrace-printf,bpftrace-count"
 KEEP=0
+STATS=1
 BIN=${TCPTRACE_BIN:-$ROOT/.build/release/tcptrace-bpf}
 
 usage() { sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 64; }
@@ -29,6 +30,7 @@ while [ $# -gt 0 ]; do
 	--only) ONLY=$2; shift 2 ;;
 	--port) PORT=$2; shift 2 ;;
 	--keep) KEEP=1; shift ;;
+	--no-stats) STATS=0; shift ;;
 	-h | --help) usage ;;
 	*) echo "run.sh: unknown argument $1" >&2; usage ;;
 	esac
@@ -60,8 +62,10 @@ printf 'round\tconfig\tconn_per_s\treceived\texpected\tcpu_s\tkernel_ns\tkernel_
 EXPECTED=$((CONNECTIONS * 10 + 2)) # + the listener's CLOSE->LISTEN and LISTEN->CLOSE
 
 # bpf_stats on for every run (also the untraced one) so all pay the same; restored at exit.
+# It costs each program two clock reads per hit, which production does not pay: --no-stats
+# measures the slowdown without it (the kernel ns column is then empty).
 STATS_WAS=$(sysctl -n kernel.bpf_stats_enabled)
-sysctl -qw kernel.bpf_stats_enabled=1
+sysctl -qw kernel.bpf_stats_enabled=$STATS
 cleanup() { sysctl -qw kernel.bpf_stats_enabled="$STATS_WAS"; }
 trap cleanup EXIT
 
