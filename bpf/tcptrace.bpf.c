@@ -360,14 +360,17 @@ update_state:
 
 /* Whether the tracepoint was hit on the current task's stack (task context; also ksoftirqd,
  * which nothing here interrupts) rather than on the CPU's interrupt stack, where x86-64 and
- * arm64 run softirq (at the end of a hardirq, or from local_bh_enable()). Only softirq that
- * interrupted a task matters; classifying other softirq as such is harmless, since
- * handle_set_state then ran right before. (preempt_count() would say it directly, but it is a
+ * arm64 run softirq that interrupts the kernel (at the end of a hardirq, or from
+ * local_bh_enable()). Softirq at the end of an interrupt taken from user mode runs on the task
+ * stack and counts as task context here: harmless, since it interrupted no tracepoint hit, so
+ * handle_set_state ran for it. Only softirq that interrupted a task's hit matters; classifying
+ * other softirq as such is harmless too, since handle_set_state then ran right before. (preempt_count() would say it directly, but it is a
  * per-CPU variable on x86, and typed ksyms of per-CPU variables need CONFIG_KALLSYMS_ALL, which
  * not every kernel has.)
- * task_stack_bytes is THREAD_SIZE, set by user space: max(16 KiB, page size); a KASAN kernel
- * has twice that, and frames in the upper half of its stacks count as softirq here, which costs
- * nothing unless softirq hits also ran between the two programs (a duplicate then). */
+ * task_stack_bytes is THREAD_SIZE, set by user space: max(16 KiB, page size), doubled on a
+ * KASAN kernel (found by name in the kernel's BTF). Were it too small, task-context hits deep
+ * in the stack would count as softirq, and a softirq hit between the two programs would then
+ * make handle_nested deliver the task-context hit a second time. */
 const volatile __u64 task_stack_bytes = 16384;
 
 static __always_inline bool on_task_stack(struct nested_scratch *scratch, const void *ctx)
@@ -393,13 +396,15 @@ static __always_inline __u64 event_id(__u64 cookie, int oldstate, int newstate)
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(handle_set_state, struct sock *sk, int oldstate, int newstate)
 {
-	if (sk->sk_protocol != IPPROTO_TCP)
-		return 0;
+	/* The identity is written for every hit, TCP or not: the kernel counts a skipped
+	 * non-TCP hit as a recursion miss too, and handle_nested must account for it. */
 	__u64 cookie = bpf_get_socket_cookie(sk);
 	__u32 zero = 0;
 	struct nested_scratch *last = bpf_map_lookup_elem(&handled, &zero);
 	if (last)
 		last->handled = event_id(cookie, oldstate, newstate);
+	if (sk->sk_protocol != IPPROTO_TCP)
+		return 0;
 	handle(sk, oldstate, newstate, cookie);
 	return 0;
 }
@@ -408,8 +413,6 @@ int BPF_PROG(handle_set_state, struct sock *sk, int oldstate, int newstate)
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(handle_nested, struct sock *sk, int oldstate, int newstate)
 {
-	if (sk->sk_protocol != IPPROTO_TCP)
-		return 0;
 	__u32 zero = 0;
 	struct nested_scratch *last = bpf_map_lookup_elem(&handled, &zero);
 	if (!last)
@@ -423,8 +426,11 @@ int BPF_PROG(handle_nested, struct sock *sk, int oldstate, int newstate)
 	last->handled = 0;
 	if (seen == event_id(cookie, oldstate, newstate))
 		return 0;
+	/* handle_set_state was skipped for this hit: counted as caught even when it is not TCP
+	 * (nothing to trace then), so that recursion misses minus this count is the loss. */
 	count(TCPTRACE_CTR_NESTED);
-	handle(sk, oldstate, newstate, cookie);
+	if (sk->sk_protocol == IPPROTO_TCP)
+		handle(sk, oldstate, newstate, cookie);
 	return 0;
 }
 

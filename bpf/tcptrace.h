@@ -25,8 +25,9 @@ enum tcptrace_counter {
 	TCPTRACE_CTR_FILTERED = 1,     /* transitions excluded by the user's filters */
 	TCPTRACE_CTR_RINGBUF_FULL = 2, /* events lost: ring buffer reservation failed */
 	TCPTRACE_CTR_NO_STORAGE = 3,   /* sk_storage could not be created (durations unknown) */
-	TCPTRACE_CTR_NESTED = 4,       /* hits the main program missed (it was running on that CPU)
-	                                * that the fallback program handled */
+	TCPTRACE_CTR_NESTED = 4,       /* hits (any protocol) the main program was skipped for (it
+	                                * was running on that CPU) that the fallback program caught,
+	                                * and handled if TCP */
 	TCPTRACE_CTR_MAX = 5,
 };
 

@@ -2,9 +2,9 @@ import CTcptrace
 import Glibc
 import TcptraceCore
 
-/// The kernel's socket census over NETLINK_SOCK_DIAG (what `ss` uses): one dump request per
-/// address family, answered by batches of inet_diag_msg. Needs no BPF and, for TCP sockets,
-/// no privilege.
+/// The kernel's socket census over NETLINK_SOCK_DIAG (what `ss` uses): one dump request for
+/// both address families (or one per family), answered by batches of inet_diag_msg. Needs no
+/// BPF and, for TCP sockets, no privilege.
 public enum SockDiag {
     /// Every bit: all states, including TIME_WAIT and request sockets (SYN_RECV).
     public static let allStates: UInt32 = 0xffff_ffff
@@ -33,14 +33,13 @@ public enum SockDiag {
         families: [AddressFamily] = [.ipv4, .ipv6], states: Set<TCPState>? = nil, singleWalk: Bool = true,
         _ body: (SocketSnapshot) -> Void
     ) throws(TracerError) {
-        let fd = socket(AF_NETLINK, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), NETLINK_SOCK_DIAG)
-        if fd < 0 { throw .call("socket(AF_NETLINK, NETLINK_SOCK_DIAG)", errno: errno) }
-        defer { close(fd) }
         let mask = states.map { $0.reduce(UInt32(0)) { $0 | (1 << UInt32($1.rawValue & 31)) } } ?? allStates
         var buffer = [UInt8](repeating: 0, count: receiveBufferBytes)
         if singleWalk && Set(families) == [.ipv4, .ipv6] {
             var delivered = false
             do {
+                let fd = try openSocket()
+                defer { close(fd) }
                 try send(fd: fd, request: .bothFamilies(states: mask, seq: 1))
                 try receive(fd: fd, seq: 1, type: UInt16(TCPDIAG_GETSOCK), buffer: &buffer) { s in
                     delivered = true
@@ -51,6 +50,9 @@ public enum SockDiag {
                 if delivered { throw error }
             }
         }
+        // A socket of its own: nothing left over from a refused or broken request above.
+        let fd = try openSocket()
+        defer { close(fd) }
         // Listening sockets of every family first, as one walk delivers them (Census.Tally
         // needs them before the others).
         let listen = UInt32(1) << UInt32(TCPState.listen.rawValue)
@@ -63,6 +65,12 @@ public enum SockDiag {
                 try receive(fd: fd, seq: seq, type: UInt16(SOCK_DIAG_BY_FAMILY), buffer: &buffer, body)
             }
         }
+    }
+
+    static func openSocket() throws(TracerError) -> Int32 {
+        let fd = socket(AF_NETLINK, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), NETLINK_SOCK_DIAG)
+        if fd < 0 { throw .call("socket(AF_NETLINK, NETLINK_SOCK_DIAG)", errno: errno) }
+        return fd
     }
 
     enum Request {
@@ -159,8 +167,10 @@ public enum SockDiag {
                     return e == 0 ? .done : .failed(-e)
                 case Int32(type) where len >= headerSize + msgSize:
                     body(snapshot(raw.loadUnaligned(fromByteOffset: offset + headerSize, as: inet_diag_msg.self)))
+                case 0..<Int32(NLMSG_MIN_TYPE):
+                    break  // other netlink control messages (NLMSG_NOOP)
                 default:
-                    break
+                    return .malformed  // an answer of a kind we did not ask for: not silently dropped
                 }
             }
             offset += (len + 3) & ~3  // NLMSG_ALIGN

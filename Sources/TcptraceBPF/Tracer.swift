@@ -168,9 +168,45 @@ public final class Tracer {
             try rodata.setBytes(name, ports.flatMap { withUnsafeBytes(of: $0) { Array($0) } })
         }
         try rodata.set("wakeup_bytes", c.wakeupBytes ?? c.ringBufferBytes / 4)
-        // THREAD_SIZE on x86-64 and arm64 (without KASAN): 16 KiB, or a page if larger.
-        try rodata.set("task_stack_bytes", UInt64(max(16384, sysconf(Int32(_SC_PAGESIZE)))))
+        try rodata.set("task_stack_bytes", taskStackBytes())
         try rodata.commit()
+    }
+
+    /// THREAD_SIZE: 16 KiB on x86-64 and arm64, or a page if larger; KASAN doubles it on both.
+    /// A KASAN kernel is told by `kasan_check_range` among the names in its BTF.
+    static func taskStackBytes(btfPath: String = "/sys/kernel/btf/vmlinux") -> UInt64 {
+        let base = UInt64(max(16384, sysconf(Int32(_SC_PAGESIZE))))
+        return kernelNames(btfPath, contain: "kasan_check_range") ? base * 2 : base
+    }
+
+    /// Whether `name` is one of the NUL-terminated strings in the file (BTF's string section).
+    static func kernelNames(_ path: String, contain name: String) -> Bool {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        if fd < 0 { return false }
+        defer { close(fd) }
+        let needle = [0] + Array(name.utf8) + [0]
+        var window: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 1 << 20)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { return false }
+            // Keep the tail of the previous chunk so a match across the boundary is found.
+            window = Array(window.suffix(needle.count - 1)) + chunk[..<n]
+            if contains(window, needle) { return true }
+        }
+    }
+
+    private static func contains(_ haystack: [UInt8], _ needle: [UInt8]) -> Bool {
+        guard needle.count <= haystack.count, let first = needle.first else { return false }
+        return haystack.withUnsafeBufferPointer { h in
+            var i = 0
+            while i <= h.count - needle.count {
+                if h[i] == first && h[i + 1] == needle[1] && h[i..<(i + needle.count)].elementsEqual(needle) { return true }
+                i += 1
+            }
+            return false
+        }
     }
 
     private static func attach(_ program: OpaquePointer) throws(TracerError) -> OpaquePointer {

@@ -151,3 +151,30 @@ import TcptraceCore
         #expect(Preflight.effectiveCapabilities(statusPath: "/nonexistent") == nil)
     }
 }
+
+/// The KASAN probe behind the fallback program's stack test (THREAD_SIZE doubles under KASAN).
+@Suite struct KernelNameTests {
+    func file(_ bytes: [UInt8]) -> String {
+        let path = "/tmp/tcptrace-names-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        close(fd)
+        return path
+    }
+
+    @Test func findsWholeNamesOnlyAcrossReadChunks() {
+        let name = Array("kasan_check_range".utf8)
+        let plain = file([0] + Array("foo".utf8) + [0] + name + [0] + Array("bar".utf8) + [0])
+        let longer = file([0] + name + Array("_x".utf8) + [0] + Array("x".utf8) + name + [0])
+        // Across the 1 MiB read boundary.
+        var big = [UInt8](repeating: 0x41, count: (1 << 20) - 5)
+        big += [0] + name + [0]
+        let straddling = file(big)
+        defer { for p in [plain, longer, straddling] { unlink(p) } }
+        #expect(Tracer.kernelNames(plain, contain: "kasan_check_range"))
+        #expect(!Tracer.kernelNames(longer, contain: "kasan_check_range"))
+        #expect(Tracer.kernelNames(straddling, contain: "kasan_check_range"))
+        #expect(!Tracer.kernelNames("/nonexistent/btf", contain: "kasan_check_range"))
+        #expect(Tracer.taskStackBytes(btfPath: plain) == 2 * Tracer.taskStackBytes(btfPath: longer))
+    }
+}
