@@ -18,6 +18,28 @@ public enum JSONLines {
         out.append(UInt8(ascii: "\""))
     }
 
+    /// The cursor path's `appendHeader` + `appendIdentity`: `prefix` is `{"type":"…","v":`.
+    @inline(__always)
+    static func headerAndIdentity(
+        _ prefix: StaticString, time: WallTime, cookie: UInt64, family: AddressFamily, local: IPAddress,
+        localPort: UInt16, remote: IPAddress, remotePort: UInt16, to c: inout ByteCursor, cache: inout RFC3339Cache
+    ) {
+        c.ascii(prefix)
+        c.decimal(UInt64(schemaVersion))
+        c.ascii(",\"time\":\"")
+        time.appendRFC3339(to: &c, cache: &cache)
+        c.ascii("\",\"cookie\":")
+        c.decimal(cookie)
+        c.ascii(family == .ipv4 ? ",\"family\":\"ipv4\",\"laddr\":\"" : ",\"family\":\"ipv6\",\"laddr\":\"")
+        local.append(to: &c)
+        c.ascii("\",\"lport\":")
+        c.decimal(UInt64(localPort))
+        c.ascii(",\"raddr\":\"")
+        remote.append(to: &c)
+        c.ascii("\",\"rport\":")
+        c.decimal(UInt64(remotePort))
+    }
+
     static func appendIdentity(
         cookie: UInt64, local: IPAddress, localPort: UInt16, remote: IPAddress, remotePort: UInt16,
         family: AddressFamily, to out: inout [UInt8]
@@ -92,20 +114,9 @@ public enum JSONLines {
         // comm escapes to at most 6 bytes per byte.
         let maxBytes = 640 + 6 * (t.comm.count + (t.owner?.comm.count ?? 0))
         out.appendThroughCursor(maxBytes: maxBytes) { c in
-            c.ascii("{\"type\":\"transition\",\"v\":")
-            c.decimal(UInt64(schemaVersion))
-            c.ascii(",\"time\":\"")
-            t.time.appendRFC3339(to: &c, cache: &timeCache)
-            c.ascii("\",\"cookie\":")
-            c.decimal(t.cookie)
-            c.ascii(t.family == .ipv4 ? ",\"family\":\"ipv4\",\"laddr\":\"" : ",\"family\":\"ipv6\",\"laddr\":\"")
-            t.local.append(to: &c)
-            c.ascii("\",\"lport\":")
-            c.decimal(UInt64(t.localPort))
-            c.ascii(",\"raddr\":\"")
-            t.remote.append(to: &c)
-            c.ascii("\",\"rport\":")
-            c.decimal(UInt64(t.remotePort))
+            headerAndIdentity(
+                "{\"type\":\"transition\",\"v\":", time: t.time, cookie: t.cookie, family: t.family, local: t.local,
+                localPort: t.localPort, remote: t.remote, remotePort: t.remotePort, to: &c, cache: &timeCache)
             c.ascii(",\"old\":\"")
             c.state(t.old)
             c.ascii("\",\"new\":\"")

@@ -15,20 +15,9 @@ extension JSONLines {
             return
         }
         out.appendThroughCursor(maxBytes: maxBytes) { o in
-            o.ascii("{\"type\":\"connection\",\"v\":")
-            o.decimal(UInt64(schemaVersion))
-            o.ascii(",\"time\":\"")
-            c.time.appendRFC3339(to: &o, cache: &timeCache)
-            o.ascii("\",\"cookie\":")
-            o.decimal(c.cookie)
-            o.ascii(c.family == .ipv4 ? ",\"family\":\"ipv4\",\"laddr\":\"" : ",\"family\":\"ipv6\",\"laddr\":\"")
-            c.local.append(to: &o)
-            o.ascii("\",\"lport\":")
-            o.decimal(UInt64(c.localPort))
-            o.ascii(",\"raddr\":\"")
-            c.remote.append(to: &o)
-            o.ascii("\",\"rport\":")
-            o.decimal(UInt64(c.remotePort))
+            headerAndIdentity(
+                "{\"type\":\"connection\",\"v\":", time: c.time, cookie: c.cookie, family: c.family, local: c.local,
+                localPort: c.localPort, remote: c.remote, remotePort: c.remotePort, to: &o, cache: &timeCache)
             o.ascii(",\"role\":\"")
             o.text(c.role.rawValue)
             o.ascii("\",\"owner\":")
