@@ -17,30 +17,35 @@ let package = Package(
             pkgConfig: "libbpf",
             providers: [.apt(["libbpf-dev", "libelf-dev", "zlib1g-dev"])]
         ),
-        // The shared event header (bpf/tcptrace.h), the embedded BPF object, signal shims, zlib.
-        .target(name: "CTcptrace", linkerSettings: [.linkedLibrary("z")]),
-        // The only Swift module that talks to C: loader, ring buffer, decoding, OS boundary.
-        .target(name: "TcptraceBPF", dependencies: ["CLibbpf", "CTcptrace", "TcptraceCore"]),
-        // Pure Swift: states, records, formatting. No C, no I/O.
+        // The kernel program's C side: the shared event header (bpf/tcptrace.h) and the
+        // embedded object bytes.
+        .target(name: "CTcptraceProgram"),
+        // The host's C side: sock_diag and zlib headers, signal and write-back shims.
+        .target(name: "CTcptraceHost", linkerSettings: [.linkedLibrary("z")]),
+        // Pure Swift: states, records, the connection table, formatting, parsing. No C, no I/O.
         .target(name: "TcptraceCore"),
-        // Options, validation, wiring, the poll loop.
+        // The operating system: sock_diag, /proc, sysctls, clocks, files, signals, output.
+        .target(name: "TcptraceHost", dependencies: ["CTcptraceHost", "TcptraceCore"]),
+        // The kernel program: open, load, attach, ring buffer, decoding, counters.
+        .target(name: "TcptraceKernel", dependencies: ["CLibbpf", "CTcptraceProgram", "TcptraceCore", "TcptraceHost"]),
+        // The commands: options, validation, wiring. Imports no C.
         .target(
             name: "TcptraceCLI",
             dependencies: [
-                "TcptraceBPF", "TcptraceCore", "CTcptrace",
+                "TcptraceKernel", "TcptraceHost", "TcptraceCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .executableTarget(name: "tcptrace-bpf", dependencies: ["TcptraceCLI"]),
-        // No root needed: core, decoding, CLI parsing, the embedded object's ABI.
+        // No root needed: core, decoding, CLI parsing, the embedded object's ABI and names.
         .testTarget(
             name: "TcptraceTests",
-            dependencies: ["TcptraceCore", "TcptraceBPF", "TcptraceCLI", "CTcptrace"]
+            dependencies: ["TcptraceCore", "TcptraceKernel", "TcptraceHost", "TcptraceCLI", "CTcptraceProgram"]
         ),
         // Root and a BTF kernel: the real program, real loopback connections.
         .testTarget(
             name: "TcptraceKernelTests",
-            dependencies: ["TcptraceBPF", "TcptraceCore", "CTcptrace", "CLibbpf"]
+            dependencies: ["TcptraceKernel", "TcptraceHost", "TcptraceCore", "CTcptraceProgram", "CLibbpf"]
         ),
     ]
 )

@@ -1,6 +1,6 @@
 import ArgumentParser
-import Glibc
-import TcptraceBPF
+import TcptraceKernel
+import TcptraceHost
 import TcptraceCore
 
 /// `tcptrace-bpf report`: the analysis of a live run, over JSON lines recorded earlier.
@@ -75,7 +75,7 @@ public struct ReportCommand: ParsableCommand {
 final class ReportRun {
     let options: ReportCommand
     let json: Bool
-    let writer = LineWriter(fd: 1, ownsDescriptor: false)
+    let writer = LineWriter()
     let text = TextLines(utcOffsetSeconds: 0)
     var replay: Replay
     var outputError: OutputError?
@@ -186,7 +186,7 @@ final class ReportRun {
         case nil: return nil
         case .closed: return .success
         case .failed(let e):
-            printError("writing output failed: \(String(cString: strerror(e)))")
+            printError("writing output failed: \(Errno(e).description)")
             return .ioError
         }
     }

@@ -1,7 +1,6 @@
 import ArgumentParser
-import CTcptrace
-import Glibc
-import TcptraceBPF
+import TcptraceKernel
+import TcptraceHost
 import TcptraceCore
 
 public enum OutputFormat: String, ExpressibleByArgument, CaseIterable, Sendable {
@@ -40,7 +39,7 @@ public struct TcptraceCommand: ParsableCommand {
         do {
             var command = try parseAsRoot(arguments)
             try command.run()
-            Glibc.exit(0)
+            exitProcess(0)
         } catch {
             let code = exitCode(for: error)
             let message = self.message(for: error)
@@ -48,7 +47,7 @@ public struct TcptraceCommand: ParsableCommand {
                 self.exit(withError: error)  // --help, --version, or already reported
             }
             printError(message.split(separator: "\n").first.map(String.init) ?? message)
-            Glibc.exit(code.rawValue)
+            exitProcess(code.rawValue)
         }
     }
 

@@ -1,6 +1,5 @@
-import CTcptrace
-import Glibc
-import TcptraceBPF
+import TcptraceKernel
+import TcptraceHost
 import TcptraceCore
 
 /// One run of the tracer: open output, check the host, load, poll until told to stop, drain,
@@ -65,14 +64,14 @@ final class TraceRun {
                 return .cannotCreate
             }
         } else {
-            writer = LineWriter(fd: 1, ownsDescriptor: false)
+            writer = LineWriter()
         }
 
         let tracer: Tracer
         do {
             try Preflight.checkPrivileges()
             try Preflight.checkKernel()
-            tcptrace_install_signal_handlers()
+            StopSignal.install()
             tracer = try Tracer(
                 configuration: options.tracerConfiguration, clock: SystemClock.monotonicToWall(),
                 handler: { [out = writer.storage] t in self.handle(t, out: out) })
@@ -99,7 +98,7 @@ final class TraceRun {
         var nextCensus = censusEvery > 0 ? SystemClock.monotonicNanoseconds() + censusEvery : UInt64.max
         var nextLossCheck = SystemClock.monotonicNanoseconds()
         do {
-            while tcptrace_stop_signal() == 0 && outputError == nil {
+            while StopSignal.received == 0 && outputError == nil {
                 let now = SystemClock.monotonicNanoseconds()
                 if let deadline, now >= deadline { break }
                 let timeout = deadline.map { Int32(min(UInt64(Self.pollMilliseconds), ($0 - now) / 1_000_000 + 1)) }
@@ -152,7 +151,7 @@ final class TraceRun {
         try? flush()
         switch outputError {
         case .failed(let e):
-            printError("writing output failed: \(String(cString: strerror(e)))")
+            printError("writing output failed: \(Errno(e).description)")
             return .ioError
         case .closed, nil:
             return .success
@@ -295,7 +294,7 @@ final class TraceRun {
         var f = CensusFilter(family: options.filter.family, ports: options.filter.ports)
         if f.ports.isEmpty { f.ports = options.filter.localPorts + options.filter.remotePorts }
         do {
-            let census = try CensusCommand.take(filter: f)
+            let census = try CensusSource.take(filter: f)
             if json { JSONLines.append(census, to: &writer.buffer) } else { text.appendCensus(census, to: &writer.buffer) }
         } catch {
             printError("census failed: \(error)")
@@ -307,7 +306,7 @@ final class TraceRun {
         if json { JSONLines.append(l, to: &writer.buffer) } else { text.append(l, color: color, to: &writer.buffer) }
     }
 
-    func flush() throws(TracerError) {
+    func flush() throws(SystemError) {
         do {
             try writer.flush()
         } catch {

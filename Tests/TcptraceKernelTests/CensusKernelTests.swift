@@ -1,7 +1,8 @@
 import Foundation
 import Glibc
 import Testing
-import TcptraceBPF
+import TcptraceKernel
+import TcptraceHost
 import TcptraceCore
 
 // Glibc's module map hides these (_GNU_SOURCE); they are plain libc symbols.

@@ -1,7 +1,8 @@
 import Foundation
 import Glibc
 import Testing
-import TcptraceBPF
+import TcptraceKernel
+import TcptraceHost
 import TcptraceCore
 
 /// Kernel tests run as root on a kernel with BTF. Elsewhere they are skipped, unless

@@ -1,7 +1,8 @@
 import Foundation
 import Glibc
 import Testing
-import TcptraceBPF
+import TcptraceKernel
+import TcptraceHost
 import TcptraceCore
 
 /// The real program in the real kernel, with real loopback connections.

@@ -1,8 +1,9 @@
 import Glibc
-import CTcptrace
+import CTcptraceProgram
 import Testing
 import TcptraceCore
-@testable import TcptraceBPF
+@testable import TcptraceKernel
+@testable import TcptraceHost
 
 @Suite struct DecodingTests {
     let clock = MonotonicToWall(wallNow: WallTime(nanoseconds: 1_795_614_010_000_000_000), monotonicNowNs: 1_000)
@@ -114,7 +115,7 @@ import TcptraceCore
     }
 
     @Test func preflightNamesMissingBTF() {
-        #expect(throws: TracerError.self) { try Preflight.checkKernel(btfPath: "/nonexistent/vmlinux") }
+        #expect(throws: SystemError.self) { try Preflight.checkKernel(btfPath: "/nonexistent/vmlinux") }
         do {
             try Preflight.checkKernel(btfPath: "/nonexistent/vmlinux")
         } catch {

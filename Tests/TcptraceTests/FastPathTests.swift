@@ -1,5 +1,6 @@
 import Testing
-@testable import TcptraceBPF
+@testable import TcptraceKernel
+@testable import TcptraceHost
 @testable import TcptraceCore
 
 /// The per-event fast paths (stack-buffer digits, cached RFC 3339 second, dotted quads,

@@ -6,21 +6,8 @@ public enum Sysctl {
     /// The text of a /proc file (at most `limit` bytes), or nil when it does not exist or
     /// cannot be read.
     public static func readFile(_ path: String, limit: Int = 1 << 20) -> String? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        if fd < 0 { return nil }
-        defer { close(fd) }
-        var out: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 16 << 10)
-        while out.count < limit {
-            let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                return nil
-            }
-            if n == 0 { break }
-            out.append(contentsOf: chunk[0..<n])
-        }
-        return String(decoding: out, as: UTF8.self)
+        guard let fd = try? FileDescriptor.open(path, O_RDONLY), let bytes = try? fd.readAll(limit: limit) else { return nil }
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     /// `net.ipv4.tcp_tw_reuse` → the text of /proc/sys/net/ipv4/tcp_tw_reuse.

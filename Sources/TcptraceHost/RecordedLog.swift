@@ -1,4 +1,4 @@
-import CTcptrace
+import CTcptraceHost
 import Glibc
 
 /// A recorded JSON-lines log, read line by line through zlib: gzip files are decompressed,
@@ -32,16 +32,15 @@ public final class RecordedLog {
 
     public init(path: String) throws(ReadError) {
         self.path = path
-        let f: gzFile?
-        if path == "-" {
-            f = gzdopen(dup(0), "rb")
-        } else {
-            let fd = open(path, O_RDONLY | O_CLOEXEC)
-            if fd < 0 { throw .open(path: path, errno: errno) }
-            f = gzdopen(fd, "rb")
-            if f == nil { close(fd) }
+        let descriptor: FileDescriptor
+        do {
+            descriptor = path == "-" ? FileDescriptor(adopting: dup(0)) : try FileDescriptor.open(path, O_RDONLY)
+        } catch {
+            throw .open(path: path, errno: error.code)
         }
-        guard let f else { throw .open(path: path, errno: errno == 0 ? ENOMEM : errno) }
+        // zlib owns the descriptor from here (gzclose closes it).
+        guard let f = gzdopen(descriptor.raw, "rb") else { throw .open(path: path, errno: errno == 0 ? ENOMEM : errno) }
+        _ = descriptor.release()
         gzbuffer(f, UInt32(Self.readSize))
         file = f
         buffer = []

@@ -1,3 +1,4 @@
+import TcptraceHost
 import CLibbpf
 import Glibc
 
@@ -9,7 +10,7 @@ public enum Preflight {
     public static let tracepointType = "btf_trace_inet_sock_set_state"
 
     /// Root, or CAP_BPF + CAP_PERFMON (Linux ≥ 5.8), or CAP_SYS_ADMIN.
-    public static func checkPrivileges(statusPath: String = "/proc/self/status") throws(TracerError) {
+    public static func checkPrivileges(statusPath: String = "/proc/self/status") throws(SystemError) {
         if geteuid() == 0 { return }
         let caps = effectiveCapabilities(statusPath: statusPath) ?? 0
         let sysAdmin: UInt64 = 1 << 21, perfmon: UInt64 = 1 << 38, bpf: UInt64 = 1 << 39
@@ -19,7 +20,7 @@ public enum Preflight {
     }
 
     /// The kernel's BTF exists and defines the tracepoint for tp_btf.
-    public static func checkKernel(btfPath: String = kernelBTFPath) throws(TracerError) {
+    public static func checkKernel(btfPath: String = kernelBTFPath) throws(SystemError) {
         guard access(btfPath, R_OK) == 0 else {
             throw .kernelUnsupported(
                 "kernel BTF not found at \(btfPath): tcptrace-bpf needs Linux >= 5.12 built with CONFIG_DEBUG_INFO_BTF=y")

@@ -1,6 +1,7 @@
 import CLibbpf
 import Glibc
 import TcptraceCore
+import TcptraceHost
 
 /// What `doctor` checks on this host, in the order the tracer needs it. The decisive check is
 /// the last: loading and attaching the embedded program exercises tp_btf, the ring buffer and
@@ -10,7 +11,7 @@ public enum HostProbe {
         typealias Check = DoctorReport.Check
         var out: [Check] = []
         var privileged = true
-        do throws(TracerError) {
+        do throws(SystemError) {
             try Preflight.checkPrivileges()
             out.append(Check(name: "privileges", status: .ok, detail: geteuid() == 0 ? "root" : "CAP_BPF + CAP_PERFMON (or CAP_SYS_ADMIN)"))
         } catch {
@@ -28,7 +29,7 @@ public enum HostProbe {
                     detail: "\(Preflight.kernelBTFPath) missing: needs a kernel built with CONFIG_DEBUG_INFO_BTF=y (Linux >= 5.12)"))
         }
         if btf {
-            do throws(TracerError) {
+            do throws(SystemError) {
                 try Preflight.checkKernel()
                 out.append(Check(name: "tracepoint", status: .ok, detail: "BTF typedef \(Preflight.tracepointType) found"))
             } catch {
@@ -61,7 +62,7 @@ public enum HostProbe {
         }
 
         if privileged && btf {
-            do throws(TracerError) {
+            do throws(SystemError) {
                 var c = Tracer.Configuration()
                 c.ringBufferBytes = 1 << 16
                 let tracer = try Tracer(configuration: c, clock: SystemClock.monotonicToWall()) { _ in true }

@@ -1,7 +1,8 @@
 import CLibbpf
-import CTcptrace
+import CTcptraceProgram
 import Glibc
 import TcptraceCore
+import TcptraceHost
 
 /// The loaded and attached kernel program, its ring buffer and its counters. Owns every libbpf
 /// handle it creates and frees them in reverse order.
@@ -29,12 +30,12 @@ public final class Tracer {
     private let consumer: Consumer
 
     /// Opens, configures, loads and attaches the embedded program. Needs root.
-    public init(configuration: Configuration, clock: MonotonicToWall, handler: @escaping Handler) throws(TracerError) {
+    public init(configuration: Configuration, clock: MonotonicToWall, handler: @escaping Handler) throws(SystemError) {
         Self.setLibbpfLogging(verbose: configuration.verbose)
         let object = try EmbeddedObject.openObject(name: "tcptrace")
         let consumer = Consumer(clock: clock, handler: handler)
         var ring: OpaquePointer? = nil
-        do throws(TracerError) {
+        do throws(SystemError) {
             try Self.applySettings(configuration, to: object)
             let rc = bpf_object__load(object)
             if rc < 0 { throw Self.loadError(-rc) }
@@ -53,7 +54,7 @@ public final class Tracer {
             // attached, a skipped hit is counted as a recursion miss.
             let link = try Self.attach(program)
             let nestedLink: OpaquePointer
-            do throws(TracerError) {
+            do throws(SystemError) {
                 nestedLink = try Self.attach(nested)
             } catch {
                 bpf_link__destroy(link)
@@ -84,7 +85,7 @@ public final class Tracer {
     /// are batched, so data can be waiting without one). Returns the records handled; a signal
     /// interrupting the wait is not an error.
     @discardableResult
-    public func poll(timeoutMilliseconds: Int32) throws(TracerError) -> Int {
+    public func poll(timeoutMilliseconds: Int32) throws(SystemError) -> Int {
         guard let ring else { return 0 }
         let before = consumer.handled
         let rc = ring_buffer__poll(ring, timeoutMilliseconds)
@@ -95,7 +96,7 @@ public final class Tracer {
 
     /// Consumes every record queued now, without waiting.
     @discardableResult
-    public func drain() throws(TracerError) -> Int {
+    public func drain() throws(SystemError) -> Int {
         guard let ring, !consumer.stopped else { return 0 }
         let before = consumer.handled
         let rc = ring_buffer__consume(ring)
@@ -152,7 +153,7 @@ public final class Tracer {
 
     // MARK: - Setup
 
-    private static func applySettings(_ c: Configuration, to object: OpaquePointer) throws(TracerError) {
+    private static func applySettings(_ c: Configuration, to object: OpaquePointer) throws(SystemError) {
         let events = try check("find map events", bpf_object__find_map_by_name(object, "events"))
         try check("bpf_map__set_max_entries(events)", bpf_map__set_max_entries(events, UInt32(c.ringBufferBytes)))
         var rodata = try ReadOnlyData(object: object)
@@ -209,19 +210,19 @@ public final class Tracer {
         }
     }
 
-    private static func attach(_ program: OpaquePointer) throws(TracerError) -> OpaquePointer {
+    private static func attach(_ program: OpaquePointer) throws(SystemError) -> OpaquePointer {
         guard let link = bpf_program__attach(program) else {
             let e = errno
             throw e == EPERM || e == EACCES
-                ? TracerError.notPermitted(
+                ? SystemError.notPermitted(
                     "attaching to tracepoint sock:inet_sock_set_state was refused: \(String(cString: strerror(e)))")
-                : TracerError.kernelUnsupported(
+                : SystemError.kernelUnsupported(
                     "cannot attach tp_btf/inet_sock_set_state: \(String(cString: strerror(e))) (needs Linux >= 5.12 with BTF)")
         }
         return link
     }
 
-    private static func loadError(_ e: Int32) -> TracerError {
+    private static func loadError(_ e: Int32) -> SystemError {
         let reason = String(cString: strerror(e))
         if e == EPERM || e == EACCES {
             return .notPermitted("the kernel refused to load the BPF program (\(reason)): run as root or with CAP_BPF and CAP_PERFMON")
@@ -286,7 +287,7 @@ private struct ReadOnlyData {
     var bytes: [UInt8]
     var variables: [String: (offset: Int, size: Int)] = [:]
 
-    init(object: OpaquePointer) throws(TracerError) {
+    init(object: OpaquePointer) throws(SystemError) {
         var previous: OpaquePointer? = nil
         var found: OpaquePointer? = nil
         while let m = bpf_object__next_map(object, previous) {
@@ -310,11 +311,11 @@ private struct ReadOnlyData {
         }
     }
 
-    mutating func set<T: FixedWidthInteger>(_ name: String, _ value: T) throws(TracerError) {
+    mutating func set<T: FixedWidthInteger>(_ name: String, _ value: T) throws(SystemError) {
         try setBytes(name, withUnsafeBytes(of: value) { Array($0) }, exact: true)
     }
 
-    mutating func setBytes(_ name: String, _ value: [UInt8], exact: Bool = false) throws(TracerError) {
+    mutating func setBytes(_ name: String, _ value: [UInt8], exact: Bool = false) throws(SystemError) {
         guard let v = variables[name], v.offset + v.size <= bytes.count, value.count <= v.size,
             !exact || value.count == v.size
         else {
@@ -324,7 +325,7 @@ private struct ReadOnlyData {
     }
 
     /// Hands the settings to libbpf, which loads them with the object.
-    func commit() throws(TracerError) {
+    func commit() throws(SystemError) {
         try check("bpf_map__set_initial_value(.rodata)", bpf_map__set_initial_value(map, bytes, bytes.count))
     }
 }

@@ -1,5 +1,6 @@
-import CTcptrace
+import CTcptraceProgram
 import TcptraceCore
+import TcptraceHost
 
 public enum DecodeError: Error, Equatable {
     case short(size: Int)

@@ -1,4 +1,4 @@
-import CTcptrace
+import CTcptraceHost
 import Glibc
 import TcptraceCore
 
@@ -14,7 +14,7 @@ public enum SockDiag {
     /// TCP sockets of `families` whose state is in `states` (nil: all states).
     public static func dump(
         families: [AddressFamily] = [.ipv4, .ipv6], states: Set<TCPState>? = nil
-    ) throws(TracerError) -> [SocketSnapshot] {
+    ) throws(SystemError) -> [SocketSnapshot] {
         var out: [SocketSnapshot] = []
         try forEach(families: families, states: states) { out.append($0) }
         return out
@@ -32,16 +32,15 @@ public enum SockDiag {
     public static func forEach(
         families: [AddressFamily] = [.ipv4, .ipv6], states: Set<TCPState>? = nil, singleWalk: Bool = true,
         _ body: (SocketSnapshot) -> Void
-    ) throws(TracerError) {
+    ) throws(SystemError) {
         let mask = states.map { $0.reduce(UInt32(0)) { $0 | (1 << UInt32($1.rawValue & 31)) } } ?? allStates
         var buffer = [UInt8](repeating: 0, count: receiveBufferBytes)
         if singleWalk && Set(families) == [.ipv4, .ipv6] {
             var delivered = false
             do {
-                let fd = try openSocket()
-                defer { close(fd) }
-                try send(fd: fd, request: .bothFamilies(states: mask, seq: 1))
-                try receive(fd: fd, seq: 1, type: UInt16(TCPDIAG_GETSOCK), buffer: &buffer) { s in
+                let socket = try openSocket()
+                try send(fd: socket.raw, request: .bothFamilies(states: mask, seq: 1))
+                try receive(fd: socket.raw, seq: 1, type: UInt16(TCPDIAG_GETSOCK), buffer: &buffer) { s in
                     delivered = true
                     body(s)
                 }
@@ -51,8 +50,8 @@ public enum SockDiag {
             }
         }
         // A socket of its own: nothing left over from a refused or broken request above.
-        let fd = try openSocket()
-        defer { close(fd) }
+        let socket = try openSocket()
+        let fd = socket.raw
         // Listening sockets of every family first, as one walk delivers them (Census.Tally
         // needs them before the others).
         let listen = UInt32(1) << UInt32(TCPState.listen.rawValue)
@@ -67,10 +66,12 @@ public enum SockDiag {
         }
     }
 
-    static func openSocket() throws(TracerError) -> Int32 {
-        let fd = socket(AF_NETLINK, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), NETLINK_SOCK_DIAG)
-        if fd < 0 { throw .call("socket(AF_NETLINK, NETLINK_SOCK_DIAG)", errno: errno) }
-        return fd
+    static func openSocket() throws(SystemError) -> FileDescriptor {
+        do {
+            return try FileDescriptor.socket(AF_NETLINK, Int32(SOCK_DGRAM.rawValue), NETLINK_SOCK_DIAG)
+        } catch {
+            throw .call("socket(AF_NETLINK, NETLINK_SOCK_DIAG)", errno: error.code)
+        }
     }
 
     enum Request {
@@ -80,7 +81,7 @@ public enum SockDiag {
         case bothFamilies(states: UInt32, seq: UInt32)
     }
 
-    static func send(fd: Int32, request: Request) throws(TracerError) {
+    static func send(fd: Int32, request: Request) throws(SystemError) {
         func header(_ type: Int32, _ bodySize: Int, _ seq: UInt32) -> nlmsghdr {
             var h = nlmsghdr()
             h.nlmsg_len = UInt32(MemoryLayout<nlmsghdr>.size + bodySize)
@@ -104,22 +105,21 @@ public enum SockDiag {
     }
 
     /// Sends a header and body laid out as the kernel reads them (both are 4-byte aligned).
-    private static func sendMessage<Body>(fd: Int32, _ message: (nlmsghdr, Body)) throws(TracerError) {
+    private static func sendMessage<Body>(fd: Int32, _ message: (nlmsghdr, Body)) throws(SystemError) {
         var m = message
         var kernel = sockaddr_nl()
         kernel.nl_family = sa_family_t(AF_NETLINK)
         let size = MemoryLayout<nlmsghdr>.size + MemoryLayout<Body>.size
-        while true {
-            let n = withUnsafePointer(to: &m) { mp in
+        let n = retryingOnInterrupt {
+            withUnsafePointer(to: &m) { mp in
                 withUnsafePointer(to: &kernel) {
                     $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
                         sendto(fd, mp, size, 0, $0, socklen_t(MemoryLayout<sockaddr_nl>.size))
                     }
                 }
             }
-            if n >= 0 { return }
-            if errno != EINTR { throw .call("sendto(sock_diag dump request)", errno: errno) }
         }
+        if n < 0 { throw .call("sendto(sock_diag dump request)", errno: errno) }
     }
 
     enum BatchEnd {
@@ -129,13 +129,10 @@ public enum SockDiag {
     /// Reads batches until NLMSG_DONE, parsing every message of each batch.
     static func receive(
         fd: Int32, seq: UInt32, type: UInt16, buffer: inout [UInt8], _ body: (SocketSnapshot) -> Void
-    ) throws(TracerError) {
+    ) throws(SystemError) {
         while true {
-            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw .call("recv(sock_diag)", errno: errno)
-            }
+            let n = retryingOnInterrupt { buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) } }
+            if n < 0 { throw .call("recv(sock_diag)", errno: errno) }
             if n == 0 { throw .call("recv(sock_diag): the dump ended without NLMSG_DONE", errno: EPROTO) }
             switch buffer.withUnsafeBytes({ parse($0, count: n, seq: seq, type: type, body) }) {
             case .more: continue

@@ -1,28 +1,8 @@
 #define _GNU_SOURCE
-#include "CTcptrace.h"
+#include "CTcptraceHost.h"
 #include <fcntl.h>
 #include <signal.h>
 #include <string.h>
-
-#define FIELD(f) { #f, offsetof(struct tcptrace_event, f), sizeof(((struct tcptrace_event *)0)->f) }
-const struct tcptrace_field_layout tcptrace_event_fields[] = {
-	FIELD(ts_ns), FIELD(cookie), FIELD(ns_in_old), FIELD(first_seen_ns), FIELD(inode),
-	FIELD(bytes_acked), FIELD(bytes_received), FIELD(total_retrans), FIELD(srtt_us),
-	FIELD(rcv_queue), FIELD(pid), FIELD(tid), FIELD(owner_pid), FIELD(family), FIELD(lport),
-	FIELD(rport), FIELD(oldstate), FIELD(newstate), FIELD(saddr), FIELD(daddr), FIELD(comm),
-	FIELD(owner_comm), FIELD(flags), FIELD(reserved),
-};
-const size_t tcptrace_event_field_count = sizeof(tcptrace_event_fields) / sizeof(tcptrace_event_fields[0]);
-
-const unsigned char *tcptrace_bpf_object_ptr(void)
-{
-	return tcptrace_bpf_object;
-}
-
-const struct tcptrace_field_layout *tcptrace_event_fields_ptr(void)
-{
-	return tcptrace_event_fields;
-}
 
 static volatile sig_atomic_t stop_signal;
 

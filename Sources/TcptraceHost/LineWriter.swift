@@ -1,13 +1,13 @@
-import CTcptrace
+import CTcptraceHost
 import Glibc
 import TcptraceCore
 
-enum OutputError: Error, CustomStringConvertible {
+public enum OutputError: Error, CustomStringConvertible {
     /// The reader went away (EPIPE): end quietly.
     case closed
     case failed(errno: Int32)
 
-    var description: String {
+    public var description: String {
         switch self {
         case .closed: return "output closed"
         case .failed(let e): return String(cString: strerror(e))
@@ -27,12 +27,13 @@ enum OutputError: Error, CustomStringConvertible {
 /// it is waited for and dropped from the page cache. Dirty pages then stay at a few chunks instead of growing
 /// to the kernel's dirty limit, where `write()` is throttled for up to 200 ms at a time
 /// (balance_dirty_pages) and the ring buffer overflows behind it.
-final class LineWriter {
-    let fd: Int32
-    let ownsDescriptor: Bool
-    let storage: UnsafeMutablePointer<[UInt8]>
+public final class LineWriter {
+    public let fd: Int32
+    /// nil for a descriptor this writer does not own (standard output).
+    private let owned: FileDescriptor?
+    public let storage: UnsafeMutablePointer<[UInt8]>
     /// Flush once this much is buffered, so memory stays bounded however fast events come.
-    static let flushThresholdBytes = 256 << 10
+    public static let flushThresholdBytes = 256 << 10
     var flushThreshold: Int { Self.flushThresholdBytes }
     static let writeBackChunk: Int64 = 8 << 20
     /// Chunks under write-back before the oldest is waited for: the disk may fall this far
@@ -42,15 +43,18 @@ final class LineWriter {
     private var fileOffset: Int64 = -1
     private var writeBackStart: Int64 = 0
 
-    var buffer: [UInt8] {
+    public var buffer: [UInt8] {
         get { storage.pointee }
         _modify { yield &storage.pointee }
         set { storage.pointee = newValue }
     }
 
-    init(fd: Int32, ownsDescriptor: Bool) {
+    /// Writes to standard output, which stays open.
+    public convenience init() { self.init(fd: 1, owned: nil) }
+
+    private init(fd: Int32, owned: consuming FileDescriptor?) {
         self.fd = fd
-        self.ownsDescriptor = ownsDescriptor
+        self.owned = owned
         storage = .allocate(capacity: 1)
         storage.initialize(to: [])
         storage.pointee.reserveCapacity(flushThreshold + 4096)
@@ -65,33 +69,35 @@ final class LineWriter {
     }
 
     /// Creates or truncates `path` for writing.
-    static func open(path: String) throws(OutputError) -> LineWriter {
-        let fd = Glibc.open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        if fd < 0 { throw .failed(errno: errno) }
-        return LineWriter(fd: fd, ownsDescriptor: true)
+    public static func open(path: String) throws(OutputError) -> LineWriter {
+        do {
+            let file = try FileDescriptor.open(path, O_WRONLY | O_CREAT | O_TRUNC, mode: 0o644)
+            return LineWriter(fd: file.raw, owned: file)
+        } catch {
+            throw .failed(errno: error.code)
+        }
     }
 
     deinit {
-        if ownsDescriptor { Glibc.close(fd) }
         storage.deinitialize(count: 1)
         storage.deallocate()
     }
 
-    var isTerminal: Bool { isatty(fd) == 1 }
+    public var isTerminal: Bool { isatty(fd) == 1 }
 
     @inline(__always)
-    func flushIfFull() throws(OutputError) {
+    public func flushIfFull() throws(OutputError) {
         if storage.pointee.count >= flushThreshold { try flush() }
     }
 
-    func flush() throws(OutputError) {
+    public func flush() throws(OutputError) {
         var written = 0
         let count = storage.pointee.count
         while written < count {
-            let n = storage.pointee.withUnsafeBytes { write(fd, $0.baseAddress! + written, count - written) }
+            let n = retryingOnInterrupt { storage.pointee.withUnsafeBytes { write(fd, $0.baseAddress! + written, count - written) } }
             if n < 0 {
                 let e = errno
-                if e == EINTR || e == EAGAIN { continue }
+                if e == EAGAIN { continue }
                 storage.pointee.removeAll(keepingCapacity: true)
                 throw e == EPIPE ? .closed : .failed(errno: e)
             }
@@ -124,7 +130,7 @@ final class LineWriter {
 }
 
 /// One line on stderr, unbuffered.
-func printError(_ message: String) {
+public func printError(_ message: String) {
     var line = Array("tcptrace-bpf: \(message)\n".utf8)
     line.withUnsafeMutableBytes { _ = write(2, $0.baseAddress, $0.count) }
 }

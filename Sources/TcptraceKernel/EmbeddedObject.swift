@@ -1,5 +1,6 @@
+import TcptraceHost
 import CLibbpf
-import CTcptrace
+import CTcptraceProgram
 
 /// The BPF object compiled from bpf/ and embedded in this binary.
 public enum EmbeddedObject {
@@ -10,7 +11,7 @@ public enum EmbeddedObject {
     /// Compares struct tcptrace_event as compiled into the object (its BTF) with the same
     /// struct as compiled into this binary. Any difference means the object is stale.
     /// Needs no privileges: the object is opened, not loaded.
-    public static func eventLayoutMismatches() throws(TracerError) -> [String] {
+    public static func eventLayoutMismatches() throws(SystemError) -> [String] {
         let object = try openObject(name: "tcptrace-abi-check")
         defer { bpf_object__close(object) }
         guard let btf = bpf_object__btf(object) else { return ["the embedded object has no BTF"] }
@@ -50,7 +51,7 @@ public enum EmbeddedObject {
         return problems.sorted()
     }
 
-    static func openObject(name: String) throws(TracerError) -> OpaquePointer {
+    static func openObject(name: String) throws(SystemError) -> OpaquePointer {
         var opts = bpf_object_open_opts()
         opts.sz = MemoryLayout<bpf_object_open_opts>.size
         let obj = name.withCString { cname -> OpaquePointer? in

@@ -54,13 +54,7 @@ public final class SocketHolders {
     }
 
     static func readComm(_ path: String) -> String? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var buf = [UInt8](repeating: 0, count: 64)
-        let n = read(fd, &buf, buf.count)
-        guard n > 0 else { return nil }
-        var s = String(decoding: buf[0..<n], as: UTF8.self)
+        guard var s = Sysctl.readFile(path, limit: 64), !s.isEmpty else { return nil }
         if s.hasSuffix("\n") { s.removeLast() }
         return s
     }

@@ -1,0 +1,55 @@
+import ArgumentParser
+import TcptraceCore
+import TcptraceHost
+import TcptraceKernel
+
+/// `tcptrace-bpf doctor`: can this host run the tracer, and what do its sysctls say.
+public struct DoctorCommand: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "doctor",
+        abstract: "Check that this host can run the tracer, and audit TCP sysctls against a census taken now.",
+        discussion: """
+            Checks privileges, kernel BTF, the tracepoint's BTF, tp_btf, ring buffer and sk_storage \
+            (by loading the embedded program, then removing it), and whether tracefs is mounted \
+            (not needed). Then lists the TCP sysctls with what each does, reads \
+            TcpExtTCPTimeWaitOverflow and friends from /proc/net/netstat, and advises only where \
+            the census or those counters show a problem. Exits 0 when the tracer can run, else \
+            with the status the tracer itself would exit with.
+            """
+    )
+
+    @Option(help: "Output format: text for people, json for one doctor object.")
+    var format: OutputFormat = .text
+
+    public init() {}
+
+    public func run() throws {
+        let report = Self.examine()
+        let writer = LineWriter()
+        if format == .json {
+            JSONLines.append(report, to: &writer.buffer)
+        } else {
+            TextLines(utcOffsetSeconds: 0).appendDoctor(report, to: &writer.buffer)
+        }
+        try finishOutput(writer)
+        if !report.runnable {
+            let privileges = report.checks.first { $0.name == "privileges" }
+            throw ExitCode((privileges?.status == .fail ? ExitStatus.noPermission : .unavailable).rawValue)
+        }
+    }
+
+    static func examine() -> DoctorReport {
+        var checks = HostProbe.checks()
+        let (raw, values) = Sysctl.readTCP()
+        var census: Census? = nil
+        do {
+            census = try CensusSource.take(filter: CensusFilter())
+            checks.append(.init(name: "sock_diag", status: .ok, detail: "census of \(census!.total) TCP sockets taken"))
+        } catch {
+            checks.append(.init(name: "sock_diag", status: .info, detail: "no census: \(error.description)"))
+        }
+        return DoctorReport(
+            time: SystemClock.wallNow(), checks: checks, sysctls: values, sysctlText: raw,
+            counters: Sysctl.tcpExtCounters(), census: census)
+    }
+}
