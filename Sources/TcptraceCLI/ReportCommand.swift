@@ -110,10 +110,10 @@ final class ReportRun {
                         malformed(name, number, "line longer than \(RecordedLog.maxLineBytes) bytes")
                     } else {
                         switch replay.feed(line: line, emit) {
-                        case .malformed(let why): malformed(name, number, why)
                         case .unsupportedVersion(let v):
                             versionError = "\(name):\(number): \(RecordLineError.unsupportedVersion(v).description)"
                             return false
+                        case .some(let error): malformed(name, number, error.description)
                         case nil: break
                         }
                     }

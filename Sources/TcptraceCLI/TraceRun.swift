@@ -182,7 +182,7 @@ final class TraceRun {
             }
         }
         if var l = outcome.lingererClosed {
-            if let h = lingererHolders.removeValue(forKey: l.cookie) { l.holder = h }
+            if let h = lingererHolders.removeValue(forKey: l.identity.cookie) { l.holder = h }
             emit(l)
         }
         if out.pointee.count >= LineWriter.flushThresholdBytes {
@@ -222,12 +222,11 @@ final class TraceRun {
         let wanted = Set(sockets.filter { ($0.state == .listen || $0.state == .closeWait) && $0.inode != 0 }.map(\.inode))
         let found = wanted.isEmpty ? [:] : holders.holders(of: wanted)
         for s in sockets.prefix(options.maxConnections) {
-            let owner = found[s.inode].map { Owner(pid: $0.pid, comm: CommName($0.comm)) }
+            let owner = found[s.inode]?.process
             guard options.filter.matches(family: s.family, localPort: s.localPort, remotePort: s.remotePort, owner: owner)
             else { continue }
             table.seed(
-                cookie: s.cookie, state: s.state, local: s.local, localPort: s.localPort, remote: s.remote,
-                remotePort: s.remotePort, inode: s.inode == 0 ? nil : s.inode, owner: owner,
+                s.identity, state: s.state, inode: s.inode == 0 ? nil : s.inode, owner: owner,
                 unreadBytes: s.state == .closeWait ? UInt64(s.receiveQueue > 0 ? s.receiveQueue - 1 : 0) : nil, now: now)
         }
     }
@@ -240,12 +239,12 @@ final class TraceRun {
         // sock_diag knows the inode of sockets accepted after they entered CLOSE_WAIT (the
         // kernel program saw no file then) and the unread bytes now.
         var current: [UInt64: SocketSnapshot] = [:]
-        let cookies = Set(due.map(\.cookie))
+        let cookies = Set(due.map(\.identity.cookie))
         try? SockDiag.forEach(states: [.closeWait]) { s in
             if cookies.contains(s.cookie) { current[s.cookie] = s }
         }
         for i in due.indices {
-            guard let s = current[due[i].cookie] else { continue }
+            guard let s = current[due[i].identity.cookie] else { continue }
             if s.inode != 0 { due[i].inode = s.inode }
             due[i].unreadBytes = UInt64(s.receiveQueue > 0 ? s.receiveQueue - 1 : 0)
         }
@@ -255,7 +254,7 @@ final class TraceRun {
             if let h = due[i].holder {
                 // Bounded like the table: lingerers evicted from it never send their `closed`.
                 if lingererHolders.count >= options.maxConnections { lingererHolders.removeAll(keepingCapacity: true) }
-                lingererHolders[due[i].cookie] = h
+                lingererHolders[due[i].identity.cookie] = h
             }
             summary.record(due[i])
             emit(due[i])

@@ -4,10 +4,7 @@
 /// (counted), CLOSE_WAIT sockets last.
 public struct ConnectionTable: Sendable {
     struct Entry: Sendable {
-        var local: IPAddress
-        var localPort: UInt16
-        var remote: IPAddress
-        var remotePort: UInt16
+        var identity: SocketIdentity
         var state: TCPState
         var role: ConnectionRecord.Role
         var owner: Owner?
@@ -69,17 +66,17 @@ public struct ConnectionTable: Sendable {
 
     /// A socket that existed before tracing began (from a sock_diag census at `now`).
     public mutating func seed(
-        cookie: UInt64, state: TCPState, local: IPAddress, localPort: UInt16, remote: IPAddress,
-        remotePort: UInt16, inode: UInt64?, owner: Owner?, unreadBytes: UInt64?, now: WallTime
+        _ identity: SocketIdentity, state: TCPState, inode: UInt64?, owner: Owner?, unreadBytes: UInt64?, now: WallTime
     ) {
+        let cookie = identity.cookie
         guard entries.slot(of: cookie) == nil else { return }
         makeRoom(now: now)
         var e = Entry(
-            local: local, localPort: localPort, remote: remote, remotePort: remotePort, state: state,
+            identity: identity, state: state,
             role: state == .listen ? .listener : .unknown, owner: owner, inode: inode, born: nil,
             lastActivity: now, partial: true)
         e.unreadBytes = unreadBytes
-        if state == .listen { noteListener(port: localPort, owner: owner) }
+        if state == .listen { noteListener(port: identity.localPort, owner: owner) }
         if state == .closeWait {
             e.closeWaitSince = now
             e.closeWaitIsLowerBound = true
@@ -100,15 +97,15 @@ public struct ConnectionTable: Sendable {
     /// returned outcome, records and all, would be copied on every event.
     public mutating func apply(_ t: Transition, into outcome: inout Outcome) {
         let closing = t.new == .close && t.old != .close
-        if let i = entries.slot(of: t.cookie) {
+        if let i = entries.slot(of: t.identity.cookie) {
             // Changed in place in its slot (no copy of the entry out and back); port and owner
             // are read within the same access.
             let (entered, port, owner) = Self.stepReading(&entries[slot: i], t, outcome: &outcome)
             book(t, localPort: port, owner: owner, isNew: false, enteredCloseWait: entered)
             outcome.owner = owner
             if closing {
-                outcome.connection = Self.record(cookie: t.cookie, entries[slot: i], closing: t)
-                entries.remove(slot: i, cookie: t.cookie)
+                outcome.connection = Self.record(entries[slot: i], closing: t)
+                entries.remove(slot: i, cookie: t.identity.cookie)
             }
             return
         }
@@ -117,20 +114,20 @@ public struct ConnectionTable: Sendable {
         let role: ConnectionRecord.Role =
             t.new == .synSent ? .client : t.new == .synRecv ? .server : t.new == .listen || t.old == .listen ? .listener : .unknown
         var e = Entry(
-            local: t.local, localPort: t.localPort, remote: t.remote, remotePort: t.remotePort, state: t.old,
+            identity: t.identity, state: t.old,
             role: role, owner: nil, inode: nil, born: birth ? t.time : nil, lastActivity: t.time, partial: !birth)
         // A connection's states fit in one allocation (a client or server makes 5 transitions).
         e.spans.reserveCapacity(6)
         let entered = Self.step(&e, t, isNew: true, outcome: &outcome)
-        if e.owner == nil && e.role == .server, let inherited = listenerOwners[e.localPort] {
+        if e.owner == nil && e.role == .server, let inherited = listenerOwners[e.identity.localPort] {
             e.owner = inherited  // a listener from before the tracer started: its owner came from /proc
         }
-        book(t, localPort: e.localPort, owner: e.owner, isNew: true, enteredCloseWait: entered)
+        book(t, localPort: e.identity.localPort, owner: e.owner, isNew: true, enteredCloseWait: entered)
         outcome.owner = e.owner
         if closing {
-            outcome.connection = Self.record(cookie: t.cookie, e, closing: t)
+            outcome.connection = Self.record(e, closing: t)
         } else {
-            entries.insert(e, for: t.cookie)
+            entries.insert(e, for: t.identity.cookie)
         }
     }
 
@@ -138,17 +135,17 @@ public struct ConnectionTable: Sendable {
     @inline(__always)
     static func stepReading(_ e: inout Entry, _ t: Transition, outcome: inout Outcome) -> (Bool, UInt16, Owner?) {
         let entered = step(&e, t, isNew: false, outcome: &outcome)
-        return (entered, e.localPort, e.owner)
+        return (entered, e.identity.localPort, e.owner)
     }
 
     /// Applies `t` to its entry; returns true when the socket entered CLOSE_WAIT.
     @inline(__always)
     static func step(_ e: inout Entry, _ t: Transition, isNew: Bool, outcome: inout Outcome) -> Bool {
         // Endpoints: the local port appears after CLOSE -> SYN_SENT; at some CLOSEs fields are gone.
-        if t.localPort != 0 { e.localPort = t.localPort }
-        if !t.local.isUnspecified { e.local = t.local }
-        if t.remotePort != 0 { e.remotePort = t.remotePort }
-        if !t.remote.isUnspecified { e.remote = t.remote }
+        if t.identity.localPort != 0 { e.identity.localPort = t.identity.localPort }
+        if !t.identity.local.isUnspecified { e.identity.local = t.identity.local }
+        if t.identity.remotePort != 0 { e.identity.remotePort = t.identity.remotePort }
+        if !t.identity.remote.isUnspecified { e.identity.remote = t.identity.remote }
         if let o = t.owner { e.owner = o }
         if let i = t.inode { e.inode = i }
         e.lastActivity = t.time
@@ -173,7 +170,7 @@ public struct ConnectionTable: Sendable {
         }
         if t.old == .closeWait, let since = e.closeWaitSince {
             if e.lingererReported {
-                outcome.lingererClosed = lingerer(cookie: t.cookie, e, event: .closed, now: t.time, since: since)
+                outcome.lingererClosed = lingerer(e, event: .closed, now: t.time, since: since)
             }
             e.closeWaitSince = nil
             e.lingererReported = false
@@ -187,8 +184,8 @@ public struct ConnectionTable: Sendable {
     mutating func book(_ t: Transition, localPort: UInt16, owner: Owner?, isNew: Bool, enteredCloseWait: Bool) {
         if t.new == .listen { noteListener(port: localPort, owner: owner) }
         if t.old == .listen && t.new == .close && !isNew { listenerOwners[localPort] = nil }
-        if t.old == .closeWait { closeWaitPending[t.cookie] = nil }
-        if enteredCloseWait { enqueueCloseWait(t.cookie, since: t.time) }
+        if t.old == .closeWait { closeWaitPending[t.identity.cookie] = nil }
+        if enteredCloseWait { enqueueCloseWait(t.identity.cookie, since: t.time) }
     }
 
     mutating func noteListener(port: UInt16, owner: Owner?) {
@@ -212,7 +209,7 @@ public struct ConnectionTable: Sendable {
             guard let i = entries.slot(of: cookie), entries[slot: i].state == .closeWait, !entries[slot: i].lingererReported
             else { continue }
             entries[slot: i].lingererReported = true
-            due.append(Self.lingerer(cookie: cookie, entries[slot: i], event: .lingering, now: now, since: since))
+            due.append(Self.lingerer(entries[slot: i], event: .lingering, now: now, since: since))
         }
         compactCloseWaitQueue()
         return due
@@ -248,21 +245,20 @@ public struct ConnectionTable: Sendable {
 
     /// Sockets in CLOSE_WAIT now, reported or not (for the end of a replayed log).
     public func inCloseWait(now: WallTime) -> [LingererRecord] {
-        entries.all.compactMap { cookie, e in
+        entries.all.compactMap { _, e in
             guard e.state == .closeWait, let since = e.closeWaitSince else { return nil }
-            return Self.lingerer(cookie: cookie, e, event: .lingering, now: now, since: since)
-        }.sorted { $0.cookie < $1.cookie }
+            return Self.lingerer(e, event: .lingering, now: now, since: since)
+        }.sorted { $0.identity.cookie < $1.identity.cookie }
     }
 
-    static func lingerer(cookie: UInt64, _ e: Entry, event: LingererRecord.Event, now: WallTime, since: WallTime) -> LingererRecord {
+    static func lingerer(_ e: Entry, event: LingererRecord.Event, now: WallTime, since: WallTime) -> LingererRecord {
         LingererRecord(
-            event: event, time: now, cookie: cookie, local: e.local, localPort: e.localPort, remote: e.remote,
-            remotePort: e.remotePort, holder: e.owner.map { .init(pid: $0.pid, comm: $0.comm.description, fd: nil) }, inode: e.inode,
+            event: event, time: now, identity: e.identity, holder: e.owner.map { .init(process: $0, fd: nil) }, inode: e.inode,
             ageNanoseconds: UInt64(max(0, now.nanoseconds - since.nanoseconds)), ageIsLowerBound: e.closeWaitIsLowerBound,
             unreadBytes: e.unreadBytes)
     }
 
-    static func record(cookie: UInt64, _ e: Entry, closing t: Transition) -> ConnectionRecord {
+    static func record(_ e: Entry, closing t: Transition) -> ConnectionRecord {
         // TIME_WAIT is never a traced state: the kernel swaps in a timewait socket and the
         // full socket goes FIN_WAIT2/CLOSING -> CLOSE. At FIN_WAIT2 -> CLOSE the peer's FIN
         // (one unread sequence number) tells TIME_WAIT from an orphan still in FIN_WAIT2.
@@ -274,11 +270,11 @@ public struct ConnectionTable: Sendable {
         var closedBy = e.closedBy ?? (e.role == .listener ? .local : .reset)
         if e.partial && e.closedBy == nil && e.role != .listener { closedBy = .unknown }
         var r = ConnectionRecord(
-            time: t.time, cookie: cookie, local: e.local, localPort: e.localPort, remote: e.remote,
-            remotePort: e.remotePort, role: e.role, owner: e.owner, timeline: e.spans,
+            time: t.time, identity: e.identity, role: e.role, owner: e.owner, timeline: e.spans,
             connectNanoseconds: e.connectNanoseconds,
             lifetimeNanoseconds: e.born.map { UInt64(max(0, t.time.nanoseconds - $0.nanoseconds)) },
-            closedBy: closedBy, timeWaitState: timeWaitState, partial: e.partial)
+            closedBy: closedBy, timeWaitState: timeWaitState, bytesSent: nil, bytesReceived: nil, retransmissions: nil,
+            smoothedRTTMicroseconds: nil, partial: e.partial)
         if let c = t.counters {
             // The kernel counts SYN and FIN as one sequence number each; payload excludes them.
             let synAcked: UInt64 = e.role == .client && e.connectNanoseconds != nil ? 1 : 0

@@ -128,6 +128,33 @@ public enum IPAddress: Hashable, Sendable {
     }
 
     /// Parses dotted-quad IPv4 or IPv6 text (with `::`, and a dotted IPv4 tail).
+    /// From text bytes: a dotted quad without allocating, anything else through `init?(_:)`.
+    public init?(utf8 b: UnsafeBufferPointer<UInt8>) {
+        var v: UInt32 = 0, part: UInt32 = 0, digits = 0, dots = 0
+        var quad = true
+        for c in b {
+            if c >= 48 && c <= 57 {
+                part = part * 10 + UInt32(c - 48)
+                digits += 1
+                if digits > 3 || part > 255 { quad = false; break }
+            } else if c == UInt8(ascii: ".") && digits > 0 && dots < 3 {
+                v = v << 8 | part
+                part = 0
+                digits = 0
+                dots += 1
+            } else {
+                quad = false
+                break
+            }
+        }
+        if quad && dots == 3 && digits > 0 {
+            self = .v4(v << 8 | part)
+            return
+        }
+        guard b.count <= 64, b.allSatisfy({ $0 < 0x80 }) else { return nil }
+        self.init(String(decoding: b, as: UTF8.self))
+    }
+
     public init?(_ text: some StringProtocol) {
         if let v4 = Self.parseV4(Substring(text)) {
             self = .v4(v4)
@@ -185,6 +212,6 @@ public enum IPAddress: Hashable, Sendable {
     }
 }
 
-public enum AddressFamily: String, Sendable, Hashable {
+public enum AddressFamily: String, Sendable, Hashable, CaseIterable {
     case ipv4, ipv6
 }

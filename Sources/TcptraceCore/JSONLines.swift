@@ -18,44 +18,6 @@ public enum JSONLines {
         out.append(UInt8(ascii: "\""))
     }
 
-    /// The cursor path's `appendHeader` + `appendIdentity`: `prefix` is `{"type":"…","v":`.
-    @inline(__always)
-    static func headerAndIdentity(
-        _ prefix: StaticString, time: WallTime, cookie: UInt64, family: AddressFamily, local: IPAddress,
-        localPort: UInt16, remote: IPAddress, remotePort: UInt16, to c: inout ByteCursor, cache: inout RFC3339Cache
-    ) {
-        c.ascii(prefix)
-        c.decimal(UInt64(schemaVersion))
-        c.ascii(",\"time\":\"")
-        time.appendRFC3339(to: &c, cache: &cache)
-        c.ascii("\",\"cookie\":")
-        c.decimal(cookie)
-        c.ascii(family == .ipv4 ? ",\"family\":\"ipv4\",\"laddr\":\"" : ",\"family\":\"ipv6\",\"laddr\":\"")
-        local.append(to: &c)
-        c.ascii("\",\"lport\":")
-        c.decimal(UInt64(localPort))
-        c.ascii(",\"raddr\":\"")
-        remote.append(to: &c)
-        c.ascii("\",\"rport\":")
-        c.decimal(UInt64(remotePort))
-    }
-
-    static func appendIdentity(
-        cookie: UInt64, local: IPAddress, localPort: UInt16, remote: IPAddress, remotePort: UInt16,
-        family: AddressFamily, to out: inout [UInt8]
-    ) {
-        out.appendASCII(",\"cookie\":")
-        out.appendDecimal(cookie)
-        out.appendASCII(family == .ipv4 ? ",\"family\":\"ipv4\",\"laddr\":\"" : ",\"family\":\"ipv6\",\"laddr\":\"")
-        local.append(to: &out)
-        out.appendASCII("\",\"lport\":")
-        out.appendDecimal(UInt64(localPort))
-        out.appendASCII(",\"raddr\":\"")
-        remote.append(to: &out)
-        out.appendASCII("\",\"rport\":")
-        out.appendDecimal(UInt64(remotePort))
-    }
-
     static func appendOptional(_ value: UInt64?, to out: inout [UInt8]) {
         if let value { out.appendDecimal(value) } else { out.appendASCII("null") }
     }
@@ -101,107 +63,19 @@ public enum JSONLines {
         out.append(UInt8(ascii: "}"))
     }
 
-    /// One `transition` line, newline included.
-    public static func append(_ t: Transition, to out: inout [UInt8]) {
+    /// One line of a declared record (`transition`, `connection`, `lingerer`), newline included.
+    @inlinable
+    public static func append<R: Record>(_ record: R, to out: inout [UInt8]) {
         var cache = RFC3339Cache()
-        append(t, to: &out, timeCache: &cache)
+        var r = record
+        append(&r, to: &out, timeCache: &cache)
     }
 
-    /// One `transition` line, reusing the formatted second from `timeCache` (the live path).
-    /// Written through one cursor: the line's size is bounded by its comm lengths.
-    public static func append(_ t: Transition, to out: inout [UInt8], timeCache: inout RFC3339Cache) {
-        // 565 bytes is the longest line without the comm strings (IPv6, 20-digit numbers); a
-        // comm escapes to at most 6 bytes per byte.
-        let maxBytes = 640 + 6 * (t.comm.count + (t.owner?.comm.count ?? 0))
-        out.appendThroughCursor(maxBytes: maxBytes) { c in
-            headerAndIdentity(
-                "{\"type\":\"transition\",\"v\":", time: t.time, cookie: t.cookie, family: t.family, local: t.local,
-                localPort: t.localPort, remote: t.remote, remotePort: t.remotePort, to: &c, cache: &timeCache)
-            c.ascii(",\"old\":\"")
-            c.state(t.old)
-            c.ascii("\",\"new\":\"")
-            c.state(t.new)
-            c.ascii("\",\"ms_in_old\":")
-            if let ns = t.nanosecondsInOld {
-                c.decimal(ns / 1_000_000)
-                c.byte(UInt8(ascii: "."))
-                c.decimal(ns % 1_000_000 / 1_000, width: 3)
-            } else {
-                c.ascii("null")
-            }
-            c.ascii(",\"pid\":")
-            c.decimal(UInt64(t.pid))
-            c.ascii(",\"comm\":")
-            c.jsonString(t.comm)
-            c.ascii(",\"owner\":")
-            if let o = t.owner {
-                c.ascii("{\"pid\":")
-                c.decimal(UInt64(o.pid))
-                c.ascii(",\"comm\":")
-                c.jsonString(o.comm)
-                c.byte(UInt8(ascii: "}"))
-            } else {
-                c.ascii("null")
-            }
-            c.ascii(",\"inode\":")
-            if let i = t.inode { c.decimal(i) } else { c.ascii("null") }
-            c.ascii(",\"rcv_queue\":")
-            if let q = t.receiveQueue { c.decimal(UInt64(q)) } else { c.ascii("null") }
-            c.ascii(",\"tcp\":")
-            if let k = t.counters {
-                c.ascii("{\"bytes_acked\":")
-                c.decimal(k.bytesAcked)
-                c.ascii(",\"bytes_received\":")
-                c.decimal(k.bytesReceived)
-                c.ascii(",\"retransmits\":")
-                c.decimal(UInt64(k.totalRetransmissions))
-                c.ascii(",\"srtt_us\":")
-                c.decimal(UInt64(k.smoothedRTTMicroseconds))
-                c.byte(UInt8(ascii: "}"))
-            } else {
-                c.ascii("null")
-            }
-            c.ascii("}\n")
-        }
-    }
-
-    /// The same line field by field (the reference the cursor path is tested against).
-    static func appendPlain(_ t: Transition, to out: inout [UInt8], timeCache: inout RFC3339Cache) {
-        appendHeader("transition", time: t.time, to: &out, cache: &timeCache)
-        appendIdentity(
-            cookie: t.cookie, local: t.local, localPort: t.localPort, remote: t.remote,
-            remotePort: t.remotePort, family: t.family, to: &out)
-        out.appendASCII(",\"old\":\"")
-        out.append(t.old.name)
-        out.appendASCII("\",\"new\":\"")
-        out.append(t.new.name)
-        out.appendASCII("\",\"ms_in_old\":")
-        appendMilliseconds(t.nanosecondsInOld, to: &out)
-        out.appendASCII(",\"pid\":")
-        out.appendDecimal(UInt64(t.pid))
-        out.appendASCII(",\"comm\":")
-        out.appendJSONString(t.comm)
-        out.appendASCII(",\"owner\":")
-        appendOwner(t.owner, to: &out)
-        out.appendASCII(",\"inode\":")
-        appendOptional(t.inode, to: &out)
-        out.appendASCII(",\"rcv_queue\":")
-        appendOptional(t.receiveQueue.map(UInt64.init), to: &out)
-        out.appendASCII(",\"tcp\":")
-        if let c = t.counters {
-            out.appendASCII("{\"bytes_acked\":")
-            out.appendDecimal(c.bytesAcked)
-            out.appendASCII(",\"bytes_received\":")
-            out.appendDecimal(c.bytesReceived)
-            out.appendASCII(",\"retransmits\":")
-            out.appendDecimal(UInt64(c.totalRetransmissions))
-            out.appendASCII(",\"srtt_us\":")
-            out.appendDecimal(UInt64(c.smoothedRTTMicroseconds))
-            out.append(UInt8(ascii: "}"))
-        } else {
-            out.appendASCII("null")
-        }
-        out.appendASCII("}\n")
+    /// The same, reusing the formatted second from `timeCache` (the live path).
+    @inlinable @inline(__always)
+    public static func append<R: Record>(_ record: R, to out: inout [UInt8], timeCache: inout RFC3339Cache) {
+        var r = record
+        append(&r, to: &out, timeCache: &timeCache)
     }
 
     /// The final `summary` line, newline included.

@@ -60,7 +60,7 @@ public struct Replay: Sendable {
         stats.lines += 1
         switch RecordLineParser.parse(line) {
         case .failure(let e):
-            if case .malformed = e { stats.malformed += 1 }
+            if case .unsupportedVersion = e {} else { stats.malformed += 1 }
             return e
         case .success(.blank):
             return nil

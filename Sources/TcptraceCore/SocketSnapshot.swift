@@ -31,6 +31,11 @@ public struct SocketSnapshot: Hashable, Sendable {
         self.sendQueue = sendQueue
     }
 
+    /// The socket as records name it.
+    public var identity: SocketIdentity {
+        SocketIdentity(cookie: cookie, local: local, localPort: localPort, remote: remote, remotePort: remotePort)
+    }
+
     /// IPv4-mapped IPv6 sockets count as IPv4, as in `Transition`.
     public var family: AddressFamily { local.isUnspecified ? remote.family : local.family }
 }

@@ -91,7 +91,7 @@ public struct RunSummary: Sendable {
 
     public mutating func record(_ l: LingererRecord) {
         guard l.event == .lingering else { return }
-        let key = l.holder.map { Owner(pid: $0.pid, comm: CommName($0.comm)) } ?? Owner(pid: 0, comm: "?")
+        let key = l.holder?.process ?? Owner(pid: 0, comm: "?")
         lingerersByHolder[key, default: 0] += 1
     }
 
@@ -141,7 +141,7 @@ public struct TimeWaitTally: Sendable {
     public mutating func record(_ c: ConnectionRecord) {
         guard c.timeWait else { return }
         total += 1
-        let key = Endpoint(remote: c.remote, remotePort: c.remotePort)
+        let key = Endpoint(remote: c.identity.remote, remotePort: c.identity.remotePort)
         if byEndpoint[key] != nil || byEndpoint.count < capacity {
             byEndpoint[key, default: 0] += 1
         } else {

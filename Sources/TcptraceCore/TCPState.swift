@@ -61,6 +61,18 @@ public struct TCPState: RawRepresentable, Hashable, Comparable, Sendable {
         }
     }
 
+    static let utf8Names: [[UInt8]] = names.map { Array($0.utf8) }
+
+    /// From the name's UTF-8 bytes, without a String for the known names.
+    public init?(utf8 b: UnsafeBufferPointer<UInt8>) {
+        for i in 1..<Self.utf8Names.count where Self.utf8Names[i].count == b.count && Self.utf8Names[i].elementsEqual(b) {
+            self.init(rawValue: UInt8(i))
+            return
+        }
+        guard b.count <= 16 else { return nil }
+        self.init(name: String(decoding: b, as: UTF8.self))
+    }
+
     public static func < (a: TCPState, b: TCPState) -> Bool { a.rawValue < b.rawValue }
 }
 

@@ -6,42 +6,20 @@ public struct TextLines: Sendable {
 
     public init(utcOffsetSeconds: Int64) { self.utcOffsetSeconds = utcOffsetSeconds }
 
-    public static let header =
-        "TIME            COOKIE   PID     COMM             LADDR:LPORT                RADDR:RPORT                OLD          -> NEW           MS\n"
+    /// The column heads of transition lines, from the same declaration as the lines.
+    public static let header: String = {
+        var t = Transition()
+        var heads = ColumnHeads()
+        Transition.fields(&t, &heads)
+        return "TIME           " + heads.text + "\n"
+    }()
 
-    /// PID/COMM are the owner's when known; otherwise the task in context, marked with `*`.
+    /// One aligned line per transition: time, cookie, endpoints, states, ms in the old state
+    /// and the owner (`-` when unknown).
+    @inlinable
     public func append(_ t: Transition, to out: inout [UInt8]) {
-        t.time.appendTimeOfDay(utcOffsetSeconds: utcOffsetSeconds, to: &out)
-        out.append(UInt8(ascii: " "))
-        appendPadded(to: &out, width: 8) { $0.appendDecimal(t.cookie) }
-        out.append(UInt8(ascii: " "))
-        if let owner = t.owner {
-            appendPadded(to: &out, width: 7) { $0.appendDecimal(UInt64(owner.pid)) }
-            out.append(UInt8(ascii: " "))
-            Self.appendSanitized(owner.comm, paddedTo: 16, to: &out)
-        } else {
-            appendPadded(to: &out, width: 7) {
-                $0.appendDecimal(UInt64(t.pid))
-                $0.append(UInt8(ascii: "*"))
-            }
-            out.append(UInt8(ascii: " "))
-            Self.appendSanitized(t.comm, paddedTo: 16, to: &out)
-        }
-        out.append(UInt8(ascii: " "))
-        appendPadded(to: &out, width: 26) { Self.appendEndpoint(t.local, t.localPort, to: &$0) }
-        out.append(UInt8(ascii: " "))
-        appendPadded(to: &out, width: 26) { Self.appendEndpoint(t.remote, t.remotePort, to: &$0) }
-        out.append(UInt8(ascii: " "))
-        out.append(t.old.name, paddedTo: 12)
-        out.appendASCII(" -> ")
-        out.append(t.new.name, paddedTo: 12)
-        out.append(UInt8(ascii: " "))
-        if let ns = t.nanosecondsInOld {
-            out.appendFixed(ns, scaleDigits: 6, decimals: 3)
-        } else {
-            out.append(UInt8(ascii: "-"))
-        }
-        out.append(UInt8(ascii: "\n"))
+        var r = t
+        appendRecord(&r, to: &out)
     }
 
     /// 127.0.0.1:80 or [::1]:80
@@ -149,5 +127,21 @@ public struct TextLines: Sendable {
                 out.appendASCII(")\n")
             }
         }
+    }
+}
+
+/// The uppercase field names of a record's shown fields, at the widths its lines use.
+struct ColumnHeads: FieldVisitor {
+    var text = ""
+    var groupStart = 0
+    mutating func field<F: FieldFormat>(
+        _ name: StaticString, _ value: inout F.Value, _ format: F.Type, text style: TextStyle, required: Bool,
+        _ meaning: StaticString
+    ) {
+        guard style.shown else { return }
+        if style.startsGroup { groupStart = text.utf8.count }
+        text += style.prefix.description + name.description.uppercased()
+        let used = text.utf8.count - groupStart
+        if used < style.width { text += String(repeating: " ", count: style.width - used) }
     }
 }

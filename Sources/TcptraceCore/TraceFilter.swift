@@ -18,7 +18,7 @@ public struct TraceFilter: Hashable, Sendable {
 
     /// The rule, applied to one transition. Owner filters need a known owner.
     public func matches(_ t: Transition) -> Bool {
-        matches(family: t.family, localPort: t.localPort, remotePort: t.remotePort, owner: t.owner)
+        matches(family: t.family, localPort: t.identity.localPort, remotePort: t.identity.remotePort, owner: t.owner)
     }
 
     public func matches(family f: AddressFamily, localPort: UInt16, remotePort: UInt16, owner: Owner?) -> Bool {

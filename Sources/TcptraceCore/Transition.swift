@@ -1,16 +1,72 @@
+/// Which socket a record is about: the cookie and both endpoints. Every record with a socket
+/// carries one, and writes it as the same six fields.
+public struct SocketIdentity: Hashable, Sendable, FieldGroup {
+    /// The socket cookie: unique for the boot, never reused; `ss -e` shows the same value.
+    public var cookie: UInt64
+    public var local: IPAddress
+    public var localPort: UInt16
+    public var remote: IPAddress
+    public var remotePort: UInt16
+
+    @inlinable
+    public init(cookie: UInt64, local: IPAddress, localPort: UInt16, remote: IPAddress, remotePort: UInt16) {
+        self.cookie = cookie
+        self.local = local
+        self.localPort = localPort
+        self.remote = remote
+        self.remotePort = remotePort
+    }
+
+    public init() { self.init(cookie: 0, local: .v4(0), localPort: 0, remote: .v4(0), remotePort: 0) }
+
+    /// IPv4-mapped sockets count as IPv4 (their addresses are normalized).
+    @inlinable
+    public var family: AddressFamily { local.isUnspecified ? remote.family : local.family }
+
+    @inlinable @inline(__always)
+    public static func fields<V: FieldVisitor>(_ r: inout SocketIdentity, _ v: inout V) {
+        v.field(
+            "cookie", &r.cookie, Integer<UInt64>.self, text: .column(9),
+            "socket cookie: unique per socket for the boot, never reused; `ss -e` prints it in hex as `sk:`")
+        var family = r.family  // derived: written, not read back
+        v.field(
+            "family", &family, Family.self, text: .hidden, required: false,
+            "address family; IPv4-mapped IPv6 sockets report `\"ipv4\"` with plain IPv4 addresses")
+        v.field("laddr", &r.local, Address.self, text: .plain, "local address (RFC 5952 text for IPv6)")
+        v.field(
+            "lport", &r.localPort, Integer<UInt16>.self, text: .port,
+            "local port; `0` at a client's `CLOSE -> SYN_SENT` (the port is chosen later)")
+        v.field("raddr", &r.remote, Address.self, text: .plain, "remote address")
+        v.field("rport", &r.remotePort, Integer<UInt16>.self, text: .port, "remote port")
+    }
+}
+
+extension TextStyle {
+    /// `:port` after an address, the pair padded to one column.
+    public static let port = TextStyle(prefix: ":", width: 27, startsGroup: false)
+}
+
 /// The process that owns a socket: the one that connected or listened (or, for an accepted
-/// socket, its listener's), captured in process context by the kernel program.
-public struct Owner: Hashable, Sendable {
+/// socket, its listener's), captured in process context by the kernel program; or, for a
+/// lingerer, the process /proc shows holding it.
+public struct Owner: Hashable, Sendable, FieldGroup {
     public var pid: UInt32
     public var comm: CommName
     public init(pid: UInt32, comm: CommName) {
         self.pid = pid
         self.comm = comm
     }
+    public init() { self.init(pid: 0, comm: CommName()) }
+
+    @inlinable @inline(__always)
+    public static func fields<V: FieldVisitor>(_ r: inout Owner, _ v: inout V) {
+        v.field("pid", &r.pid, Integer<UInt32>.self, text: .plain, "process id (tgid)")
+        v.field("comm", &r.comm, Comm.self, text: TextStyle(prefix: " (", suffix: ")"), "command name")
+    }
 }
 
 /// tcp_sock counters read by the kernel program when the socket reaches CLOSE.
-public struct TCPCounters: Hashable, Sendable {
+public struct TCPCounters: Hashable, Sendable, FieldGroup {
     public var bytesAcked: UInt64
     public var bytesReceived: UInt64
     public var totalRetransmissions: UInt32
@@ -21,17 +77,27 @@ public struct TCPCounters: Hashable, Sendable {
         self.totalRetransmissions = totalRetransmissions
         self.smoothedRTTMicroseconds = smoothedRTTMicroseconds
     }
+    public init() { self.init(bytesAcked: 0, bytesReceived: 0, totalRetransmissions: 0, smoothedRTTMicroseconds: 0) }
+
+    @inlinable @inline(__always)
+    public static func fields<V: FieldVisitor>(_ r: inout TCPCounters, _ v: inout V) {
+        v.field(
+            "bytes_acked", &r.bytesAcked, Integer<UInt64>.self, text: .labeled(" acked "),
+            "bytes acknowledged by the peer (RFC 4898; SYN and FIN count one each)")
+        v.field(
+            "bytes_received", &r.bytesReceived, Integer<UInt64>.self, text: .labeled(" received "),
+            "bytes received (RFC 4898; SYN and FIN count one each)")
+        v.field(
+            "retransmits", &r.totalRetransmissions, Integer<UInt32>.self, text: .labeled(" retransmits "),
+            "total retransmissions")
+        v.field("srtt_us", &r.smoothedRTTMicroseconds, Integer<UInt32>.self, text: .labeled(" srtt ", suffix: " us"), "smoothed RTT, µs")
+    }
 }
 
 /// One TCP state change of one socket, as the kernel reported it.
-public struct Transition: Hashable, Sendable {
+public struct Transition: Hashable, Sendable, Record {
     public var time: WallTime
-    /// The socket cookie: unique for the boot, never reused; `ss -e` shows the same value.
-    public var cookie: UInt64
-    public var local: IPAddress
-    public var localPort: UInt16
-    public var remote: IPAddress
-    public var remotePort: UInt16
+    public var identity: SocketIdentity
     public var old: TCPState
     public var new: TCPState
     /// Nanoseconds spent in `old`; nil when the tracer never saw the socket enter it.
@@ -48,17 +114,12 @@ public struct Transition: Hashable, Sendable {
 
     @inlinable
     public init(
-        time: WallTime, cookie: UInt64, local: IPAddress, localPort: UInt16, remote: IPAddress,
-        remotePort: UInt16, old: TCPState, new: TCPState, nanosecondsInOld: UInt64?, pid: UInt32,
+        time: WallTime, identity: SocketIdentity, old: TCPState, new: TCPState, nanosecondsInOld: UInt64?, pid: UInt32,
         comm: CommName, owner: Owner? = nil, inode: UInt64? = nil, receiveQueue: UInt32? = nil,
         counters: TCPCounters? = nil
     ) {
         self.time = time
-        self.cookie = cookie
-        self.local = local
-        self.localPort = localPort
-        self.remote = remote
-        self.remotePort = remotePort
+        self.identity = identity
         self.old = old
         self.new = new
         self.nanosecondsInOld = nanosecondsInOld
@@ -70,7 +131,45 @@ public struct Transition: Hashable, Sendable {
         self.counters = counters
     }
 
-    public var family: AddressFamily { local.isUnspecified ? remote.family : local.family }
+    public init() {
+        self.init(
+            time: WallTime(nanoseconds: 0), identity: SocketIdentity(), old: TCPState(rawValue: 0), new: TCPState(rawValue: 0),
+            nanosecondsInOld: nil, pid: 0, comm: CommName())
+    }
+
+    public static var type: StaticString { "transition" }
+    public static var jsonPrefix: StaticString { "{\"type\":\"transition\",\"v\":" }
+    public static var textTag: StaticString { "" }
+
+    @inlinable @inline(__always)
+    public static func fields<V: FieldVisitor>(_ r: inout Transition, _ v: inout V) {
+        v.group(&r.identity)
+        v.field(
+            "old", &r.old, StateName.self, text: TextStyle(width: 13),
+            "the state left, as the kernel spells it: `ESTABLISHED`, `SYN_SENT`, `SYN_RECV`, `FIN_WAIT1`, `FIN_WAIT2`, `TIME_WAIT`, `CLOSE`, `CLOSE_WAIT`, `LAST_ACK`, `LISTEN`, `CLOSING`, `NEW_SYN_RECV`, `BOUND_INACTIVE`; an unknown number is `UNKNOWN_<n>`")
+        v.field("new", &r.new, StateName.self, text: TextStyle(prefix: " -> ", width: 16), "the state entered")
+        v.field(
+            "ms_in_old", &r.nanosecondsInOld, Nullable<Milliseconds>.self, text: .column(11),
+            "milliseconds (µs precision) spent in `old`; `null` when the tracer did not see the socket enter it")
+        v.field(
+            "pid", &r.pid, Integer<UInt32>.self, text: .hidden, required: false,
+            "the task running when the transition happened (often pid 0 in softirq, or on loopback the peer)")
+        v.field("comm", &r.comm, Comm.self, text: .hidden, required: false, "that task's command name")
+        v.field(
+            "owner", &r.owner, Nullable<Object<Owner>>.self, text: .column(0),
+            "the process that connected or listened (accepted sockets: their listener's), or that closed the socket; `null` when unknown")
+        v.field(
+            "inode", &r.inode, Nullable<Integer<UInt64>>.self, text: .hidden,
+            "the socket's inode, as in `/proc/PID/fd/N -> socket:[inode]`; `null` before the socket has a file (e.g. not yet accepted)")
+        v.field(
+            "rcv_queue", &r.receiveQueue, Nullable<Integer<UInt32>>.self, text: .hidden,
+            "at `-> CLOSE_WAIT` and `-> CLOSE` only: sequence space received but not read (`rcv_nxt - copied_seq`), i.e. unread bytes plus 1 once the peer's FIN has arrived. At `FIN_WAIT2 -> CLOSE`, ≥ 1 means the peer's FIN came (TIME_WAIT); 0 means an orphaned FIN_WAIT2 handed to a timewait socket for `tcp_fin_timeout`")
+        v.field(
+            "tcp", &r.counters, Nullable<Object<TCPCounters>>.self, text: .hidden,
+            "at `-> CLOSE` only: the kernel's counters for the connection")
+    }
+
+    public var family: AddressFamily { identity.family }
 }
 
 /// A process's command name (the kernel's `comm`, TASK_COMM_LEN = 16 bytes) as UTF-8 text in

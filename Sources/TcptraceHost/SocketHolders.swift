@@ -46,8 +46,8 @@ public final class SocketHolders {
                 guard wanted.contains(inode) || cache.count < maxCached else { continue }
                 if comm == nil { comm = Self.readComm("\(procRoot)/\(name)/comm") }
                 // The lowest pid wins for a socket shared across fork, as ss lists it first.
-                if let existing = cache[inode], existing.pid < pid { continue }
-                cache[inode] = .init(pid: pid, comm: comm ?? "?", fd: fd)
+                if let existing = cache[inode], existing.process.pid < pid { continue }
+                cache[inode] = .init(process: Owner(pid: pid, comm: CommName(comm ?? "?")), fd: fd)
             }
             closedir(dir)
         }

@@ -27,11 +27,9 @@ public enum EventDecoder {
         func has(_ f: tcptrace_event_flag) -> Bool { flags & f.rawValue != 0 }
         var t = Transition(
             time: clock.wall(e.ts_ns),
-            cookie: e.cookie,
-            local: address(family, e.saddr),
-            localPort: e.lport,
-            remote: address(family, e.daddr),
-            remotePort: e.rport,
+            identity: SocketIdentity(
+                cookie: e.cookie, local: address(family, e.saddr), localPort: e.lport, remote: address(family, e.daddr),
+                remotePort: e.rport),
             old: TCPState(rawValue: e.oldstate),
             new: TCPState(rawValue: e.newstate),
             nanosecondsInOld: has(TCPTRACE_F_HAS_OLD_DURATION) ? e.ns_in_old : nil,

@@ -22,8 +22,7 @@ import TcptraceCore
         return steps.map { old, new, ms in
             defer { last = ms }
             let t = Transition(
-                time: WallTime(nanoseconds: base + ms * 1_000_000), cookie: 77, local: .v4(0x7f00_0001),
-                localPort: old == .close ? 0 : 40000, remote: .v4(0x7f00_0001), remotePort: 8080, old: old, new: new,
+                time: WallTime(nanoseconds: base + ms * 1_000_000), identity: SocketIdentity(cookie: 77, local: .v4(0x7f00_0001), localPort: old == .close ? 0 : 40000, remote: .v4(0x7f00_0001), remotePort: 8080),  old: old, new: new,
                 nanosecondsInOld: last.map { UInt64(ms - $0) * 1_000_000 }, pid: 5, comm: "curl",
                 owner: Owner(pid: 5, comm: "curl"), receiveQueue: new == .close ? 1 : nil,
                 counters: new == .close ? TCPCounters(bytesAcked: 12, bytesReceived: 1, totalRetransmissions: 0, smoothedRTTMicroseconds: 20) : nil)

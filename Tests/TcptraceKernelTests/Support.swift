@@ -60,7 +60,7 @@ final class Collector {
     }
 
     /// Cookie → the socket's transitions, in order.
-    var sockets: [UInt64: [Transition]] { Dictionary(grouping: transitions, by: \.cookie) }
+    var sockets: [UInt64: [Transition]] { Dictionary(grouping: transitions, by: \.identity.cookie) }
 }
 
 func path(_ ts: [Transition]) -> [String] { ts.map { "\($0.old.name)->\($0.new.name)" } }

@@ -37,20 +37,20 @@ struct TransitionTests {
 
         let loopback = family == .v4 ? IPAddress("127.0.0.1")! : IPAddress("::1")!
         for (i, t) in clientEvents.enumerated() {
-            #expect(t.remotePort == port && t.remote == loopback)
+            #expect(t.identity.remotePort == port && t.identity.remote == loopback)
             // connect() fires CLOSE->SYN_SENT before the local port is chosen.
-            #expect(t.localPort == (i == 0 ? 0 : clientPort))
+            #expect(t.identity.localPort == (i == 0 ? 0 : clientPort))
             #expect(t.owner?.pid == UInt32(getpid()), "client owner captured at connect")
             #expect((t.nanosecondsInOld == nil) == (i == 0), "duration known except for the first state")
             #expect(t.inode == clientInode)
         }
         for t in serverEvents {
-            #expect(t.localPort == port && t.remotePort == clientPort && t.local == loopback && t.remote == loopback)
+            #expect(t.identity.localPort == port && t.identity.remotePort == clientPort && t.identity.local == loopback && t.identity.remote == loopback)
             #expect(t.owner?.pid == UInt32(getpid()), "accepted socket inherits the listener's owner")
         }
         #expect(serverEvents[0].nanosecondsInOld == nil, "the child was never in LISTEN")
         #expect(serverEvents.dropFirst().allSatisfy { $0.nanosecondsInOld != nil })
-        #expect(listenerEvents.allSatisfy { $0.localPort == port && $0.remotePort == 0 })
+        #expect(listenerEvents.allSatisfy { $0.identity.localPort == port && $0.identity.remotePort == 0 })
         #expect(serverEvents[2].receiveQueue.map { $0 >= 1 && $0 <= payload + 1 } == true, "unread bytes plus the FIN")
         // The kernel's counters count SYN and FIN as one byte each.
         #expect(clientEvents.last?.counters?.bytesAcked == UInt64(payload + 2))
@@ -114,10 +114,10 @@ struct FilterTests {
 
     /// Sockets by what they are: [listener A, client→A, accepted on A, bash→A, accepted bash on A, listener B, ...].
     func roles(_ events: [Transition], a: UInt16, b: UInt16, bashPID: UInt32) -> [String] {
-        Dictionary(grouping: events, by: \.cookie).values.map { ts -> String in
+        Dictionary(grouping: events, by: \.identity.cookie).values.map { ts -> String in
             let first = ts[0]
             let p = path(ts)
-            let port = first.new == .listen ? first.localPort : first.new == .synSent ? first.remotePort : first.localPort
+            let port = first.new == .listen ? first.identity.localPort : first.new == .synSent ? first.identity.remotePort : first.identity.localPort
             let name = port == a ? "A" : port == b ? "B" : "?"
             if p == listenerPath { return "listener \(name)" }
             if p == serverPath { return "accepted \(name)" }

@@ -16,8 +16,7 @@ struct Script {
     mutating func go(_ old: TCPState, _ new: TCPState, at ms: Double, rcvQueue: UInt32? = nil, counters: TCPCounters? = nil) -> Transition {
         defer { lastMs = ms }
         return Transition(
-            time: Self.at(ms), cookie: cookie, local: local, localPort: old == .close && new == .synSent ? 0 : lport,
-            remote: remote, remotePort: rport, old: old, new: new,
+            time: Self.at(ms), identity: SocketIdentity(cookie: cookie, local: local, localPort: old == .close && new == .synSent ? 0 : lport, remote: remote, remotePort: rport),  old: old, new: new,
             nanosecondsInOld: lastMs.map { UInt64((ms - $0) * 1_000_000) }, pid: 0, comm: "swapper/0", owner: owner,
             inode: 1000 + cookie, receiveQueue: rcvQueue, counters: counters)
     }
@@ -47,7 +46,7 @@ func counters(acked: UInt64, received: UInt64) -> TCPCounters {
         #expect(r.closedBy == .local)
         #expect(r.timeWaitState == .timeWait)
         #expect(r.bytesSent == 1000 && r.bytesReceived == 500)
-        #expect(r.localPort == 40000, "the port learned after SYN_SENT is kept")
+        #expect(r.identity.localPort == 40000, "the port learned after SYN_SENT is kept")
         #expect(!r.partial)
         #expect(table.count == 0, "closed connections leave the table")
     }
@@ -114,9 +113,9 @@ func counters(acked: UInt64, received: UInt64) -> TCPCounters {
         let due = table.dueLingerers(now: Script.at(1010))
         #expect(due.count == 1)
         let l = try #require(due.first)
-        #expect(l.event == .lingering && l.cookie == 6 && l.ageNanoseconds == 1_000_000_000 && !l.ageIsLowerBound)
+        #expect(l.event == .lingering && l.identity.cookie == 6 && l.ageNanoseconds == 1_000_000_000 && !l.ageIsLowerBound)
         #expect(l.unreadBytes == 3, "rcv_queue counts the FIN")
-        #expect(l.holder == .init(pid: 7, comm: "app", fd: nil))
+        #expect(l.holder == .init(process: Owner(pid: 7, comm: "app"), fd: nil))
         #expect(table.dueLingerers(now: Script.at(5000)).isEmpty, "reported once")
         let closed = table.apply(s.go(.closeWait, .lastAck, at: 7010)).lingererClosed
         #expect(closed?.event == .closed)
@@ -165,8 +164,8 @@ func counters(acked: UInt64, received: UInt64) -> TCPCounters {
     @Test func seededCloseWaitHasALowerBoundAge() throws {
         var table = ConnectionTable(lingerThresholdNanoseconds: 2_000_000_000)
         table.seed(
-            cookie: 9, state: .closeWait, local: IPAddress("10.0.0.1")!, localPort: 80, remote: IPAddress("10.0.0.2")!,
-            remotePort: 5555, inode: 42, owner: nil, unreadBytes: 12, now: Script.at(0))
+            SocketIdentity(cookie: 9, local: IPAddress("10.0.0.1")!, localPort: 80, remote: IPAddress("10.0.0.2")!, remotePort: 5555),
+            state: .closeWait, inode: 42, owner: nil, unreadBytes: 12, now: Script.at(0))
         #expect(table.dueLingerers(now: Script.at(1999)).isEmpty)
         let l = try #require(table.dueLingerers(now: Script.at(2500)).first)
         #expect(l.ageIsLowerBound)
@@ -207,8 +206,7 @@ func counters(acked: UInt64, received: UInt64) -> TCPCounters {
                 == #"{"type":"connection","v":1,"time":"2026-11-25T13:40:10.150000000Z","cookie":11,"family":"ipv4","laddr":"127.0.0.1","lport":40000,"raddr":"127.0.0.1","rport":80,"role":"client","owner":{"pid":7,"comm":"app"},"timeline":[{"state":"SYN_SENT","ms":0.500},{"state":"ESTABLISHED","ms":99.500},{"state":"FIN_WAIT1","ms":0.250},{"state":"FIN_WAIT2","ms":49.750}],"connect_ms":0.500,"lifetime_ms":150.000,"closed_by":"local","time_wait":true,"timewait_state":"TIME_WAIT","bytes_sent":10,"bytes_received":0,"retransmits":0,"srtt_us":40,"partial":false}"#
                 + "\n")
         let l = LingererRecord(
-            event: .lingering, time: Script.at(0), cookie: 12, local: IPAddress("::1")!, localPort: 80,
-            remote: IPAddress("::1")!, remotePort: 4444, holder: .init(pid: 99, comm: "leaky", fd: 5), inode: 777,
+            event: .lingering, time: Script.at(0), identity: SocketIdentity(cookie: 12, local: IPAddress("::1")!, localPort: 80, remote: IPAddress("::1")!, remotePort: 4444),  holder: .init(process: Owner(pid: 99, comm: "leaky"), fd: 5), inode: 777,
             ageNanoseconds: 31_250_000_000, ageIsLowerBound: true, unreadBytes: 0)
         out = []
         JSONLines.append(l, to: &out)
@@ -220,6 +218,6 @@ func counters(acked: UInt64, received: UInt64) -> TCPCounters {
         TextLines(utcOffsetSeconds: 0).append(l, color: false, to: &out)
         #expect(
             String(decoding: out, as: UTF8.self)
-                == "13:40:10.000000 LINGERER CLOSE_WAIT >=31.2s pid 99 (leaky) fd 5 [::1]:80 <- [::1]:4444 cookie 12, unread 0 B\n")
+                == "13:40:10.000000 LINGERER 12       [::1]:80                   [::1]:4444                 lingering 99 (leaky) fd 5 inode 777 age 31.250 s (at least) unread 0 B\n")
     }
 }

@@ -41,9 +41,9 @@ import TcptraceCore
         }
         let t = try raw.withUnsafeBytes { try EventDecoder.decode($0, clock: clock) }
         #expect(t.time.rfc3339 == "2026-11-25T13:40:10.005000000Z")
-        #expect(t.cookie == 77)
-        #expect(t.local.text == "127.0.0.1" && t.remote.text == "10.0.0.2")
-        #expect(t.localPort == 40832 && t.remotePort == 8080)
+        #expect(t.identity.cookie == 77)
+        #expect(t.identity.local.text == "127.0.0.1" && t.identity.remote.text == "10.0.0.2")
+        #expect(t.identity.localPort == 40832 && t.identity.remotePort == 8080)
         #expect(t.old == .synSent && t.new == .established)
         #expect(t.nanosecondsInOld == 1_500_000)
         #expect(t.pid == 10 && t.comm == "swapper/0")
@@ -68,8 +68,8 @@ import TcptraceCore
         let t = try raw.withUnsafeBytes { try EventDecoder.decode($0, clock: clock) }
         #expect(t.nanosecondsInOld == nil)
         #expect(t.owner == nil)
-        #expect(t.local.text == "::1")
-        #expect(t.remote.text == "127.0.0.1")
+        #expect(t.identity.local.text == "::1")
+        #expect(t.identity.remote.text == "127.0.0.1")
         #expect(t.comm.description == String(repeating: "A", count: 16))
     }
 

@@ -94,7 +94,7 @@ import Testing
         var s = RunSummary(start: WallTime(nanoseconds: 0))
         func t(_ old: UInt8, _ new: UInt8) -> Transition {
             Transition(
-                time: WallTime(nanoseconds: 0), cookie: 1, local: .v4(0), localPort: 0, remote: .v4(0), remotePort: 0,
+                time: WallTime(nanoseconds: 0), identity: SocketIdentity(cookie: 1, local: .v4(0), localPort: 0, remote: .v4(0), remotePort: 0), 
                 old: TCPState(rawValue: old), new: TCPState(rawValue: new), nanosecondsInOld: nil, pid: 0, comm: "")
         }
         for _ in 0..<3 { s.record(t(2, 1)) }
@@ -128,17 +128,16 @@ import Testing
         #expect(table.nextLingererDue == nil)
     }
 
-    @Test func cursorTransitionLineMatchesFieldByField() {
+    @Test func transitionLinesReadBackThroughTheirDeclaration() {
         let base = Transition(
-            time: WallTime(nanoseconds: 1_795_614_010_123_456_789), cookie: UInt64.max, local: IPAddress("127.0.0.1")!,
-            localPort: 65535, remote: IPAddress("255.10.0.9")!, remotePort: 0, old: .synSent, new: .established,
-            nanosecondsInOld: 1_234_567, pid: 4_294_967_295, comm: "storm", owner: Owner(pid: 7, comm: "app"),
+            time: WallTime(nanoseconds: 1_795_614_010_123_456_789), identity: SocketIdentity(cookie: UInt64.max, local: IPAddress("127.0.0.1")!, localPort: 65535, remote: IPAddress("255.10.0.9")!, remotePort: 0),  old: .synSent, new: .established,
+            nanosecondsInOld: 1_234_000, pid: 4_294_967_295, comm: "storm", owner: Owner(pid: 7, comm: "app"),
             inode: 99, receiveQueue: 1,
             counters: TCPCounters(bytesAcked: 1, bytesReceived: 2, totalRetransmissions: 3, smoothedRTTMicroseconds: 4))
         var variants = [base]
         var t = base
-        t.local = IPAddress("2001:db8::1")!
-        t.remote = IPAddress("::")!
+        t.identity.local = IPAddress("2001:db8::1")!
+        t.identity.remote = IPAddress("::")!
         t.nanosecondsInOld = nil
         t.owner = nil
         t.inode = nil
@@ -147,18 +146,25 @@ import Testing
         t.old = TCPState(rawValue: 255)
         t.comm = "a\"b\\c\n\u{1}é"
         variants.append(t)
-        t.nanosecondsInOld = 999
+        t.nanosecondsInOld = 999_000
         t.comm = CommName(String(repeating: "\u{1}", count: CommName.capacity))  // the longest escapes
         t.owner = Owner(pid: 1, comm: CommName(String(repeating: "\"", count: CommName.capacity)))
         variants.append(t)
+        // One declaration writes and reads: each line reads back to the same value and the
+        // value writes the same line again (with a warm and a cold time cache).
         var cache = RFC3339Cache()
         for v in variants {
-            var plain: [UInt8] = []
-            var fresh = RFC3339Cache()
-            JSONLines.appendPlain(v, to: &plain, timeCache: &fresh)
-            var fast: [UInt8] = Array("prefix".utf8)
-            JSONLines.append(v, to: &fast, timeCache: &cache)
-            #expect(String(decoding: fast.dropFirst(6), as: UTF8.self) == String(decoding: plain, as: UTF8.self))
+            var line: [UInt8] = Array("prefix".utf8)
+            JSONLines.append(v, to: &line, timeCache: &cache)
+            let body = Array(line.dropFirst(6).dropLast())
+            guard case .success(.transition(let back)) = RecordLineParser.parse(body) else {
+                Issue.record("did not read back: \(String(decoding: body, as: UTF8.self))")
+                continue
+            }
+            #expect(back == v)
+            var again: [UInt8] = []
+            JSONLines.append(back, to: &again)
+            #expect(again == Array(line.dropFirst(6)))
         }
     }
 
@@ -234,8 +240,8 @@ import Testing
     @Test func longestTransitionLineFitsTheCursorBound() {
         let wide = IPAddress("ffff:ffff:ffff:ffff:ffff:ffff:ffff:fffe")!
         let t = Transition(
-            time: WallTime(nanoseconds: Int64.max), cookie: UInt64.max, local: wide, localPort: 65535, remote: wide,
-            remotePort: 65535, old: TCPState(rawValue: 255), new: TCPState(rawValue: 254), nanosecondsInOld: UInt64.max,
+            time: WallTime(nanoseconds: Int64.max), identity: SocketIdentity(cookie: UInt64.max, local: wide, localPort: 65535, remote: wide, remotePort: 65535),
+             old: TCPState(rawValue: 255), new: TCPState(rawValue: 254), nanosecondsInOld: UInt64.max / 1000 * 1000,
             pid: UInt32.max, comm: "", owner: Owner(pid: UInt32.max, comm: ""), inode: UInt64.max, receiveQueue: UInt32.max,
             counters: TCPCounters(
                 bytesAcked: UInt64.max, bytesReceived: UInt64.max, totalRetransmissions: UInt32.max,
@@ -243,11 +249,14 @@ import Testing
         var fast: [UInt8] = []
         var cache = RFC3339Cache()
         JSONLines.append(t, to: &fast, timeCache: &cache)
-        var plain: [UInt8] = []
-        var fresh = RFC3339Cache()
-        JSONLines.appendPlain(t, to: &plain, timeCache: &fresh)
-        #expect(fast == plain)
-        #expect(fast.count <= 640)
+        // The reservation comes from the declaration's bounds; the longest line stays within it.
+        #expect(fast.count <= t.maxLineBytes())
+        #expect(fast.count > 500)
+        guard case .success(.transition(let back)) = RecordLineParser.parse(Array(fast.dropLast())) else {
+            Issue.record("did not read back")
+            return
+        }
+        #expect(back == t)
     }
 
     @Test func cursorCopiesEveryLengthExactly() {
@@ -262,37 +271,41 @@ import Testing
         }
     }
 
-    @Test func cursorConnectionLineMatchesFieldByField() {
+    @Test func connectionLinesReadBackThroughTheirDeclaration() {
         let wide = IPAddress("ffff:ffff:ffff:ffff:ffff:ffff:ffff:fffe")!
         var longest = ConnectionRecord(
-            time: WallTime(nanoseconds: Int64.max), cookie: UInt64.max, local: wide, localPort: 65535, remote: wide,
-            remotePort: 65535, role: .listener, owner: Owner(pid: UInt32.max, comm: ""),
-            timeline: (0..<12).map { .init(state: TCPState(rawValue: 200 + UInt8($0)), nanoseconds: UInt64.max) },
-            connectNanoseconds: UInt64.max, lifetimeNanoseconds: UInt64.max, closedBy: .unknown, timeWaitState: nil,
+            time: WallTime(nanoseconds: Int64.max), identity: SocketIdentity(cookie: UInt64.max, local: wide, localPort: 65535, remote: wide, remotePort: 65535),
+             role: .listener, owner: Owner(pid: UInt32.max, comm: ""),
+            timeline: (0..<12).map { .init(state: TCPState(rawValue: 200 + UInt8($0)), nanoseconds: UInt64.max / 1000 * 1000) },
+            connectNanoseconds: UInt64.max / 1000 * 1000, lifetimeNanoseconds: UInt64.max / 1000 * 1000, closedBy: .unknown, timeWaitState: nil,
             partial: false)
         longest.bytesSent = UInt64.max
         longest.bytesReceived = UInt64.max
         longest.retransmissions = UInt32.max
         longest.smoothedRTTMicroseconds = UInt32.max
         var plainRecord = ConnectionRecord(
-            time: WallTime(nanoseconds: 1_795_614_010_000_000_001), cookie: 5, local: IPAddress("127.0.0.1")!,
-            localPort: 80, remote: IPAddress("10.0.0.2")!, remotePort: 40000, role: .server,
+            time: WallTime(nanoseconds: 1_795_614_010_000_000_001), identity: SocketIdentity(cookie: 5, local: IPAddress("127.0.0.1")!, localPort: 80, remote: IPAddress("10.0.0.2")!, remotePort: 40000),  role: .server,
             owner: Owner(pid: 9, comm: "we\"ird\u{1}"), timeline: [.init(state: .synRecv, nanoseconds: nil)],
-            connectNanoseconds: nil, lifetimeNanoseconds: 12_345, closedBy: .remote, timeWaitState: .finWait2, partial: true)
+            connectNanoseconds: nil, lifetimeNanoseconds: 12_000, closedBy: .remote, timeWaitState: .finWait2, partial: true)
         var noOwner = plainRecord
         noOwner.owner = nil
         noOwner.timeline = []
         plainRecord.bytesSent = 0
         var huge = plainRecord
-        huge.timeline = Array(repeating: .init(state: .established, nanoseconds: 1), count: 100)  // field by field
+        // Far past the old fixed 4 KiB cursor bound: the reservation grows with the timeline.
+        huge.timeline = (0..<1000).map { .init(state: .established, nanoseconds: UInt64($0) * 1_001_000) }
         var cache = RFC3339Cache()
         for r in [longest, plainRecord, noOwner, huge] {
-            var fast: [UInt8] = [7]
-            JSONLines.append(r, to: &fast, timeCache: &cache)
-            var plain: [UInt8] = []
-            var fresh = RFC3339Cache()
-            JSONLines.appendPlain(r, to: &plain, timeCache: &fresh)
-            #expect(Array(fast.dropFirst()) == plain)
+            var line: [UInt8] = [7]
+            JSONLines.append(r, to: &line, timeCache: &cache)
+            #expect(line.count - 1 <= r.maxLineBytes())
+            let back = RecordLineParser.read(Array(line.dropFirst().dropLast()), as: ConnectionRecord.self)
+            guard case .success(.some(let record)) = back else {
+                Issue.record("did not read back: \(back)")
+                continue
+            }
+            #expect(record == r)
         }
+        #expect(huge.maxLineBytes() > 4096)
     }
 }

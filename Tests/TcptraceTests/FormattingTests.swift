@@ -1,11 +1,11 @@
+import Foundation
 import Testing
 @testable import TcptraceCore
 
 /// A fixed transition: 2026-11-25T13:40:10.123456789Z, client side of 127.0.0.1:40832 -> :8080.
 func sampleTransition() -> Transition {
     Transition(
-        time: WallTime(nanoseconds: 1_795_614_010_123_456_789), cookie: 4242,
-        local: IPAddress("127.0.0.1")!, localPort: 40832, remote: IPAddress("127.0.0.1")!, remotePort: 8080,
+        time: WallTime(nanoseconds: 1_795_614_010_123_456_789), identity: SocketIdentity(cookie: 4242, local: IPAddress("127.0.0.1")!, localPort: 40832, remote: IPAddress("127.0.0.1")!, remotePort: 8080), 
         old: .synSent, new: .established, nanosecondsInOld: 1_234_567, pid: 0, comm: "swapper/1",
         owner: Owner(pid: 1234, comm: "curl"), inode: 99)
 }
@@ -46,8 +46,8 @@ func sampleTransition() -> Transition {
         t.nanosecondsInOld = nil
         t.comm = "a\"b\\c\u{1}"
         t.new = TCPState(rawValue: 99)
-        t.local = IPAddress("::1")!
-        t.remote = IPAddress("2001:db8::2")!
+        t.identity.local = IPAddress("::1")!
+        t.identity.remote = IPAddress("2001:db8::2")!
         t.counters = TCPCounters(bytesAcked: 7, bytesReceived: 1, totalRetransmissions: 2, smoothedRTTMicroseconds: 33)
         var out: [UInt8] = []
         JSONLines.append(t, to: &out)
@@ -74,8 +74,8 @@ func sampleTransition() -> Transition {
         s.connections = 1
         s.tableEvictions = 4
         var l = LingererRecord(
-            event: .lingering, time: s.end, cookie: 1, local: .v4(1), localPort: 80, remote: .v4(2), remotePort: 9,
-            holder: .init(pid: 99, comm: "leaky", fd: 5), inode: nil, ageNanoseconds: 0, ageIsLowerBound: false, unreadBytes: nil)
+            event: .lingering, time: s.end, identity: SocketIdentity(cookie: 1, local: .v4(1), localPort: 80, remote: .v4(2), remotePort: 9), 
+            holder: .init(process: Owner(pid: 99, comm: "leaky"), fd: 5), inode: nil, ageNanoseconds: 0, ageIsLowerBound: false, unreadBytes: nil)
         s.record(l)
         s.record(l)
         l.event = .closed
@@ -84,7 +84,7 @@ func sampleTransition() -> Transition {
         l.holder = nil
         s.record(l)
         let tw = ConnectionRecord(
-            time: s.end, cookie: 5, local: .v4(1), localPort: 40000, remote: IPAddress("10.0.0.9")!, remotePort: 5432,
+            time: s.end, identity: SocketIdentity(cookie: 5, local: .v4(1), localPort: 40000, remote: IPAddress("10.0.0.9")!, remotePort: 5432), 
             role: .client, owner: nil, timeline: [], connectNanoseconds: nil, lifetimeNanoseconds: nil, closedBy: .local,
             timeWaitState: .timeWait, partial: false)
         s.timeWait.record(tw)
@@ -101,6 +101,18 @@ func sampleTransition() -> Transition {
                 + "\n")
     }
 
+    @Test func textHeaderMatchesTheColumns() {
+        // The header comes from the same declaration as the lines: each head starts where its
+        // column does.
+        var out: [UInt8] = []
+        TextLines(utcOffsetSeconds: 0).append(sampleTransition(), to: &out)
+        let line = String(decoding: out, as: UTF8.self)
+        #expect(TextLines.header == "TIME            COOKIE   LADDR:LPORT                RADDR:RPORT                OLD          -> NEW          MS_IN_OLD  OWNER\n")
+        for (head, value) in [("COOKIE", "4242"), ("LADDR", "127.0.0.1:40832"), ("OLD", "SYN_SENT"), ("MS_IN_OLD", "1.234"), ("OWNER", "1234 (curl)")] {
+            #expect(TextLines.header.range(of: head)?.lowerBound.utf16Offset(in: TextLines.header) == line.range(of: value)?.lowerBound.utf16Offset(in: line), "\(head)")
+        }
+    }
+
     @Test func textGolden() {
         var out: [UInt8] = []
         let text = TextLines(utcOffsetSeconds: 3600)
@@ -108,13 +120,13 @@ func sampleTransition() -> Transition {
         var t = sampleTransition()
         t.owner = nil
         t.nanosecondsInOld = nil
-        t.local = IPAddress("::1")!
-        t.remote = IPAddress("::1")!
+        t.identity.local = IPAddress("::1")!
+        t.identity.remote = IPAddress("::1")!
         text.append(t, to: &out)
         #expect(
             String(decoding: out, as: UTF8.self) == """
-                14:40:10.123456 4242     1234    curl             127.0.0.1:40832            127.0.0.1:8080             SYN_SENT     -> ESTABLISHED  1.234
-                14:40:10.123456 4242     0*      swapper/1        [::1]:40832                [::1]:8080                 SYN_SENT     -> ESTABLISHED  -
+                14:40:10.123456 4242     127.0.0.1:40832            127.0.0.1:8080             SYN_SENT     -> ESTABLISHED  1.234      1234 (curl)
+                14:40:10.123456 4242     [::1]:40832                [::1]:8080                 SYN_SENT     -> ESTABLISHED  -          -
 
                 """)
     }

@@ -37,8 +37,8 @@ extension Replay.Output {
         // Escapes, IPv6, counters, nulls, an unknown state number.
         t.comm = "a\"b\\c\u{1}\tü/€"
         t.owner = Owner(pid: 9, comm: "x\ny")
-        t.local = IPAddress("::1")!
-        t.remote = IPAddress("2001:db8::2")!
+        t.identity.local = IPAddress("::1")!
+        t.identity.remote = IPAddress("2001:db8::2")!
         t.nanosecondsInOld = nil
         t.inode = nil
         t.receiveQueue = 5
@@ -62,8 +62,8 @@ extension Replay.Output {
             Issue.record("\(parse(line))")
             return
         }
-        #expect(t.cookie == 7 && t.old == .lastAck && t.new == .close && t.localPort == 1 && t.remotePort == 2)
-        #expect(t.local == .v4(0x0a00_0001) && t.nanosecondsInOld == 1_500_000)
+        #expect(t.identity.cookie == 7 && t.old == .lastAck && t.new == .close && t.identity.localPort == 1 && t.identity.remotePort == 2)
+        #expect(t.identity.local == .v4(0x0a00_0001) && t.nanosecondsInOld == 1_500_000)
         #expect(t.pid == 0 && t.comm == "" && t.owner == nil, "optional fields may be absent")
     }
 
@@ -94,7 +94,7 @@ extension Replay.Output {
         (#"{"type":"transition","v":1,"laddr":"1.2.3"}"#, "bad value for \"laddr\""),
         (#"{"type":"transition","v":1,"comm":"a\x"}"#, "bad escape"),
         (#"{"type":"transition","v":1,"comm":"\ud800"}"#, "bad escape"),
-        (#"{"type":"transition","v":1,"owner":{"pid":"1"}}"#, "bad owner.pid"),
+        (#"{"type":"transition","v":1,"owner":{"pid":"1"}}"#, "bad value for \"owner.pid\""),
         (#"{"v":1,"time":"2026-11-25T13:40:10Z"}"#, "no \"type\""),
         (#"{"type":"transition","time":"2026-11-25T13:40:10Z"}"#, "no \"v\""),
         (#"{"type":"x","n":nul}"#, "bad value"),
@@ -106,10 +106,10 @@ extension Replay.Output {
         switch parse(line) {
         case .success(let r):
             #expect(mentions == nil, "parsed: \(r)")
-        case .failure(.malformed(let why)):
-            #expect(why.contains(mentions ?? "<none>"), "\(why)")
+        case .failure(.unsupportedVersion(let v)):
+            Issue.record("version \(v)")
         case .failure(let e):
-            Issue.record("\(e)")
+            #expect(e.description.contains(mentions ?? "<none>"), "\(e)")
         }
     }
 }
@@ -148,9 +148,9 @@ extension Replay.Output {
         let lingerers = outputs.compactMap(\.lingerer)
         #expect(lingerers.map(\.event) == [.lingering, .lingering, .closed])
         #expect(lingerers[0].time == Script.at(1000) && lingerers[0].ageNanoseconds == 1_000_000_000, "exactly at the threshold")
-        #expect(lingerers[2].cookie == 5 && lingerers[2].ageNanoseconds == 3_000_000_000 && lingerers[2].unreadBytes == 3)
-        #expect(lingerers[0].holder == .init(pid: 7, comm: "app", fd: nil), "holder from the owner; no fd offline")
-        #expect(atEnd.map(\.cookie) == [6])
+        #expect(lingerers[2].identity.cookie == 5 && lingerers[2].ageNanoseconds == 3_000_000_000 && lingerers[2].unreadBytes == 3)
+        #expect(lingerers[0].holder == .init(process: Owner(pid: 7, comm: "app"), fd: nil), "holder from the owner; no fd offline")
+        #expect(atEnd.map(\.identity.cookie) == [6])
         #expect(atEnd.first?.ageNanoseconds == 4_500_000_000, "age at the end of the log (the summary's time)")
         #expect(r.summary.lingerersByHolder[Owner(pid: 7, comm: "app")] == 2)
         #expect(r.summary.end == Script.at(4500))
@@ -164,13 +164,13 @@ extension Replay.Output {
         // b's close (200 ms) is written after a's (300 ms), 100 ms late: within a 1 s window.
         let lines = [ta[0], ta[1], tb[0], tb[1], ta[2], tb[2]].map(jsonLine)
         let (outputs, _, r) = replay(lines)
-        #expect(outputs.compactMap(\.connection).map(\.cookie) == [2, 1])
+        #expect(outputs.compactMap(\.connection).map(\.identity.cookie) == [2, 1])
         #expect(r.stats.reordered == 1 && r.stats.late == 0)
         // With a 50 ms window, after a record at 400 ms, it comes too late: applied anyway, and counted.
         var listener = Script(cookie: 3, lport: 1, rport: 2)
         let lateLines = [ta[0], ta[1], tb[0], tb[1], ta[2], listener.go(.close, .listen, at: 400), tb[2]].map(jsonLine)
         let (late, _, r2) = replay(lateLines, window: 50_000_000)
-        #expect(late.compactMap { $0.connection }.map(\.cookie) == [1, 2])
+        #expect(late.compactMap { $0.connection }.map(\.identity.cookie) == [1, 2])
         #expect(r2.stats.late == 1)
     }
 
@@ -215,8 +215,8 @@ extension Replay.Output {
         var lines: [[UInt8]] = []
         var t = sampleTransition()
         lines.append(jsonLine(t))
-        t.local = IPAddress("::1")!
-        t.remote = IPAddress("fe80::1:2")!
+        t.identity.local = IPAddress("::1")!
+        t.identity.remote = IPAddress("fe80::1:2")!
         t.comm = "é\"\\\u{7}"
         t.owner = nil
         t.nanosecondsInOld = nil
@@ -254,7 +254,7 @@ extension Replay.Output {
             var emitted = 0
             line.withUnsafeBufferPointer { outcome = replay.feed(line: $0) { _ in emitted += 1 } }
             switch outcome {
-            case .malformed?: malformed += 1
+            case .malformed?, .badField?: malformed += 1
             case .unsupportedVersion?: versions += 1
             case nil: if case .success(.blank) = RecordLineParser.parse(line) { blank += 1 } else { parsed += 1 }
             }
