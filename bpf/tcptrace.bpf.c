@@ -73,14 +73,12 @@ enum sock_state_flag {
 	SS_ENTERED_KNOWN = 1 << 0, /* entered_ns is when the socket entered its current state */
 	SS_OWNER = 1 << 1,
 	SS_MATCHED = 1 << 2, /* passed the filters once: later transitions pass too */
-	SS_FIRST_SEEN = 1 << 3,
 };
 
 /* Per-socket state; dies with the socket. BPF_F_CLONE copies a listener's storage (its
  * owner) into each child socket it creates. */
 struct sock_state {
 	__u64 entered_ns;
-	__u64 first_seen_ns;
 	__u64 inode;
 	__u32 owner_pid;
 	__u32 flags;
@@ -220,7 +218,6 @@ static __always_inline void handle(struct sock *sk, int oldstate, int newstate, 
 	out->ts_ns = now;
 	out->cookie = cookie;
 	out->ns_in_old = 0;
-	out->first_seen_ns = 0;
 	out->inode = 0;
 	out->bytes_acked = 0;
 	out->bytes_received = 0;
@@ -228,7 +225,6 @@ static __always_inline void handle(struct sock *sk, int oldstate, int newstate, 
 	out->srtt_us = 0;
 	out->rcv_queue = 0;
 	out->pid = pid_tgid >> 32;
-	out->tid = (__u32)pid_tgid;
 	out->owner_pid = 0;
 	out->family = family;
 	out->lport = lport;
@@ -260,10 +256,6 @@ static __always_inline void handle(struct sock *sk, int oldstate, int newstate, 
 		if (st->flags & SS_ENTERED_KNOWN) {
 			out->ns_in_old = now - st->entered_ns;
 			flags |= TCPTRACE_F_HAS_OLD_DURATION;
-		}
-		if (st->flags & SS_FIRST_SEEN) {
-			out->first_seen_ns = st->first_seen_ns;
-			flags |= TCPTRACE_F_HAS_FIRST_SEEN;
 		}
 		if (!st->inode) {
 			/* Trusted BTF pointers (tp_btf): plain loads, a NULL link reads as 0. */
@@ -314,10 +306,6 @@ update_state:
 	if (st) {
 		st->entered_ns = now;
 		st->flags |= SS_ENTERED_KNOWN;
-		if (!(st->flags & SS_FIRST_SEEN)) {
-			st->first_seen_ns = now;
-			st->flags |= SS_FIRST_SEEN;
-		}
 	}
 }
 

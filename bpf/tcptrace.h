@@ -15,7 +15,6 @@ enum tcptrace_event_flag {
 	TCPTRACE_F_HAS_OWNER = 1 << 1,        /* owner_pid/owner_comm captured in process context */
 	TCPTRACE_F_HAS_STATS = 1 << 2,        /* bytes/retrans/srtt read from tcp_sock (at CLOSE) */
 	TCPTRACE_F_HAS_INODE = 1 << 3,        /* inode of the socket's file is known */
-	TCPTRACE_F_HAS_FIRST_SEEN = 1 << 4,   /* first_seen_ns is valid */
 	TCPTRACE_F_HAS_RCV_QUEUE = 1 << 5,    /* rcv_queue is valid */
 };
 
@@ -35,7 +34,6 @@ struct tcptrace_event {
 	__u64 ts_ns;          /* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
 	__u64 cookie;         /* socket cookie: the connection's identity (ss -e, sock_diag) */
 	__u64 ns_in_old;      /* time spent in oldstate (TCPTRACE_F_HAS_OLD_DURATION) */
-	__u64 first_seen_ns;  /* when the tracer first saw this socket (TCPTRACE_F_HAS_FIRST_SEEN) */
 	__u64 inode;          /* socket inode, as in /proc/PID/fd -> socket:[inode] */
 	__u64 bytes_acked;    /* tcp_sock counters at CLOSE (TCPTRACE_F_HAS_STATS); SYN and FIN count 1 each */
 	__u64 bytes_received;
@@ -43,7 +41,6 @@ struct tcptrace_event {
 	__u32 srtt_us;        /* smoothed RTT in microseconds */
 	__u32 rcv_queue;      /* at ->CLOSE_WAIT/->CLOSE: rcv_nxt - copied_seq (unread bytes, +1 if a FIN came) */
 	__u32 pid;            /* tgid of the task in context (often not the owner) */
-	__u32 tid;
 	__u32 owner_pid;      /* tgid that connected/listened (TCPTRACE_F_HAS_OWNER) */
 	__u16 family;         /* AF_INET or AF_INET6 */
 	__u16 lport;          /* host byte order */
@@ -55,9 +52,11 @@ struct tcptrace_event {
 	char comm[TCPTRACE_COMM_LEN];
 	char owner_comm[TCPTRACE_COMM_LEN];
 	__u32 flags;          /* enum tcptrace_event_flag */
-	__u32 reserved;
+	__u64 reserved;       /* 0; makes the tail explicit: the ring slot is not zeroed */
 };
 
-_Static_assert(sizeof(struct tcptrace_event) == 160, "tcptrace_event layout changed: bump the ABI");
+_Static_assert(sizeof(struct tcptrace_event) == 152, "tcptrace_event layout changed: bump the ABI");
+_Static_assert(__builtin_offsetof(struct tcptrace_event, reserved) + sizeof(__u64) == 152,
+	       "tcptrace_event has tail padding: every byte must be a field the program writes");
 
 #endif /* TCPTRACE_H */

@@ -15,7 +15,7 @@ public enum EmbeddedObject {
         let object = try openObject(name: "tcptrace-abi-check")
         defer { bpf_object__close(object) }
         guard let btf = bpf_object__btf(object) else { return ["the embedded object has no BTF"] }
-        let id = btf__find_by_name_kind(btf, "tcptrace_event", BTFKind.structure)
+        let id = btf__find_by_name_kind(btf, ProgramInterface.eventStruct, BTFKind.structure)
         guard id > 0, let type = btf__type_by_id(btf, UInt32(id)) else {
             return ["struct tcptrace_event is missing from the embedded object's BTF"]
         }
@@ -49,6 +49,16 @@ public enum EmbeddedObject {
             problems.append("field \(name) is in bpf/tcptrace.h but not in the object")
         }
         return problems.sorted()
+    }
+
+    /// Compares the object's programs, maps and .rodata globals with `declaration` (by default
+    /// the one Tracer uses). Needs no privileges: the object is opened, not loaded.
+    public static func interfaceMismatches(
+        against declaration: ProgramInterface.Declaration = ProgramInterface.declaration
+    ) throws(SystemError) -> [String] {
+        let object = try openObject(name: "tcptrace-names-check")
+        defer { bpf_object__close(object) }
+        return try ProgramInterface.mismatches(of: object, against: declaration)
     }
 
     static func openObject(name: String) throws(SystemError) -> OpaquePointer {

@@ -22,8 +22,8 @@ public final class Tracer {
     public typealias Handler = (consuming Transition) -> Bool
 
     private let object: OpaquePointer
-    private var link: OpaquePointer?
-    private var nestedLink: OpaquePointer?
+    /// One per program, in ProgramInterface.Program order.
+    private var links: [OpaquePointer] = []
     private var ring: OpaquePointer?
     private let program: OpaquePointer
     private let countersFD: Int32
@@ -39,12 +39,10 @@ public final class Tracer {
             try Self.applySettings(configuration, to: object)
             let rc = bpf_object__load(object)
             if rc < 0 { throw Self.loadError(-rc) }
-            let program = try check(
-                "bpf_object__find_program_by_name", bpf_object__find_program_by_name(object, "handle_set_state"))
-            let nested = try check(
-                "bpf_object__find_program_by_name", bpf_object__find_program_by_name(object, "handle_nested"))
-            let counters = try check("find map counters", bpf_object__find_map_by_name(object, "counters"))
-            let events = try check("find map events", bpf_object__find_map_by_name(object, "events"))
+            let programs = try ProgramInterface.Program.allCases.map { p throws(SystemError) in try p.find(in: object) }
+            let main = programs[ProgramInterface.Program.allCases.firstIndex(of: .main)!]
+            let counters = try ProgramInterface.Map.counters.find(in: object)
+            let events = try ProgramInterface.Map.events.find(in: object)
             ring = try check(
                 "ring_buffer__new",
                 ring_buffer__new(bpf_map__fd(events), Self.onSample, Unmanaged.passUnretained(consumer).toOpaque(), nil))
@@ -52,21 +50,19 @@ public final class Tracer {
             // the fallback tells the hits the main program was skipped for by what it left behind
             // for the same hit (bpf/tcptrace.bpf.c, "Exactly once"). Until the fallback is
             // attached, a skipped hit is counted as a recursion miss.
-            let link = try Self.attach(program)
-            let nestedLink: OpaquePointer
+            var links: [OpaquePointer] = []
             do throws(SystemError) {
-                nestedLink = try Self.attach(nested)
+                for program in programs { links.append(try Self.attach(program)) }
             } catch {
-                bpf_link__destroy(link)
+                for link in links.reversed() { bpf_link__destroy(link) }
                 throw error
             }
             self.object = object
-            self.program = program
+            self.program = main
             self.countersFD = bpf_map__fd(counters)
             self.consumer = consumer
             self.ring = ring
-            self.link = link
-            self.nestedLink = nestedLink
+            self.links = links
         } catch {
             if let ring { ring_buffer__free(ring) }
             bpf_object__close(object)
@@ -76,8 +72,7 @@ public final class Tracer {
 
     deinit {
         if let ring { ring_buffer__free(ring) }
-        if let nestedLink { bpf_link__destroy(nestedLink) }
-        if let link { bpf_link__destroy(link) }
+        detach()
         bpf_object__close(object)
     }
 
@@ -111,10 +106,8 @@ public final class Tracer {
     /// The fallback goes first: alone, it would handle softirq hits the main program never saw
     /// and count them as caught misses.
     public func detach() {
-        if let nestedLink { bpf_link__destroy(nestedLink) }
-        nestedLink = nil
-        if let link { bpf_link__destroy(link) }
-        link = nil
+        for link in links.reversed() { bpf_link__destroy(link) }
+        links = []
     }
 
     /// The kernel program's counters, summed over CPUs.
@@ -153,23 +146,28 @@ public final class Tracer {
 
     // MARK: - Setup
 
-    private static func applySettings(_ c: Configuration, to object: OpaquePointer) throws(SystemError) {
-        let events = try check("find map events", bpf_object__find_map_by_name(object, "events"))
+    /// Sizes the ring and writes the settings into .rodata: the object is opened, not loaded
+    /// (no privileges needed).
+    static func applySettings(_ c: Configuration, to object: OpaquePointer) throws(SystemError) {
+        let events = try ProgramInterface.Map.events.find(in: object)
         try check("bpf_map__set_max_entries(events)", bpf_map__set_max_entries(events, UInt32(c.ringBufferBytes)))
         var rodata = try ReadOnlyData(object: object)
         let f = c.filter
-        try rodata.set("filter_family", UInt8(f.family == .ipv4 ? 4 : f.family == .ipv6 ? 6 : 0))
-        try rodata.set("filter_owner_pid", f.ownerPID ?? 0)
+        try rodata.set(\.filterFamily, f.family == .ipv4 ? 4 : f.family == .ipv6 ? 6 : 0)
+        try rodata.set(\.filterOwnerPID, f.ownerPID ?? 0)
         if let comm = f.ownerComm {
-            try rodata.set("filter_comm_set", UInt8(1))
-            try rodata.setBytes("filter_comm", Array(comm.utf8.prefix(Int(TCPTRACE_COMM_LEN) - 1)))
+            try rodata.set(\.filterCommSet, 1)
+            try rodata.set(\.filterComm, Array(comm.utf8.prefix(Int(TCPTRACE_COMM_LEN) - 1)))
         }
-        for (name, count, ports) in [("ports", "n_ports", f.ports), ("lports", "n_lports", f.localPorts), ("rports", "n_rports", f.remotePorts)] {
+        let portLists: [(KeyPath<ProgramInterface.Globals, ProgramInterface.GlobalArray<UInt16>>, KeyPath<ProgramInterface.Globals, ProgramInterface.Global<UInt32>>, [UInt16])] = [
+            (\.ports, \.portCount, f.ports), (\.localPorts, \.localPortCount, f.localPorts), (\.remotePorts, \.remotePortCount, f.remotePorts),
+        ]
+        for (list, count, ports) in portLists {
             try rodata.set(count, UInt32(ports.count))
-            try rodata.setBytes(name, ports.flatMap { withUnsafeBytes(of: $0) { Array($0) } })
+            try rodata.set(list, ports)
         }
-        try rodata.set("wakeup_bytes", c.wakeupBytes ?? c.ringBufferBytes / 4)
-        try rodata.set("task_stack_bytes", taskStackBytes())
+        try rodata.set(\.wakeupBytes, c.wakeupBytes ?? c.ringBufferBytes / 4)
+        try rodata.set(\.taskStackBytes, taskStackBytes())
         try rodata.commit()
     }
 
@@ -280,53 +278,51 @@ private final class Consumer {
     }
 }
 
-/// The object's .rodata (its `const volatile` settings), written by name before load using
-/// the offsets in the object's BTF.
-private struct ReadOnlyData {
+/// The object's .rodata (its `const volatile` settings), written before load through the
+/// typed declaration in ProgramInterface, at the offsets in the object's BTF.
+struct ReadOnlyData {
+    typealias Globals = ProgramInterface.Globals
     let map: OpaquePointer
     var bytes: [UInt8]
-    var variables: [String: (offset: Int, size: Int)] = [:]
+    let globals: [String: ObjectGlobal]
 
     init(object: OpaquePointer) throws(SystemError) {
-        var previous: OpaquePointer? = nil
-        var found: OpaquePointer? = nil
-        while let m = bpf_object__next_map(object, previous) {
-            if String(cString: bpf_map__name(m)).hasSuffix(".rodata") {
-                found = m
-                break
-            }
-            previous = m
-        }
-        map = try check("find map .rodata", found)
+        map = try ProgramInterface.Map.readOnlyData.find(in: object)
         var size = 0
         let initial = try check("bpf_map__initial_value(.rodata)", bpf_map__initial_value(map, &size))
         bytes = Array(UnsafeRawBufferPointer(start: initial, count: size))
-        let btf = try check("bpf_object__btf", bpf_object__btf(object))
-        let id = btf__find_by_name_kind(btf, ".rodata", BTFKind.datasec)
-        guard id > 0, let sec = btf__type_by_id(btf, UInt32(id)) else { throw .call("find BTF of .rodata", errno: ENOENT) }
-        let infos = btf_var_secinfos(sec)!
-        for i in 0..<Int(btf_vlen(sec)) {
-            guard let v = btf__type_by_id(btf, infos[i].type) else { continue }
-            variables[String(cString: btf__name_by_offset(btf, v.pointee.name_off))] = (Int(infos[i].offset), Int(infos[i].size))
-        }
+        globals = try ProgramInterface.readOnlyGlobals(of: object)
     }
 
-    mutating func set<T: FixedWidthInteger>(_ name: String, _ value: T) throws(SystemError) {
-        try setBytes(name, withUnsafeBytes(of: value) { Array($0) }, exact: true)
+    mutating func set<T: FixedWidthInteger>(_ global: KeyPath<Globals, ProgramInterface.Global<T>>, _ value: T) throws(SystemError) {
+        let g = ProgramInterface.globals[keyPath: global]
+        try write(g.name, g.layout, withUnsafeBytes(of: value) { Array($0) })
     }
 
-    mutating func setBytes(_ name: String, _ value: [UInt8], exact: Bool = false) throws(SystemError) {
-        guard let v = variables[name], v.offset + v.size <= bytes.count, value.count <= v.size,
-            !exact || value.count == v.size
-        else {
-            throw .call("setting \(name) in .rodata", errno: EINVAL)
+    /// The first `values.count` elements; the rest are zeroed.
+    mutating func set<T: FixedWidthInteger>(_ global: KeyPath<Globals, ProgramInterface.GlobalArray<T>>, _ values: [T]) throws(SystemError) {
+        let g = ProgramInterface.globals[keyPath: global]
+        guard values.count <= g.count else { throw .call("setting \(g.name) in .rodata (\(values.count) > \(g.count) elements)", errno: EINVAL) }
+        try write(g.name, g.layout, values.flatMap { v in withUnsafeBytes(of: v) { Array($0) } })
+    }
+
+    /// Refuses a global whose layout in the object is not the declared one.
+    private mutating func write(_ name: String, _ declared: ProgramInterface.GlobalLayout, _ value: [UInt8]) throws(SystemError) {
+        guard let v = globals[name], v.layout == declared, v.offset + declared.byteSize <= bytes.count else {
+            throw .call("setting \(name) in .rodata (not in the object as declared)", errno: EINVAL)
         }
-        for i in 0..<v.size { bytes[v.offset + i] = i < value.count ? value[i] : 0 }
+        for i in 0..<declared.byteSize { bytes[v.offset + i] = i < value.count ? value[i] : 0 }
     }
 
     /// Hands the settings to libbpf, which loads them with the object.
     func commit() throws(SystemError) {
         try check("bpf_map__set_initial_value(.rodata)", bpf_map__set_initial_value(map, bytes, bytes.count))
+    }
+
+    /// The bytes of a global as they will be loaded (for tests).
+    func value(of name: String) -> ArraySlice<UInt8>? {
+        guard let v = globals[name], v.offset + v.layout.byteSize <= bytes.count else { return nil }
+        return bytes[v.offset..<(v.offset + v.layout.byteSize)]
     }
 }
 

@@ -100,10 +100,6 @@ import TcptraceCore
             try raw.withUnsafeBytes { try EventDecoder.decode($0, clock: clock) }
         }
     }
-
-    @Test func eventSizeMatchesTheHeader() {
-        #expect(EventDecoder.eventSize == 160)
-    }
 }
 
 /// The embedded object must agree with bpf/tcptrace.h: a stale object cannot ship.
