@@ -164,18 +164,18 @@ final class TraceRun {
     func handle(_ event: consuming Transition, out: UnsafeMutablePointer<[UInt8]>) -> Bool {
         let hot = self.hot
         var outcome = ConnectionTable.Outcome()
-        let t = hot.pointee.ingest(event, into: &outcome)
+        var t = hot.pointee.ingest(event, into: &outcome)
         if emitTransitions {
             if json {
-                JSONLines.append(t, to: &out.pointee, timeCache: &hot.pointee.timeCache)
+                JSONLines.append(&t, to: &out.pointee, timeCache: &hot.pointee.timeCache)
             } else {
                 text.append(t, to: &out.pointee)
             }
         }
-        if let c = outcome.connection {
+        if var c = outcome.connection {
             if emitConnections {
                 if json {
-                    JSONLines.append(c, to: &out.pointee, timeCache: &hot.pointee.timeCache)
+                    JSONLines.append(&c, to: &out.pointee, timeCache: &hot.pointee.timeCache)
                 } else {
                     text.append(c, to: &out.pointee)
                 }

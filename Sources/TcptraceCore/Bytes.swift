@@ -145,6 +145,13 @@ public struct ByteCursor {
         p += 1
     }
 
+    /// Two bytes with one store (the `,"` and `":` around every JSON key).
+    @inlinable @inline(__always)
+    public mutating func two(_ a: UInt8, _ b: UInt8) {
+        UnsafeMutableRawPointer(p).storeBytes(of: UInt16(a) | UInt16(b) << 8, as: UInt16.self)
+        p += 2
+    }
+
     @inlinable @inline(__always)
     public mutating func ascii(_ s: StaticString) {
         let n = s.utf8CodeUnitCount
@@ -185,8 +192,12 @@ public struct ByteCursor {
             let a = src.loadUnaligned(as: UInt32.self), b = src.loadUnaligned(fromByteOffset: n - 4, as: UInt32.self)
             d.storeBytes(of: a, as: UInt32.self)
             d.storeBytes(of: b, toByteOffset: n - 4, as: UInt32.self)
-        } else {
-            for i in 0..<n { dst[i] = src.load(fromByteOffset: i, as: UInt8.self) }
+        } else if n >= 2 {
+            let a = src.loadUnaligned(as: UInt16.self), b = src.loadUnaligned(fromByteOffset: n - 2, as: UInt16.self)
+            d.storeBytes(of: a, as: UInt16.self)
+            d.storeBytes(of: b, toByteOffset: n - 2, as: UInt16.self)
+        } else if n == 1 {
+            dst.pointee = src.load(as: UInt8.self)
         }
     }
 

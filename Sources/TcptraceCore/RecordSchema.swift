@@ -76,9 +76,11 @@ public struct TextStyle: Sendable {
         self.startsGroup = startsGroup
     }
 
-    public static let hidden = TextStyle(shown: false)
+    // Computed, not stored: a stored static is a lazily initialized global, and every field
+    // of every line would call its accessor even where the style is not used (JSON).
+    @inlinable public static var hidden: TextStyle { TextStyle(shown: false) }
     /// The value after a space.
-    public static let plain = TextStyle()
+    @inlinable public static var plain: TextStyle { TextStyle() }
 
     /// The value after a space, padded to `width`.
     @inlinable
@@ -424,10 +426,10 @@ public struct JSONFieldWriter: FieldVisitor {
             cursor.byte(UInt8(ascii: "\""))
             first = false
         } else {
-            cursor.ascii(",\"")
+            cursor.two(UInt8(ascii: ","), UInt8(ascii: "\""))
         }
         cursor.ascii(name)
-        cursor.ascii("\":")
+        cursor.two(UInt8(ascii: "\""), UInt8(ascii: ":"))
         F.json(value, &cursor)
     }
 }
@@ -592,6 +594,12 @@ extension Record {
     @inlinable @inline(__always)
     public func maxLineBytes() -> Int {
         var r = self
+        return Self.maxLineBytes(&r)
+    }
+
+    /// The same without a copy of the record.
+    @inlinable @inline(__always)
+    public static func maxLineBytes(_ r: inout Self) -> Int {
         var bound = ByteBound()
         Self.fields(&r, &bound)
         return bound.bytes &+ 96
@@ -602,7 +610,7 @@ extension JSONLines {
     /// One line of any record, newline included, reusing the formatted second from `timeCache`.
     @inlinable @inline(__always)
     public static func append<R: Record>(_ record: inout R, to out: inout [UInt8], timeCache: inout RFC3339Cache) {
-        out.appendThroughCursor(maxBytes: record.maxLineBytes()) { c in
+        out.appendThroughCursor(maxBytes: R.maxLineBytes(&record)) { c in
             c.ascii(R.jsonPrefix)
             c.decimal(UInt64(schemaVersion))
             c.ascii(",\"time\":\"")
@@ -621,7 +629,7 @@ extension TextLines {
     @inlinable
     public func appendRecord<R: Record>(_ record: inout R, to out: inout [UInt8]) {
         record.time.appendTimeOfDay(utcOffsetSeconds: utcOffsetSeconds, to: &out)
-        out.appendThroughCursor(maxBytes: record.maxLineBytes()) { c in
+        out.appendThroughCursor(maxBytes: R.maxLineBytes(&record)) { c in
             if R.textTag.utf8CodeUnitCount > 0 {
                 c.byte(UInt8(ascii: " "))
                 c.ascii(R.textTag)

@@ -43,7 +43,7 @@ public struct SocketIdentity: Hashable, Sendable, FieldGroup {
 
 extension TextStyle {
     /// `:port` after an address, the pair padded to one column.
-    public static let port = TextStyle(prefix: ":", width: 27, startsGroup: false)
+    @inlinable public static var port: TextStyle { TextStyle(prefix: ":", width: 27, startsGroup: false) }
 }
 
 /// The process that owns a socket: the one that connected or listened (or, for an accepted
