@@ -60,9 +60,27 @@ struct BinaryTests {
         #expect(lost["ringbuf_full"] == 0 && lost["undecodable"] == 0)
         #expect(records.dropLast().allSatisfy { ["transition", "connection"].contains($0["type"] as? String) })
         #expect((39...41).contains(records.filter { $0["type"] as? String == "connection" }.count), "20 clients, 20 accepted, 1 listener")
-        // Times come from the kernel's clock, in order per socket, and ms_in_old agrees with them.
-        let first = try #require(transitions.first)
-        #expect(WallTime(rfc3339: first["time"] as? String ?? "") != nil)
+        // Times come from the kernel's clock: in order per socket, and each ms_in_old is the gap
+        // since that socket's previous transition (the program stamps both with one clock read),
+        // truncated to the microsecond as the JSON writes it.
+        var previous: [Int: (time: Int64, new: String)] = [:]
+        var gapsChecked = 0
+        for t in transitions {
+            let time = try #require(WallTime(rfc3339: t["time"] as? String ?? ""), "\(t)").nanoseconds
+            let cookie = try #require(t["cookie"] as? Int, "\(t)")
+            let (old, new) = (t["old"] as? String ?? "", t["new"] as? String ?? "")
+            defer { previous[cookie] = (time, new) }
+            guard let p = previous[cookie] else { continue }
+            #expect(time >= p.time, "time goes back for socket \(cookie): \(t)")
+            // A transition in between was lost (counted above): no gap to compare with.
+            guard p.new == old else { continue }
+            let ms = try #require(t["ms_in_old"] as? Double, "ms_in_old known after a seen transition: \(t)")
+            let reported = Int64((ms * 1_000_000).rounded())
+            #expect((0..<1_000).contains(time - p.time - reported), "ms_in_old \(ms) vs gap \(time - p.time) ns: \(t)")
+            gapsChecked += 1
+        }
+        // Each connection has 4 gaps per socket, the listener 1; a missing transition costs 2.
+        #expect(gapsChecked >= 20 * 8 + 1 - 2 * max(0, 20 * 10 + 2 - transitions.count), "\(gapsChecked) gaps checked")
     }
 
     @Test func tinyRingBufferReportsDrops() throws {
