@@ -1,6 +1,11 @@
 #define _GNU_SOURCE
 #include "CTcptraceHost.h"
+#include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <signal.h>
 #include <string.h>
 
@@ -46,4 +51,52 @@ int tcptrace_writeback_finish(int fd, long long offset, long long length)
 	if (rc == 0)
 		rc = posix_fadvise(fd, offset, length, POSIX_FADV_DONTNEED);
 	return rc;
+}
+
+struct netns_socket_job {
+	const char *path;
+	int domain, type, protocol;
+	const char *file; /* open this instead of making a socket */
+	int result;
+};
+
+static void *netns_socket_thread(void *arg)
+{
+	struct netns_socket_job *job = arg;
+	int ns = open(job->path, O_RDONLY | O_CLOEXEC);
+	if (ns < 0) {
+		job->result = -errno;
+		return NULL;
+	}
+	if (setns(ns, CLONE_NEWNET) != 0) {
+		job->result = -errno;
+		close(ns);
+		return NULL;
+	}
+	close(ns);
+	int fd = job->file ? open(job->file, O_RDONLY | O_CLOEXEC) : socket(job->domain, job->type | SOCK_CLOEXEC, job->protocol);
+	job->result = fd < 0 ? -errno : fd;
+	return NULL; /* the thread ends here, in that namespace; nothing else ran in it */
+}
+
+static int run_in_netns(struct netns_socket_job *job)
+{
+	pthread_t t;
+	int rc = pthread_create(&t, NULL, netns_socket_thread, job);
+	if (rc != 0)
+		return -rc;
+	pthread_join(t, NULL);
+	return job->result;
+}
+
+int tcptrace_open_in_netns(const char *ns_path, const char *file)
+{
+	struct netns_socket_job job = { ns_path, 0, 0, 0, file, -EINVAL };
+	return run_in_netns(&job);
+}
+
+int tcptrace_socket_in_netns(const char *ns_path, int domain, int type, int protocol)
+{
+	struct netns_socket_job job = { ns_path, domain, type, protocol, NULL, -EINVAL };
+	return run_in_netns(&job);
 }

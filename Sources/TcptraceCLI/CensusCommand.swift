@@ -11,7 +11,9 @@ public struct CensusCommand: ParsableCommand {
         discussion: """
             One dump of the kernel's socket tables, as `ss` takes it: counts per state, the peers \
             behind TIME_WAIT and CLOSE_WAIT, and for each destination the local ports held in \
-            TIME_WAIT against net.ipv4.ip_local_port_range. Needs no BPF and no root.
+            TIME_WAIT against net.ipv4.ip_local_port_range. Every network namespace of the host \
+            (containers) is counted on its own, then all together; --netns picks one. Needs no \
+            BPF; other namespaces need root (CAP_SYS_ADMIN to enter them).
             """
     )
 
@@ -32,6 +34,12 @@ public struct CensusCommand: ParsableCommand {
     @Option(help: ArgumentHelp("List this many peers and destinations in each top list.", valueName: "n"))
     var top: Int = Census.defaultTop
 
+    @Option(
+        help: ArgumentHelp(
+            "Count one network namespace: its inode, a path (/run/netns/NAME, /proc/PID/ns/net), an `ip netns` name, or host.",
+            valueName: "ns"))
+    var netns: String?
+
     public init() {}
 
     public mutating func validate() throws {
@@ -44,18 +52,31 @@ public struct CensusCommand: ParsableCommand {
     }
 
     public func run() throws {
-        let census: Census
+        var namespaces = NetworkNamespaces.discover()
+        if let netns {
+            guard let one = NetworkNamespaces.resolve(netns, among: namespaces) else {
+                printError("census: no network namespace \(netns)")
+                throw ExitCode(ExitStatus.usage.rawValue)
+            }
+            namespaces = [one]
+        }
+        var censuses: [Census]
         do {
-            census = try CensusSource.take(filter: filter, top: top)
+            censuses = try CensusSource.takeAll(filter: filter, top: top, namespaces: namespaces, sockets: DiagSockets())
         } catch {
             printError("census: \(error.description)")
             throw ExitCode(error.exitStatus.rawValue)
         }
+        if censuses.count > 1 { censuses.append(Census.total(of: censuses, time: censuses[censuses.count - 1].time)) }
         let writer = LineWriter()
-        if format == .json {
-            JSONLines.append(census, to: &writer.buffer)
-        } else {
-            TextLines(utcOffsetSeconds: 0).appendCensus(census, to: &writer.buffer)
+        let text = TextLines(utcOffsetSeconds: 0)
+        for (i, census) in censuses.enumerated() {
+            if format == .json {
+                JSONLines.append(census, to: &writer.buffer)
+            } else {
+                if i > 0 { writer.buffer.append(UInt8(ascii: "\n")) }
+                text.appendCensus(census, to: &writer.buffer)
+            }
         }
         try finishOutput(writer)
     }

@@ -80,6 +80,10 @@ public struct Census: Hashable, Sendable {
 
     public static let defaultTop = 10
     public var time: WallTime
+    /// The network namespace counted (its inode), and its `ip netns` name; nil: a total over
+    /// several namespaces (then the top lists and port use, which are per namespace, are empty).
+    public var netns: UInt32?
+    public var netnsName: String?
     public var filter: CensusFilter
     public var portRange: PortRange
     /// Every state seen, with its count (states absent from the map: 0).
@@ -116,6 +120,15 @@ public struct Census: Hashable, Sendable {
     }
 
     public func count(_ state: TCPState) -> Int { states[state] ?? 0 }
+
+    /// Counts summed over namespaces (ports and peers are per namespace: not merged).
+    public static func total(of parts: [Census], time: WallTime) -> Census {
+        var states: [TCPState: Int] = [:]
+        for c in parts { states.merge(c.states, uniquingKeysWith: +) }
+        return Census(
+            time: time, filter: parts.first?.filter ?? CensusFilter(), portRange: parts.first?.portRange ?? .linuxDefault,
+            states: states, total: parts.reduce(0) { $0 + $1.total }, topTimeWait: [], topCloseWait: [], exhaustion: [])
+    }
 
     /// The states always listed (classic TCP states), then any other state seen.
     public var listedStates: [TCPState] {

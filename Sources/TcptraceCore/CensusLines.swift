@@ -32,6 +32,10 @@ extension JSONLines {
     /// One `census` line, newline included.
     public static func append(_ c: Census, to out: inout [UInt8]) {
         appendHeader("census", time: c.time, to: &out)
+        out.appendASCII(",\"netns\":")
+        appendOptional(c.netns.map(UInt64.init), to: &out)
+        out.appendASCII(",\"netns_name\":")
+        if let name = c.netnsName { out.appendJSONString(name) } else { out.appendASCII("null") }
         out.appendASCII(",\"family\":")
         switch c.filter.family {
         case .ipv4: out.appendASCII("\"ipv4\"")
@@ -91,6 +95,14 @@ extension TextLines {
 
     /// A census for people: counts per state, top peers, port use per destination.
     public func appendCensus(_ c: Census, to out: inout [UInt8]) {
+        if let ns = c.netns {
+            out.appendASCII("network namespace ")
+            out.appendDecimal(UInt64(ns))
+            if let name = c.netnsName { out.append(" (\(name))") }
+            out.appendASCII(": ")
+        } else {
+            out.appendASCII("all network namespaces: ")
+        }
         out.appendASCII("TCP sockets: ")
         out.appendDecimal(UInt64(c.total))
         if c.filter.family != nil || !c.filter.ports.isEmpty {
@@ -120,6 +132,7 @@ extension TextLines {
                 out.append(UInt8(ascii: "\n"))
             }
         }
+        guard c.netns != nil else { return }  // a total: ports are per namespace
         out.append(
             "\nlocal port range \(c.portRange.low)-\(c.portRange.high) (\(c.portRange.size) ports); outbound TIME_WAIT per destination:\n")
         if c.exhaustion.isEmpty {

@@ -31,38 +31,50 @@ public enum SockDiag {
     /// come before all others.
     public static func forEach(
         families: [AddressFamily] = [.ipv4, .ipv6], states: Set<TCPState>? = nil, singleWalk: Bool = true,
+        in namespace: NetworkNamespace? = nil, sockets pool: DiagSockets? = nil,
         _ body: (SocketSnapshot) -> Void
     ) throws(SystemError) {
         let mask = states.map { $0.reduce(UInt32(0)) { $0 | (1 << UInt32($1.rawValue & 31)) } } ?? allStates
         var buffer = [UInt8](repeating: 0, count: receiveBufferBytes)
+        // The namespace's reused socket, or (no pool) one of this dump's own. A dump that fails
+        // leaves the socket in an unknown state: it is closed and the next one starts clean.
+        let pool = pool ?? DiagSockets()
+        let namespace = namespace ?? NetworkNamespace(inode: 0, path: "/proc/self/ns/net", isOwn: true)
+        func socket() throws(SystemError) -> Int32 { try pool.socket(in: namespace) }
+        func discard() { pool.discard(namespace) }
         if singleWalk && Set(families) == [.ipv4, .ipv6] {
             var delivered = false
             do {
-                let socket = try openSocket()
-                try send(fd: socket.raw, request: .bothFamilies(states: mask, seq: 1))
-                try receive(fd: socket.raw, seq: 1, type: UInt16(TCPDIAG_GETSOCK), buffer: &buffer) { s in
+                let fd = try socket()
+                try send(fd: fd, request: .bothFamilies(states: mask, seq: 1))
+                try receive(fd: fd, seq: 1, type: UInt16(TCPDIAG_GETSOCK), buffer: &buffer) { s in
                     delivered = true
                     body(s)
                 }
                 return
             } catch {
+                discard()
                 if delivered { throw error }
             }
         }
         // A socket of its own: nothing left over from a refused or broken request above.
-        let socket = try openSocket()
-        let fd = socket.raw
+        let fd = try socket()
         // Listening sockets of every family first, as one walk delivers them (Census.Tally
         // needs them before the others).
         let listen = UInt32(1) << UInt32(TCPState.listen.rawValue)
         let passes = families.count > 1 && mask & listen != 0 && mask != listen ? [listen, mask & ~listen] : [mask]
         var seq: UInt32 = 1
-        for pass in passes {
-            for family in families {
-                seq += 1
-                try send(fd: fd, request: .family(family, states: pass, seq: seq))
-                try receive(fd: fd, seq: seq, type: UInt16(SOCK_DIAG_BY_FAMILY), buffer: &buffer, body)
+        do {
+            for pass in passes {
+                for family in families {
+                    seq += 1
+                    try send(fd: fd, request: .family(family, states: pass, seq: seq))
+                    try receive(fd: fd, seq: seq, type: UInt16(SOCK_DIAG_BY_FAMILY), buffer: &buffer, body)
+                }
             }
+        } catch {
+            discard()
+            throw error
         }
     }
 

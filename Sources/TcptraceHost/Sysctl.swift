@@ -1,3 +1,4 @@
+import CTcptraceHost
 import Glibc
 import TcptraceCore
 
@@ -29,6 +30,16 @@ public enum Sysctl {
     public static func localPortRange() -> PortRange {
         TCPSysctls(raw: ["net.ipv4.ip_local_port_range": read("net.ipv4.ip_local_port_range") ?? ""]).ipLocalPortRange
             ?? .linuxDefault
+    }
+
+    /// The same in another network namespace (the sysctl is per namespace).
+    public static func localPortRange(in ns: NetworkNamespace) -> PortRange {
+        if ns.isOwn { return localPortRange() }
+        let fd = tcptrace_open_in_netns(ns.path, TCPSysctls.procPath("net.ipv4.ip_local_port_range"))
+        guard fd >= 0 else { return localPortRange() }
+        let file = FileDescriptor(adopting: fd)
+        let text = (try? file.readAll(limit: 256)).map { String(decoding: $0, as: UTF8.self) } ?? ""
+        return TCPSysctls(raw: ["net.ipv4.ip_local_port_range": text]).ipLocalPortRange ?? .linuxDefault
     }
 
     /// TcpExt counters from /proc/net/netstat.

@@ -21,4 +21,13 @@ int tcptrace_stop_signal(void);
 int tcptrace_writeback_start(int fd, long long offset, long long length);
 int tcptrace_writeback_finish(int fd, long long offset, long long length);
 
+/* Network namespaces: a socket created in the namespace at `ns_path` (/proc/PID/ns/net,
+ * /run/netns/NAME) by a thread of its own that enters it with setns(2) and exits, so no other
+ * thread ever changes namespace; the socket stays in that namespace. The fd (close-on-exec), or
+ * -errno. */
+int tcptrace_socket_in_netns(const char *ns_path, int domain, int type, int protocol);
+/* The same for open(2) (read-only): /proc/sys/net files show the namespace of whoever opens
+ * them. */
+int tcptrace_open_in_netns(const char *ns_path, const char *file);
+
 #endif
