@@ -1,0 +1,156 @@
+import Foundation
+import Glibc
+import Testing
+import TcptraceCore
+
+/// A "container" for tests: a network namespace of our own (`ip netns add`, lo up) with a
+/// python3 process in it; removed (process killed, namespace deleted) by `remove()`.
+final class TestNetns {
+    let name: String
+    private var processes: [Process] = []
+
+    init(_ tag: String) throws {
+        name = "tcptrace-\(tag)-\(getpid())"
+        _ = try Self.sh(["ip", "netns", "del", name], check: false)
+        try Self.sh(["ip", "netns", "add", name])
+        try Self.sh(["ip", "-n", name, "link", "set", "lo", "up"])
+    }
+
+    /// The namespace's inode, as `stat -L /proc/PID/ns/net` shows it for its processes.
+    var inode: UInt32 {
+        var st = stat()
+        stat("/run/netns/\(name)", &st)
+        return UInt32(truncatingIfNeeded: st.st_ino)
+    }
+
+    /// Runs `script` with python3 inside the namespace; returns once it printed "ready".
+    @discardableResult
+    func python(_ script: String, args: [String] = []) throws -> Process {
+        let p = Process()
+        let out = Pipe()
+        p.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
+        p.arguments = ["netns", "exec", name, "python3", "-c", script] + args
+        p.standardOutput = out
+        try p.run()
+        processes.append(p)
+        let line = out.fileHandleForReading.availableLine(timeout: 10)
+        guard line == "ready" else { throw SocketError(op: "python in \(name) said \(line ?? "nothing")", errno: 0) }
+        return p
+    }
+
+    /// Sockets `ss` counts in `state` inside the namespace.
+    func ssCount(_ state: String) throws -> Int {
+        try Self.sh(["ip", "netns", "exec", name, "ss", "-tanH", "state", state]).split(separator: "\n").count
+    }
+
+    func remove() {
+        for p in processes where p.isRunning {
+            kill(p.processIdentifier, SIGKILL)
+            p.waitUntilExit()
+        }
+        _ = try? Self.sh(["ip", "netns", "del", name], check: false)
+    }
+
+    @discardableResult
+    static func sh(_ argv: [String], check: Bool = true) throws -> String {
+        let p = Process()
+        let out = Pipe()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = argv
+        p.standardOutput = out
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        if check && p.terminationStatus != 0 { throw SocketError(op: argv.joined(separator: " "), errno: p.terminationStatus) }
+        return String(decoding: data, as: UTF8.self)
+    }
+}
+
+extension FileHandle {
+    /// The first line written, or nil after `timeout` seconds.
+    func availableLine(timeout: Double) -> String? {
+        var data = Data()
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            let chunk = availableData
+            if chunk.isEmpty { return nil }
+            data.append(chunk)
+            if let nl = data.firstIndex(of: 0x0a) { return String(decoding: data[..<nl], as: UTF8.self) }
+        }
+        return nil
+    }
+}
+
+/// A server that leaves `closeWait` accepted sockets in CLOSE_WAIT and `timeWait` client
+/// sockets in TIME_WAIT on 127.0.0.1:PORT, then prints "ready" and waits.
+let leakingServer = """
+    import socket, sys, time
+    port, cw, tw = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+    srv = socket.socket(); srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    srv.bind(("127.0.0.1", port)); srv.listen(64)
+    held = []
+    for i in range(cw):
+        c = socket.create_connection(("127.0.0.1", port)); s, _ = srv.accept(); held.append(s); c.close()
+    for i in range(tw):
+        c = socket.create_connection(("127.0.0.1", port)); s, _ = srv.accept(); c.close(); s.recv(1); s.close()
+    time.sleep(0.2)
+    print("ready", flush=True)
+    time.sleep(120)
+    """
+
+@Suite(.serialized, .enabled(if: KernelGate.enabled, "needs root and a kernel with BTF"))
+struct NamespaceCensusTests {
+    struct Line {
+        var netns: UInt32?
+        var states: [String: Int]
+        var total: Int
+    }
+
+    func census(_ args: [String]) throws -> [Line] {
+        let r = try Binary.run(["census", "--format", "json"] + args)
+        #expect(r.status == 0, "\(r.stderr)")
+        return try r.stdout.split(separator: "\n").map { line in
+            let o = try #require(JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+            #expect(o["type"] as? String == "census")
+            return Line(
+                netns: (o["netns"] as? NSNumber).map { UInt32(truncating: $0) }, states: o["states"] as? [String: Int] ?? [:],
+                total: o["total"] as? Int ?? -1)
+        }
+    }
+
+    @Test func censusCountsEveryNamespaceAsSSDoesInsideIt() throws {
+        try KernelGate.check()
+        let a = try TestNetns("ca"), b = try TestNetns("cb")
+        defer {
+            a.remove()
+            b.remove()
+        }
+        // The same address and port in both: only the namespace tells them apart.
+        try a.python(leakingServer, args: ["9400", "3", "5"])
+        try b.python(leakingServer, args: ["9400", "2", "7"])
+
+        let lines = try census([])
+        for ns in [a, b] {
+            let line = try #require(lines.first { $0.netns == ns.inode }, "no census line for \(ns.name)")
+            #expect(line.states["TIME_WAIT"] == (try ns.ssCount("time-wait")), "\(ns.name)")
+            #expect(line.states["CLOSE_WAIT"] == (try ns.ssCount("close-wait")), "\(ns.name)")
+            #expect(line.states["LISTEN"] == 1)
+        }
+        #expect(lines.first { $0.netns == a.inode }?.states["CLOSE_WAIT"] == 3)
+        #expect(lines.first { $0.netns == b.inode }?.states["TIME_WAIT"] == 7)
+        // The last line is the total over every namespace counted.
+        let total = try #require(lines.last)
+        #expect(total.netns == nil)
+        #expect(total.total == lines.dropLast().reduce(0) { $0 + $1.total })
+
+        // --netns picks one, by name or by inode; no total then.
+        for spec in [b.name, String(b.inode), "/run/netns/\(b.name)"] {
+            let one = try census(["--netns", spec])
+            #expect(one.count == 1 && one[0].netns == b.inode, "\(spec)")
+            #expect(one.first?.states["TIME_WAIT"] == 7)
+        }
+        let r = try Binary.run(["census", "--netns", "4294967295"])
+        #expect(r.status == 64 && r.stderr.contains("no network namespace"))
+    }
+}
