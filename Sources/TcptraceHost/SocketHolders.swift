@@ -12,17 +12,18 @@ public final class SocketHolders {
 
     public init(procRoot: String = "/proc") { self.procRoot = procRoot }
 
-    /// Holders of the given inodes; inodes no process holds are absent.
-    public func holders(of inodes: Set<UInt64>) -> [UInt64: LingererRecord.Holder] {
+    /// Holders of the given inodes; inodes no process holds are absent. With `netns`, a scan
+    /// looks only at the processes in those network namespaces (the sockets' own).
+    public func holders(of inodes: Set<UInt64>, netns: Set<UInt32>? = nil) -> [UInt64: LingererRecord.Holder] {
         if inodes.contains(where: { cache[$0] == nil }) {
-            rescan(wanted: inodes)
+            rescan(wanted: inodes, netns: netns)
         }
         var out: [UInt64: LingererRecord.Holder] = [:]
         for i in inodes { if let h = cache[i] { out[i] = h } }
         return out
     }
 
-    private func rescan(wanted: Set<UInt64>) {
+    private func rescan(wanted: Set<UInt64>, netns: Set<UInt32>?) {
         if cache.count > maxCached { cache.removeAll() }
         guard let proc = opendir(procRoot) else { return }
         defer { closedir(proc) }
@@ -30,6 +31,10 @@ public final class SocketHolders {
         while let ent = readdir(proc) {
             let name = withUnsafeBytes(of: ent.pointee.d_name) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
             guard let pid = UInt32(name) else { continue }
+            if let netns {
+                var st = stat()
+                guard stat("\(procRoot)/\(name)/ns/net", &st) == 0, netns.contains(UInt32(truncatingIfNeeded: st.st_ino)) else { continue }
+            }
             let fdDir = "\(procRoot)/\(name)/fd"
             guard let dir = opendir(fdDir) else { continue }  // gone, or not ours to read
             let dfd = dirfd(dir)
