@@ -75,11 +75,25 @@ enum sock_state_flag {
 	SS_MATCHED = 1 << 2, /* passed the filters once: later transitions pass too */
 };
 
+enum place_flag {
+	PLACE_READ = 1 << 0,      /* read from the socket (once: a socket never changes either) */
+	PLACE_NETNS = 1 << 1,     /* netns is known */
+	PLACE_CGROUP = 1 << 2,    /* cgroup_id is known */
+};
+
+/* Where a socket lives: its network namespace and cgroup v2. */
+struct place {
+	__u64 cgroup_id;
+	__u32 netns;
+	__u32 flags; /* enum place_flag */
+};
+
 /* Per-socket state; dies with the socket. BPF_F_CLONE copies a listener's storage (its
  * owner) into each child socket it creates. */
 struct sock_state {
 	__u64 entered_ns;
 	__u64 inode;
+	struct place place;
 	__u32 owner_pid;
 	__u32 flags;
 	char owner_comm[TCPTRACE_COMM_LEN];
@@ -127,6 +141,53 @@ static __always_inline bool comm_equal(const char *a)
 			break;
 	}
 	return true;
+}
+
+/* The socket's cgroup v2 (struct cgroup *) as an address to read through, or 0 when unknown.
+ * sk_cgrp_data is the socket's own: set when it is created, from the creating task's cgroup, and
+ * for an accepted socket copied from its listener when the kernel clones it (in softirq, from
+ * the listener, not the task in context). It never changes afterwards. */
+static __always_inline __u64 socket_cgroup(const struct sock *sk)
+{
+	if (!bpf_core_field_exists(sk->sk_cgrp_data)) /* CONFIG_SOCK_CGROUP_DATA */
+		return 0;
+	if (bpf_core_field_exists(sk->sk_cgrp_data.cgroup)) { /* 5.15 and later */
+		struct cgroup *cg = 0;
+		bpf_core_read(&cg, sizeof(cg), &sk->sk_cgrp_data.cgroup);
+		return (__u64)cg;
+	}
+	/* Before 5.15: a pointer, unless cgroup v1 net_prio/net_cls data took the word over (a low
+	 * bit set: the kernel then says "root", which is not known to be true). */
+	struct sock_cgroup_data___val *old = (void *)&sk->sk_cgrp_data;
+	if (!bpf_core_field_exists(old->val))
+		return 0;
+	__u64 v = BPF_CORE_READ(old, val);
+	return v & 3 ? 0 : v;
+}
+
+/* Reads where the socket lives from the socket itself, valid in any context: the task in context
+ * (often softirq, or on loopback the peer) says nothing about it. */
+static __always_inline void read_place(const struct sock *sk, struct place *p)
+{
+	p->netns = 0;
+	p->cgroup_id = 0;
+	p->flags = PLACE_READ;
+	if (bpf_core_field_exists(sk->__sk_common.skc_net.net)) { /* CONFIG_NET_NS */
+		/* Trusted BTF pointers (tp_btf): plain loads. */
+		struct net *net = sk->__sk_common.skc_net.net;
+		if (net) {
+			p->netns = net->ns.inum;
+			if (p->netns)
+				p->flags |= PLACE_NETNS;
+		}
+	}
+	__u64 cg = socket_cgroup(sk);
+	if (!cg)
+		return;
+	/* cgroup_id(): the kernfs node's id, which is the inode of the cgroup's directory. */
+	p->cgroup_id = BPF_CORE_READ((struct cgroup *)cg, kn, id);
+	if (p->cgroup_id)
+		p->flags |= PLACE_CGROUP;
 }
 
 static __always_inline bool passes_filters(const struct sock *sk, __u16 family, __u16 lport, __u16 rport,
@@ -180,10 +241,22 @@ static __always_inline void handle(struct sock *sk, int oldstate, int newstate, 
 	if (!st)
 		count(TCPTRACE_CTR_NO_STORAGE);
 
-	/* A child's storage was cloned from its listener: keep the owner, forget the timing. */
+	/* A child's storage was cloned from its listener: keep the owner, forget the timing. Its
+	 * place is read from the child itself (the kernel copied the listener's cgroup into it). */
 	if (st && oldstate == TCP_LISTEN && newstate == TCP_SYN_RECV) {
 		st->flags &= SS_OWNER;
 		st->inode = 0;
+		st->place.flags = 0;
+	}
+
+	/* Once per socket while it has storage; a copy, so that both cases are one plain value. */
+	struct place here;
+	if (st) {
+		if (!(st->place.flags & PLACE_READ))
+			read_place(sk, &st->place);
+		here = st->place;
+	} else {
+		read_place(sk, &here);
 	}
 
 	if (st && in_owner_context(oldstate, newstate) &&
@@ -226,6 +299,12 @@ static __always_inline void handle(struct sock *sk, int oldstate, int newstate, 
 	out->rcv_queue = 0;
 	out->pid = pid_tgid >> 32;
 	out->owner_pid = 0;
+	out->netns = here.netns;
+	out->cgroup_id = here.cgroup_id;
+	if (here.flags & PLACE_NETNS)
+		flags |= TCPTRACE_F_HAS_NETNS;
+	if (here.flags & PLACE_CGROUP)
+		flags |= TCPTRACE_F_HAS_CGROUP;
 	out->family = family;
 	out->lport = lport;
 	out->rport = rport;
