@@ -44,8 +44,18 @@ struct kernfs_node {
 	__u64 id; /* the cgroup id: the inode of the cgroup's directory (64-bit kernels) */
 };
 
+/* Linux 6.0 and later: ancestors[level] is this cgroup's ancestor at that level (itself at its
+ * own level, the root at 0). */
 struct cgroup {
 	struct kernfs_node *kn;
+	int level;
+	struct cgroup *ancestors[];
+};
+
+/* Before 6.0: the ancestors' ids instead. */
+struct cgroup___ancestor_ids {
+	int level;
+	__u64 ancestor_ids[];
 };
 
 /* Linux 5.15 and later. */

@@ -36,6 +36,12 @@ const volatile __u16 ports[TCPTRACE_MAX_PORTS] = {};  /* either side */
 const volatile __u16 lports[TCPTRACE_MAX_PORTS] = {};
 const volatile __u16 rports[TCPTRACE_MAX_PORTS] = {};
 const volatile __u64 wakeup_bytes = 0; /* wake user space only when this much is queued */
+/* Containers: the socket's network namespace (inode; 0: any), and its cgroup v2 subtree: the
+ * socket's cgroup is filter_cgroup_id or below it (0: any). filter_cgroup_level is that cgroup's
+ * level (the root is 0), set by user space with the id. */
+const volatile __u32 filter_netns = 0;
+const volatile __u64 filter_cgroup_id = 0;
+const volatile __u32 filter_cgroup_level = 0;
 
 /* Anchors struct tcptrace_event in the object's BTF so a test can compare its layout. */
 const volatile struct tcptrace_event *const abi_event_anchor = 0;
@@ -79,6 +85,7 @@ enum place_flag {
 	PLACE_READ = 1 << 0,      /* read from the socket (once: a socket never changes either) */
 	PLACE_NETNS = 1 << 1,     /* netns is known */
 	PLACE_CGROUP = 1 << 2,    /* cgroup_id is known */
+	PLACE_IN_SUBTREE = 1 << 3, /* the cgroup is filter_cgroup_id or below it */
 };
 
 /* Where a socket lives: its network namespace and cgroup v2. */
@@ -165,6 +172,27 @@ static __always_inline __u64 socket_cgroup(const struct sock *sk)
 	return v & 3 ? 0 : v;
 }
 
+/* The id of the ancestor of cgroup `cg` (an address) at `level` (itself at its own level), or 0
+ * when `cg` is above that level. */
+static __always_inline __u64 cgroup_ancestor_id(__u64 cg, __u32 level)
+{
+	struct cgroup *c = (void *)cg;
+	int own = BPF_CORE_READ(c, level);
+	if (own < 0 || (__u32)own < level)
+		return 0;
+	if (bpf_core_field_exists(c->ancestors)) { /* 6.0 and later: pointers */
+		__u64 a = 0;
+		bpf_probe_read_kernel(&a, sizeof(a), (void *)(cg + bpf_core_field_offset(c->ancestors) + level * sizeof(a)));
+		return a ? BPF_CORE_READ((struct cgroup *)a, kn, id) : 0;
+	}
+	struct cgroup___ancestor_ids *old = (void *)cg; /* before 6.0: ids */
+	if (!bpf_core_field_exists(old->ancestor_ids))
+		return 0;
+	__u64 id = 0;
+	bpf_probe_read_kernel(&id, sizeof(id), (void *)(cg + bpf_core_field_offset(old->ancestor_ids) + level * sizeof(id)));
+	return id;
+}
+
 /* Reads where the socket lives from the socket itself, valid in any context: the task in context
  * (often softirq, or on loopback the peer) says nothing about it. */
 static __always_inline void read_place(const struct sock *sk, struct place *p)
@@ -188,11 +216,18 @@ static __always_inline void read_place(const struct sock *sk, struct place *p)
 	p->cgroup_id = BPF_CORE_READ((struct cgroup *)cg, kn, id);
 	if (p->cgroup_id)
 		p->flags |= PLACE_CGROUP;
+	if (filter_cgroup_id && cgroup_ancestor_id(cg, filter_cgroup_level) == filter_cgroup_id)
+		p->flags |= PLACE_IN_SUBTREE;
 }
 
 static __always_inline bool passes_filters(const struct sock *sk, __u16 family, __u16 lport, __u16 rport,
-					   const struct sock_state *st)
+					   const struct sock_state *st, const struct place *here)
 {
+	/* An unknown netns or cgroup does not pass: membership cannot be shown. */
+	if (filter_netns && (!(here->flags & PLACE_NETNS) || here->netns != filter_netns))
+		return false;
+	if (filter_cgroup_id && !(here->flags & PLACE_IN_SUBTREE))
+		return false;
 	if (filter_family) {
 		bool v4 = family == AF_INET;
 		if (family == AF_INET6) {
@@ -274,7 +309,7 @@ static __always_inline void handle(struct sock *sk, int oldstate, int newstate, 
 	__u16 rport = bpf_ntohs(sk->__sk_common.skc_dport);
 
 	bool matched = st && (st->flags & SS_MATCHED);
-	if (!matched && !passes_filters(sk, family, lport, rport, st)) {
+	if (!matched && !passes_filters(sk, family, lport, rport, st, &here)) {
 		count(TCPTRACE_CTR_FILTERED);
 		goto update_state;
 	}

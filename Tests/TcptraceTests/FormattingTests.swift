@@ -278,4 +278,27 @@ func sampleTransition() -> Transition {
         f.ownerComm = "wget"
         #expect(!f.matches(t))
     }
+
+    @Test func namespaceAndCgroupFilterRules() {
+        var t = sampleTransition()  // netns 4026531840, cgroup 7321
+        var f = TraceFilter()
+        f.netns = 4_026_531_840
+        #expect(f.matches(t))
+        f.netns = 4_026_532_001
+        #expect(!f.matches(t))
+        f.netns = nil
+        f.cgroupSubtree = CgroupSubtree(id: 7321, level: 2)
+        #expect(f.matches(t), "the subtree's own cgroup")
+        f.cgroupSubtree = CgroupSubtree(id: 7000, level: 1)
+        #expect(!f.matches(t), "a record names only its own cgroup")
+        #expect(f.matches(t, cgroupIsBelow: { $0 == 7321 }), "below the subtree, as the caller knows")
+        t.identity.cgroup = nil
+        t.identity.netns = nil
+        #expect(!f.matches(t, cgroupIsBelow: { _ in true }), "an unknown cgroup does not pass")
+        f.cgroupSubtree = nil
+        f.netns = 4_026_531_840
+        #expect(!f.matches(t), "an unknown namespace does not pass")
+        f.netns = nil
+        #expect(f.matches(t))
+    }
 }
