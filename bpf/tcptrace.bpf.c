@@ -153,7 +153,9 @@ static __always_inline bool comm_equal(const char *a)
 /* The socket's cgroup v2 (struct cgroup *) as an address to read through, or 0 when unknown.
  * sk_cgrp_data is the socket's own: set when it is created, from the creating task's cgroup, and
  * for an accepted socket copied from its listener when the kernel clones it (in softirq, from
- * the listener, not the task in context). It never changes afterwards. */
+ * the listener, not the task in context). A socket never moves to another cgroup v2: checked
+ * with `ss --cgroup` (sock_diag reads the same field), an accepted socket shows its listener's
+ * cgroup, not that of the client whose final ACK created it. */
 static __always_inline __u64 socket_cgroup(const struct sock *sk)
 {
 	if (!bpf_core_field_exists(sk->sk_cgrp_data)) /* CONFIG_SOCK_CGROUP_DATA */
