@@ -19,6 +19,14 @@ struct in6_addr {
 	} in6_u;
 };
 
+struct ns_common {
+	unsigned int inum; /* the namespace's inode in nsfs (stat -L /proc/PID/ns/net) */
+};
+
+struct net {
+	struct ns_common ns;
+};
+
 struct sock_common {
 	__be32 skc_daddr;
 	__be32 skc_rcv_saddr;
@@ -27,6 +35,38 @@ struct sock_common {
 	unsigned short skc_family;
 	struct in6_addr skc_v6_daddr;
 	struct in6_addr skc_v6_rcv_saddr;
+	struct {
+		struct net *net; /* possible_net_t: empty without CONFIG_NET_NS */
+	} skc_net;
+};
+
+struct kernfs_node {
+	__u64 id; /* the cgroup id: the inode of the cgroup's directory (64-bit kernels) */
+};
+
+/* Linux 6.0 and later: ancestors[level] is this cgroup's ancestor at that level (itself at its
+ * own level, the root at 0). */
+struct cgroup {
+	struct kernfs_node *kn;
+	int level;
+	struct cgroup *ancestors[];
+};
+
+/* Before 6.0: the ancestors' ids instead. */
+struct cgroup___ancestor_ids {
+	int level;
+	__u64 ancestor_ids[];
+};
+
+/* Linux 5.15 and later. */
+struct sock_cgroup_data {
+	struct cgroup *cgroup;
+};
+
+/* Before 5.15: one word, a struct cgroup pointer, or data (net_prio/net_cls in use on cgroup v1)
+ * when either of its two low bits is set; the kernel then takes the socket to be in the root. */
+struct sock_cgroup_data___val {
+	__u64 val;
 };
 
 struct inode {
@@ -45,6 +85,7 @@ struct sock {
 	struct sock_common __sk_common;
 	__u16 sk_protocol;
 	struct socket *sk_socket;
+	struct sock_cgroup_data sk_cgrp_data; /* CONFIG_SOCK_CGROUP_DATA (cgroups and net) */
 };
 
 struct inet_sock {

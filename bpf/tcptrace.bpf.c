@@ -36,6 +36,12 @@ const volatile __u16 ports[TCPTRACE_MAX_PORTS] = {};  /* either side */
 const volatile __u16 lports[TCPTRACE_MAX_PORTS] = {};
 const volatile __u16 rports[TCPTRACE_MAX_PORTS] = {};
 const volatile __u64 wakeup_bytes = 0; /* wake user space only when this much is queued */
+/* Containers: the socket's network namespace (inode; 0: any), and its cgroup v2 subtree: the
+ * socket's cgroup is filter_cgroup_id or below it (0: any). filter_cgroup_level is that cgroup's
+ * level (the root is 0), set by user space with the id. */
+const volatile __u32 filter_netns = 0;
+const volatile __u64 filter_cgroup_id = 0;
+const volatile __u32 filter_cgroup_level = 0;
 
 /* Anchors struct tcptrace_event in the object's BTF so a test can compare its layout. */
 const volatile struct tcptrace_event *const abi_event_anchor = 0;
@@ -75,11 +81,26 @@ enum sock_state_flag {
 	SS_MATCHED = 1 << 2, /* passed the filters once: later transitions pass too */
 };
 
+enum place_flag {
+	PLACE_READ = 1 << 0,      /* read from the socket (once: a socket never changes either) */
+	PLACE_NETNS = 1 << 1,     /* netns is known */
+	PLACE_CGROUP = 1 << 2,    /* cgroup_id is known */
+	PLACE_IN_SUBTREE = 1 << 3, /* the cgroup is filter_cgroup_id or below it */
+};
+
+/* Where a socket lives: its network namespace and cgroup v2. */
+struct place {
+	__u64 cgroup_id;
+	__u32 netns;
+	__u32 flags; /* enum place_flag */
+};
+
 /* Per-socket state; dies with the socket. BPF_F_CLONE copies a listener's storage (its
  * owner) into each child socket it creates. */
 struct sock_state {
 	__u64 entered_ns;
 	__u64 inode;
+	struct place place;
 	__u32 owner_pid;
 	__u32 flags;
 	char owner_comm[TCPTRACE_COMM_LEN];
@@ -129,9 +150,86 @@ static __always_inline bool comm_equal(const char *a)
 	return true;
 }
 
-static __always_inline bool passes_filters(const struct sock *sk, __u16 family, __u16 lport, __u16 rport,
-					   const struct sock_state *st)
+/* The socket's cgroup v2 (struct cgroup *) as an address to read through, or 0 when unknown.
+ * sk_cgrp_data is the socket's own: set when it is created, from the creating task's cgroup, and
+ * for an accepted socket copied from its listener when the kernel clones it (in softirq, from
+ * the listener, not the task in context). A socket never moves to another cgroup v2: checked
+ * with `ss --cgroup` (sock_diag reads the same field), an accepted socket shows its listener's
+ * cgroup, not that of the client whose final ACK created it. */
+static __always_inline __u64 socket_cgroup(const struct sock *sk)
 {
+	if (!bpf_core_field_exists(sk->sk_cgrp_data)) /* CONFIG_SOCK_CGROUP_DATA */
+		return 0;
+	if (bpf_core_field_exists(sk->sk_cgrp_data.cgroup)) { /* 5.15 and later */
+		struct cgroup *cg = 0;
+		bpf_core_read(&cg, sizeof(cg), &sk->sk_cgrp_data.cgroup);
+		return (__u64)cg;
+	}
+	/* Before 5.15: a pointer, unless cgroup v1 net_prio/net_cls data took the word over (a low
+	 * bit set: the kernel then says "root", which is not known to be true). */
+	struct sock_cgroup_data___val *old = (void *)&sk->sk_cgrp_data;
+	if (!bpf_core_field_exists(old->val))
+		return 0;
+	__u64 v = BPF_CORE_READ(old, val);
+	return v & 3 ? 0 : v;
+}
+
+/* The id of the ancestor of cgroup `cg` (an address) at `level` (itself at its own level), or 0
+ * when `cg` is above that level. */
+static __always_inline __u64 cgroup_ancestor_id(__u64 cg, __u32 level)
+{
+	struct cgroup *c = (void *)cg;
+	int own = BPF_CORE_READ(c, level);
+	if (own < 0 || (__u32)own < level)
+		return 0;
+	if (bpf_core_field_exists(c->ancestors)) { /* 6.0 and later: pointers */
+		__u64 a = 0;
+		bpf_probe_read_kernel(&a, sizeof(a), (void *)(cg + bpf_core_field_offset(c->ancestors) + level * sizeof(a)));
+		return a ? BPF_CORE_READ((struct cgroup *)a, kn, id) : 0;
+	}
+	struct cgroup___ancestor_ids *old = (void *)cg; /* before 6.0: ids */
+	if (!bpf_core_field_exists(old->ancestor_ids))
+		return 0;
+	__u64 id = 0;
+	bpf_probe_read_kernel(&id, sizeof(id), (void *)(cg + bpf_core_field_offset(old->ancestor_ids) + level * sizeof(id)));
+	return id;
+}
+
+/* Reads where the socket lives from the socket itself, valid in any context: the task in context
+ * (often softirq, or on loopback the peer) says nothing about it. */
+static __always_inline void read_place(const struct sock *sk, struct place *p)
+{
+	p->netns = 0;
+	p->cgroup_id = 0;
+	p->flags = PLACE_READ;
+	if (bpf_core_field_exists(sk->__sk_common.skc_net.net)) { /* CONFIG_NET_NS */
+		/* Trusted BTF pointers (tp_btf): plain loads. */
+		struct net *net = sk->__sk_common.skc_net.net;
+		if (net) {
+			p->netns = net->ns.inum;
+			if (p->netns)
+				p->flags |= PLACE_NETNS;
+		}
+	}
+	__u64 cg = socket_cgroup(sk);
+	if (!cg)
+		return;
+	/* cgroup_id(): the kernfs node's id, which is the inode of the cgroup's directory. */
+	p->cgroup_id = BPF_CORE_READ((struct cgroup *)cg, kn, id);
+	if (p->cgroup_id)
+		p->flags |= PLACE_CGROUP;
+	if (filter_cgroup_id && cgroup_ancestor_id(cg, filter_cgroup_level) == filter_cgroup_id)
+		p->flags |= PLACE_IN_SUBTREE;
+}
+
+static __always_inline bool passes_filters(const struct sock *sk, __u16 family, __u16 lport, __u16 rport,
+					   const struct sock_state *st, const struct place *here)
+{
+	/* An unknown netns or cgroup does not pass: membership cannot be shown. */
+	if (filter_netns && (!(here->flags & PLACE_NETNS) || here->netns != filter_netns))
+		return false;
+	if (filter_cgroup_id && !(here->flags & PLACE_IN_SUBTREE))
+		return false;
 	if (filter_family) {
 		bool v4 = family == AF_INET;
 		if (family == AF_INET6) {
@@ -180,10 +278,22 @@ static __always_inline void handle(struct sock *sk, int oldstate, int newstate, 
 	if (!st)
 		count(TCPTRACE_CTR_NO_STORAGE);
 
-	/* A child's storage was cloned from its listener: keep the owner, forget the timing. */
+	/* A child's storage was cloned from its listener: keep the owner, forget the timing. Its
+	 * place is read from the child itself (the kernel copied the listener's cgroup into it). */
 	if (st && oldstate == TCP_LISTEN && newstate == TCP_SYN_RECV) {
 		st->flags &= SS_OWNER;
 		st->inode = 0;
+		st->place.flags = 0;
+	}
+
+	/* Once per socket while it has storage; a copy, so that both cases are one plain value. */
+	struct place here;
+	if (st) {
+		if (!(st->place.flags & PLACE_READ))
+			read_place(sk, &st->place);
+		here = st->place;
+	} else {
+		read_place(sk, &here);
 	}
 
 	if (st && in_owner_context(oldstate, newstate) &&
@@ -201,7 +311,7 @@ static __always_inline void handle(struct sock *sk, int oldstate, int newstate, 
 	__u16 rport = bpf_ntohs(sk->__sk_common.skc_dport);
 
 	bool matched = st && (st->flags & SS_MATCHED);
-	if (!matched && !passes_filters(sk, family, lport, rport, st)) {
+	if (!matched && !passes_filters(sk, family, lport, rport, st, &here)) {
 		count(TCPTRACE_CTR_FILTERED);
 		goto update_state;
 	}
@@ -226,6 +336,12 @@ static __always_inline void handle(struct sock *sk, int oldstate, int newstate, 
 	out->rcv_queue = 0;
 	out->pid = pid_tgid >> 32;
 	out->owner_pid = 0;
+	out->netns = here.netns;
+	out->cgroup_id = here.cgroup_id;
+	if (here.flags & PLACE_NETNS)
+		flags |= TCPTRACE_F_HAS_NETNS;
+	if (here.flags & PLACE_CGROUP)
+		flags |= TCPTRACE_F_HAS_CGROUP;
 	out->family = family;
 	out->lport = lport;
 	out->rport = rport;

@@ -16,6 +16,8 @@ enum tcptrace_event_flag {
 	TCPTRACE_F_HAS_STATS = 1 << 2,        /* bytes/retrans/srtt read from tcp_sock (at CLOSE) */
 	TCPTRACE_F_HAS_INODE = 1 << 3,        /* inode of the socket's file is known */
 	TCPTRACE_F_HAS_RCV_QUEUE = 1 << 5,    /* rcv_queue is valid */
+	TCPTRACE_F_HAS_NETNS = 1 << 6,        /* netns is known (no CONFIG_NET_NS: unknown) */
+	TCPTRACE_F_HAS_CGROUP = 1 << 7,       /* cgroup_id is known (see the field) */
 };
 
 /* Indices of the per-CPU counter array `counters`. */
@@ -35,6 +37,9 @@ struct tcptrace_event {
 	__u64 cookie;         /* socket cookie: the connection's identity (ss -e, sock_diag) */
 	__u64 ns_in_old;      /* time spent in oldstate (TCPTRACE_F_HAS_OLD_DURATION) */
 	__u64 inode;          /* socket inode, as in /proc/PID/fd -> socket:[inode] */
+	__u64 cgroup_id;      /* cgroup v2 id of the socket (its sk_cgrp_data: the creator's cgroup; an
+	                       * accepted socket's is its listener's) = inode of the cgroup's directory
+	                       * (TCPTRACE_F_HAS_CGROUP) */
 	__u64 bytes_acked;    /* tcp_sock counters at CLOSE (TCPTRACE_F_HAS_STATS); SYN and FIN count 1 each */
 	__u64 bytes_received;
 	__u32 total_retrans;
@@ -42,6 +47,8 @@ struct tcptrace_event {
 	__u32 rcv_queue;      /* at ->CLOSE_WAIT/->CLOSE: rcv_nxt - copied_seq (unread bytes, +1 if a FIN came) */
 	__u32 pid;            /* tgid of the task in context (often not the owner) */
 	__u32 owner_pid;      /* tgid that connected/listened (TCPTRACE_F_HAS_OWNER) */
+	__u32 netns;          /* inode of the socket's network namespace, as stat -L /proc/PID/ns/net
+	                       * prints it (TCPTRACE_F_HAS_NETNS) */
 	__u16 family;         /* AF_INET or AF_INET6 */
 	__u16 lport;          /* host byte order */
 	__u16 rport;          /* host byte order */
@@ -52,11 +59,11 @@ struct tcptrace_event {
 	char comm[TCPTRACE_COMM_LEN];
 	char owner_comm[TCPTRACE_COMM_LEN];
 	__u32 flags;          /* enum tcptrace_event_flag */
-	__u64 reserved;       /* 0; makes the tail explicit: the ring slot is not zeroed */
+	__u32 reserved;       /* 0; makes the tail explicit: the ring slot is not zeroed */
 };
 
-_Static_assert(sizeof(struct tcptrace_event) == 152, "tcptrace_event layout changed: bump the ABI");
-_Static_assert(__builtin_offsetof(struct tcptrace_event, reserved) + sizeof(__u64) == 152,
+_Static_assert(sizeof(struct tcptrace_event) == 160, "tcptrace_event layout changed: bump the ABI");
+_Static_assert(__builtin_offsetof(struct tcptrace_event, reserved) + sizeof(__u32) == 160,
 	       "tcptrace_event has tail padding: every byte must be a field the program writes");
 
 #endif /* TCPTRACE_H */

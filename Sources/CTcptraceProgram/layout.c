@@ -2,9 +2,9 @@
 
 #define FIELD(f) { #f, offsetof(struct tcptrace_event, f), sizeof(((struct tcptrace_event *)0)->f) }
 const struct tcptrace_field_layout tcptrace_event_fields[] = {
-	FIELD(ts_ns), FIELD(cookie), FIELD(ns_in_old), FIELD(inode),
+	FIELD(ts_ns), FIELD(cookie), FIELD(ns_in_old), FIELD(inode), FIELD(cgroup_id),
 	FIELD(bytes_acked), FIELD(bytes_received), FIELD(total_retrans), FIELD(srtt_us),
-	FIELD(rcv_queue), FIELD(pid), FIELD(owner_pid), FIELD(family), FIELD(lport),
+	FIELD(rcv_queue), FIELD(pid), FIELD(owner_pid), FIELD(netns), FIELD(family), FIELD(lport),
 	FIELD(rport), FIELD(oldstate), FIELD(newstate), FIELD(saddr), FIELD(daddr), FIELD(comm),
 	FIELD(owner_comm), FIELD(flags), FIELD(reserved),
 };

@@ -146,6 +146,8 @@ public struct ConnectionTable: Sendable {
         if !t.identity.local.isUnspecified { e.identity.local = t.identity.local }
         if t.identity.remotePort != 0 { e.identity.remotePort = t.identity.remotePort }
         if !t.identity.remote.isUnspecified { e.identity.remote = t.identity.remote }
+        if let n = t.identity.netns { e.identity.netns = n }  // unknown for sockets seeded from a census
+        if let c = t.identity.cgroup { e.identity.cgroup = c }
         if let o = t.owner { e.owner = o }
         if let i = t.inode { e.inode = i }
         e.lastActivity = t.time

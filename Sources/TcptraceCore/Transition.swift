@@ -1,5 +1,6 @@
-/// Which socket a record is about: the cookie and both endpoints. Every record with a socket
-/// carries one, and writes it as the same six fields.
+/// Which socket a record is about: the cookie, both endpoints, and where the socket lives (its
+/// network namespace and cgroup: which container). Every record with a socket carries one, and
+/// writes it as the same eight fields.
 public struct SocketIdentity: Hashable, Sendable, FieldGroup {
     /// The socket cookie: unique for the boot, never reused; `ss -e` shows the same value.
     public var cookie: UInt64
@@ -7,14 +8,25 @@ public struct SocketIdentity: Hashable, Sendable, FieldGroup {
     public var localPort: UInt16
     public var remote: IPAddress
     public var remotePort: UInt16
+    /// The inode of the socket's network namespace, as `stat -L /proc/PID/ns/net` prints it;
+    /// nil when unknown.
+    public var netns: UInt32?
+    /// The socket's cgroup v2 id, which is the inode of its cgroup directory: the cgroup of the
+    /// process that created the socket (an accepted socket: its listener's); nil when unknown.
+    public var cgroup: UInt64?
 
     @inlinable
-    public init(cookie: UInt64, local: IPAddress, localPort: UInt16, remote: IPAddress, remotePort: UInt16) {
+    public init(
+        cookie: UInt64, local: IPAddress, localPort: UInt16, remote: IPAddress, remotePort: UInt16, netns: UInt32? = nil,
+        cgroup: UInt64? = nil
+    ) {
         self.cookie = cookie
         self.local = local
         self.localPort = localPort
         self.remote = remote
         self.remotePort = remotePort
+        self.netns = netns
+        self.cgroup = cgroup
     }
 
     public init() { self.init(cookie: 0, local: .v4(0), localPort: 0, remote: .v4(0), remotePort: 0) }
@@ -38,6 +50,12 @@ public struct SocketIdentity: Hashable, Sendable, FieldGroup {
             "local port; `0` at a client's `CLOSE -> SYN_SENT` (the port is chosen later)")
         v.field("raddr", &r.remote, Address.self, text: .plain, "remote address")
         v.field("rport", &r.remotePort, Integer<UInt16>.self, text: .port, "remote port")
+        v.field(
+            "netns", &r.netns, Nullable<Integer<UInt32>>.self, text: .hidden,
+            "network namespace inode, as `stat -L /proc/PID/ns/net` prints it (`stat -L -c %i`); `null` when unknown")
+        v.field(
+            "cgroup", &r.cgroup, Nullable<Integer<UInt64>>.self, text: .hidden,
+            "cgroup v2 id of the socket = inode of its cgroup directory (`stat -c %i`): the cgroup of the process that created it (accepted sockets: their listener's), not of the task in context; `null` when unknown")
     }
 }
 

@@ -29,7 +29,8 @@ public enum EventDecoder {
             time: clock.wall(e.ts_ns),
             identity: SocketIdentity(
                 cookie: e.cookie, local: address(family, e.saddr), localPort: e.lport, remote: address(family, e.daddr),
-                remotePort: e.rport),
+                remotePort: e.rport, netns: has(TCPTRACE_F_HAS_NETNS) ? e.netns : nil,
+                cgroup: has(TCPTRACE_F_HAS_CGROUP) ? e.cgroup_id : nil),
             old: TCPState(rawValue: e.oldstate),
             new: TCPState(rawValue: e.newstate),
             nanosecondsInOld: has(TCPTRACE_F_HAS_OLD_DURATION) ? e.ns_in_old : nil,

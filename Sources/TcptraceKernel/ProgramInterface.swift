@@ -58,6 +58,12 @@ public enum ProgramInterface {
         public let localPorts = GlobalArray<UInt16>("lports", count: TCPTRACE_MAX_PORTS)
         public let remotePorts = GlobalArray<UInt16>("rports", count: TCPTRACE_MAX_PORTS)
         public let wakeupBytes = Global<UInt64>("wakeup_bytes")
+        /// Network namespace inode; 0: any.
+        public let filterNetns = Global<UInt32>("filter_netns")
+        /// cgroup v2 id of a subtree's top cgroup; 0: any.
+        public let filterCgroupID = Global<UInt64>("filter_cgroup_id")
+        /// That cgroup's level (the root is 0).
+        public let filterCgroupLevel = Global<UInt32>("filter_cgroup_level")
         public let taskStackBytes = Global<UInt64>("task_stack_bytes")
         /// Never written: a pointer that puts struct tcptrace_event into the object's BTF.
         public let eventAnchor = Global<UnsafeRawPointer?>("abi_event_anchor")

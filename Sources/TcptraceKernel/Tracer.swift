@@ -166,6 +166,12 @@ public final class Tracer {
             try rodata.set(count, UInt32(ports.count))
             try rodata.set(list, ports)
         }
+        // 0 means "any" to the program: no namespace or cgroup has it, so it is refused, not widened.
+        if f.netns == 0 { throw .call("filtering on network namespace 0", errno: EINVAL) }
+        if f.cgroupSubtree?.id == 0 { throw .call("filtering on cgroup 0", errno: EINVAL) }
+        try rodata.set(\.filterNetns, f.netns ?? 0)
+        try rodata.set(\.filterCgroupID, f.cgroupSubtree?.id ?? 0)
+        try rodata.set(\.filterCgroupLevel, f.cgroupSubtree?.level ?? 0)
         try rodata.set(\.wakeupBytes, c.wakeupBytes ?? c.ringBufferBytes / 4)
         try rodata.set(\.taskStackBytes, taskStackBytes())
         try rodata.commit()

@@ -33,7 +33,10 @@ import TcptraceCore
             e.pid = 10
             e.owner_pid = 11
             e.inode = 555
+            e.netns = 4_026_532_001
+            e.cgroup_id = 0x1_0000_0007  // past 32 bits: ids are 64-bit
             e.flags = TCPTRACE_F_HAS_OLD_DURATION.rawValue | TCPTRACE_F_HAS_OWNER.rawValue | TCPTRACE_F_HAS_INODE.rawValue
+                | TCPTRACE_F_HAS_NETNS.rawValue | TCPTRACE_F_HAS_CGROUP.rawValue
             setBytes(&e.saddr, [127, 0, 0, 1])
             setBytes(&e.daddr, [10, 0, 0, 2])
             setBytes(&e.comm, Array("swapper/0".utf8))
@@ -49,6 +52,7 @@ import TcptraceCore
         #expect(t.pid == 10 && t.comm == "swapper/0")
         #expect(t.owner == Owner(pid: 11, comm: "nginx"))
         #expect(t.inode == 555)
+        #expect(t.identity.netns == 4_026_532_001 && t.identity.cgroup == 0x1_0000_0007)
         #expect(t.counters == nil && t.receiveQueue == nil)
     }
 
@@ -57,6 +61,8 @@ import TcptraceCore
             e.family = 10
             e.ns_in_old = 99  // present but not flagged: unknown
             e.owner_pid = 5
+            e.netns = 4_026_531_840  // present but not flagged: unknown
+            e.cgroup_id = 1
             e.oldstate = 7
             e.newstate = 2
             var v6 = [UInt8](repeating: 0, count: 16)
@@ -68,6 +74,7 @@ import TcptraceCore
         let t = try raw.withUnsafeBytes { try EventDecoder.decode($0, clock: clock) }
         #expect(t.nanosecondsInOld == nil)
         #expect(t.owner == nil)
+        #expect(t.identity.netns == nil && t.identity.cgroup == nil)
         #expect(t.identity.local.text == "::1")
         #expect(t.identity.remote.text == "127.0.0.1")
         #expect(t.comm.description == String(repeating: "A", count: 16))

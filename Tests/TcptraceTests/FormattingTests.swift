@@ -2,10 +2,11 @@ import Foundation
 import Testing
 @testable import TcptraceCore
 
-/// A fixed transition: 2026-11-25T13:40:10.123456789Z, client side of 127.0.0.1:40832 -> :8080.
+/// A fixed transition: 2026-11-25T13:40:10.123456789Z, client side of 127.0.0.1:40832 -> :8080,
+/// in the initial network namespace (4026531840) and cgroup 7321.
 func sampleTransition() -> Transition {
     Transition(
-        time: WallTime(nanoseconds: 1_795_614_010_123_456_789), identity: SocketIdentity(cookie: 4242, local: IPAddress("127.0.0.1")!, localPort: 40832, remote: IPAddress("127.0.0.1")!, remotePort: 8080), 
+        time: WallTime(nanoseconds: 1_795_614_010_123_456_789), identity: SocketIdentity(cookie: 4242, local: IPAddress("127.0.0.1")!, localPort: 40832, remote: IPAddress("127.0.0.1")!, remotePort: 8080, netns: 4_026_531_840, cgroup: 7321),
         old: .synSent, new: .established, nanosecondsInOld: 1_234_567, pid: 0, comm: "swapper/1",
         owner: Owner(pid: 1234, comm: "curl"), inode: 99)
 }
@@ -35,7 +36,7 @@ func sampleTransition() -> Transition {
         JSONLines.append(sampleTransition(), to: &out)
         #expect(
             String(decoding: out, as: UTF8.self)
-                == #"{"type":"transition","v":1,"time":"2026-11-25T13:40:10.123456789Z","cookie":4242,"family":"ipv4","laddr":"127.0.0.1","lport":40832,"raddr":"127.0.0.1","rport":8080,"old":"SYN_SENT","new":"ESTABLISHED","ms_in_old":1.234,"pid":0,"comm":"swapper/1","owner":{"pid":1234,"comm":"curl"},"inode":99,"rcv_queue":null,"tcp":null}"#
+                == #"{"type":"transition","v":1,"time":"2026-11-25T13:40:10.123456789Z","cookie":4242,"family":"ipv4","laddr":"127.0.0.1","lport":40832,"raddr":"127.0.0.1","rport":8080,"netns":4026531840,"cgroup":7321,"old":"SYN_SENT","new":"ESTABLISHED","ms_in_old":1.234,"pid":0,"comm":"swapper/1","owner":{"pid":1234,"comm":"curl"},"inode":99,"rcv_queue":null,"tcp":null}"#
                 + "\n")
     }
 
@@ -48,12 +49,14 @@ func sampleTransition() -> Transition {
         t.new = TCPState(rawValue: 99)
         t.identity.local = IPAddress("::1")!
         t.identity.remote = IPAddress("2001:db8::2")!
+        t.identity.netns = nil
+        t.identity.cgroup = nil
         t.counters = TCPCounters(bytesAcked: 7, bytesReceived: 1, totalRetransmissions: 2, smoothedRTTMicroseconds: 33)
         var out: [UInt8] = []
         JSONLines.append(t, to: &out)
         #expect(
             String(decoding: out, as: UTF8.self)
-                == #"{"type":"transition","v":1,"time":"2026-11-25T13:40:10.123456789Z","cookie":4242,"family":"ipv6","laddr":"::1","lport":40832,"raddr":"2001:db8::2","rport":8080,"old":"SYN_SENT","new":"UNKNOWN_99","ms_in_old":null,"pid":0,"comm":"a\"b\\c\u0001","owner":null,"inode":null,"rcv_queue":null,"tcp":{"bytes_acked":7,"bytes_received":1,"retransmits":2,"srtt_us":33}}"#
+                == #"{"type":"transition","v":1,"time":"2026-11-25T13:40:10.123456789Z","cookie":4242,"family":"ipv6","laddr":"::1","lport":40832,"raddr":"2001:db8::2","rport":8080,"netns":null,"cgroup":null,"old":"SYN_SENT","new":"UNKNOWN_99","ms_in_old":null,"pid":0,"comm":"a\"b\\c\u0001","owner":null,"inode":null,"rcv_queue":null,"tcp":{"bytes_acked":7,"bytes_received":1,"retransmits":2,"srtt_us":33}}"#
                 + "\n")
     }
 
@@ -274,5 +277,28 @@ func sampleTransition() -> Transition {
         #expect(f.matches(t))
         f.ownerComm = "wget"
         #expect(!f.matches(t))
+    }
+
+    @Test func namespaceAndCgroupFilterRules() {
+        var t = sampleTransition()  // netns 4026531840, cgroup 7321
+        var f = TraceFilter()
+        f.netns = 4_026_531_840
+        #expect(f.matches(t))
+        f.netns = 4_026_532_001
+        #expect(!f.matches(t))
+        f.netns = nil
+        f.cgroupSubtree = CgroupSubtree(id: 7321, level: 2)
+        #expect(f.matches(t), "the subtree's own cgroup")
+        f.cgroupSubtree = CgroupSubtree(id: 7000, level: 1)
+        #expect(!f.matches(t), "a record names only its own cgroup")
+        #expect(f.matches(t, cgroupIsBelow: { $0 == 7321 }), "below the subtree, as the caller knows")
+        t.identity.cgroup = nil
+        t.identity.netns = nil
+        #expect(!f.matches(t, cgroupIsBelow: { _ in true }), "an unknown cgroup does not pass")
+        f.cgroupSubtree = nil
+        f.netns = 4_026_531_840
+        #expect(!f.matches(t), "an unknown namespace does not pass")
+        f.netns = nil
+        #expect(f.matches(t))
     }
 }

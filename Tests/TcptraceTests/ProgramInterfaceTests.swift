@@ -72,6 +72,8 @@ import TcptraceCore
         c.filter.ownerComm = "nginx"
         c.filter.ports = [80, 443]
         c.filter.remotePorts = [5432]
+        c.filter.netns = 4_026_532_001
+        c.filter.cgroupSubtree = CgroupSubtree(id: 0x1_0000_0203, level: 3)
         try Tracer.applySettings(c, to: object)
         let rodata = try ReadOnlyData(object: object)  // reads back what libbpf will load
         func value(_ name: String) -> [UInt8] { Array(rodata.value(of: name) ?? []) }
@@ -85,8 +87,28 @@ import TcptraceCore
         #expect(value("lports") == [UInt8](repeating: 0, count: 16))
         #expect(value("rports") == le(UInt16(5432)) + [UInt8](repeating: 0, count: 14))
         #expect(value("wakeup_bytes") == le(UInt64(4096)))
+        #expect(value("filter_netns") == le(UInt32(4_026_532_001)))
+        #expect(value("filter_cgroup_id") == le(UInt64(0x1_0000_0203)) && value("filter_cgroup_level") == le(UInt32(3)))
         #expect(value("task_stack_bytes") == le(Tracer.taskStackBytes()))
         #expect(bpf_map__max_entries(try ProgramInterface.Map.events.find(in: object)) == 1 << 16)
+    }
+
+    /// No filter leaves the namespace and cgroup settings at 0 ("any"); 0 as a value is refused
+    /// (no namespace or cgroup has it), not taken as "any".
+    @Test func namespaceAndCgroupFiltersDefaultToAnyAndRefuseZero() throws {
+        let object = try EmbeddedObject.openObject(name: "tcptrace-settings-check")
+        defer { bpf_object__close(object) }
+        try Tracer.applySettings(Tracer.Configuration(), to: object)
+        let rodata = try ReadOnlyData(object: object)
+        for name in ["filter_netns", "filter_cgroup_id", "filter_cgroup_level"] {
+            #expect(rodata.value(of: name)?.allSatisfy { $0 == 0 } == true, "\(name)")
+        }
+        var c = Tracer.Configuration()
+        c.filter.netns = 0
+        #expect(throws: SystemError.self) { try Tracer.applySettings(c, to: object) }
+        c = Tracer.Configuration()
+        c.filter.cgroupSubtree = CgroupSubtree(id: 0, level: 0)
+        #expect(throws: SystemError.self) { try Tracer.applySettings(c, to: object) }
     }
 
     @Test func tooManyElementsAreRefused() throws {

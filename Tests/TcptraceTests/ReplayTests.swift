@@ -39,6 +39,8 @@ extension Replay.Output {
         t.owner = Owner(pid: 9, comm: "x\ny")
         t.identity.local = IPAddress("::1")!
         t.identity.remote = IPAddress("2001:db8::2")!
+        t.identity.netns = nil
+        t.identity.cgroup = .max
         t.nanosecondsInOld = nil
         t.inode = nil
         t.receiveQueue = 5
@@ -65,6 +67,7 @@ extension Replay.Output {
         #expect(t.identity.cookie == 7 && t.old == .lastAck && t.new == .close && t.identity.localPort == 1 && t.identity.remotePort == 2)
         #expect(t.identity.local == .v4(0x0a00_0001) && t.nanosecondsInOld == 1_500_000)
         #expect(t.pid == 0 && t.comm == "" && t.owner == nil, "optional fields may be absent")
+        #expect(t.identity.netns == nil && t.identity.cgroup == nil, "lines from before netns and cgroup still read")
     }
 
     @Test func otherRecordTypesArePassedOver() {

@@ -1,0 +1,80 @@
+import Glibc
+import TcptraceCore
+
+/// The cgroup v2 hierarchy as files: where it is mounted (found in /proc/self/mountinfo, never
+/// assumed: `/sys/fs/cgroup` on unified hosts, `/sys/fs/cgroup/unified` on hybrid ones) and
+/// which cgroup a directory is.
+public enum CgroupV2 {
+    /// A cgroup2 mount: where it is and which directory of the hierarchy it shows (`/` unless
+    /// mounted from a subdirectory).
+    public struct Mount: Hashable, Sendable {
+        public var mountPoint: String
+        public var root: String
+    }
+
+    /// The first cgroup2 mount in /proc/self/mountinfo, or nil when there is none.
+    public static func mount(mountinfo path: String = "/proc/self/mountinfo") -> Mount? {
+        Sysctl.readFile(path, limit: 16 << 20).flatMap(mount(inMountinfo:))
+    }
+
+    /// The first cgroup2 mount in mountinfo text (proc(5): `ID PARENT MAJ:MIN ROOT MOUNTPOINT
+    /// OPTIONS [OPTIONAL…] - FSTYPE SOURCE SUPEROPTIONS`, paths with octal escapes).
+    public static func mount(inMountinfo text: String) -> Mount? {
+        for line in text.split(separator: "\n") {
+            let f = line.split(separator: " ", omittingEmptySubsequences: false)
+            guard f.count >= 7, let dash = f.dropFirst(6).firstIndex(of: "-"), dash + 1 < f.count, f[dash + 1] == "cgroup2"
+            else { continue }
+            return Mount(mountPoint: unescape(f[4]), root: unescape(f[3]))
+        }
+        return nil
+    }
+
+    /// The subtree of the cgroup whose directory is `path` (under the cgroup2 mount): its id is
+    /// the directory's inode, its level the directories between it and the hierarchy's root.
+    /// Levels count from the root this host sees: inside a cgroup namespace (a container), the
+    /// kernel's levels are deeper than the paths show, and the filter would match nothing.
+    public static func subtree(path: String, mountinfo: String = "/proc/self/mountinfo") throws(SystemError) -> CgroupSubtree {
+        guard let m = mount(mountinfo: mountinfo) else {
+            throw .call("finding the cgroup2 mount in \(mountinfo) (no cgroup v2 hierarchy is mounted)", errno: ENOENT)
+        }
+        guard let resolved = realpath(path, nil) else { throw .call("cgroup directory \(path)", errno: errno) }
+        let full = String(cString: resolved)
+        free(resolved)
+        guard let below = components(of: full, below: m.mountPoint) else {
+            throw .call("\(path) as a cgroup v2 directory (not below the cgroup2 mount \(m.mountPoint))", errno: EINVAL)
+        }
+        // Every cgroup directory has cgroup.procs; a plain file or a non-cgroup directory does not.
+        guard access(full + "/cgroup.procs", F_OK) == 0 else {
+            throw .call("\(path) as a cgroup v2 directory (no cgroup.procs)", errno: ENOTDIR)
+        }
+        var st = stat()
+        guard stat(full, &st) == 0 else { throw .call("stat \(path)", errno: errno) }
+        let rootLevel = m.root.split(separator: "/").count
+        return CgroupSubtree(id: UInt64(st.st_ino), level: UInt32(rootLevel + below.count))
+    }
+
+    /// The components of `path` after those of `base`; nil when `path` is not `base` or below it.
+    static func components(of path: String, below base: String) -> [Substring]? {
+        let parts = path.split(separator: "/"), baseParts = base.split(separator: "/")
+        guard parts.starts(with: baseParts) else { return nil }
+        return Array(parts.dropFirst(baseParts.count))
+    }
+
+    /// mountinfo's octal escapes (`\040` is a space) undone.
+    static func unescape(_ s: Substring) -> String {
+        let u = Array(s.utf8)
+        let zero = UInt8(ascii: "0"), seven = UInt8(ascii: "7")
+        var out: [UInt8] = []
+        var i = 0
+        while i < u.count {
+            if u[i] == UInt8(ascii: "\\"), i + 3 < u.count, u[(i + 1)...(i + 3)].allSatisfy({ $0 >= zero && $0 <= seven }) {
+                out.append((u[i + 1] - zero) &* 64 &+ (u[i + 2] - zero) &* 8 &+ (u[i + 3] - zero))
+                i += 4
+            } else {
+                out.append(u[i])
+                i += 1
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+}
