@@ -105,47 +105,8 @@ public final class CgroupResolver {
 
     // MARK: - Finding the mount
 
-    /// Where the cgroup2 file system is mounted, from /proc/self/mountinfo (e.g. `/sys/fs/cgroup`,
-    /// or `/sys/fs/cgroup/unified` on a hybrid v1/v2 host); nil when it is not mounted.
-    public static func cgroup2Mount(mountinfoPath: String = "/proc/self/mountinfo") -> String? {
-        guard let text = Sysctl.readFile(mountinfoPath, limit: 4 << 20) else { return nil }
-        return cgroup2Mount(mountinfo: text)
-    }
-
-    /// The same from mountinfo's text. A mount of the whole hierarchy (root `/`) is preferred
-    /// over one of a sub-tree; among equals, the first.
-    public static func cgroup2Mount(mountinfo: String) -> String? {
-        var subtree: String?
-        for line in mountinfo.split(separator: "\n") {
-            // ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS [OPTIONAL...] - FSTYPE SOURCE SUPER
-            let fields = line.split(separator: " ")
-            guard fields.count >= 7, let dash = fields.firstIndex(of: "-"), dash >= 6, dash + 1 < fields.count,
-                fields[dash + 1] == "cgroup2"
-            else { continue }
-            let point = unescapeMountinfo(fields[4])
-            if fields[3] == "/" { return point }
-            if subtree == nil { subtree = point }
-        }
-        return subtree
-    }
-
-    /// Mountinfo writes space, tab, newline and backslash as `\ooo` octal.
-    static func unescapeMountinfo(_ s: Substring) -> String {
-        guard s.contains("\\") else { return String(s) }
-        var out: [UInt8] = []
-        let u = Array(s.utf8)
-        var i = 0
-        while i < u.count {
-            if u[i] == UInt8(ascii: "\\"), i + 3 < u.count, u[(i + 1)...(i + 3)].allSatisfy({ $0 >= 0x30 && $0 <= 0x37 }) {
-                out.append((u[i + 1] - 0x30) << 6 | (u[i + 2] - 0x30) << 3 | (u[i + 3] - 0x30))
-                i += 4
-            } else {
-                out.append(u[i])
-                i += 1
-            }
-        }
-        return String(decoding: out, as: UTF8.self)
-    }
+    /// Where the cgroup2 file system is mounted (`CgroupV2.mount`); nil when it is not.
+    public static func cgroup2Mount() -> String? { CgroupV2.mount()?.mountPoint }
 
     // MARK: - Walking
 

@@ -12,21 +12,25 @@ public enum CgroupV2 {
         public var root: String
     }
 
-    /// The first cgroup2 mount in /proc/self/mountinfo, or nil when there is none.
+    /// The cgroup2 mount in /proc/self/mountinfo, or nil when there is none.
     public static func mount(mountinfo path: String = "/proc/self/mountinfo") -> Mount? {
         Sysctl.readFile(path, limit: 16 << 20).flatMap(mount(inMountinfo:))
     }
 
-    /// The first cgroup2 mount in mountinfo text (proc(5): `ID PARENT MAJ:MIN ROOT MOUNTPOINT
-    /// OPTIONS [OPTIONAL…] - FSTYPE SOURCE SUPEROPTIONS`, paths with octal escapes).
+    /// The cgroup2 mount in mountinfo text (proc(5): `ID PARENT MAJ:MIN ROOT MOUNTPOINT
+    /// OPTIONS [OPTIONAL…] - FSTYPE SOURCE SUPEROPTIONS`, paths with octal escapes). A mount of
+    /// the whole hierarchy (root `/`) is preferred over one of a sub-tree; among equals, the first.
     public static func mount(inMountinfo text: String) -> Mount? {
+        var subtree: Mount?
         for line in text.split(separator: "\n") {
             let f = line.split(separator: " ", omittingEmptySubsequences: false)
             guard f.count >= 7, let dash = f.dropFirst(6).firstIndex(of: "-"), dash + 1 < f.count, f[dash + 1] == "cgroup2"
             else { continue }
-            return Mount(mountPoint: unescape(f[4]), root: unescape(f[3]))
+            let m = Mount(mountPoint: unescape(f[4]), root: unescape(f[3]))
+            if m.root == "/" { return m }
+            if subtree == nil { subtree = m }
         }
-        return nil
+        return subtree
     }
 
     /// The subtree of the cgroup whose directory is `path` (under the cgroup2 mount): its id is

@@ -63,24 +63,24 @@ import TcptraceCore
             40 31 0:37 / /sys/fs/cgroup/systemd rw,relatime - cgroup cgroup rw,name=systemd
             41 31 0:38 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw
             """
-        #expect(CgroupResolver.cgroup2Mount(mountinfo: hybrid) == "/sys/fs/cgroup/unified")
+        #expect(CgroupV2.mount(inMountinfo: hybrid)?.mountPoint == "/sys/fs/cgroup/unified")
         // A unified host, with optional fields before the separator.
         let unified = """
             24 30 0:22 / /sys rw,nosuid,nodev,noexec,relatime shared:7 - sysfs sysfs rw
             27 24 0:24 / /sys/fs/cgroup rw,nosuid,nodev,noexec,relatime shared:4 - cgroup2 cgroup2 rw,nsdelegate,memory_recursiveprot
             """
-        #expect(CgroupResolver.cgroup2Mount(mountinfo: unified) == "/sys/fs/cgroup")
+        #expect(CgroupV2.mount(inMountinfo: unified)?.mountPoint == "/sys/fs/cgroup")
         // A sub-tree bind mount comes second to the whole hierarchy; escaped spaces are undone.
         let mixed = """
             50 27 0:24 /system.slice/x.service /srv/cg rw - cgroup2 cgroup2 rw
             51 27 0:24 / /mnt/my\\040cgroup rw - cgroup2 none rw
             """
-        #expect(CgroupResolver.cgroup2Mount(mountinfo: mixed) == "/mnt/my cgroup")
-        #expect(CgroupResolver.cgroup2Mount(mountinfo: "50 27 0:24 /kubepods /srv/cg rw - cgroup2 cgroup2 rw") == "/srv/cg")
+        #expect(CgroupV2.mount(inMountinfo: mixed)?.mountPoint == "/mnt/my cgroup")
+        #expect(CgroupV2.mount(inMountinfo: "50 27 0:24 /kubepods /srv/cg rw - cgroup2 cgroup2 rw")?.mountPoint == "/srv/cg")
         // cgroup v1 only.
-        #expect(CgroupResolver.cgroup2Mount(mountinfo: "32 31 0:29 / /sys/fs/cgroup/cpu rw - cgroup cgroup rw,cpu") == nil)
+        #expect(CgroupV2.mount(inMountinfo: "32 31 0:29 / /sys/fs/cgroup/cpu rw - cgroup cgroup rw,cpu")?.mountPoint == nil)
         // A file system whose source is called cgroup2 is not one.
-        #expect(CgroupResolver.cgroup2Mount(mountinfo: "60 1 0:50 / /mnt rw - tmpfs cgroup2 rw") == nil)
+        #expect(CgroupV2.mount(inMountinfo: "60 1 0:50 / /mnt rw - tmpfs cgroup2 rw")?.mountPoint == nil)
     }
 
     @Test func thisHostsMountIsWhereMountinfoSaysNotAGuess() throws {
