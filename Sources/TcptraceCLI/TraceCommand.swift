@@ -192,6 +192,13 @@ public struct TraceCommand: ParsableCommand {
         if status != .success { throw ExitCode(status.rawValue) }
     }
 
+    /// The census records' filter: the trace filter's family and ports (either side).
+    var censusFilter: CensusFilter {
+        var f = CensusFilter(family: filter.family, ports: filter.ports)
+        if f.ports.isEmpty { f.ports = filter.localPorts + filter.remotePorts }
+        return f
+    }
+
     var tracerConfiguration: Tracer.Configuration {
         var c = Tracer.Configuration()
         c.filter = filter

@@ -1,0 +1,47 @@
+import TcptraceCore
+
+/// The process and fd holding each CLOSE_WAIT lingerer, found the way `ss -p` finds them, and
+/// remembered so the lingerer's `closed` record names the same process.
+public final class LingererHolders {
+    /// Shared with the start-up census, whose /proc scan fills the same cache.
+    public let sockets: SocketHolders
+    /// Bound on remembered holders, like the table's: lingerers evicted from the table never
+    /// send their `closed`.
+    let limit: Int
+    private var reported: [UInt64: LingererRecord.Holder] = [:]
+
+    public init(sockets: SocketHolders = SocketHolders(), limit: Int) {
+        self.sockets = sockets
+        self.limit = limit
+    }
+
+    /// Fills in what the table cannot know about lingerers just due: from sock_diag, the inode
+    /// of sockets accepted after they entered CLOSE_WAIT (the kernel program saw no file then)
+    /// and the unread bytes now; from /proc (one cached scan), the holder. Remembers each holder.
+    public func resolve(_ due: inout [LingererRecord]) {
+        guard !due.isEmpty else { return }
+        var current: [UInt64: SocketSnapshot] = [:]
+        let cookies = Set(due.map(\.identity.cookie))
+        try? SockDiag.forEach(states: [.closeWait]) { s in
+            if cookies.contains(s.cookie) { current[s.cookie] = s }
+        }
+        for i in due.indices {
+            guard let s = current[due[i].identity.cookie] else { continue }
+            if s.inode != 0 { due[i].inode = s.inode }
+            due[i].unreadBytes = s.unreadBytesBeforeFIN
+        }
+        let found = sockets.holders(of: Set(due.compactMap(\.inode)))
+        for i in due.indices {
+            if let inode = due[i].inode, let h = found[inode] { due[i].holder = h }
+            if let h = due[i].holder {
+                if reported.count >= limit { reported.removeAll(keepingCapacity: true) }
+                reported[due[i].identity.cookie] = h
+            }
+        }
+    }
+
+    /// The holder reported for lingerer `cookie`, which has now left CLOSE_WAIT (forgotten here).
+    public func takeHolder(ofClosed cookie: UInt64) -> LingererRecord.Holder? {
+        reported.removeValue(forKey: cookie)
+    }
+}

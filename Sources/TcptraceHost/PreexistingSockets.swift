@@ -1,0 +1,44 @@
+import TcptraceCore
+
+/// Sockets that existed before the tracer (kernel fact 6: the tracepoint cannot see them until
+/// they move) enter the table from a sock_diag census, so their later transitions have
+/// identity and owner, and a CLOSE_WAIT leak from yesterday is found (age: a lower bound).
+public enum PreexistingSockets {
+    /// TIME_WAIT and request sockets are not full sockets: they never fire the tracepoint.
+    static let seededStates = Set((1...11).map { TCPState(rawValue: UInt8($0)) }).subtracting([.timeWait, .synRecv])
+
+    /// Seeds `table` with at most `limit` sockets matching `filter`, as of `now`. Owners come
+    /// from /proc through `holders` (whose cache later lingerer checks reuse). Throws when the
+    /// dump fails; the table is then unchanged.
+    public static func seed(
+        _ table: inout ConnectionTable, filter: TraceFilter, limit: Int, holders: SocketHolders, now: WallTime
+    ) throws(SystemError) {
+        var sockets: [SocketSnapshot] = []
+        // Owners are not known yet: the dump is filtered by address, the owner filter comes after.
+        var addressOnly = filter
+        addressOnly.ownerPID = nil
+        addressOnly.ownerComm = nil
+        try SockDiag.forEach(states: seededStates) { s in
+            if addressOnly.matches(family: s.family, localPort: s.localPort, remotePort: s.remotePort, owner: nil) {
+                sockets.append(s)
+            }
+        }
+        // Owners from /proc for the sockets that matter: listeners (their accepted sockets
+        // inherit the owner) and CLOSE_WAIT (lingerers). One scan.
+        let wanted = Set(sockets.filter { ($0.state == .listen || $0.state == .closeWait) && $0.inode != 0 }.map(\.inode))
+        let found = wanted.isEmpty ? [:] : holders.holders(of: wanted)
+        for s in sockets.prefix(limit) {
+            let owner = found[s.inode]?.process
+            guard filter.matches(family: s.family, localPort: s.localPort, remotePort: s.remotePort, owner: owner)
+            else { continue }
+            table.seed(
+                s.identity, state: s.state, inode: s.inode == 0 ? nil : s.inode, owner: owner,
+                unreadBytes: s.state == .closeWait ? s.unreadBytesBeforeFIN : nil, now: now)
+        }
+    }
+}
+
+extension SocketSnapshot {
+    /// In CLOSE_WAIT the receive queue counts the peer's FIN as one byte: the data unread is the rest.
+    var unreadBytesBeforeFIN: UInt64 { UInt64(receiveQueue > 0 ? receiveQueue - 1 : 0) }
+}
