@@ -188,7 +188,7 @@ public struct TraceCommand: ParsableCommand {
     }
 
     public func run() throws {
-        let status = TraceRun(options: self).run()
+        let status = trace()
         if status != .success { throw ExitCode(status.rawValue) }
     }
 

@@ -2,42 +2,68 @@ import TcptraceKernel
 import TcptraceHost
 import TcptraceCore
 
-/// One run of the tracer: open output, check the host, load, poll until told to stop, drain,
-/// summarize. Printing lives in `handle`; this type owns the order of things.
-final class TraceRun {
+extension TraceCommand {
+    /// The `trace` run: output, one sink for it, then `TraceRun` does the rest.
+    func trace() -> ExitStatus {
+        // Output first: an unwritable path is the user's to fix before anything is loaded.
+        let writer: LineWriter
+        if let output {
+            do {
+                writer = try LineWriter.open(path: output)
+            } catch {
+                printError("cannot write output file \(output): \(error)")
+                return .cannotCreate
+            }
+        } else {
+            writer = LineWriter()
+        }
+        // The one place the format is looked at: the run is specialized on the sink's type.
+        switch format {
+        case .json:
+            return TraceRun(options: self, writer: writer, sink: JSONRecordSink()).run()
+        case .text:
+            let text = TextLines(utcOffsetSeconds: SystemClock.utcOffsetSeconds())
+            return TraceRun(options: self, writer: writer, sink: TextRecordSink(text: text, color: writer.isTerminal)).run()
+        }
+    }
+}
+
+/// One run of the tracer: tracer → table → records → one sink. `run` owns the order of things
+/// (preflight, load, poll loop, drain, summary); printing lives in `handle`.
+final class TraceRun<Sink: RecordSink> {
     let options: TraceCommand
-    var writer: LineWriter!
+    let writer: LineWriter
     /// Table, summary and time cache: touched by every event, so kept in one struct behind a
     /// pointer this run owns (no exclusivity check or retain/release per access).
     let hot: UnsafeMutablePointer<HotState>
+    let emitTransitions: Bool
+    let emitConnections: Bool
+    let emitLingerers: Bool
+    /// The first output error; it stops the run.
+    var outputError: OutputError?
+    let lingererHolders: LingererHolders
+    var reconciliation = LossReconciliation()
+    var lossReport = LossReport()
+    /// Declared last: the fields before it keep offsets fixed for every `Sink`.
+    let sink: Sink
+
+    static var pollMilliseconds: Int32 { 100 }
+
     var summary: RunSummary {
         get { hot.pointee.summary }
         _modify { yield &hot.pointee.summary }
         set { hot.pointee.summary = newValue }
     }
-    let text: TextLines
-    let json: Bool
-    /// The first output error; it stops the run.
-    var outputError: OutputError?
     var table: ConnectionTable {
         get { hot.pointee.table }
         _modify { yield &hot.pointee.table }
         set { hot.pointee.table = newValue }
     }
-    let lingererHolders: LingererHolders
-    var reconciliation = LossReconciliation()
-    var lossReport = LossReport()
-    let emitTransitions: Bool
-    let emitConnections: Bool
-    let emitLingerers: Bool
-    var color = false
 
-    static let pollMilliseconds: Int32 = 100
-
-    init(options: TraceCommand) {
+    init(options: TraceCommand, writer: LineWriter, sink: Sink) {
         self.options = options
-        self.json = options.format == .json
-        self.text = TextLines(utcOffsetSeconds: SystemClock.utcOffsetSeconds())
+        self.writer = writer
+        self.sink = sink
         hot = .allocate(capacity: 1)
         hot.initialize(
             to: HotState(
@@ -55,18 +81,6 @@ final class TraceRun {
     }
 
     func run() -> ExitStatus {
-        // Output first: an unwritable path is the user's to fix before anything is loaded.
-        if let path = options.output {
-            do {
-                writer = try LineWriter.open(path: path)
-            } catch {
-                printError("cannot write output file \(path): \(error)")
-                return .cannotCreate
-            }
-        } else {
-            writer = LineWriter()
-        }
-
         let tracer: Tracer
         do {
             try Preflight.checkPrivileges()
@@ -84,13 +98,10 @@ final class TraceRun {
         let deadline = options.duration.map { SystemClock.monotonicNanoseconds() + $0 }
         printError(
             "tracing TCP state transitions\(options.duration == nil ? "" : " for \(options.duration! / 1_000_000) ms"); Ctrl-C to end")
+        if emitTransitions { sink.appendTransitionHeader(to: &writer.buffer) }
 
-        color = !json && writer.isTerminal
-        if !json && emitTransitions {
-            writer.buffer.append(TextLines.header)
-        }
         var overflow = TimeWaitOverflow()
-        let censusEvery = options.censusInterval ?? (json ? 60_000_000_000 : 0)
+        let censusEvery = options.censusInterval ?? Sink.defaultCensusInterval ?? 0
         var nextOverflowCheck = SystemClock.monotonicNanoseconds() + 10_000_000_000
         var nextReconcile = SystemClock.monotonicNanoseconds() + 5_000_000_000
         var nextCensus = censusEvery > 0 ? SystemClock.monotonicNanoseconds() + censusEvery : UInt64.max
@@ -101,9 +112,9 @@ final class TraceRun {
                 if let deadline, now >= deadline { break }
                 let timeout = deadline.map { Int32(min(UInt64(Self.pollMilliseconds), ($0 - now) / 1_000_000 + 1)) }
                 try tracer.poll(timeoutMilliseconds: timeout ?? Self.pollMilliseconds)
-                if outputError == nil { try flush() }
+                if outputError == nil { flush() }
                 if now >= nextLossCheck {
-                    if !json { lossReport.sayNew(tracer.lostEvents) }
+                    if Sink.saysLossAsItHappens { lossReport.sayNew(tracer.lostEvents) }
                     checkLingerers()
                     if now >= nextOverflowCheck {
                         reportTimeWaitOverflow(&overflow)
@@ -117,7 +128,7 @@ final class TraceRun {
                         emitCensus()
                         nextCensus = now + censusEvery
                     }
-                    if outputError == nil { try flush() }
+                    if outputError == nil { flush() }
                     nextLossCheck = now + 1_000_000_000
                 }
             }
@@ -128,30 +139,7 @@ final class TraceRun {
             printError(error.description)
             return error.exitStatus
         }
-
-        if case .closed = outputError { return .success }
-        summary.end = SystemClock.wallNow()
-        summary.kernel = tracer.kernelCounters()
-        summary.lost.ringBufferFull = summary.kernel.ringBufferFull
-        summary.lost.recursionMisses = tracer.recursionMisses()
-        summary.lost.undecodable = tracer.undecodable
-        summary.tableEvictions = table.evictions
-        summary.openConnections = UInt64(table.count)
-        if let grew = overflow.sinceStart() { summary.timeWaitOverflow = grew }
-        if !json { lossReport.sayNew(summary.lost) }
-        if json {
-            JSONLines.append(summary, to: &writer.buffer)
-        } else {
-            text.appendSummary(summary, to: &writer.buffer)
-        }
-        try? flush()
-        switch outputError {
-        case .failed(let e):
-            printError("writing output failed: \(Errno(e).description)")
-            return .ioError
-        case .closed, nil:
-            return .success
-        }
+        return finish(tracer, overflow: overflow)
     }
 
     /// The ring buffer callback's work: format one record into the output buffer `out`
@@ -162,19 +150,11 @@ final class TraceRun {
         var outcome = ConnectionTable.Outcome()
         var t = hot.pointee.ingest(event, into: &outcome)
         if emitTransitions {
-            if json {
-                JSONLines.append(&t, to: &out.pointee, timeCache: &hot.pointee.timeCache)
-            } else {
-                text.append(t, to: &out.pointee)
-            }
+            sink.append(&t, to: &out.pointee, timeCache: &hot.pointee.timeCache)
         }
         if var c = outcome.connection {
             if emitConnections {
-                if json {
-                    JSONLines.append(&c, to: &out.pointee, timeCache: &hot.pointee.timeCache)
-                } else {
-                    text.append(c, to: &out.pointee)
-                }
+                sink.append(&c, to: &out.pointee, timeCache: &hot.pointee.timeCache)
             }
         }
         if var l = outcome.lingererClosed {
@@ -190,6 +170,29 @@ final class TraceRun {
             }
         }
         return true
+    }
+
+    /// The summary record, and the exit status.
+    func finish(_ tracer: Tracer, overflow: TimeWaitOverflow) -> ExitStatus {
+        if case .closed = outputError { return .success }
+        summary.end = SystemClock.wallNow()
+        summary.kernel = tracer.kernelCounters()
+        summary.lost.ringBufferFull = summary.kernel.ringBufferFull
+        summary.lost.recursionMisses = tracer.recursionMisses()
+        summary.lost.undecodable = tracer.undecodable
+        summary.tableEvictions = table.evictions
+        summary.openConnections = UInt64(table.count)
+        if let grew = overflow.sinceStart() { summary.timeWaitOverflow = grew }
+        if Sink.saysLossAsItHappens { lossReport.sayNew(summary.lost) }
+        sink.append(summary, to: &writer.buffer)
+        flush()
+        switch outputError {
+        case .failed(let e):
+            printError("writing output failed: \(Errno(e).description)")
+            return .ioError
+        case .closed, nil:
+            return .success
+        }
     }
 
     func seedPreexistingSockets() {
@@ -226,7 +229,7 @@ final class TraceRun {
     func emitCensus() {
         do {
             let census = try CensusSource.take(filter: options.censusFilter)
-            if json { JSONLines.append(census, to: &writer.buffer) } else { text.appendCensus(census, to: &writer.buffer) }
+            sink.append(census, to: &writer.buffer)
         } catch {
             printError("census failed: \(error)")
         }
@@ -234,10 +237,11 @@ final class TraceRun {
 
     func emit(_ l: LingererRecord) {
         guard emitLingerers else { return }
-        if json { JSONLines.append(l, to: &writer.buffer) } else { text.append(l, color: color, to: &writer.buffer) }
+        sink.append(l, to: &writer.buffer)
     }
 
-    func flush() throws(SystemError) {
+    /// Writes what is buffered; a failure stops the run.
+    func flush() {
         do {
             try writer.flush()
         } catch {

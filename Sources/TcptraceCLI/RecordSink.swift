@@ -1,0 +1,71 @@
+import TcptraceCore
+
+/// Where a live run's records go, in one format: chosen once (`--format`), so neither the
+/// per-event path nor the periodic work asks which format it writes.
+///
+/// `TraceRun` is generic over its sink and built with a concrete one, so the compiler
+/// specializes the run on it: each record goes to the encoder by a direct call, with no
+/// existential or witness-table dispatch per event (the callgrind measure in
+/// docs/benchmarks.md counts instructions per event in the ring callback). The witnesses are
+/// not `@inline(__always)`: with it, Swift 6.3 left the JSON transition call going through the
+/// witness table (an indirect call per event, seen in the disassembly of the ring callback).
+protocol RecordSink {
+    /// Census records by default (`--census-interval` unset), in nanoseconds; nil: none.
+    static var defaultCensusInterval: UInt64? { get }
+    /// Whether lost events are said on standard error as they happen; otherwise only the
+    /// summary has them.
+    static var saysLossAsItHappens: Bool { get }
+
+    /// Above the first transition, when transitions are emitted.
+    func appendTransitionHeader(to out: inout [UInt8])
+    /// The per-event records, `inout` so the JSON encoder reads them in place (no copy).
+    func append(_ t: inout Transition, to out: inout [UInt8], timeCache: inout RFC3339Cache)
+    func append(_ c: inout ConnectionRecord, to out: inout [UInt8], timeCache: inout RFC3339Cache)
+    func append(_ l: LingererRecord, to out: inout [UInt8])
+    func append(_ c: Census, to out: inout [UInt8])
+    func append(_ s: RunSummary, to out: inout [UInt8])
+}
+
+/// JSON lines for fleets: a census every minute unless told otherwise; losses in the summary.
+struct JSONRecordSink: RecordSink {
+    static var defaultCensusInterval: UInt64? { 60_000_000_000 }
+    static var saysLossAsItHappens: Bool { false }
+
+    func appendTransitionHeader(to out: inout [UInt8]) {}
+
+    func append(_ t: inout Transition, to out: inout [UInt8], timeCache: inout RFC3339Cache) {
+        JSONLines.append(&t, to: &out, timeCache: &timeCache)
+    }
+
+    func append(_ c: inout ConnectionRecord, to out: inout [UInt8], timeCache: inout RFC3339Cache) {
+        JSONLines.append(&c, to: &out, timeCache: &timeCache)
+    }
+
+    func append(_ l: LingererRecord, to out: inout [UInt8]) { JSONLines.append(l, to: &out) }
+    func append(_ c: Census, to out: inout [UInt8]) { JSONLines.append(c, to: &out) }
+    func append(_ s: RunSummary, to out: inout [UInt8]) { JSONLines.append(s, to: &out) }
+}
+
+/// Aligned lines for people: no census unless asked for; losses on standard error at once.
+struct TextRecordSink: RecordSink {
+    static var defaultCensusInterval: UInt64? { nil }
+    static var saysLossAsItHappens: Bool { true }
+
+    let text: TextLines
+    /// ANSI emphasis on lingerer alerts (only when writing to a terminal).
+    let color: Bool
+
+    func appendTransitionHeader(to out: inout [UInt8]) { out.append(TextLines.header) }
+
+    func append(_ t: inout Transition, to out: inout [UInt8], timeCache: inout RFC3339Cache) {
+        text.append(t, to: &out)
+    }
+
+    func append(_ c: inout ConnectionRecord, to out: inout [UInt8], timeCache: inout RFC3339Cache) {
+        text.append(c, to: &out)
+    }
+
+    func append(_ l: LingererRecord, to out: inout [UInt8]) { text.append(l, color: color, to: &out) }
+    func append(_ c: Census, to out: inout [UInt8]) { text.appendCensus(c, to: &out) }
+    func append(_ s: RunSummary, to out: inout [UInt8]) { text.appendSummary(s, to: &out) }
+}
