@@ -29,7 +29,8 @@ extension TraceCommand {
 }
 
 /// One run of the tracer: tracer → table → records → one sink. `run` owns the order of things
-/// (preflight, load, poll loop, drain, summary); printing lives in `handle`.
+/// (preflight, load, poll loop, drain, summary); printing lives in `handle`; periodic work
+/// comes from one schedule.
 final class TraceRun<Sink: RecordSink> {
     let options: TraceCommand
     let writer: LineWriter
@@ -101,11 +102,7 @@ final class TraceRun<Sink: RecordSink> {
         if emitTransitions { sink.appendTransitionHeader(to: &writer.buffer) }
 
         var overflow = TimeWaitOverflow()
-        let censusEvery = options.censusInterval ?? Sink.defaultCensusInterval ?? 0
-        var nextOverflowCheck = SystemClock.monotonicNanoseconds() + 10_000_000_000
-        var nextReconcile = SystemClock.monotonicNanoseconds() + 5_000_000_000
-        var nextCensus = censusEvery > 0 ? SystemClock.monotonicNanoseconds() + censusEvery : UInt64.max
-        var nextLossCheck = SystemClock.monotonicNanoseconds()
+        var schedule = PeriodicSchedule(intervals, start: SystemClock.monotonicNanoseconds())
         do {
             while StopSignal.received == 0 && outputError == nil {
                 let now = SystemClock.monotonicNanoseconds()
@@ -113,24 +110,9 @@ final class TraceRun<Sink: RecordSink> {
                 let timeout = deadline.map { Int32(min(UInt64(Self.pollMilliseconds), ($0 - now) / 1_000_000 + 1)) }
                 try tracer.poll(timeoutMilliseconds: timeout ?? Self.pollMilliseconds)
                 if outputError == nil { flush() }
-                if now >= nextLossCheck {
-                    if Sink.saysLossAsItHappens { lossReport.sayNew(tracer.lostEvents) }
-                    checkLingerers()
-                    if now >= nextOverflowCheck {
-                        reportTimeWaitOverflow(&overflow)
-                        nextOverflowCheck = now + 10_000_000_000
-                    }
-                    if now >= nextReconcile {
-                        summary.vanishedConnections += UInt64(reconciliation.reconcile(&table, lost: tracer.lostEvents.total))
-                        nextReconcile = now + 5_000_000_000
-                    }
-                    if now >= nextCensus {
-                        emitCensus()
-                        nextCensus = now + censusEvery
-                    }
-                    if outputError == nil { flush() }
-                    nextLossCheck = now + 1_000_000_000
-                }
+                let due = schedule.takeDue(at: now)
+                for work in due { perform(work, tracer: tracer, overflow: &overflow) }
+                if !due.isEmpty && outputError == nil { flush() }
             }
             // Stop new events, then deliver everything already queued.
             tracer.detach()
@@ -172,6 +154,30 @@ final class TraceRun<Sink: RecordSink> {
         return true
     }
 
+    /// How often each piece of periodic work runs in this run.
+    var intervals: PeriodicSchedule.Intervals {
+        var i = PeriodicSchedule.Intervals()
+        if !Sink.saysLossAsItHappens { i.lossReport = nil }
+        i.census = options.censusInterval ?? Sink.defaultCensusInterval
+        return i
+    }
+
+    /// One piece of periodic work, due now.
+    func perform(_ work: PeriodicSchedule.Work, tracer: Tracer, overflow: inout TimeWaitOverflow) {
+        switch work {
+        case .lossReport:
+            lossReport.sayNew(tracer.lostEvents)
+        case .lingererCheck:
+            checkLingerers()
+        case .overflowCheck:
+            reportTimeWaitOverflow(&overflow)
+        case .reconcile:
+            summary.vanishedConnections += UInt64(reconciliation.reconcile(&table, lost: tracer.lostEvents.total))
+        case .census:
+            emitCensus()
+        }
+    }
+
     /// The summary record, and the exit status.
     func finish(_ tracer: Tracer, overflow: TimeWaitOverflow) -> ExitStatus {
         if case .closed = outputError { return .success }
@@ -205,8 +211,7 @@ final class TraceRun<Sink: RecordSink> {
         }
     }
 
-    /// Once a second: sockets that crossed the CLOSE_WAIT threshold, with the process and fd
-    /// holding them.
+    /// Sockets that crossed the CLOSE_WAIT threshold, with the process and fd holding them.
     func checkLingerers() {
         var due = table.dueLingerers(now: SystemClock.wallNow())
         guard !due.isEmpty else { return }
@@ -225,7 +230,7 @@ final class TraceRun<Sink: RecordSink> {
         }
     }
 
-    /// A periodic `census` record: states of every TCP socket now, from sock_diag.
+    /// A `census` record: states of every TCP socket now, from sock_diag.
     func emitCensus() {
         do {
             let census = try CensusSource.take(filter: options.censusFilter)
