@@ -1,0 +1,45 @@
+import ArgumentParser
+import TcptraceHost
+
+/// `tcptrace-bpf`: tracing is the default subcommand, so `tcptrace-bpf --port 80` traces.
+public struct TcptraceCommand: ParsableCommand {
+    /// Parses and runs; every error is one line on stderr with its own exit code.
+    public static func runMain(_ arguments: [String]? = nil) -> Never {
+        do {
+            var command = try parseAsRoot(arguments)
+            try command.run()
+            exitProcess(0)
+        } catch {
+            let code = exitCode(for: error)
+            let message = self.message(for: error)
+            if code == .success || message.isEmpty {
+                self.exit(withError: error)  // --help, --version, or already reported
+            }
+            printError(message.split(separator: "\n").first.map(String.init) ?? message)
+            exitProcess(code.rawValue)
+        }
+    }
+
+    public static let configuration = CommandConfiguration(
+        commandName: "tcptrace-bpf",
+        abstract: "Trace TCP connection states from the kernel: every transition, as text or JSON lines.",
+        discussion: """
+            Loads a BPF program on the tracepoint sock:inet_sock_set_state and prints every TCP \
+            state transition with the socket cookie, the owning process, both endpoints and the \
+            time spent in the previous state. Needs root (or CAP_BPF + CAP_PERFMON) and \
+            Linux >= 5.12 with BTF. Options of `trace`: tcptrace-bpf help trace
+
+            Examples:
+              tcptrace-bpf                           every transition, as text
+              tcptrace-bpf --port 8080               to or from port 8080
+              tcptrace-bpf --format json -o t.jsonl  JSON lines to a file
+              tcptrace-bpf -4 --rport 5432 --duration 5m
+              tcptrace-bpf --pid 1234 --format json  sockets owned by pid 1234
+            """,
+        version: "0.1.0",
+        subcommands: [TraceCommand.self, CensusCommand.self, DoctorCommand.self, ReportCommand.self],
+        defaultSubcommand: TraceCommand.self
+    )
+
+    public init() {}
+}
