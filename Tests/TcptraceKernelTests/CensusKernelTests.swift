@@ -119,8 +119,9 @@ struct CensusKernelTests {
             #expect(!seen[firstOther...].contains { $0.state == .listen }, "singleWalk \(singleWalk): a listener after other sockets")
         }
 
-        // The command says the same.
-        let r = try Binary.run(["census", "--format", "json", family == .v4 ? "-4" : "-6", "--port", "\(twPort),\(cwPort)"])
+        // The command says the same, for its own namespace (`host`: the one it runs in, here this
+        // test's).
+        let r = try Binary.run(["census", "--format", "json", "--netns", "host", family == .v4 ? "-4" : "-6", "--port", "\(twPort),\(cwPort)"])
         #expect(r.status == 0, "\(r.stderr)")
         let lines = jsonLines(r.stdout)
         #expect(lines.count == 1)

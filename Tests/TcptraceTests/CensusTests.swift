@@ -89,7 +89,7 @@ func sock(
         JSONLines.append(c, to: &out)
         #expect(
             String(decoding: out, as: UTF8.self)
-                == #"{"type":"census","v":1,"time":"2025-11-25T13:46:14.596256525Z","family":null,"ports":[8080],"total":2,"states":{"ESTABLISHED":0,"SYN_SENT":0,"SYN_RECV":0,"FIN_WAIT1":0,"FIN_WAIT2":0,"TIME_WAIT":1,"CLOSE":0,"CLOSE_WAIT":1,"LAST_ACK":0,"LISTEN":0,"CLOSING":0},"top_time_wait":[{"raddr":"127.0.0.1","rport":8080,"lport":null,"count":1}],"top_close_wait":[{"raddr":"::1","rport":null,"lport":8080,"count":1}],"port_range":{"low":32768,"high":60999,"size":28232},"port_exhaustion":[{"raddr":"127.0.0.1","rport":8080,"time_wait":1,"local_addrs":1,"max_per_laddr":1,"use_pct":0.0}]}"#
+                == #"{"type":"census","v":1,"time":"2025-11-25T13:46:14.596256525Z","netns":null,"netns_name":null,"family":null,"ports":[8080],"total":2,"states":{"ESTABLISHED":0,"SYN_SENT":0,"SYN_RECV":0,"FIN_WAIT1":0,"FIN_WAIT2":0,"TIME_WAIT":1,"CLOSE":0,"CLOSE_WAIT":1,"LAST_ACK":0,"LISTEN":0,"CLOSING":0},"top_time_wait":[{"raddr":"127.0.0.1","rport":8080,"lport":null,"count":1}],"top_close_wait":[{"raddr":"::1","rport":null,"lport":8080,"count":1}],"port_range":{"low":32768,"high":60999,"size":28232},"port_exhaustion":[{"raddr":"127.0.0.1","rport":8080,"time_wait":1,"local_addrs":1,"max_per_laddr":1,"use_pct":0.0}]}"#
                 + "\n")
     }
 }
