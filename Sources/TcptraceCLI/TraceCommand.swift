@@ -1,6 +1,7 @@
 import ArgumentParser
 import TcptraceKernel
 import TcptraceCore
+import TcptraceHost
 
 /// The record types a run can emit (`--events`).
 public enum RecordKind: String, CaseIterable, Sendable {
@@ -100,6 +101,18 @@ public struct TraceCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Most connections tracked at once; the least recently active are evicted past it.", valueName: "n"))
     var maxConnections: Int = 100_000
 
+    @Option(
+        help: ArgumentHelp(
+            "Only sockets in this network namespace: its inode, a path (/run/netns/NAME, /proc/PID/ns/net), an `ip netns` name, or host.",
+            valueName: "ns"))
+    var netns: String?
+
+    @Option(help: ArgumentHelp("Only sockets in this cgroup v2 directory or below it (a path under the cgroup2 mount).", valueName: "path"))
+    var cgroup: String?
+
+    @Option(help: ArgumentHelp("Only sockets of the container whose id starts with this (docker, containerd, cri-o, podman; at least 4 characters).", valueName: "id"))
+    var container: String?
+
     @Flag(name: .shortAndLong, help: "Print libbpf's log (verifier messages) on standard error.")
     var verbose = false
 
@@ -114,6 +127,8 @@ public struct TraceCommand: ParsableCommand {
         }
         if pid == 0 { throw ValidationError("--pid must be a process id greater than 0") }
         if let output, output.isEmpty { throw ValidationError("--output needs a file path") }
+        if cgroup != nil && container != nil { throw ValidationError("--cgroup and --container exclude each other") }
+        if let container, container.count < 4 { throw ValidationError("--container needs at least 4 characters of the id") }
         if maxConnections < 100 || maxConnections > 100_000_000 {
             throw ValidationError("--max-connections must be between 100 and 100000000")
         }
@@ -142,7 +157,24 @@ public struct TraceCommand: ParsableCommand {
         return f
     }
 
-    var tracerConfiguration: Tracer.Configuration {
+    /// Where sockets may live (`--netns`, `--cgroup`, `--container`), looked up on this host:
+    /// the filter with those set, and the one namespace the run is limited to, if any.
+    func placedFilter() throws(SystemError) -> (filter: TraceFilter, namespace: NetworkNamespace?) {
+        var f = filter
+        var namespace: NetworkNamespace?
+        if let netns {
+            guard let ns = NetworkNamespaces.resolve(netns, among: NetworkNamespaces.discover()) else {
+                throw .notFound("--netns \(netns): no such network namespace")
+            }
+            namespace = ns
+            f.netns = ns.inode
+        }
+        if let cgroup { f.cgroupSubtree = try CgroupV2.subtree(path: cgroup) }
+        if let container { f.cgroupSubtree = try CgroupV2.subtree(path: try CgroupV2.container(idPrefix: container)) }
+        return (f, namespace)
+    }
+
+    func tracerConfiguration(filter: TraceFilter) -> Tracer.Configuration {
         var c = Tracer.Configuration()
         c.filter = filter
         c.ringBufferBytes = ringBufferSize

@@ -17,13 +17,25 @@ extension TraceCommand {
         } else {
             writer = LineWriter()
         }
+        // --netns, --cgroup and --container name things on this host: looked up once.
+        let placed: (filter: TraceFilter, namespace: NetworkNamespace?)
+        do {
+            placed = try placedFilter()
+        } catch {
+            printError(error.description)
+            return error.exitStatus == .osError ? .usage : error.exitStatus
+        }
+        let namespaces = NamespaceDiag(only: placed.namespace)
         // The one place the format is looked at: the run is specialized on the sink's type.
         switch format {
         case .json:
-            return TraceRun(options: self, writer: writer, sink: JSONRecordSink()).run()
+            return TraceRun(options: self, filter: placed.filter, namespaces: namespaces, writer: writer, sink: JSONRecordSink()).run()
         case .text:
             let text = TextLines(utcOffsetSeconds: SystemClock.utcOffsetSeconds())
-            return TraceRun(options: self, writer: writer, sink: TextRecordSink(text: text, color: writer.isTerminal)).run()
+            return TraceRun(
+                options: self, filter: placed.filter, namespaces: namespaces, writer: writer,
+                sink: TextRecordSink(text: text, color: writer.isTerminal)
+            ).run()
         }
     }
 }
@@ -33,6 +45,12 @@ extension TraceCommand {
 /// comes from one schedule.
 final class TraceRun<Sink: RecordSink> {
     let options: TraceCommand
+    /// The options' filter with the places (`--netns`, `--cgroup`, `--container`) looked up.
+    let filter: TraceFilter
+    /// sock_diag in every network namespace the run covers.
+    let namespaces: NamespaceDiag
+    /// The container of each cgroup the records name.
+    let containers = ContainerNames()
     let writer: LineWriter
     /// Table, summary and time cache: touched by every event, so kept in one struct behind a
     /// pointer this run owns (no exclusivity check or retain/release per access).
@@ -61,8 +79,10 @@ final class TraceRun<Sink: RecordSink> {
         set { hot.pointee.table = newValue }
     }
 
-    init(options: TraceCommand, writer: LineWriter, sink: Sink) {
+    init(options: TraceCommand, filter: TraceFilter, namespaces: NamespaceDiag, writer: LineWriter, sink: Sink) {
         self.options = options
+        self.filter = filter
+        self.namespaces = namespaces
         self.writer = writer
         self.sink = sink
         hot = .allocate(capacity: 1)
@@ -88,7 +108,7 @@ final class TraceRun<Sink: RecordSink> {
             try Preflight.checkKernel()
             StopSignal.install()
             tracer = try Tracer(
-                configuration: options.tracerConfiguration, clock: SystemClock.monotonicToWall(),
+                configuration: options.tracerConfiguration(filter: filter), clock: SystemClock.monotonicToWall(),
                 handler: { [out = writer.storage] t in self.handle(t, out: out) })
         } catch {
             printError(error.description)
@@ -132,15 +152,18 @@ final class TraceRun<Sink: RecordSink> {
         var outcome = ConnectionTable.Outcome()
         var t = hot.pointee.ingest(event, into: &outcome)
         if emitTransitions {
+            containers.name(&t.identity, now: t.time)
             sink.append(&t, to: &out.pointee, timeCache: &hot.pointee.timeCache)
         }
         if var c = outcome.connection {
             if emitConnections {
+                containers.name(&c.identity, now: c.time)
                 sink.append(&c, to: &out.pointee, timeCache: &hot.pointee.timeCache)
             }
         }
         if var l = outcome.lingererClosed {
             if let h = lingererHolders.takeHolder(ofClosed: l.identity.cookie) { l.holder = h }
+            containers.name(&l.identity, now: l.time)
             emit(l)
         }
         if out.pointee.count >= LineWriter.flushThresholdBytes {
@@ -172,7 +195,7 @@ final class TraceRun<Sink: RecordSink> {
         case .overflowCheck:
             reportTimeWaitOverflow(&overflow)
         case .reconcile:
-            summary.vanishedConnections += UInt64(reconciliation.reconcile(&table, lost: tracer.lostEvents.total))
+            summary.vanishedConnections += UInt64(reconciliation.reconcile(&table, lost: tracer.lostEvents.total, namespaces: namespaces))
         case .census:
             emitCensus()
         }
@@ -204,7 +227,7 @@ final class TraceRun<Sink: RecordSink> {
     func seedPreexistingSockets() {
         do {
             try PreexistingSockets.seed(
-                &table, filter: options.filter, limit: options.maxConnections, holders: lingererHolders.sockets,
+                &table, filter: filter, limit: options.maxConnections, holders: lingererHolders.sockets, namespaces: namespaces,
                 now: SystemClock.wallNow())
         } catch {
             printError("start-up census failed, sockets from before the start are unknown: \(error)")
@@ -215,8 +238,11 @@ final class TraceRun<Sink: RecordSink> {
     func checkLingerers() {
         var due = table.dueLingerers(now: SystemClock.wallNow())
         guard !due.isEmpty else { return }
-        lingererHolders.resolve(&due)
-        for l in due {
+        lingererHolders.resolve(&due, namespaces: namespaces)
+        for var l in due {
+            // Found by the start-up census: the kernel never said its cgroup; its holder's is it.
+            if l.identity.cgroup == nil, let pid = l.holder?.process.pid { l.identity.cgroup = CgroupV2.cgroup(ofProcess: pid)?.id }
+            containers.name(&l.identity, now: l.time)
             summary.record(l)
             emit(l)
         }
@@ -230,11 +256,15 @@ final class TraceRun<Sink: RecordSink> {
         }
     }
 
-    /// A `census` record: states of every TCP socket now, from sock_diag.
+    /// `census` records: states of every TCP socket now, from sock_diag, one per namespace.
     func emitCensus() {
         do {
-            let census = try CensusSource.take(filter: options.censusFilter)
-            sink.append(census, to: &writer.buffer)
+            namespaces.refresh()
+            for census in try CensusSource.takeAll(
+                filter: options.censusFilter, namespaces: namespaces.namespaces, sockets: namespaces.sockets)
+            {
+                sink.append(census, to: &writer.buffer)
+            }
         } catch {
             printError("census failed: \(error)")
         }

@@ -274,3 +274,29 @@ public enum ContainerField: FieldFormat {
 extension ContainerField: NestedSchema {
     static func describe(into t: inout SchemaTable) { Object<ContainerInfo>.describe(into: &t) }
 }
+
+/// A resolved container shared by every record of its cgroup: records carry this reference (one
+/// word), not six strings.
+public final class ContainerRef: Hashable, Sendable, CustomStringConvertible {
+    public let info: ContainerInfo
+    public init(_ info: ContainerInfo) { self.info = info }
+    public static func == (a: ContainerRef, b: ContainerRef) -> Bool { a === b || a.info == b.info }
+    public func hash(into h: inout Hasher) { h.combine(info) }
+    public var description: String { info.path }
+}
+
+/// `ContainerField` for a shared `ContainerRef`.
+public enum SharedContainerField: FieldFormat {
+    public typealias Value = ContainerRef
+    public static var jsonType: String { ContainerField.jsonType }
+    @inlinable public static func maxBytes(_ value: ContainerRef) -> Int { ContainerField.maxBytes(value.info) }
+    @inlinable public static func json(_ value: ContainerRef, _ c: inout ByteCursor) { ContainerField.json(value.info, &c) }
+    public static func text(_ value: ContainerRef, _ c: inout ByteCursor) { ContainerField.text(value.info, &c) }
+    public static func read(_ p: inout JSONReader) throws(RecordLineError) -> ContainerRef? {
+        try ContainerField.read(&p).map(ContainerRef.init)
+    }
+}
+
+extension SharedContainerField: NestedSchema {
+    static func describe(into t: inout SchemaTable) { Object<ContainerInfo>.describe(into: &t) }
+}

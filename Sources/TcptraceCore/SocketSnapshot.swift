@@ -36,6 +36,13 @@ public struct SocketSnapshot: Hashable, Sendable {
         SocketIdentity(cookie: cookie, local: local, localPort: localPort, remote: remote, remotePort: remotePort)
     }
 
+    /// The same, in network namespace `netns` (a dump is per namespace).
+    public func identity(netns: UInt32?) -> SocketIdentity {
+        var i = identity
+        i.netns = netns
+        return i
+    }
+
     /// IPv4-mapped IPv6 sockets count as IPv4, as in `Transition`.
     public var family: AddressFamily { local.isUnspecified ? remote.family : local.family }
 }

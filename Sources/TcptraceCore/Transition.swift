@@ -14,6 +14,9 @@ public struct SocketIdentity: Hashable, Sendable, FieldGroup {
     /// The socket's cgroup v2 id, which is the inode of its cgroup directory: the cgroup of the
     /// process that created the socket (an accepted socket: its listener's); nil when unknown.
     public var cgroup: UInt64?
+    /// What the cgroup's path says it is (container, pod, systemd unit), resolved in user space
+    /// when the record is written; nil for the root cgroup or when not (yet) resolved.
+    public var container: ContainerRef?
 
     @inlinable
     public init(
@@ -56,6 +59,9 @@ public struct SocketIdentity: Hashable, Sendable, FieldGroup {
         v.field(
             "cgroup", &r.cgroup, Nullable<Integer<UInt64>>.self, text: .hidden,
             "cgroup v2 id of the socket = inode of its cgroup directory (`stat -c %i`): the cgroup of the process that created it (accepted sockets: their listener's), not of the task in context; `null` when unknown")
+        v.field(
+            "container", &r.container, Nullable<SharedContainerField>.self, text: TextStyle(prefix: " @"),
+            "the cgroup's path and what it says: container runtime and id, pod (uid, and namespace/name from the kubelet's `/var/log/pods`), or systemd unit; `null` for the root cgroup or when not resolved")
     }
 }
 

@@ -82,3 +82,66 @@ public enum CgroupV2 {
         return String(decoding: out, as: UTF8.self)
     }
 }
+
+extension CgroupV2 {
+    /// The cgroup directory of the container whose id starts with `prefix` (at least 4
+    /// characters), by walking the cgroup2 tree (at most 100,000 directories). Nested cgroups of
+    /// one container (e.g. podman's `…/container`) count once: the shallowest is returned.
+    public static func container(idPrefix prefix: String) throws(SystemError) -> String {
+        guard let m = mount() else { throw .call("finding the cgroup2 mount (no cgroup v2 hierarchy is mounted)", errno: ENOENT) }
+        var found: [String: String] = [:]  // id -> shallowest path
+        var stack = [""]
+        var walked = 0
+        while let rel = stack.popLast(), walked < 100_000 {
+            walked += 1
+            let full = m.mountPoint + rel
+            guard let dir = opendir(full) else { continue }
+            while let ent = readdir(dir) {
+                guard ent.pointee.d_type == UInt8(DT_DIR) else { continue }
+                let name = withUnsafeBytes(of: ent.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+                if name == "." || name == ".." { continue }
+                let child = rel + "/" + name
+                let info = ContainerInfo.parse(cgroupPath: m.root == "/" ? child : m.root + child)
+                if let id = info.id, info.runtime != "systemd", id.hasPrefix(prefix) {
+                    if let known = found[id], known.count <= child.count {} else { found[id] = child }
+                }
+                stack.append(child)
+            }
+            closedir(dir)
+        }
+        guard let (id, path) = found.first else {
+            throw .notFound("--container \(prefix): no container with that id in the cgroup2 tree at \(m.mountPoint)")
+        }
+        guard found.count == 1 else {
+            throw .notFound("--container \(prefix): ambiguous, it starts \(found.count) container ids (\(found.keys.sorted().prefix(3).joined(separator: ", ")))")
+        }
+        _ = id
+        return m.mountPoint + path
+    }
+}
+
+extension CgroupV2 {
+    /// The cgroup v2 of process `pid` (its `0::` line in /proc/PID/cgroup): its id and the ids of
+    /// every cgroup above it (the directories' inodes), or nil.
+    public static func cgroup(ofProcess pid: UInt32, procRoot: String = "/proc") -> (id: UInt64, ancestors: [UInt64])? {
+        guard let m = mount(), let text = Sysctl.readFile("\(procRoot)/\(pid)/cgroup", limit: 64 << 10),
+            let line = text.split(separator: "\n").first(where: { $0.hasPrefix("0::") })
+        else { return nil }
+        var parts = line.dropFirst(3).split(separator: "/").map(String.init)
+        // The path is relative to the hierarchy's root; the mount may show a subtree of it.
+        let rootParts = m.root.split(separator: "/").map(String.init)
+        guard parts.starts(with: rootParts) else { return nil }
+        parts.removeFirst(rootParts.count)
+        var ids: [UInt64] = []
+        var path = m.mountPoint
+        var st = stat()
+        guard stat(path, &st) == 0 else { return nil }
+        ids.append(UInt64(st.st_ino))
+        for p in parts {
+            path += "/" + p
+            guard stat(path, &st) == 0 else { return nil }
+            ids.append(UInt64(st.st_ino))
+        }
+        return (ids.removeLast(), ids)
+    }
+}

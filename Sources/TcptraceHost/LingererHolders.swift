@@ -18,11 +18,15 @@ public final class LingererHolders {
     /// Fills in what the table cannot know about lingerers just due: from sock_diag, the inode
     /// of sockets accepted after they entered CLOSE_WAIT (the kernel program saw no file then)
     /// and the unread bytes now; from /proc (one cached scan), the holder. Remembers each holder.
-    public func resolve(_ due: inout [LingererRecord]) {
+    /// Only the lingerers' own namespaces are dumped, and only their processes looked at.
+    public func resolve(_ due: inout [LingererRecord], namespaces: NamespaceDiag) {
         guard !due.isEmpty else { return }
         var current: [UInt64: SocketSnapshot] = [:]
         let cookies = Set(due.map(\.identity.cookie))
-        try? SockDiag.forEach(states: [.closeWait]) { s in
+        // A lingerer whose namespace the kernel did not say (seeded, or an old kernel): all.
+        let netns: Set<UInt32>? = due.contains { $0.identity.netns == nil } ? nil : Set(due.compactMap(\.identity.netns))
+        if let netns, netns.contains(where: { n in !namespaces.namespaces.contains { $0.inode == n } }) { namespaces.refresh() }
+        try? namespaces.forEach(states: [.closeWait], netns: netns) { _, s in
             if cookies.contains(s.cookie) { current[s.cookie] = s }
         }
         for i in due.indices {
@@ -30,7 +34,7 @@ public final class LingererHolders {
             if s.inode != 0 { due[i].inode = s.inode }
             due[i].unreadBytes = s.unreadBytesBeforeFIN
         }
-        let found = sockets.holders(of: Set(due.compactMap(\.inode)))
+        let found = sockets.holders(of: Set(due.compactMap(\.inode)), netns: netns)
         for i in due.indices {
             if let inode = due[i].inode, let h = found[inode] { due[i].holder = h }
             if let h = due[i].holder {

@@ -12,12 +12,13 @@ public struct LossReconciliation {
 
     /// Drops the vanished entries if events were lost since the last call (`lost`: every event
     /// lost so far); returns how many.
-    public mutating func reconcile(_ table: inout ConnectionTable, lost: UInt64) -> Int {
+    public mutating func reconcile(_ table: inout ConnectionTable, lost: UInt64, namespaces: NamespaceDiag) -> Int {
         guard lost != lostAtLastDump else { return 0 }
         lostAtLastDump = lost
         var alive = Set<UInt64>()
         do {
-            try SockDiag.forEach { alive.insert($0.cookie) }
+            namespaces.refresh()
+            try namespaces.forEach { _, s in alive.insert(s.cookie) }
         } catch {
             return 0
         }

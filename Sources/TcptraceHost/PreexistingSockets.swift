@@ -11,28 +11,40 @@ public enum PreexistingSockets {
     /// from /proc through `holders` (whose cache later lingerer checks reuse). Throws when the
     /// dump fails; the table is then unchanged.
     public static func seed(
-        _ table: inout ConnectionTable, filter: TraceFilter, limit: Int, holders: SocketHolders, now: WallTime
+        _ table: inout ConnectionTable, filter: TraceFilter, limit: Int, holders: SocketHolders, namespaces: NamespaceDiag,
+        now: WallTime
     ) throws(SystemError) {
-        var sockets: [SocketSnapshot] = []
-        // Owners are not known yet: the dump is filtered by address, the owner filter comes after.
+        var sockets: [(netns: UInt32, socket: SocketSnapshot)] = []
+        // Owners and cgroups are not known yet: the dump is filtered by address, the rest comes after.
         var addressOnly = filter
         addressOnly.ownerPID = nil
         addressOnly.ownerComm = nil
-        try SockDiag.forEach(states: seededStates) { s in
+        addressOnly.netns = nil
+        addressOnly.cgroupSubtree = nil
+        // Every namespace the run covers (containers' sockets are in theirs).
+        try namespaces.forEach(states: seededStates, netns: filter.netns.map { [$0] }) { ns, s in
             if addressOnly.matches(family: s.family, localPort: s.localPort, remotePort: s.remotePort, owner: nil) {
-                sockets.append(s)
+                sockets.append((ns.inode, s))
             }
         }
         // Owners from /proc for the sockets that matter: listeners (their accepted sockets
         // inherit the owner) and CLOSE_WAIT (lingerers). One scan.
-        let wanted = Set(sockets.filter { ($0.state == .listen || $0.state == .closeWait) && $0.inode != 0 }.map(\.inode))
+        var wanted = Set<UInt64>()
+        for (_, s) in sockets where (s.state == .listen || s.state == .closeWait) && s.inode != 0 { wanted.insert(s.inode) }
         let found = wanted.isEmpty ? [:] : holders.holders(of: wanted)
-        for s in sockets.prefix(limit) {
+        for (netns, s) in sockets.prefix(limit) {
             let owner = found[s.inode]?.process
-            guard filter.matches(family: s.family, localPort: s.localPort, remotePort: s.remotePort, owner: owner)
+            // The kernel never said these sockets' cgroup: their holder's is it (when known).
+            let cgroup = filter.cgroupSubtree == nil ? nil : found[s.inode].flatMap { CgroupV2.cgroup(ofProcess: $0.process.pid) }
+            guard
+                filter.matches(
+                    family: s.family, localPort: s.localPort, remotePort: s.remotePort, owner: owner, netns: netns,
+                    cgroup: cgroup?.id, cgroupIsBelow: { _ in cgroup?.ancestors.contains(filter.cgroupSubtree?.id ?? 0) ?? false })
             else { continue }
+            var identity = s.identity(netns: netns)
+            identity.cgroup = cgroup?.id
             table.seed(
-                s.identity, state: s.state, inode: s.inode == 0 ? nil : s.inode, owner: owner,
+                identity, state: s.state, inode: s.inode == 0 ? nil : s.inode, owner: owner,
                 unreadBytes: s.state == .closeWait ? s.unreadBytesBeforeFIN : nil, now: now)
         }
     }

@@ -9,10 +9,12 @@ public enum SystemError: Error, CustomStringConvertible, Equatable {
     case kernelUnsupported(String)
     /// A libbpf or system call failed: which one, and errno.
     case call(String, errno: Int32)
+    /// Something the user named does not exist here (a namespace, a container).
+    case notFound(String)
 
     public var description: String {
         switch self {
-        case .notPermitted(let m), .kernelUnsupported(let m): return m
+        case .notPermitted(let m), .kernelUnsupported(let m), .notFound(let m): return m
         case .call(let op, let e): return "\(op) failed: \(String(cString: strerror(e))) (errno \(e))"
         }
     }
@@ -22,6 +24,7 @@ public enum SystemError: Error, CustomStringConvertible, Equatable {
         case .notPermitted: return .noPermission
         case .kernelUnsupported: return .unavailable
         case .call: return .osError
+        case .notFound: return .usage
         }
     }
 }
