@@ -152,6 +152,51 @@ public struct ByteCursor {
         p += 2
     }
 
+    /// A JSON key, `,"name":` (`"name":` without `comma`), as at most two word stores: once
+    /// inlined with a literal name every byte is a constant, so the words fold into two
+    /// immediates, as if the whole key were one literal. Up to 7 bytes past the key are
+    /// written too (zeros, inside the reservation's slack; what follows overwrites them).
+    @inlinable @inline(__always)
+    public mutating func jsonKey(_ name: StaticString, comma: Bool) {
+        let n = name.utf8CodeUnitCount
+        let open = comma ? 2 : 1
+        let k = open &+ n &+ 2
+        guard k <= 16 else {
+            if comma { two(UInt8(ascii: ","), UInt8(ascii: "\"")) } else { byte(UInt8(ascii: "\"")) }
+            ascii(name)
+            two(UInt8(ascii: "\""), UInt8(ascii: ":"))
+            return
+        }
+        let s = name.utf8Start
+        // Written out, not a loop: nothing is left for the optimizer to unroll.
+        let lo =
+            Self.keyByte(s, n, open, 0) | Self.keyByte(s, n, open, 1) &<< 8 | Self.keyByte(s, n, open, 2) &<< 16
+            | Self.keyByte(s, n, open, 3) &<< 24 | Self.keyByte(s, n, open, 4) &<< 32
+            | Self.keyByte(s, n, open, 5) &<< 40 | Self.keyByte(s, n, open, 6) &<< 48
+            | Self.keyByte(s, n, open, 7) &<< 56
+        let d = UnsafeMutableRawPointer(p)
+        d.storeBytes(of: lo.littleEndian, as: UInt64.self)
+        if k > 8 {
+            let hi =
+                Self.keyByte(s, n, open, 8) | Self.keyByte(s, n, open, 9) &<< 8 | Self.keyByte(s, n, open, 10) &<< 16
+                | Self.keyByte(s, n, open, 11) &<< 24 | Self.keyByte(s, n, open, 12) &<< 32
+                | Self.keyByte(s, n, open, 13) &<< 40 | Self.keyByte(s, n, open, 14) &<< 48
+                | Self.keyByte(s, n, open, 15) &<< 56
+            d.storeBytes(of: hi.littleEndian, toByteOffset: 8, as: UInt64.self)
+        }
+        p += k
+    }
+
+    /// Byte `j` of the key `,"name":` whose name (`n` bytes at `s`) starts at `open`; 0 past it.
+    @inlinable @inline(__always)
+    static func keyByte(_ s: UnsafePointer<UInt8>, _ n: Int, _ open: Int, _ j: Int) -> UInt64 {
+        if j < open { return j == open &- 1 ? 0x22 : 0x2c }  // " ,
+        if j < open &+ n { return UInt64(s[j &- open]) }
+        if j == open &+ n { return 0x22 }  // "
+        if j == open &+ n &+ 1 { return 0x3a }  // :
+        return 0
+    }
+
     @inlinable @inline(__always)
     public mutating func ascii(_ s: StaticString) {
         let n = s.utf8CodeUnitCount

@@ -433,14 +433,8 @@ public struct JSONFieldWriter: FieldVisitor {
         _ name: StaticString, _ value: inout F.Value, _ format: F.Type, text: TextStyle, required: Bool,
         _ meaning: StaticString
     ) {
-        if first {
-            cursor.byte(UInt8(ascii: "\""))
-            first = false
-        } else {
-            cursor.two(UInt8(ascii: ","), UInt8(ascii: "\""))
-        }
-        cursor.ascii(name)
-        cursor.two(UInt8(ascii: "\""), UInt8(ascii: ":"))
+        cursor.jsonKey(name, comma: !first)
+        first = false
         F.json(value, &cursor)
     }
 }
