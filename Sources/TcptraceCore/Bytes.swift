@@ -253,11 +253,56 @@ public struct ByteCursor {
         s.withUTF8 { bytes(UnsafeRawBufferPointer($0)) }
     }
 
-    /// Decimal digits of `value`, zero-padded to `width`: the digit count from comparisons,
-    /// then two digits per division written right to left straight into place (no stack
-    /// buffer and copy).
-    @inlinable
+    /// Decimal digits of `value`, zero-padded to `width`. Inlined: `width` is a constant at
+    /// every call, so only one of these tests remains; a single digit (pids, ports, counters
+    /// and most millisecond integer parts below 10) and the fixed-width fractions (3 digits of
+    /// milliseconds, 9 of the time's nanoseconds) are written in place without a call, the
+    /// rest by `digits`.
+    @inlinable @inline(__always)
     public mutating func decimal(_ value: UInt64, width: Int = 1) {
+        if width <= 1 && value < 10 {
+            byte(UInt8(truncatingIfNeeded: value) &+ 48)
+        } else if width == 3 && value < 1000 {
+            threeDigits(UInt32(truncatingIfNeeded: value))
+        } else if width == 9 && value < 1_000_000_000 {
+            nineDigits(UInt32(truncatingIfNeeded: value))
+        } else {
+            digits(value, width: width)
+        }
+    }
+
+    /// Two digits of `v` < 100 with one store.
+    @inlinable @inline(__always)
+    mutating func pair(_ v: UInt32) {
+        let pairs: StaticString = "00010203040506070809101112131415161718192021222324252627282930313233343536373839404142434445464748495051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899"
+        let two = UnsafeRawPointer(pairs.utf8Start).loadUnaligned(fromByteOffset: Int(v) &* 2, as: UInt16.self)
+        UnsafeMutableRawPointer(p).storeBytes(of: two, as: UInt16.self)
+        p += 2
+    }
+
+    /// Exactly three digits of `v` < 1000 (leading zeros kept).
+    @inlinable @inline(__always)
+    mutating func threeDigits(_ v: UInt32) {
+        let h = v / 100
+        byte(UInt8(truncatingIfNeeded: h) &+ 48)
+        pair(v &- h &* 100)
+    }
+
+    /// Exactly nine digits of `v` < 10^9 (leading zeros kept): four pairs and a digit.
+    @inlinable
+    mutating func nineDigits(_ v: UInt32) {
+        let high = v / 100_000, low = v &- high &* 100_000  // 4 and 5 digits
+        let a = high / 100
+        pair(a)
+        pair(high &- a &* 100)
+        threeDigits(low / 100)
+        pair(low % 100)
+    }
+
+    /// The general case: the digit count from comparisons, then two digits per division
+    /// written right to left straight into place (no stack buffer and copy).
+    @inlinable
+    public mutating func digits(_ value: UInt64, width: Int) {
         if value < 10 && width <= 1 {
             byte(UInt8(truncatingIfNeeded: value) &+ 48)
             return
