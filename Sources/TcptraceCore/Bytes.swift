@@ -393,10 +393,42 @@ public struct ByteCursor {
         s.withUTF8 { jsonString(utf8: UnsafeRawBufferPointer($0)) }
     }
 
-    /// The same for a command name (at most `CommName.capacity` bytes of text).
-    @inlinable
+    /// The same for a command name (at most `CommName.capacity` bytes of text). A kernel
+    /// comm is at most 16 bytes: then the two words holding it are checked for bytes to escape
+    /// eight at a time and, when there are none (always, in practice), stored whole after the
+    /// quote, without a call; the closing quote goes after the text's length. Up to 16 bytes
+    /// past the string are written too (inside the reservation's slack, then overwritten).
+    @inlinable @inline(__always)
     public mutating func jsonString(_ s: CommName) {
+        let n = Int(s.length)
+        if n <= 16 {
+            let a = UInt64(littleEndian: s.words.0), b = UInt64(littleEndian: s.words.1)
+            // Byte i of the text is bits 8i..8i+7; only the first n bytes are looked at.
+            let maskA: UInt64 = n >= 8 ? ~0 : (1 &<< UInt64(8 &* n)) &- 1
+            let maskB: UInt64 = n >= 16 ? ~0 : n <= 8 ? 0 : (1 &<< UInt64(8 &* (n &- 8))) &- 1
+            if Self.escapeFlags(a) & maskA | Self.escapeFlags(b) & maskB == 0 {
+                let d = UnsafeMutableRawPointer(p)
+                d.storeBytes(of: UInt8(ascii: "\""), as: UInt8.self)
+                d.storeBytes(of: s.words.0, toByteOffset: 1, as: UInt64.self)
+                d.storeBytes(of: s.words.1, toByteOffset: 9, as: UInt64.self)
+                d.storeBytes(of: UInt8(ascii: "\""), toByteOffset: n &+ 1, as: UInt8.self)
+                p += n &+ 2
+                return
+            }
+        }
         s.withUTF8 { jsonString(utf8: $0) }
+    }
+
+    /// The high bit of each byte of `x` that JSON must escape (below 0x20, `"`, `\`). A byte
+    /// can also be flagged wrongly, but only above one flagged rightly (borrows run upward),
+    /// so the word is flagged exactly when one of its bytes must be escaped.
+    @inlinable @inline(__always)
+    static func escapeFlags(_ x: UInt64) -> UInt64 {
+        let ones: UInt64 = 0x0101_0101_0101_0101, high: UInt64 = 0x8080_8080_8080_8080
+        let control = x &- 0x20 &* ones
+        let quote = (x ^ 0x22 &* ones) &- ones
+        let backslash = (x ^ 0x5c &* ones) &- ones
+        return (control | quote | backslash) & ~x & high
     }
 
     /// A JSON string literal of UTF-8 text: copied at once when nothing needs escaping.
