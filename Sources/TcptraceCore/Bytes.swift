@@ -300,39 +300,45 @@ public struct ByteCursor {
     }
 
     /// The general case: the digit count from comparisons, then two digits per division
-    /// written right to left straight into place (no stack buffer and copy).
-    @inlinable
+    /// written right to left straight into place (no stack buffer and copy). Out of line,
+    /// with the position passed and returned in registers (nothing goes through memory).
+    @inlinable @inline(__always)
     public mutating func digits(_ value: UInt64, width: Int) {
-        if value < 10 && width <= 1 {
-            byte(UInt8(truncatingIfNeeded: value) &+ 48)
-            return
-        }
+        p = Self.digits(value, width: width, at: p)
+    }
+
+    @inlinable @inline(never)
+    static func digits(_ value: UInt64, width: Int, at start: UnsafeMutablePointer<UInt8>) -> UnsafeMutablePointer<UInt8> {
         // Digits: floor(log10) from the bit length (1233/4096 ~ log10(2)), corrected by one
-        // comparison with the power of ten at that guess.
+        // comparison with the power of ten at that guess (0 has one digit).
         let bits = 64 &- (value | 1).leadingZeroBitCount
         let guess = (bits &* 1233) >> 12
-        let n = guess &+ ((value | 1) >= Self.powerOf10(guess) ? 1 : 0)  // 0 has one digit
-        if width > n {
-            for _ in n..<width { byte(UInt8(ascii: "0")) }
-        }
+        let n = guess &+ ((value | 1) >= Self.powerOf10(guess) ? 1 : 0)
+        let p = width > n ? zeros(width &- n, at: start) : start
         let pairs: StaticString = "00010203040506070809101112131415161718192021222324252627282930313233343536373839404142434445464748495051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899"
-        let table = pairs.utf8Start
+        let table = UnsafeRawPointer(pairs.utf8Start)
+        let out = UnsafeMutableRawPointer(p)
         var i = n
         var v = value
         while v >= 100 {
             let (q, r) = v.quotientAndRemainder(dividingBy: 100)
             i &-= 2
-            p[i] = table[Int(r) &* 2]
-            p[i &+ 1] = table[Int(r) &* 2 &+ 1]
+            out.storeBytes(of: table.loadUnaligned(fromByteOffset: Int(r) &* 2, as: UInt16.self), toByteOffset: i, as: UInt16.self)
             v = q
         }
         if v >= 10 {
-            p[0] = table[Int(v) &* 2]
-            p[1] = table[Int(v) &* 2 &+ 1]
+            out.storeBytes(of: table.loadUnaligned(fromByteOffset: Int(v) &* 2, as: UInt16.self), as: UInt16.self)
         } else {
-            p[0] = UInt8(truncatingIfNeeded: v) &+ 48
+            out.storeBytes(of: UInt8(truncatingIfNeeded: v) &+ 48, as: UInt8.self)
         }
-        p += n
+        return p + n
+    }
+
+    /// `count` zeros (padding to a width), out of the way of the digits' registers.
+    @inlinable @inline(never)
+    static func zeros(_ count: Int, at p: UnsafeMutablePointer<UInt8>) -> UnsafeMutablePointer<UInt8> {
+        p.update(repeating: UInt8(ascii: "0"), count: count)
+        return p + count
     }
 
     /// A byte in decimal (an IPv4 octet): 1-3 digits, at most one division.
