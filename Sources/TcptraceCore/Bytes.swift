@@ -134,8 +134,15 @@ extension Array where Element == UInt8 {
 
 /// A write position in memory reserved by `Array.appendThroughCursor`: plain stores, no
 /// capacity or uniqueness checks per field. The caller guarantees the reserved bound.
+///
+/// Some writers store whole words and may write up to `overrun` bytes past the position
+/// they leave (bytes that what follows overwrites, or that are never appended):
+/// `appendThroughCursor` reserves that much beyond the bound.
 public struct ByteCursor {
     @usableFromInline var p: UnsafeMutablePointer<UInt8>
+
+    /// The most bytes a writer stores past the position it leaves (`jsonString(CommName)`: 16).
+    @inlinable public static var overrun: Int { 32 }
 
     @inlinable init(_ p: UnsafeMutablePointer<UInt8>) { self.p = p }
 
@@ -155,7 +162,7 @@ public struct ByteCursor {
     /// A JSON key, `,"name":` (`"name":` without `comma`), as at most two word stores: once
     /// inlined with a literal name every byte is a constant, so the words fold into two
     /// immediates, as if the whole key were one literal. Up to 7 bytes past the key are
-    /// written too (zeros, inside the reservation's slack; what follows overwrites them).
+    /// written too (zeros, within `overrun`; what follows overwrites them).
     @inlinable @inline(__always)
     public mutating func jsonKey(_ name: StaticString, comma: Bool) {
         let n = name.utf8CodeUnitCount
@@ -341,6 +348,55 @@ public struct ByteCursor {
         return p + count
     }
 
+    /// A dotted quad, host order (`a >> 24` first): each octet and its dot as one 4-byte
+    /// store from a table, the position moved by its length. (The dot after the last octet
+    /// and up to 2 bytes past it are written too, within `overrun`; what follows overwrites
+    /// them.)
+    @inlinable @inline(__always)
+    public mutating func dottedQuad(_ a: UInt32) {
+        // Octet i at bytes 4i..<4i+4: its digits, a dot, padding.
+        let entries: StaticString = """
+            0.  1.  2.  3.  4.  5.  6.  7.  8.  9.  10. 11. 12. 13. 14. 15. \
+            16. 17. 18. 19. 20. 21. 22. 23. 24. 25. 26. 27. 28. 29. 30. 31. \
+            32. 33. 34. 35. 36. 37. 38. 39. 40. 41. 42. 43. 44. 45. 46. 47. \
+            48. 49. 50. 51. 52. 53. 54. 55. 56. 57. 58. 59. 60. 61. 62. 63. \
+            64. 65. 66. 67. 68. 69. 70. 71. 72. 73. 74. 75. 76. 77. 78. 79. \
+            80. 81. 82. 83. 84. 85. 86. 87. 88. 89. 90. 91. 92. 93. 94. 95. \
+            96. 97. 98. 99. 100.101.102.103.104.105.106.107.108.109.110.111.\
+            112.113.114.115.116.117.118.119.120.121.122.123.124.125.126.127.\
+            128.129.130.131.132.133.134.135.136.137.138.139.140.141.142.143.\
+            144.145.146.147.148.149.150.151.152.153.154.155.156.157.158.159.\
+            160.161.162.163.164.165.166.167.168.169.170.171.172.173.174.175.\
+            176.177.178.179.180.181.182.183.184.185.186.187.188.189.190.191.\
+            192.193.194.195.196.197.198.199.200.201.202.203.204.205.206.207.\
+            208.209.210.211.212.213.214.215.216.217.218.219.220.221.222.223.\
+            224.225.226.227.228.229.230.231.232.233.234.235.236.237.238.239.\
+            240.241.242.243.244.245.246.247.248.249.250.251.252.253.254.255.
+            """
+        // Octet i's length with its dot, as an ASCII digit.
+        let lengths: StaticString = """
+            2222222222333333333333333333333333333333333333333333333333333333\
+            3333333333333333333333333333333333334444444444444444444444444444\
+            4444444444444444444444444444444444444444444444444444444444444444\
+            4444444444444444444444444444444444444444444444444444444444444444
+            """
+        let e = UnsafeRawPointer(entries.utf8Start), n = lengths.utf8Start
+        let d = UnsafeMutableRawPointer(p)
+        var o = Int(a >> 24)
+        d.storeBytes(of: e.loadUnaligned(fromByteOffset: o &* 4, as: UInt32.self), as: UInt32.self)
+        var i = Int(n[o]) &- 48
+        o = Int((a >> 16) & 0xff)
+        d.storeBytes(of: e.loadUnaligned(fromByteOffset: o &* 4, as: UInt32.self), toByteOffset: i, as: UInt32.self)
+        i &+= Int(n[o]) &- 48
+        o = Int((a >> 8) & 0xff)
+        d.storeBytes(of: e.loadUnaligned(fromByteOffset: o &* 4, as: UInt32.self), toByteOffset: i, as: UInt32.self)
+        i &+= Int(n[o]) &- 48
+        o = Int(a & 0xff)
+        d.storeBytes(of: e.loadUnaligned(fromByteOffset: o &* 4, as: UInt32.self), toByteOffset: i, as: UInt32.self)
+        i &+= Int(n[o]) &- 49  // without the last dot
+        p += i
+    }
+
     /// A byte in decimal (an IPv4 octet): 1-3 digits, at most one division.
     @inlinable @inline(__always)
     public mutating func octet(_ v: UInt8) {
@@ -403,7 +459,7 @@ public struct ByteCursor {
     /// comm is at most 16 bytes: then the two words holding it are checked for bytes to escape
     /// eight at a time and, when there are none (always, in practice), stored whole after the
     /// quote, without a call; the closing quote goes after the text's length. Up to 16 bytes
-    /// past the string are written too (inside the reservation's slack, then overwritten).
+    /// past the string are written too (within `overrun`, then overwritten).
     @inlinable @inline(__always)
     public mutating func jsonString(_ s: CommName) {
         let n = Int(s.length)
@@ -472,9 +528,10 @@ public struct ByteCursor {
 extension Array where Element == UInt8 {
     /// Appends what `body` writes through a cursor, which may write at most `maxBytes`: the
     /// fields are plain stores into scratch memory (on the stack when small), appended once.
+    /// (Plus `ByteCursor.overrun` bytes of room for word stores past the end.)
     @inlinable
     public mutating func appendThroughCursor(maxBytes: Int, _ body: (inout ByteCursor) -> Void) {
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: maxBytes) { scratch in
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: maxBytes &+ ByteCursor.overrun) { scratch in
             let base = scratch.baseAddress!
             var c = ByteCursor(base)
             body(&c)
