@@ -141,7 +141,7 @@ extension Array where Element == UInt8 {
 public struct ByteCursor {
     @usableFromInline var p: UnsafeMutablePointer<UInt8>
 
-    /// The most bytes a writer stores past the position it leaves (`jsonString(CommName)`: 16).
+    /// The most bytes a writer stores past the position it leaves (`words`: 32 - count).
     @inlinable public static var overrun: Int { 32 }
 
     @inlinable init(_ p: UnsafeMutablePointer<UInt8>) { self.p = p }
@@ -209,6 +209,18 @@ public struct ByteCursor {
         let n = s.utf8CodeUnitCount
         Self.copy(to: p, from: UnsafeRawPointer(s.utf8Start), count: n)
         p += n
+    }
+
+    /// The first `count` (at most 32) bytes of `w`, as four word stores (up to 32 - `count`
+    /// bytes past the position are written too, within `overrun`).
+    @inlinable @inline(__always)
+    mutating func words(_ w: (UInt64, UInt64, UInt64, UInt64), count: Int) {
+        let d = UnsafeMutableRawPointer(p)
+        d.storeBytes(of: w.0, as: UInt64.self)
+        d.storeBytes(of: w.1, toByteOffset: 8, as: UInt64.self)
+        d.storeBytes(of: w.2, toByteOffset: 16, as: UInt64.self)
+        d.storeBytes(of: w.3, toByteOffset: 24, as: UInt64.self)
+        p += count
     }
 
     @inlinable @inline(__always)
@@ -296,7 +308,7 @@ public struct ByteCursor {
     }
 
     /// Exactly nine digits of `v` < 10^9 (leading zeros kept): four pairs and a digit.
-    @inlinable
+    @inlinable @inline(__always)
     mutating func nineDigits(_ v: UInt32) {
         let high = v / 100_000, low = v &- high &* 100_000  // 4 and 5 digits
         let a = high / 100
