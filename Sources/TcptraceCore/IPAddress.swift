@@ -104,21 +104,22 @@ public enum IPAddress: Hashable, Sendable {
         }
     }
 
-    /// The same text through a cursor (at most 39 bytes).
+    /// The same text through a cursor (at most 39 bytes). The dotted quad is written in place
+    /// from a table (inlined: no call, the cursor stays in a register); IPv6 through `appendV6`.
+    @inlinable @inline(__always)
     public func append(to c: inout ByteCursor) {
         if case .v4(let a) = self {
-            c.octet(UInt8(truncatingIfNeeded: a >> 24))
-            c.byte(UInt8(ascii: "."))
-            c.octet(UInt8(truncatingIfNeeded: a >> 16))
-            c.byte(UInt8(ascii: "."))
-            c.octet(UInt8(truncatingIfNeeded: a >> 8))
-            c.byte(UInt8(ascii: "."))
-            c.octet(UInt8(truncatingIfNeeded: a))
+            c.dottedQuad(a)
         } else {
-            var b: [UInt8] = []
-            append(to: &b)
-            b.withUnsafeBytes { c.bytes($0) }
+            appendV6(to: &c)
         }
+    }
+
+    @usableFromInline
+    func appendV6(to c: inout ByteCursor) {
+        var b: [UInt8] = []
+        append(to: &b)
+        b.withUnsafeBytes { c.bytes($0) }
     }
 
     public var text: String {

@@ -107,8 +107,12 @@ public protocol FieldFormat {
     /// The JSON type as the README's schema tables show it.
     static var jsonType: String { get }
     static var isNullable: Bool { get }
-    /// At most this many bytes of JSON, and of text, for `value`.
-    static func maxBytes(_ value: Value) -> Int
+    /// At most this many bytes of JSON, and of text, for any value, plus `extraBytes(value)`.
+    /// Split so that a record's bound folds to a constant plus its strings' lengths: a
+    /// nullable field's bound is then `max(F.maxBytes, 4)` without a test of the value.
+    static var maxBytes: Int { get }
+    /// What `value` may need beyond `maxBytes` (text and lists, whose length varies); 0 for most.
+    static func extraBytes(_ value: Value) -> Int
     static func json(_ value: Value, _ c: inout ByteCursor)
     static func text(_ value: Value, _ c: inout ByteCursor)
     /// Text leaves absent values out (or marks them).
@@ -119,6 +123,7 @@ public protocol FieldFormat {
 
 extension FieldFormat {
     @inlinable public static var isNullable: Bool { false }
+    @inlinable @inline(__always) public static func extraBytes(_ value: Value) -> Int { 0 }
     @inlinable public static func isAbsent(_ value: Value) -> Bool { false }
     @inlinable public static func text(_ value: Value, _ c: inout ByteCursor) { json(value, &c) }
 }
@@ -128,9 +133,10 @@ public enum Nullable<F: FieldFormat>: FieldFormat {
     public typealias Value = F.Value?
     public static var jsonType: String { F.jsonType + " | null" }
     @inlinable public static var isNullable: Bool { true }
+    @inlinable public static var maxBytes: Int { max(F.maxBytes, 4) }
     @inlinable @inline(__always)
-    public static func maxBytes(_ value: Value) -> Int {
-        if let value { return F.maxBytes(value) } else { return 4 }
+    public static func extraBytes(_ value: Value) -> Int {
+        if let value { return F.extraBytes(value) } else { return 0 }
     }
     @inlinable @inline(__always)
     public static func json(_ value: Value, _ c: inout ByteCursor) {
@@ -156,7 +162,7 @@ public enum Nullable<F: FieldFormat>: FieldFormat {
 public enum Integer<T: FixedWidthInteger & UnsignedInteger>: FieldFormat {
     public typealias Value = T
     public static var jsonType: String { "integer" }
-    @inlinable public static func maxBytes(_ value: T) -> Int { 20 }
+    @inlinable public static var maxBytes: Int { 20 }
     @inlinable @inline(__always)
     public static func json(_ value: T, _ c: inout ByteCursor) { c.decimal(UInt64(value)) }
     @inlinable
@@ -169,7 +175,7 @@ public enum Integer<T: FixedWidthInteger & UnsignedInteger>: FieldFormat {
 public enum Descriptor: FieldFormat {
     public typealias Value = Int32
     public static var jsonType: String { "integer" }
-    @inlinable public static func maxBytes(_ value: Int32) -> Int { 11 }
+    @inlinable public static var maxBytes: Int { 11 }
     @inlinable @inline(__always)
     public static func json(_ value: Int32, _ c: inout ByteCursor) {
         if value < 0 { c.byte(UInt8(ascii: "-")) }
@@ -186,7 +192,7 @@ public enum Descriptor: FieldFormat {
 public enum Milliseconds: FieldFormat {
     public typealias Value = UInt64
     public static var jsonType: String { "number" }
-    @inlinable public static func maxBytes(_ value: UInt64) -> Int { 21 }
+    @inlinable public static var maxBytes: Int { 21 }
     @inlinable @inline(__always)
     public static func json(_ ns: UInt64, _ c: inout ByteCursor) {
         c.decimal(ns / 1_000_000)
@@ -201,7 +207,7 @@ public enum Milliseconds: FieldFormat {
 public enum Seconds: FieldFormat {
     public typealias Value = UInt64
     public static var jsonType: String { "number" }
-    @inlinable public static func maxBytes(_ value: UInt64) -> Int { 21 }
+    @inlinable public static var maxBytes: Int { 21 }
     @inlinable @inline(__always)
     public static func json(_ ns: UInt64, _ c: inout ByteCursor) {
         c.decimal(ns / 1_000_000_000)
@@ -216,7 +222,7 @@ public enum Seconds: FieldFormat {
 public enum StateName: FieldFormat {
     public typealias Value = TCPState
     public static var jsonType: String { "string" }
-    @inlinable public static func maxBytes(_ value: TCPState) -> Int { 16 }
+    @inlinable public static var maxBytes: Int { 16 }
     @inlinable @inline(__always)
     public static func json(_ s: TCPState, _ c: inout ByteCursor) {
         c.byte(UInt8(ascii: "\""))
@@ -234,7 +240,8 @@ public enum Comm: FieldFormat {
     public typealias Value = CommName
     public static var jsonType: String { "string" }
     /// JSON escapes a byte to at most 6.
-    @inlinable public static func maxBytes(_ value: CommName) -> Int { 2 + 6 * value.count }
+    @inlinable public static var maxBytes: Int { 2 }
+    @inlinable @inline(__always) public static func extraBytes(_ value: CommName) -> Int { 6 &* value.count }
     @inlinable @inline(__always)
     public static func json(_ s: CommName, _ c: inout ByteCursor) { c.jsonString(s) }
     /// Control characters would break the line: shown as `?`.
@@ -254,7 +261,7 @@ public enum Comm: FieldFormat {
 public enum Address: FieldFormat {
     public typealias Value = IPAddress
     public static var jsonType: String { "string" }
-    @inlinable public static func maxBytes(_ value: IPAddress) -> Int { 43 }
+    @inlinable public static var maxBytes: Int { 43 }
     @inlinable @inline(__always)
     public static func json(_ a: IPAddress, _ c: inout ByteCursor) {
         c.byte(UInt8(ascii: "\""))
@@ -279,7 +286,8 @@ public enum Address: FieldFormat {
 public enum Keyword<E: RawRepresentable & CaseIterable>: FieldFormat where E.RawValue == String {
     public typealias Value = E
     public static var jsonType: String { E.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: " | ") }
-    @inlinable public static func maxBytes(_ value: E) -> Int { 2 + value.rawValue.utf8.count }
+    @inlinable public static var maxBytes: Int { 2 }
+    @inlinable public static func extraBytes(_ value: E) -> Int { value.rawValue.utf8.count }
     @inlinable @inline(__always)
     public static func json(_ e: E, _ c: inout ByteCursor) {
         c.byte(UInt8(ascii: "\""))
@@ -298,7 +306,7 @@ public enum Keyword<E: RawRepresentable & CaseIterable>: FieldFormat where E.Raw
 public enum Boolean: FieldFormat {
     public typealias Value = Bool
     public static var jsonType: String { "boolean" }
-    @inlinable public static func maxBytes(_ value: Bool) -> Int { 5 }
+    @inlinable public static var maxBytes: Int { 5 }
     @inlinable @inline(__always)
     public static func json(_ b: Bool, _ c: inout ByteCursor) { c.ascii(b ? "true" : "false") }
     @inlinable public static func text(_ b: Bool, _ c: inout ByteCursor) {}
@@ -315,12 +323,14 @@ public enum Boolean: FieldFormat {
 public enum Object<G: FieldGroup>: FieldFormat {
     public typealias Value = G
     public static var jsonType: String { "object" }
+    /// The braces; the fields are counted from the value (their bounds fold to constants).
+    @inlinable public static var maxBytes: Int { 2 }
     @inlinable @inline(__always)
-    public static func maxBytes(_ value: G) -> Int {
+    public static func extraBytes(_ value: G) -> Int {
         var g = value
         var bound = ByteBound()
         G.fields(&g, &bound)
-        return bound.bytes + 2
+        return bound.bytes
     }
     @inlinable @inline(__always)
     public static func json(_ value: G, _ c: inout ByteCursor) {
@@ -355,10 +365,11 @@ public enum Object<G: FieldGroup>: FieldFormat {
 public enum List<F: FieldFormat>: FieldFormat {
     public typealias Value = [F.Value]
     public static var jsonType: String { "array" }
+    @inlinable public static var maxBytes: Int { 2 }
     @inlinable
-    public static func maxBytes(_ value: [F.Value]) -> Int {
-        var n = 2
-        for e in value { n += F.maxBytes(e) + 1 }
+    public static func extraBytes(_ value: [F.Value]) -> Int {
+        var n = 0
+        for e in value { n &+= F.maxBytes &+ F.extraBytes(e) &+ 1 }
         return n
     }
     @inlinable
@@ -405,7 +416,7 @@ public struct ByteBound: FieldVisitor {
     ) {
         // JSON: ,"name": value — text: prefix value suffix, padded.
         bytes &+= max(name.utf8CodeUnitCount &+ 4, text.prefix.utf8CodeUnitCount &+ text.suffix.utf8CodeUnitCount &+ text.width)
-            &+ F.maxBytes(value)
+            &+ F.maxBytes &+ F.extraBytes(value)
     }
 }
 
@@ -422,14 +433,8 @@ public struct JSONFieldWriter: FieldVisitor {
         _ name: StaticString, _ value: inout F.Value, _ format: F.Type, text: TextStyle, required: Bool,
         _ meaning: StaticString
     ) {
-        if first {
-            cursor.byte(UInt8(ascii: "\""))
-            first = false
-        } else {
-            cursor.two(UInt8(ascii: ","), UInt8(ascii: "\""))
-        }
-        cursor.ascii(name)
-        cursor.two(UInt8(ascii: "\""), UInt8(ascii: ":"))
+        cursor.jsonKey(name, comma: !first)
+        first = false
         F.json(value, &cursor)
     }
 }
@@ -646,7 +651,8 @@ extension TextLines {
 public enum Text: FieldFormat {
     public typealias Value = String
     public static var jsonType: String { "string" }
-    @inlinable public static func maxBytes(_ value: String) -> Int { 2 + 6 * value.utf8.count }
+    @inlinable public static var maxBytes: Int { 2 }
+    @inlinable public static func extraBytes(_ value: String) -> Int { 6 * value.utf8.count }
     @inlinable
     public static func json(_ s: String, _ c: inout ByteCursor) { c.jsonString(s) }
     public static func read(_ p: inout JSONReader) throws(RecordLineError) -> String? { p.stringValue() }
@@ -656,7 +662,7 @@ public enum Text: FieldFormat {
 public enum SignedInteger: FieldFormat {
     public typealias Value = Int64
     public static var jsonType: String { "integer" }
-    @inlinable public static func maxBytes(_ value: Int64) -> Int { 20 }
+    @inlinable public static var maxBytes: Int { 20 }
     @inlinable
     public static func json(_ value: Int64, _ c: inout ByteCursor) {
         if value < 0 { c.byte(UInt8(ascii: "-")) }
@@ -669,7 +675,7 @@ public enum SignedInteger: FieldFormat {
 public enum Timestamp: FieldFormat {
     public typealias Value = WallTime
     public static var jsonType: String { "string" }
-    @inlinable public static func maxBytes(_ value: WallTime) -> Int { 40 }
+    @inlinable public static var maxBytes: Int { 40 }
     @inlinable
     public static func json(_ t: WallTime, _ c: inout ByteCursor) {
         var cache = RFC3339Cache()
@@ -686,7 +692,7 @@ public enum Timestamp: FieldFormat {
 public enum Family: FieldFormat {
     public typealias Value = AddressFamily
     public static var jsonType: String { "\"ipv4\" | \"ipv6\"" }
-    @inlinable public static func maxBytes(_ value: AddressFamily) -> Int { 6 }
+    @inlinable public static var maxBytes: Int { 6 }
     @inlinable @inline(__always)
     public static func json(_ f: AddressFamily, _ c: inout ByteCursor) { c.ascii(f == .ipv4 ? "\"ipv4\"" : "\"ipv6\"") }
     @inlinable public static func text(_ f: AddressFamily, _ c: inout ByteCursor) { c.ascii(f == .ipv4 ? "ipv4" : "ipv6") }

@@ -35,8 +35,29 @@ public struct WallTime: Hashable, Comparable, Sendable {
         out.append(UInt8(ascii: "Z"))
     }
 
-    /// The same text through a cursor (at most 40 bytes).
+    /// The same text through a cursor (at most 40 bytes). Inlined: while the second is the
+    /// cached one, its prefix is copied as whole words (`ByteCursor.overrun` covers the rest
+    /// of the 32) and only the nine digits of the fraction are formatted, without a call.
+    @inlinable @inline(__always)
     public func appendRFC3339(to c: inout ByteCursor, cache: inout RFC3339Cache) {
+        var secs = nanoseconds / 1_000_000_000
+        var ns = nanoseconds % 1_000_000_000
+        if ns < 0 {
+            ns &+= 1_000_000_000
+            secs &-= 1
+        }
+        if secs == cache.second {
+            c.words(cache.prefix, count: cache.count)
+            c.nineDigits(UInt32(truncatingIfNeeded: ns))
+            c.byte(UInt8(ascii: "Z"))
+        } else {
+            appendRFC3339Uncached(to: &c, cache: &cache)
+        }
+    }
+
+    /// A new second: formats its prefix and caches it.
+    @usableFromInline
+    func appendRFC3339Uncached(to c: inout ByteCursor, cache: inout RFC3339Cache) {
         let (secs, ns) = splitSeconds()
         if secs != cache.second {
             var prefix: [UInt8] = []
@@ -195,9 +216,9 @@ public struct WallTime: Hashable, Comparable, Sendable {
 
 /// The formatted date and time of the last second `appendRFC3339(to:cache:)` wrote.
 public struct RFC3339Cache: Sendable {
-    var second: Int64 = .min
-    var count = 0
-    var prefix: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+    @usableFromInline var second: Int64 = .min
+    @usableFromInline var count = 0
+    @usableFromInline var prefix: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
     public init() {}
 }
 
