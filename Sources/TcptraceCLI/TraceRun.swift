@@ -163,7 +163,7 @@ final class TraceRun<Sink: RecordSink> {
         }
         if var l = outcome.lingererClosed {
             if let h = lingererHolders.takeHolder(ofClosed: l.identity.cookie) { l.holder = h }
-            containers.name(&l.identity, now: l.time)
+            containers.name(&l.identity, now: l.time, force: true)
             emit(l)
         }
         if out.pointee.count >= LineWriter.flushThresholdBytes {
@@ -242,7 +242,7 @@ final class TraceRun<Sink: RecordSink> {
         for var l in due {
             // Found by the start-up census: the kernel never said its cgroup; its holder's is it.
             if l.identity.cgroup == nil, let pid = l.holder?.process.pid { l.identity.cgroup = CgroupV2.cgroup(ofProcess: pid)?.id }
-            containers.name(&l.identity, now: l.time)
+            containers.name(&l.identity, now: l.time, force: true)
             summary.record(l)
             emit(l)
         }

@@ -254,8 +254,9 @@ extension Character {
 public enum ContainerField: FieldFormat {
     public typealias Value = ContainerInfo
     public static var jsonType: String { "object" }
+    @inlinable public static var maxBytes: Int { Object<ContainerInfo>.maxBytes }
     @inlinable
-    public static func maxBytes(_ value: ContainerInfo) -> Int { Object<ContainerInfo>.maxBytes(value) }
+    public static func extraBytes(_ value: ContainerInfo) -> Int { Object<ContainerInfo>.extraBytes(value) }
     @inlinable
     public static func json(_ value: ContainerInfo, _ c: inout ByteCursor) { Object<ContainerInfo>.json(value, &c) }
     /// Control characters and spaces (the column separator) are shown as `?`. Never longer
@@ -289,7 +290,8 @@ public final class ContainerRef: Hashable, Sendable, CustomStringConvertible {
 public enum SharedContainerField: FieldFormat {
     public typealias Value = ContainerRef
     public static var jsonType: String { ContainerField.jsonType }
-    @inlinable public static func maxBytes(_ value: ContainerRef) -> Int { ContainerField.maxBytes(value.info) }
+    @inlinable public static var maxBytes: Int { ContainerField.maxBytes }
+    @inlinable public static func extraBytes(_ value: ContainerRef) -> Int { ContainerField.extraBytes(value.info) }
     @inlinable public static func json(_ value: ContainerRef, _ c: inout ByteCursor) { ContainerField.json(value.info, &c) }
     public static func text(_ value: ContainerRef, _ c: inout ByteCursor) { ContainerField.text(value.info, &c) }
     public static func read(_ p: inout JSONReader) throws(RecordLineError) -> ContainerRef? {

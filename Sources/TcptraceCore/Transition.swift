@@ -60,7 +60,7 @@ public struct SocketIdentity: Hashable, Sendable, FieldGroup {
             "cgroup", &r.cgroup, Nullable<Integer<UInt64>>.self, text: .hidden,
             "cgroup v2 id of the socket = inode of its cgroup directory (`stat -c %i`): the cgroup of the process that created it (accepted sockets: their listener's), not of the task in context; `null` when unknown")
         v.field(
-            "container", &r.container, Nullable<SharedContainerField>.self, text: TextStyle(prefix: " @"),
+            "container", &r.container, Nullable<SharedContainerField>.self, text: .column(14),
             "the cgroup's path and what it says: container runtime and id, pod (uid, and namespace/name from the kubelet's `/var/log/pods`), or systemd unit; `null` for the root cgroup or when not resolved")
     }
 }

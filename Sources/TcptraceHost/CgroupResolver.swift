@@ -74,14 +74,15 @@ public final class CgroupResolver {
 
     /// The container of the cgroup with this id; nil when it is not (yet) known. `now` is a
     /// monotonic time in nanoseconds (any clock that only goes forward; tests pass their own).
-    public func container(cgroupID id: UInt64, now: UInt64) -> ContainerInfo? {
+    /// `force`: walk now even within the interval (for rare records, e.g. lingerers).
+    public func container(cgroupID id: UInt64, now: UInt64, force: Bool = false) -> ContainerInfo? {
         if let i = index[id] {
             slots[i].referenced = true
             statistics.hits &+= 1
             return slots[i].info
         }
         statistics.misses &+= 1
-        if let last = lastWalk, now < last &+ walkInterval {
+        if !force, let last = lastWalk, now < last &+ walkInterval {
             statistics.deferred &+= 1
             if pending.count < capacity { pending.insert(id) }
             return nil

@@ -17,13 +17,13 @@ public final class ContainerNames {
     /// The container of cgroup `id`; nil for the root cgroup, or while it is not resolved.
     /// `now`: any nanosecond clock that goes forward (the record's time will do).
     @inline(__always)
-    public func container(cgroup id: UInt64, now: UInt64) -> ContainerRef? {
+    public func container(cgroup id: UInt64, now: UInt64, force: Bool = false) -> ContainerRef? {
         if id == lastID { return last }
         let ref: ContainerRef?
         if let known = refs[id] {
             ref = known
         } else {
-            guard let info = resolver?.container(cgroupID: id, now: now) else { return nil }  // asked again later
+            guard let info = resolver?.container(cgroupID: id, now: now, force: force) else { return nil }  // asked again later
             ref = info.path == "/" ? nil : ContainerRef(info)
             if refs.count >= Self.capacity { refs.removeAll(keepingCapacity: true) }
             refs[id] = ref
@@ -33,9 +33,12 @@ public final class ContainerNames {
         return ref
     }
 
-    /// Sets `identity.container` from its cgroup.
+    /// Sets `identity.container` from its cgroup. `force` for rare records that must not wait
+    /// for the next allowed walk (lingerers).
     @inline(__always)
-    public func name(_ identity: inout SocketIdentity, now: WallTime) {
-        if let id = identity.cgroup { identity.container = container(cgroup: id, now: UInt64(max(0, now.nanoseconds))) }
+    public func name(_ identity: inout SocketIdentity, now: WallTime, force: Bool = false) {
+        if let id = identity.cgroup {
+            identity.container = container(cgroup: id, now: UInt64(max(0, now.nanoseconds)), force: force)
+        }
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 import Glibc
 import Testing
 import TcptraceCore
+import TcptraceHost
 
 /// A "container" for tests: a network namespace of our own (`ip netns add`, lo up) with a
 /// python3 process in it; removed (process killed, namespace deleted) by `remove()`.
@@ -23,13 +24,15 @@ final class TestNetns {
         return UInt32(truncatingIfNeeded: st.st_ino)
     }
 
-    /// Runs `script` with python3 inside the namespace; returns once it printed "ready".
+    /// Runs `script` with python3 inside the namespace (and in cgroup directory `cgroup`, when
+    /// given, before it starts); returns once it printed "ready".
     @discardableResult
-    func python(_ script: String, args: [String] = []) throws -> Process {
+    func python(_ script: String, args: [String] = [], cgroup: String? = nil) throws -> Process {
         let p = Process()
         let out = Pipe()
-        p.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
-        p.arguments = ["netns", "exec", name, "python3", "-c", script] + args
+        p.executableURL = URL(fileURLWithPath: "/bin/sh")
+        let enter = cgroup.map { "echo $$ > '\($0)/cgroup.procs' && " } ?? ""
+        p.arguments = ["-c", enter + "exec ip netns exec \(name) python3 -c \"$0\" \"$@\"", script] + args
         p.standardOutput = out
         try p.run()
         processes.append(p)
@@ -152,5 +155,76 @@ struct NamespaceCensusTests {
         }
         let r = try Binary.run(["census", "--netns", "4294967295"])
         #expect(r.status == 64 && r.stderr.contains("no network namespace"))
+    }
+}
+
+/// A leaking server in a "container": it accepts one connection whose client closes (CLOSE_WAIT)
+/// now, prints "ready", and after `delay` seconds another.
+let lateLeakingServer = """
+    import socket, sys, time
+    port, delay = int(sys.argv[1]), float(sys.argv[2])
+    srv = socket.socket(); srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    srv.bind(("127.0.0.1", port)); srv.listen(16)
+    held = []
+    def leak():
+        c = socket.create_connection(("127.0.0.1", port)); c.sendall(b"abc"); s, _ = srv.accept(); held.append(s); c.close()
+    leak()
+    print("ready", flush=True)
+    time.sleep(delay)
+    leak()
+    time.sleep(60)
+    """
+
+@Suite(.serialized, .enabled(if: KernelGate.enabled, "needs root and a kernel with BTF"))
+struct ContainerLeakTests {
+    /// Two containers (a network namespace and a cgroup of their own each, the same
+    /// 127.0.0.1:PORT in both) leak CLOSE_WAIT, once before the tracer starts and once after:
+    /// every leak is named with pid, fd, the namespace's inode, the cgroup's id and path.
+    @Test func leaksInContainersAreNamedBeforeAndAfterTheStart() throws {
+        try KernelGate.check()
+        let mount = try #require(CgroupV2.mount()?.mountPoint, "no cgroup2 mount")
+        let parent = "\(mount)/tcptrace-leak-\(getpid())"
+        let ids = ["a", "b"].map { _ in (0..<64).map { _ in String("0123456789abcdef".randomElement()!) }.joined() }
+        let dirs = ids.map { "\(parent)/docker-\($0).scope" }
+        let containers = [try TestNetns("la"), try TestNetns("lb")]
+        defer {
+            for c in containers { c.remove() }
+            for d in dirs { rmdir(d) }
+            rmdir(parent)
+        }
+        for d in dirs { try #require(mkdir(parent, 0o755) == 0 || errno == EEXIST); try #require(mkdir(d, 0o755) == 0) }
+        var pids: [Int32] = []
+        for (i, c) in containers.enumerated() {
+            pids.append(try c.python(lateLeakingServer, args: ["9600", "3"], cgroup: dirs[i]).processIdentifier)
+        }
+        // The tracer starts after the first leak of each; the second comes 3 s after "ready".
+        let r = try Binary.run(
+            ["--format", "json", "--events", "lingerers", "--close-wait-threshold", "1s", "--duration", "6s", "--port", "9600"],
+            timeout: 30)
+        #expect(r.status == 0, "\(r.stderr)")
+        let lingerers = try r.stdout.split(separator: "\n").compactMap { line -> [String: Any]? in
+            let o = try #require(JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+            return o["type"] as? String == "lingerer" && o["event"] as? String == "lingering" ? o : nil
+        }
+        for (i, c) in containers.enumerated() {
+            let mine = lingerers.filter { ($0["netns"] as? NSNumber)?.uint32Value == c.inode }
+            #expect(mine.count == 2, "\(c.name): \(mine)")
+            #expect(mine.filter { $0["age_is_lower_bound"] as? Bool == true }.count == 1, "one leak predates the tracer")
+            var st = stat()
+            stat(dirs[i], &st)
+            // The holder's process by the pid the test started: `ip netns exec` execs python3.
+            let pidPath = "\(dirs[i])/cgroup.procs"
+            let inCgroup = (try? String(contentsOfFile: pidPath, encoding: .utf8))?.split(separator: "\n").compactMap { Int32($0) } ?? []
+            for l in mine {
+                let holder = l["holder"] as? [String: Any]
+                #expect(inCgroup.contains((holder?["pid"] as? NSNumber)?.int32Value ?? -1), "\(l)")
+                #expect((holder?["fd"] as? NSNumber) != nil)
+                #expect((l["cgroup"] as? NSNumber)?.uint64Value == UInt64(st.st_ino), "\(l)")
+                let container = l["container"] as? [String: Any]
+                #expect(container?["runtime"] as? String == "docker" && container?["id"] as? String == ids[i], "\(l)")
+                #expect((container?["path"] as? String)?.hasSuffix("/docker-\(ids[i]).scope") == true)
+            }
+        }
+        _ = pids
     }
 }

@@ -220,7 +220,7 @@ func counters(acked: UInt64, received: UInt64) -> TCPCounters {
         JSONLines.append(r, to: &out)
         #expect(
             String(decoding: out, as: UTF8.self)
-                == #"{"type":"connection","v":1,"time":"2026-11-25T13:40:10.150000000Z","cookie":11,"family":"ipv4","laddr":"127.0.0.1","lport":40000,"raddr":"127.0.0.1","rport":80,"netns":null,"cgroup":null,"role":"client","owner":{"pid":7,"comm":"app"},"timeline":[{"state":"SYN_SENT","ms":0.500},{"state":"ESTABLISHED","ms":99.500},{"state":"FIN_WAIT1","ms":0.250},{"state":"FIN_WAIT2","ms":49.750}],"connect_ms":0.500,"lifetime_ms":150.000,"closed_by":"local","time_wait":true,"timewait_state":"TIME_WAIT","bytes_sent":10,"bytes_received":0,"retransmits":0,"srtt_us":40,"partial":false}"#
+                == #"{"type":"connection","v":1,"time":"2026-11-25T13:40:10.150000000Z","cookie":11,"family":"ipv4","laddr":"127.0.0.1","lport":40000,"raddr":"127.0.0.1","rport":80,"netns":null,"cgroup":null,"container":null,"role":"client","owner":{"pid":7,"comm":"app"},"timeline":[{"state":"SYN_SENT","ms":0.500},{"state":"ESTABLISHED","ms":99.500},{"state":"FIN_WAIT1","ms":0.250},{"state":"FIN_WAIT2","ms":49.750}],"connect_ms":0.500,"lifetime_ms":150.000,"closed_by":"local","time_wait":true,"timewait_state":"TIME_WAIT","bytes_sent":10,"bytes_received":0,"retransmits":0,"srtt_us":40,"partial":false}"#
                 + "\n")
         let l = LingererRecord(
             event: .lingering, time: Script.at(0), identity: SocketIdentity(cookie: 12, local: IPAddress("::1")!, localPort: 80, remote: IPAddress("::1")!, remotePort: 4444),  holder: .init(process: Owner(pid: 99, comm: "leaky"), fd: 5), inode: 777,
@@ -229,12 +229,12 @@ func counters(acked: UInt64, received: UInt64) -> TCPCounters {
         JSONLines.append(l, to: &out)
         #expect(
             String(decoding: out, as: UTF8.self)
-                == #"{"type":"lingerer","v":1,"time":"2026-11-25T13:40:10.000000000Z","cookie":12,"family":"ipv6","laddr":"::1","lport":80,"raddr":"::1","rport":4444,"netns":null,"cgroup":null,"event":"lingering","holder":{"pid":99,"comm":"leaky","fd":5},"inode":777,"age_s":31.250,"age_is_lower_bound":true,"unread_bytes":0}"#
+                == #"{"type":"lingerer","v":1,"time":"2026-11-25T13:40:10.000000000Z","cookie":12,"family":"ipv6","laddr":"::1","lport":80,"raddr":"::1","rport":4444,"netns":null,"cgroup":null,"container":null,"event":"lingering","holder":{"pid":99,"comm":"leaky","fd":5},"inode":777,"age_s":31.250,"age_is_lower_bound":true,"unread_bytes":0}"#
                 + "\n")
         out = []
         TextLines(utcOffsetSeconds: 0).append(l, color: false, to: &out)
         #expect(
             String(decoding: out, as: UTF8.self)
-                == "13:40:10.000000 LINGERER 12       [::1]:80                   [::1]:4444                 lingering 99 (leaky) fd 5 inode 777 age 31.250 s (at least) unread 0 B\n")
+                == "13:40:10.000000 LINGERER 12       [::1]:80                   [::1]:4444                 -             lingering 99 (leaky) fd 5 inode 777 age 31.250 s (at least) unread 0 B\n")
     }
 }

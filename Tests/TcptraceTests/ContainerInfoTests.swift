@@ -226,13 +226,13 @@ import Testing
         info.podNamespace = "default"
         info.podName = "web 1"
         var json: [UInt8] = []
-        json.appendThroughCursor(maxBytes: ContainerField.maxBytes(info)) { ContainerField.json(info, &$0) }
+        json.appendThroughCursor(maxBytes: (ContainerField.maxBytes + ContainerField.extraBytes(info))) { ContainerField.json(info, &$0) }
         #expect(
             String(decoding: json, as: UTF8.self)
                 == #"{"path":"/kubepods/besteffort/pod2ca4a155-3599-498d-bb9d-4446693fa3ea/2032491dcae31e6746f47daa0ac74564f2843a1bd847c5e6c4eb501ca132ac36","runtime":"containerd","id":"2032491dcae31e6746f47daa0ac74564f2843a1bd847c5e6c4eb501ca132ac36","pod_uid":"2ca4a155-3599-498d-bb9d-4446693fa3ea","pod_namespace":"default","pod_name":"web 1"}"#
         )
         var text: [UInt8] = []
-        text.appendThroughCursor(maxBytes: ContainerField.maxBytes(info)) { ContainerField.text(info, &$0) }
+        text.appendThroughCursor(maxBytes: (ContainerField.maxBytes + ContainerField.extraBytes(info))) { ContainerField.text(info, &$0) }
         #expect(String(decoding: text, as: UTF8.self) == "web?1")
 
         // Read back, and unknowns as null.
@@ -243,7 +243,7 @@ import Testing
         #expect(back == info)
         let bare = ContainerInfo(path: "/")
         var j2: [UInt8] = []
-        j2.appendThroughCursor(maxBytes: ContainerField.maxBytes(bare)) { ContainerField.json(bare, &$0) }
+        j2.appendThroughCursor(maxBytes: (ContainerField.maxBytes + ContainerField.extraBytes(bare))) { ContainerField.json(bare, &$0) }
         #expect(
             String(decoding: j2, as: UTF8.self)
                 == #"{"path":"/","runtime":null,"id":null,"pod_uid":null,"pod_namespace":null,"pod_name":null}"#)

@@ -36,7 +36,7 @@ func sampleTransition() -> Transition {
         JSONLines.append(sampleTransition(), to: &out)
         #expect(
             String(decoding: out, as: UTF8.self)
-                == #"{"type":"transition","v":1,"time":"2026-11-25T13:40:10.123456789Z","cookie":4242,"family":"ipv4","laddr":"127.0.0.1","lport":40832,"raddr":"127.0.0.1","rport":8080,"netns":4026531840,"cgroup":7321,"old":"SYN_SENT","new":"ESTABLISHED","ms_in_old":1.234,"pid":0,"comm":"swapper/1","owner":{"pid":1234,"comm":"curl"},"inode":99,"rcv_queue":null,"tcp":null}"#
+                == #"{"type":"transition","v":1,"time":"2026-11-25T13:40:10.123456789Z","cookie":4242,"family":"ipv4","laddr":"127.0.0.1","lport":40832,"raddr":"127.0.0.1","rport":8080,"netns":4026531840,"cgroup":7321,"container":null,"old":"SYN_SENT","new":"ESTABLISHED","ms_in_old":1.234,"pid":0,"comm":"swapper/1","owner":{"pid":1234,"comm":"curl"},"inode":99,"rcv_queue":null,"tcp":null}"#
                 + "\n")
     }
 
@@ -56,7 +56,7 @@ func sampleTransition() -> Transition {
         JSONLines.append(t, to: &out)
         #expect(
             String(decoding: out, as: UTF8.self)
-                == #"{"type":"transition","v":1,"time":"2026-11-25T13:40:10.123456789Z","cookie":4242,"family":"ipv6","laddr":"::1","lport":40832,"raddr":"2001:db8::2","rport":8080,"netns":null,"cgroup":null,"old":"SYN_SENT","new":"UNKNOWN_99","ms_in_old":null,"pid":0,"comm":"a\"b\\c\u0001","owner":null,"inode":null,"rcv_queue":null,"tcp":{"bytes_acked":7,"bytes_received":1,"retransmits":2,"srtt_us":33}}"#
+                == #"{"type":"transition","v":1,"time":"2026-11-25T13:40:10.123456789Z","cookie":4242,"family":"ipv6","laddr":"::1","lport":40832,"raddr":"2001:db8::2","rport":8080,"netns":null,"cgroup":null,"container":null,"old":"SYN_SENT","new":"UNKNOWN_99","ms_in_old":null,"pid":0,"comm":"a\"b\\c\u0001","owner":null,"inode":null,"rcv_queue":null,"tcp":{"bytes_acked":7,"bytes_received":1,"retransmits":2,"srtt_us":33}}"#
                 + "\n")
     }
 
@@ -110,7 +110,7 @@ func sampleTransition() -> Transition {
         var out: [UInt8] = []
         TextLines(utcOffsetSeconds: 0).append(sampleTransition(), to: &out)
         let line = String(decoding: out, as: UTF8.self)
-        #expect(TextLines.header == "TIME            COOKIE   LADDR:LPORT                RADDR:RPORT                OLD          -> NEW          MS_IN_OLD  OWNER\n")
+        #expect(TextLines.header == "TIME            COOKIE   LADDR:LPORT                RADDR:RPORT                CONTAINER     OLD          -> NEW          MS_IN_OLD  OWNER\n")
         for (head, value) in [("COOKIE", "4242"), ("LADDR", "127.0.0.1:40832"), ("OLD", "SYN_SENT"), ("MS_IN_OLD", "1.234"), ("OWNER", "1234 (curl)")] {
             #expect(TextLines.header.range(of: head)?.lowerBound.utf16Offset(in: TextLines.header) == line.range(of: value)?.lowerBound.utf16Offset(in: line), "\(head)")
         }
@@ -128,8 +128,8 @@ func sampleTransition() -> Transition {
         text.append(t, to: &out)
         #expect(
             String(decoding: out, as: UTF8.self) == """
-                14:40:10.123456 4242     127.0.0.1:40832            127.0.0.1:8080             SYN_SENT     -> ESTABLISHED  1.234      1234 (curl)
-                14:40:10.123456 4242     [::1]:40832                [::1]:8080                 SYN_SENT     -> ESTABLISHED  -          -
+                14:40:10.123456 4242     127.0.0.1:40832            127.0.0.1:8080             -             SYN_SENT     -> ESTABLISHED  1.234      1234 (curl)
+                14:40:10.123456 4242     [::1]:40832                [::1]:8080                 -             SYN_SENT     -> ESTABLISHED  -          -
 
                 """)
     }
