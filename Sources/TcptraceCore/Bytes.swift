@@ -85,36 +85,10 @@ extension Array where Element == UInt8 {
         appendJSONString(s.description)
     }
 
-    /// A JSON string literal, quotes included.
+    /// A JSON string literal, quotes included (the cursor's escaping: one escaper).
     @inlinable
     public mutating func appendJSONString(_ s: String) {
-        append(UInt8(ascii: "\""))
-        var s = s
-        let plain = s.withUTF8 { u -> Bool in
-            for b in u where b < 0x20 || b == UInt8(ascii: "\"") || b == UInt8(ascii: "\\") { return false }
-            append(contentsOf: u)
-            return true
-        }
-        if plain {
-            append(UInt8(ascii: "\""))
-            return
-        }
-        for b in s.utf8 {
-            switch b {
-            case UInt8(ascii: "\""): appendASCII("\\\"")
-            case UInt8(ascii: "\\"): appendASCII("\\\\")
-            case UInt8(ascii: "\n"): appendASCII("\\n")
-            case UInt8(ascii: "\t"): appendASCII("\\t")
-            case UInt8(ascii: "\r"): appendASCII("\\r")
-            case 0..<0x20:
-                appendASCII("\\u00")
-                let hex: StaticString = "0123456789abcdef"
-                append(hex.utf8Start[Int(b >> 4)])
-                append(hex.utf8Start[Int(b & 0xf)])
-            default: append(b)
-            }
-        }
-        append(UInt8(ascii: "\""))
+        appendThroughCursor(maxBytes: 2 + 6 * s.utf8.count) { $0.jsonString(s) }
     }
 
     /// A fixed-point number with `decimals` digits after the point, e.g. ns as ms: (1234567, 6, 3) → 1.234
