@@ -48,6 +48,18 @@ public struct DoctorCommand: ParsableCommand {
         } catch {
             checks.append(.init(name: "sock_diag", status: .info, detail: "no census: \(error.description)"))
         }
+        // Containers: the sysctls and the census above are this namespace's; the others are
+        // counted too, so that a pod's TIME_WAIT or CLOSE_WAIT pile-up is not missed.
+        let namespaces = NetworkNamespaces.discover()
+        if let all = try? CensusSource.takeAll(filter: CensusFilter(), namespaces: namespaces, sockets: DiagSockets()) {
+            let others = all.filter { $0.netnsName != "host" }
+            let worst = others.max { $0.count(.closeWait) + $0.count(.timeWait) < $1.count(.closeWait) + $1.count(.timeWait) }
+            var detail = "\(all.count) counted; in the \(others.count) other than this one: TIME_WAIT \(others.reduce(0) { $0 + $1.count(.timeWait) }), CLOSE_WAIT \(others.reduce(0) { $0 + $1.count(.closeWait) })"
+            if let worst, worst.count(.closeWait) + worst.count(.timeWait) > 0 {
+                detail += "; most in \(worst.netns.map(String.init) ?? "?")\(worst.netnsName.map { " (\($0))" } ?? "") (census --netns \(worst.netns.map(String.init) ?? "?"))"
+            }
+            checks.append(.init(name: "namespaces", status: .info, detail: "network namespaces: " + detail))
+        }
         return DoctorReport(
             time: SystemClock.wallNow(), checks: checks, sysctls: values, sysctlText: raw,
             counters: Sysctl.tcpExtCounters(), census: census)
