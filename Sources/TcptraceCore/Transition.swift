@@ -16,7 +16,7 @@ public struct SocketIdentity: Hashable, Sendable, FieldGroup {
     public var cgroup: UInt64?
     /// What the cgroup's path says it is (container, pod, systemd unit), resolved in user space
     /// when the record is written; nil for the root cgroup or when not (yet) resolved.
-    public var container: ContainerRef?
+    public var container: ContainerHandle?
 
     @inlinable
     public init(
