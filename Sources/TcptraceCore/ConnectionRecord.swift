@@ -167,7 +167,7 @@ public struct LingererRecord: Hashable, Sendable, Record {
         public static func fields<V: FieldVisitor>(_ r: inout Holder, _ v: inout V) {
             v.group(&r.process)
             v.field(
-                "fd", &r.fd, Nullable<Descriptor>.self, text: .labeled(" fd "),
+                "fd", &r.fd, Nullable<Signed<Int32>>.self, text: .labeled(" fd "),
                 "the descriptor, from `/proc/PID/fd`; null when only the kernel-captured owner is known")
         }
     }

@@ -95,7 +95,7 @@ struct RecordHeader: FieldGroup {
 
     static func fields<V: FieldVisitor>(_ r: inout RecordHeader, _ v: inout V) {
         v.field("type", &r.type, Nullable<Text>.self, text: .hidden, required: false, "the record type")
-        v.field("v", &r.version, Nullable<SignedInteger>.self, text: .hidden, required: false, "schema version")
+        v.field("v", &r.version, Nullable<Signed<Int64>>.self, text: .hidden, required: false, "schema version")
         v.field("time", &r.time, Nullable<Timestamp>.self, text: .hidden, required: false, "RFC 3339, UTC, nanoseconds")
     }
 }

@@ -171,20 +171,19 @@ public enum Integer<T: FixedWidthInteger & UnsignedInteger>: FieldFormat {
     }
 }
 
-/// A file descriptor number.
-public enum Descriptor: FieldFormat {
-    public typealias Value = Int32
+/// An integer that may be negative (a file descriptor, the schema version).
+public enum Signed<T: FixedWidthInteger & SignedInteger>: FieldFormat {
+    public typealias Value = T
     public static var jsonType: String { "integer" }
-    @inlinable public static var maxBytes: Int { 11 }
+    @inlinable public static var maxBytes: Int { 20 }
     @inlinable @inline(__always)
-    public static func json(_ value: Int32, _ c: inout ByteCursor) {
+    public static func json(_ value: T, _ c: inout ByteCursor) {
         if value < 0 { c.byte(UInt8(ascii: "-")) }
         c.decimal(UInt64(value.magnitude))
     }
     @inlinable
-    public static func read(_ p: inout JSONReader) throws(RecordLineError) -> Int32? {
-        guard let n = p.signedInteger(), n >= Int64(Int32.min), n <= Int64(Int32.max) else { return nil }
-        return Int32(n)
+    public static func read(_ p: inout JSONReader) throws(RecordLineError) -> T? {
+        p.signedInteger().flatMap { T(exactly: $0) }
     }
 }
 
@@ -656,19 +655,6 @@ public enum Text: FieldFormat {
     @inlinable
     public static func json(_ s: String, _ c: inout ByteCursor) { c.jsonString(s) }
     public static func read(_ p: inout JSONReader) throws(RecordLineError) -> String? { p.stringValue() }
-}
-
-/// An integer that may be negative.
-public enum SignedInteger: FieldFormat {
-    public typealias Value = Int64
-    public static var jsonType: String { "integer" }
-    @inlinable public static var maxBytes: Int { 20 }
-    @inlinable
-    public static func json(_ value: Int64, _ c: inout ByteCursor) {
-        if value < 0 { c.byte(UInt8(ascii: "-")) }
-        c.decimal(value.magnitude)
-    }
-    public static func read(_ p: inout JSONReader) throws(RecordLineError) -> Int64? { p.signedInteger() }
 }
 
 /// A wall-clock time: RFC 3339, UTC, nanoseconds.

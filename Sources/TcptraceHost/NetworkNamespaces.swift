@@ -109,8 +109,7 @@ public final class DiagSockets {
         if let e = sockets[ns.inode] { return e.socket.raw }
         let fd: Int32
         if ns.isOwn {
-            fd = Glibc.socket(AF_NETLINK, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), NETLINK_SOCK_DIAG)
-            if fd < 0 { throw .call("socket(AF_NETLINK, NETLINK_SOCK_DIAG)", errno: errno) }
+            fd = try SockDiag.openSocket().release()
         } else {
             fd = tcptrace_socket_in_netns(ns.path, AF_NETLINK, Int32(SOCK_DGRAM.rawValue), NETLINK_SOCK_DIAG)
             if fd < 0 {

@@ -4,84 +4,23 @@ import Testing
 import TcptraceCore
 import TcptraceHost
 
-/// A "container" for tests: a network namespace of our own (`ip netns add`, lo up) with a
-/// python3 process in it; removed (process killed, namespace deleted) by `remove()`.
-final class TestNetns {
-    let name: String
-    private var processes: [Process] = []
-
-    init(_ tag: String) throws {
-        name = "tcptrace-\(tag)-\(getpid())"
-        _ = try Self.sh(["ip", "netns", "del", name], check: false)
-        try Self.sh(["ip", "netns", "add", name])
-        try Self.sh(["ip", "-n", name, "link", "set", "lo", "up"])
-    }
-
+extension Container {
     /// The namespace's inode, as `stat -L /proc/PID/ns/net` shows it for its processes.
-    var inode: UInt32 {
-        var st = stat()
-        stat("/run/netns/\(name)", &st)
-        return UInt32(truncatingIfNeeded: st.st_ino)
-    }
+    var inode: UInt32 { UInt32(truncatingIfNeeded: (try? statInode("-L", "/run/netns/\(name)")) ?? 0) }
 
-    /// Runs `script` with python3 inside the namespace (and in cgroup directory `cgroup`, when
-    /// given, before it starts); returns once it printed "ready".
+    /// Runs `script` with python3 in the namespace and in cgroup `subgroup`; returns once it
+    /// printed "ready".
     @discardableResult
-    func python(_ script: String, args: [String] = [], cgroup: String? = nil) throws -> Process {
-        let p = Process()
-        let out = Pipe()
-        p.executableURL = URL(fileURLWithPath: "/bin/sh")
-        let enter = cgroup.map { "echo $$ > '\($0)/cgroup.procs' && " } ?? ""
-        p.arguments = ["-c", enter + "exec ip netns exec \(name) python3 -c \"$0\" \"$@\"", script] + args
-        p.standardOutput = out
-        try p.run()
-        processes.append(p)
-        let line = out.fileHandleForReading.availableLine(timeout: 10)
-        guard line == "ready" else { throw SocketError(op: "python in \(name) said \(line ?? "nothing")", errno: 0) }
+    func python(_ script: String, args: [String], in subgroup: String) throws -> Process {
+        let (p, out) = try start(script, args, cgroup: cgroup + "/" + subgroup)
+        let line = try LeakyServer.readLine(out)
+        guard line == "ready" else { throw SocketError(op: "python in \(name) said \(line)", errno: 0) }
         return p
     }
 
     /// Sockets `ss` counts in `state` inside the namespace.
     func ssCount(_ state: String) throws -> Int {
-        try Self.sh(["ip", "netns", "exec", name, "ss", "-tanH", "state", state]).split(separator: "\n").count
-    }
-
-    func remove() {
-        for p in processes where p.isRunning {
-            kill(p.processIdentifier, SIGKILL)
-            p.waitUntilExit()
-        }
-        _ = try? Self.sh(["ip", "netns", "del", name], check: false)
-    }
-
-    @discardableResult
-    static func sh(_ argv: [String], check: Bool = true) throws -> String {
-        let p = Process()
-        let out = Pipe()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = argv
-        p.standardOutput = out
-        p.standardError = FileHandle.nullDevice
-        try p.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        if check && p.terminationStatus != 0 { throw SocketError(op: argv.joined(separator: " "), errno: p.terminationStatus) }
-        return String(decoding: data, as: UTF8.self)
-    }
-}
-
-extension FileHandle {
-    /// The first line written, or nil after `timeout` seconds.
-    func availableLine(timeout: Double) -> String? {
-        var data = Data()
-        let deadline = Date().addingTimeInterval(timeout)
-        while Date() < deadline {
-            let chunk = availableData
-            if chunk.isEmpty { return nil }
-            data.append(chunk)
-            if let nl = data.firstIndex(of: 0x0a) { return String(decoding: data[..<nl], as: UTF8.self) }
-        }
-        return nil
+        try command(["/usr/sbin/ip", "netns", "exec", name, "ss", "-tanH", "state", state]).split(separator: "\n").count
     }
 }
 
@@ -124,14 +63,14 @@ struct NamespaceCensusTests {
 
     @Test func censusCountsEveryNamespaceAsSSDoesInsideIt() throws {
         try KernelGate.check()
-        let a = try TestNetns("ca"), b = try TestNetns("cb")
+        let a = try Container("ca"), b = try Container("cb")
         defer {
             a.remove()
             b.remove()
         }
         // The same address and port in both: only the namespace tells them apart.
-        try a.python(leakingServer, args: ["9400", "3", "5"])
-        try b.python(leakingServer, args: ["9400", "2", "7"])
+        try a.python(leakingServer, args: ["9400", "3", "5"], in: "server")
+        try b.python(leakingServer, args: ["9400", "2", "7"], in: "server")
 
         let lines = try census([])
         for ns in [a, b] {
@@ -182,21 +121,12 @@ struct ContainerLeakTests {
     /// every leak is named with pid, fd, the namespace's inode, the cgroup's id and path.
     @Test func leaksInContainersAreNamedBeforeAndAfterTheStart() throws {
         try KernelGate.check()
-        let mount = try #require(CgroupV2.mount()?.mountPoint, "no cgroup2 mount")
-        let parent = "\(mount)/tcptrace-leak-\(getpid())"
         let ids = ["a", "b"].map { _ in (0..<64).map { _ in String("0123456789abcdef".randomElement()!) }.joined() }
-        let dirs = ids.map { "\(parent)/docker-\($0).scope" }
-        let containers = [try TestNetns("la"), try TestNetns("lb")]
-        defer {
-            for c in containers { c.remove() }
-            for d in dirs { rmdir(d) }
-            rmdir(parent)
-        }
-        for d in dirs { try #require(mkdir(parent, 0o755) == 0 || errno == EEXIST); try #require(mkdir(d, 0o755) == 0) }
-        var pids: [Int32] = []
-        for (i, c) in containers.enumerated() {
-            pids.append(try c.python(lateLeakingServer, args: ["9600", "3"], cgroup: dirs[i]).processIdentifier)
-        }
+        let scopes = ids.map { "docker-\($0).scope" }
+        let containers = [try Container("la", subgroups: [scopes[0]]), try Container("lb", subgroups: [scopes[1]])]
+        defer { for c in containers { c.remove() } }
+        let dirs = containers.indices.map { containers[$0].cgroup + "/" + scopes[$0] }
+        for (i, c) in containers.enumerated() { try c.python(lateLeakingServer, args: ["9600", "3"], in: scopes[i]) }
         // The tracer starts after the first leak of each; the second comes 3 s after "ready".
         let r = try Binary.run(
             ["--format", "json", "--events", "lingerers", "--close-wait-threshold", "1s", "--duration", "6s", "--port", "9600"],
@@ -225,6 +155,5 @@ struct ContainerLeakTests {
                 #expect((container?["path"] as? String)?.hasSuffix("/docker-\(ids[i]).scope") == true)
             }
         }
-        _ = pids
     }
 }

@@ -29,7 +29,7 @@ let namespaceClient = """
     """
 
 /// A "container": a network namespace (`ip netns add`, loopback up) and a cgroup v2 directory of
-/// its own with two cgroups below it, `server` and `client`. `remove()` (also on deinit) kills
+/// its own with cgroups below it (`server` and `client` unless told otherwise). `remove()` (also on deinit) kills
 /// what still runs and deletes the namespace and the cgroups, whatever happened before.
 final class Container {
     static let prefix = "tcptrace-test-"
@@ -39,10 +39,13 @@ final class Container {
     let cgroup: String
     var serverCgroup: String { cgroup + "/server" }
     var clientCgroup: String { cgroup + "/client" }
+    /// The cgroups below `cgroup`, by name.
+    let subgroups: [String]
     private var processes: [Process] = []
     private var removed = false
 
-    init(_ tag: String) throws {
+    init(_ tag: String, subgroups: [String] = ["server", "client"]) throws {
+        self.subgroups = subgroups
         let mount = try #require(CgroupV2.mount(), "no cgroup2 mount in /proc/self/mountinfo")
         Self.removeLeftovers(cgroupMount: mount.mountPoint)
         name = "\(Self.prefix)\(getpid())-\(tag)"
@@ -50,7 +53,7 @@ final class Container {
         do {
             try command(["/usr/sbin/ip", "netns", "add", name])
             try command(["/usr/sbin/ip", "-n", name, "link", "set", "lo", "up"])
-            for dir in [cgroup, serverCgroup, clientCgroup] where mkdir(dir, 0o755) != 0 {
+            for dir in [cgroup] + subgroups.map({ cgroup + "/" + $0 }) where mkdir(dir, 0o755) != 0 {
                 throw SocketError(op: "mkdir \(dir)", errno: errno)
             }
         } catch {
@@ -120,7 +123,7 @@ final class Container {
         }
         for p in processes { p.waitUntilExit() }
         Self.removeNamespace(name)
-        for dir in [serverCgroup, clientCgroup, cgroup] { Self.removeCgroup(dir) }
+        for dir in subgroups.map({ cgroup + "/" + $0 }) + [cgroup] { Self.removeCgroup(dir) }
     }
 
     static func removeNamespace(_ name: String) {
@@ -150,7 +153,10 @@ final class Container {
         }
         for entry in (try? FileManager.default.contentsOfDirectory(atPath: cgroupMount)) ?? [] where stale(entry) {
             let dir = cgroupMount + "/" + entry
-            for sub in ["server", "client"] { removeCgroup(dir + "/" + sub) }
+            for sub in (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? [] {
+                var st = stat()
+                if stat(dir + "/" + sub, &st) == 0 && st.st_mode & S_IFMT == S_IFDIR { removeCgroup(dir + "/" + sub) }
+            }
             removeCgroup(dir)
         }
     }
