@@ -32,6 +32,9 @@ public struct CatchUpPriority: Sendable {
     /// Set when the kernel refused (no CAP_SYS_NICE): said once, not tried again.
     public private(set) var refused = false
 
+    /// The calling thread's nice value.
+    public static var currentNice: Int32 { tcptrace_thread_nice() }
+
     public init(_ scheduling: CatchUpScheduling) {
         self.scheduling = scheduling
     }

@@ -88,6 +88,8 @@ public final class Tracer {
     public func poll(timeoutMilliseconds: Int32) throws(SystemError) -> Int {
         guard let ring else { return 0 }
         let before = consumer.handled
+        // Before waiting too: the periodic work since the last poll may have left the ring full.
+        consumer.adjustPriority()
         let rc = ring_buffer__poll(ring, timeoutMilliseconds)
         if rc < 0 && rc != -EINTR && !consumer.stopped { throw .call("ring_buffer__poll", errno: -rc) }
         if !consumer.stopped { try drain() }
@@ -265,8 +267,9 @@ public final class Tracer {
 }
 
 /// The ring buffer callback's context: decodes and hands records on, and raises its thread's
-/// priority while the ring is more than half full (checked every `checkEvery` records and after
-/// each poll, so a thread that gets the CPU back after a long wait is raised within ~1 ms of work).
+/// priority while the ring is more than half full (checked before and after each poll and every
+/// `checkEvery` records, so a thread that gets the CPU back after a long wait is raised within
+/// ~1 ms of work).
 private final class Consumer {
     let clock: MonotonicToWall
     let handler: Tracer.Handler
