@@ -35,7 +35,7 @@ public struct TraceCommand: ParsableCommand {
     @Option(help: "Output format: text for people, json for one JSON object per line.")
     var format: OutputFormat = .text
 
-    @Option(name: .shortAndLong, help: ArgumentHelp("Write to this file instead of standard output.", valueName: "path"))
+    @Option(name: .shortAndLong, help: ArgumentHelp("Write to this file instead of standard output (created or truncated; SIGHUP reopens it, for logrotate).", valueName: "path"))
     var output: String?
 
     @Flag(name: .customShort("4"), help: "IPv4 only (includes IPv4-mapped IPv6 sockets).")
@@ -113,7 +113,7 @@ public struct TraceCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Only sockets of the container whose id starts with this (docker, containerd, cri-o, podman; at least 4 characters).", valueName: "id"))
     var container: String?
 
-    @Flag(name: .shortAndLong, help: "Print libbpf's log (verifier messages) on standard error.")
+    @Flag(name: .shortAndLong, help: "Print libbpf's log (verifier messages) and the capabilities kept after attaching on standard error.")
     var verbose = false
 
     public init() {}

@@ -23,8 +23,13 @@ extension TraceRun {
 
     /// SIGHUP: the buffered lines go to the old file, then the path is opened again. A failed
     /// open is said once and the run goes on writing to the file it had: nothing is lost, and the
-    /// next SIGHUP tries again. On standard output, nothing happens.
+    /// next SIGHUP tries again. On standard output, nothing happens, unless it is a terminal: there
+    /// SIGHUP is the hangup it is named for, and the output is gone as a closed pipe is.
     func reopenOutput() {
+        if writer.path == nil {
+            if writer.isTerminal { outputError = .closed }
+            return
+        }
         do {
             if let e = try writer.reopen() {
                 printError("reopening output file \(writer.path ?? "") failed: \(e); still writing to the file opened before")

@@ -150,6 +150,38 @@ struct ServiceTests {
         #expect(records.filter { $0["type"] as? String == "transition" }.count >= 3 * 10 - 2)
     }
 
+    @Test func sighupOnATerminalEndsTheRunQuietly() throws {
+        try KernelGate.check()
+        // script(1) gives the tracer a pseudo-terminal as standard output and passes on its status.
+        let p = Process()
+        let out = Pipe()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/script")
+        p.arguments = ["-qfec", "\(Binary.path) --port 31313", "/dev/null"]
+        p.standardOutput = out
+        p.standardInput = FileHandle.nullDevice
+        try p.run()
+        var seen = ""
+        let deadline = Date().addingTimeInterval(20)
+        while !seen.contains("OWNER") && Date() < deadline {
+            let chunk = out.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            seen += String(decoding: chunk, as: UTF8.self)
+        }
+        try #require(seen.contains("tracing TCP state transitions"), "\(seen)")
+        // The tracer is script's child (or its shell's): found by its arguments.
+        let tracer = try #require(
+            try FileManager.default.contentsOfDirectory(atPath: "/proc").compactMap(Int32.init).first { pid in
+                let cmdline = (try? Data(contentsOf: URL(fileURLWithPath: "/proc/\(pid)/cmdline"))) ?? Data()
+                return String(decoding: cmdline, as: UTF8.self) == "\(Binary.path)\0--port\031313\0"
+            })
+        kill(tracer, SIGHUP)
+        let end = Date().addingTimeInterval(10)
+        while p.isRunning && Date() < end { usleep(20_000) }
+        if p.isRunning { kill(tracer, SIGKILL) }
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 0, "the hung-up terminal ends the run with status 0")
+    }
+
     // MARK: - Capabilities
 
     static let runCapabilities = "+bpf,+perfmon,+sys_admin,+sys_ptrace,+dac_read_search"
