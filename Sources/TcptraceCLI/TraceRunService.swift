@@ -33,6 +33,8 @@ extension TraceRun {
         do {
             if let e = try writer.reopen() {
                 printError("reopening output file \(writer.path ?? "") failed: \(e); still writing to the file opened before")
+            } else if emitTransitions && writer.isEmptyFile {
+                sink.appendTransitionHeader(to: &writer.buffer)  // text: a new file starts with its column header
             }
         } catch {
             outputError = error

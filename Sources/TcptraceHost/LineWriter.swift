@@ -117,6 +117,12 @@ public final class LineWriter {
 
     public var isTerminal: Bool { isatty(fd) == 1 }
 
+    /// Nothing written or buffered yet: an empty regular file (a file reopened after rotation).
+    public var isEmptyFile: Bool {
+        var st = stat()
+        return storage.pointee.isEmpty && fstat(fd, &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG && st.st_size == 0
+    }
+
     @inline(__always)
     public func flushIfFull() throws(OutputError) {
         if storage.pointee.count >= flushThreshold { try flush() }

@@ -126,6 +126,33 @@ struct ServiceTests {
         #expect(transitions.count >= 5 * 10 - 2, "the connections after the failed reopen are in the old file")
     }
 
+    @Test func textOutputStartsEveryNewFileWithItsHeader() throws {
+        try KernelGate.check()
+        let file = tempPath("text.log")
+        defer {
+            unlink(file)
+            unlink(file + ".1")
+        }
+        let (listener, port) = try Loopback.bound(.v4, port: 31314)
+        defer { close(listener) }
+        let (p, _) = try Binary.start(["--output", file, "--port", String(port)])
+        try #require(rename(file, file + ".1") == 0)
+        kill(p.processIdentifier, SIGHUP)
+        try #require(waitForFile(file))
+        kill(p.processIdentifier, SIGHUP)  // the same file again: no second header
+        try Loopback.listen(listener)
+        let served = Loopback.serve(listener, count: 1)
+        close(try Loopback.connect(.v4, port: port))
+        served.wait()
+        usleep(300_000)
+        kill(p.processIdentifier, SIGTERM)
+        p.waitUntilExit()
+        let old = try String(contentsOfFile: file + ".1", encoding: .utf8), new = try String(contentsOfFile: file, encoding: .utf8)
+        #expect(old.hasPrefix("TIME ") && old.split(separator: "\n").count == 1, "\(old)")
+        #expect(new.hasPrefix("TIME ") && new.components(separatedBy: "MS_IN_OLD").count == 2, "\(new)")
+        #expect(new.contains("CLOSE        -> SYN_SENT"), "\(new)")
+    }
+
     @Test func sighupOnStandardOutputChangesNothing() throws {
         try KernelGate.check()
         let out = tempPath("stdout.jsonl")
