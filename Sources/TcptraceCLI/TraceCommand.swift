@@ -38,6 +38,9 @@ public struct TraceCommand: ParsableCommand {
     @Option(name: .shortAndLong, help: ArgumentHelp("Write to this file instead of standard output (created or truncated; SIGHUP reopens it, for logrotate).", valueName: "path"))
     var output: String?
 
+    @Flag(help: "With --output: append to the file instead of truncating it (a restarted service keeps what it wrote).")
+    var append = false
+
     @Flag(name: .customShort("4"), help: "IPv4 only (includes IPv4-mapped IPv6 sockets).")
     var ipv4Only = false
 
@@ -127,6 +130,7 @@ public struct TraceCommand: ParsableCommand {
         }
         if pid == 0 { throw ValidationError("--pid must be a process id greater than 0") }
         if let output, output.isEmpty { throw ValidationError("--output needs a file path") }
+        if append && output == nil { throw ValidationError("--append needs --output") }
         if cgroup != nil && container != nil { throw ValidationError("--cgroup and --container exclude each other") }
         if let container, container.count < 4 { throw ValidationError("--container needs at least 4 characters of the id") }
         if maxConnections < 100 || maxConnections > 100_000_000 {

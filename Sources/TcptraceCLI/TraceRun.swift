@@ -9,7 +9,7 @@ extension TraceCommand {
         let writer: LineWriter
         if let output {
             do {
-                writer = try LineWriter.open(path: output)
+                writer = try LineWriter.open(path: output, append: append)
             } catch {
                 printError("cannot write output file \(output): \(error)")
                 return .cannotCreate

@@ -77,14 +77,27 @@ public final class LineWriter {
         }
     }
 
-    /// Creates or truncates `path` for writing.
-    public static func open(path: String) throws(OutputError) -> LineWriter {
+    /// Creates or truncates `path` for writing; with `append`, creates it or appends to it, and
+    /// ends a last line left cut short (a full disk) so the first new record stays whole.
+    public static func open(path: String, append: Bool = false) throws(OutputError) -> LineWriter {
         do {
-            let file = try FileDescriptor.open(path, O_WRONLY | O_CREAT | O_TRUNC, mode: 0o644)
-            return LineWriter(fd: file.raw, owned: file, path: path)
+            let file = try FileDescriptor.open(path, O_WRONLY | O_CREAT | (append ? O_APPEND : O_TRUNC), mode: 0o644)
+            let writer = LineWriter(fd: file.raw, owned: file, path: path)
+            if append && !writer.endsWithWholeLine(path) { writer.buffer.append(UInt8(ascii: "\n")) }
+            return writer
         } catch {
             throw .failed(errno: error.code)
         }
+    }
+
+    /// Whether the file at `path` is empty or ends with a newline (read through a descriptor of
+    /// its own: the writer's is write-only).
+    private func endsWithWholeLine(_ path: String) -> Bool {
+        guard let file = try? FileDescriptor.open(path, O_RDONLY) else { return true }
+        var st = stat()
+        guard fstat(file.raw, &st) == 0, st.st_size > 0 else { return true }
+        var last: UInt8 = 0
+        return pread(file.raw, &last, 1, st.st_size - 1) == 1 ? last == UInt8(ascii: "\n") : true
     }
 
     /// Opens the output path again (SIGHUP, after logrotate renamed the file): what is buffered,
