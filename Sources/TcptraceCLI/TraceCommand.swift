@@ -35,8 +35,11 @@ public struct TraceCommand: ParsableCommand {
     @Option(help: "Output format: text for people, json for one JSON object per line.")
     var format: OutputFormat = .text
 
-    @Option(name: .shortAndLong, help: ArgumentHelp("Write to this file instead of standard output.", valueName: "path"))
+    @Option(name: .shortAndLong, help: ArgumentHelp("Write to this file instead of standard output (created or truncated; SIGHUP reopens it, for logrotate).", valueName: "path"))
     var output: String?
+
+    @Flag(help: "With --output: append to the file instead of truncating it (a restarted service keeps what it wrote).")
+    var append = false
 
     @Flag(name: .customShort("4"), help: "IPv4 only (includes IPv4-mapped IPv6 sockets).")
     var ipv4Only = false
@@ -113,7 +116,7 @@ public struct TraceCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Only sockets of the container whose id starts with this (docker, containerd, cri-o, podman; at least 4 characters).", valueName: "id"))
     var container: String?
 
-    @Flag(name: .shortAndLong, help: "Print libbpf's log (verifier messages) on standard error.")
+    @Flag(name: .shortAndLong, help: "Print libbpf's log (verifier messages) and the capabilities kept after attaching on standard error.")
     var verbose = false
 
     public init() {}
@@ -127,6 +130,7 @@ public struct TraceCommand: ParsableCommand {
         }
         if pid == 0 { throw ValidationError("--pid must be a process id greater than 0") }
         if let output, output.isEmpty { throw ValidationError("--output needs a file path") }
+        if append && output == nil { throw ValidationError("--append needs --output") }
         if cgroup != nil && container != nil { throw ValidationError("--cgroup and --container exclude each other") }
         if let container, container.count < 4 { throw ValidationError("--container needs at least 4 characters of the id") }
         if maxConnections < 100 || maxConnections > 100_000_000 {

@@ -9,7 +9,7 @@ extension TraceCommand {
         let writer: LineWriter
         if let output {
             do {
-                writer = try LineWriter.open(path: output)
+                writer = try LineWriter.open(path: output, append: append)
             } catch {
                 printError("cannot write output file \(output): \(error)")
                 return .cannotCreate
@@ -104,7 +104,7 @@ final class TraceRun<Sink: RecordSink> {
     func run() -> ExitStatus {
         let tracer: Tracer
         do {
-            try Preflight.checkPrivileges()
+            try Preflight.checkPrivileges(otherNamespaces: namespaces.only?.isOwn != true)
             try Preflight.checkKernel()
             StopSignal.install()
             tracer = try Tracer(
@@ -116,6 +116,7 @@ final class TraceRun<Sink: RecordSink> {
         }
         summary = RunSummary(start: SystemClock.wallNow())
         seedPreexistingSockets()
+        dropPrivileges(tracer)
         let deadline = options.duration.map { SystemClock.monotonicNanoseconds() + $0 }
         printError(
             "tracing TCP state transitions\(options.duration == nil ? "" : " for \(options.duration! / 1_000_000) ms"); Ctrl-C to end")
@@ -130,6 +131,7 @@ final class TraceRun<Sink: RecordSink> {
                 let timeout = deadline.map { Int32(min(UInt64(Self.pollMilliseconds), ($0 - now) / 1_000_000 + 1)) }
                 try tracer.poll(timeoutMilliseconds: timeout ?? Self.pollMilliseconds)
                 if outputError == nil { flush() }
+                if StopSignal.takeHangup() { reopenOutput() }
                 let due = schedule.takeDue(at: now)
                 for work in due { perform(work, tracer: tracer, overflow: &overflow) }
                 if !due.isEmpty && outputError == nil { flush() }

@@ -17,6 +17,6 @@ public enum ExitStatus: Int32, Sendable {
     case cannotCreate = 73
     /// An I/O error while writing output (EX_IOERR).
     case ioError = 74
-    /// Not root, or missing CAP_BPF/CAP_PERFMON (EX_NOPERM).
+    /// A capability the run needs is missing (EX_NOPERM).
     case noPermission = 77
 }

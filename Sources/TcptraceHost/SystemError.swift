@@ -3,7 +3,7 @@ import TcptraceCore
 
 /// Everything that can stop the tracer, each with the one line the user sees and an exit code.
 public enum SystemError: Error, CustomStringConvertible, Equatable {
-    /// Not root and without CAP_BPF + CAP_PERFMON (or CAP_SYS_ADMIN).
+    /// A capability the run needs is missing, or the kernel refused an operation for want of one.
     case notPermitted(String)
     /// The kernel cannot run the program: no BTF, no tracepoint, no tp_btf, verifier refusal.
     case kernelUnsupported(String)

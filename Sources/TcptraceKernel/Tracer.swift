@@ -137,6 +137,14 @@ public final class Tracer {
         return skipped > caught ? skipped - caught : 0
     }
 
+    /// Whether the counters and the program's info can be read now (before Linux 6.5, with
+    /// kernel.unprivileged_bpf_disabled set, every bpf() call takes CAP_BPF, even on an open fd).
+    public func countersReadable() -> Bool {
+        var key = TCPTRACE_CTR_SEEN.rawValue
+        var values = [UInt64](repeating: 0, count: max(1, Int(libbpf_num_possible_cpus())))
+        return bpf_map_lookup_elem(countersFD, &key, &values) == 0 && programInfo() != nil
+    }
+
     private func programInfo() -> bpf_prog_info? {
         var info = bpf_prog_info()
         var len = UInt32(MemoryLayout<bpf_prog_info>.size)

@@ -38,6 +38,7 @@ import TcptraceCore
         (["--rport", "http"], "invalid port"),
         (["--port", "1,2,3,4,5,6,7,8,9"], "at most 8"),
         (["--pid", "0"], "--pid"),
+        (["--append"], "--append needs --output"),
         (["--pid", "abc"], "abc"),
         (["--comm", "a-name-longer-than-15"], "--comm"),
         (["--duration", "soon"], "invalid duration"),
