@@ -58,7 +58,7 @@ extension HTMLReportModel {
         h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:22px 0 6px;border-bottom:1px solid #ddd;padding-bottom:3px}
         .sub{color:#555;margin:0 0 10px}code{font-family:"DejaVu Sans Mono",monospace;font-size:12px}
         .banner{padding:10px 14px;border-radius:4px;font-weight:bold;margin:10px 0}
-        .banner.ok{background:#e7f4e4;border:1px solid #59a14f}.banner.bad{background:#fde8e8;border:2px solid #c62828;color:#8e0000;font-size:16px}
+        .banner.ok{background:#e7f4e4;border:1px solid #59a14f}.banner.warn{background:#fff4e0;border:1px solid #f28e2b}.banner.bad{background:#fde8e8;border:2px solid #c62828;color:#8e0000;font-size:16px}
         .banner span{font-weight:normal;display:block;font-size:13px;color:#333}
         .figs{display:flex;flex-wrap:wrap;gap:8px;margin:10px 0}
         .fig{border:1px solid #ddd;border-radius:4px;padding:6px 12px;min-width:110px}
@@ -92,7 +92,7 @@ extension HTMLReportModel {
     func lossBanner(_ m: inout Markup, summary: RunSummary, stats: Replay.InputStats) {
         let lost = recordedLoss.total
         let bad = lost > 0 || stats.malformed > 0
-        m.raw(bad ? "<div class=\"banner bad\">" : "<div class=\"banner ok\">")
+        m.raw(bad ? "<div class=\"banner bad\">" : recordedSummaries == 0 ? "<div class=\"banner warn\">" : "<div class=\"banner ok\">")
         if recordedSummaries == 0 {
             m.raw("Events lost by the tracer: unknown (no <code>summary</code> record in the log: the run was cut short or is still going)")
         } else {

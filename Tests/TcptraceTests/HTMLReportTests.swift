@@ -157,6 +157,7 @@ func page(_ lines: [String], threshold: UInt64 = 1_000_000_000) -> (html: String
         let check = try #require(PageCheck.parse(html))
         #expect(check.text.contains("No transition or census in the log."))
         #expect(check.text.contains("Events lost by the tracer: unknown"))
+        #expect(html.contains("class=\"banner warn\""), "unknown loss is not shown as none")
     }
 
     @Test func escapingCoversMarkupQuotesAndControlCharacters() {
