@@ -196,7 +196,7 @@ final class ReportRun {
 
     /// Writes the HTML page (with --html); nil to go on, else the status to end with.
     func writePage(stats: Replay.InputStats, inputs: [String]) -> ExitStatus? {
-        guard var (pageWriter, model) = page else { return nil }
+        guard let pageWriter = page?.writer, var model = page?.model else { return nil }
         model.close(at: replay.summary.end)
         pageWriter.buffer.append(contentsOf: model.html(summary: replay.summary, stats: stats, inputs: inputs).utf8)
         do {
