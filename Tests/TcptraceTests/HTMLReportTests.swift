@@ -44,12 +44,14 @@ func fixedLog() -> [String] {
     let hostile: CommName = "<script>&\"'"
     let owner = Owner(pid: 4242, comm: hostile)
     var lines: [String] = []
+    let pod = ContainerRegistry.shared.intern(ContainerInfo(path: "/kubepods/x", podName: "<img src=x onerror=alert(1)>"))
     func add(_ at: Int64, _ cookie: UInt64, _ lport: UInt16, _ rport: UInt16, _ old: TCPState, _ new: TCPState, _ inOld: Int64?, tw: Bool = false) {
-        let t = Transition(
+        var t = Transition(
             time: WallTime(nanoseconds: base + at * ms),
             identity: SocketIdentity(cookie: cookie, local: .v4(0x7f00_0001), localPort: lport, remote: .v4(0x7f00_0001), remotePort: rport, netns: 7),
             old: old, new: new, nanosecondsInOld: inOld.map { UInt64($0) * UInt64(ms) }, pid: 4242, comm: hostile, owner: owner,
             receiveQueue: new == .close ? (tw ? 1 : 0) : nil)
+        if cookie == 2 { t.identity.container = pod }  // the client, in a pod with a hostile name
         var out: [UInt8] = []
         JSONLines.append(t, to: &out)
         lines.append(String(decoding: out.dropLast(), as: UTF8.self))
@@ -87,7 +89,7 @@ func page(_ lines: [String], threshold: UInt64 = 1_000_000_000) -> (html: String
         model.observe(.lingerer(l))
     }
     model.close(at: replay.summary.end)
-    return (model.html(summary: replay.summary, stats: replay.stats, inputs: ["fixed.jsonl"]), model)
+    return (model.html(summary: replay.summary, stats: replay.stats, inputs: ["logs/<b>fixed</b>.jsonl"]), model)
 }
 
 @Suite struct HTMLReportTests {
@@ -100,6 +102,9 @@ func page(_ lines: [String], threshold: UInt64 = 1_000_000_000) -> (html: String
         #expect(!html.contains("<script>"))
         #expect(html.contains("&lt;script&gt;&amp;&quot;&#39; (pid 4242)"))
         #expect(check.text.contains("<script>&\"' (pid 4242)"), "the parser reads the name back as text")
+        // So are container names and file names.
+        #expect(!html.contains("<img") && !html.contains("<b>fixed"))
+        #expect(html.contains("[&lt;img src=x onerror=alert(1)&gt;]") && html.contains("logs/&lt;b&gt;fixed&lt;/b&gt;.jsonl"))
         // The lingerer: one, held by pid 4242, still in CLOSE_WAIT when the log ends (at 8 s).
         let bars = model.lingererBars
         #expect(bars.count == 1)
