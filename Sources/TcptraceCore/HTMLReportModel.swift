@@ -27,6 +27,9 @@ public struct HTMLReportModel {
     public static let keptLingerers = 64
     public static let keptConnections = 15
     public static let maxHolders = 1000
+    /// Lingerers followed at once; past it (their table entries were evicted, so no close will
+    /// come) they are settled as still open.
+    public static let maxOpenLingerers = 20_000
 
     public let closeWaitThresholdNanoseconds: UInt64
     public internal(set) var buckets = TimeBuckets(capacity: 240, initialWidth: 10_000_000, states: drawnStates.count)
@@ -90,8 +93,16 @@ public struct HTMLReportModel {
 
     public var lingererBars: [LingererBar] {
         var bars = finishedLingerers
-        for b in openLingerers.values { bars.offer(b) }
+        for b in openLingerers.values { bars.offer(Self.stillOpen(b, at: end)) }
         return bars.elements
+    }
+
+    /// A lingerer whose close never came, as of `time`.
+    static func stillOpen(_ b: LingererBar, at time: Int64?) -> LingererBar {
+        var b = b
+        b.end = max(b.end, time ?? b.end)
+        b.open = true
+        return b
     }
     public var longestConnections: [KeptConnection] { longest.elements }
     public var slowestConnects: [KeptConnection] { slowest.elements }
@@ -150,12 +161,15 @@ public struct HTMLReportModel {
         let now = l.time.nanoseconds
         switch l.event {
         case .lingering:
-            var bar = LingererBar(
+            let bar = LingererBar(
                 cookie: cookie, holder: l.holder?.process, start: now - Int64(l.ageNanoseconds), end: now, open: true,
                 startIsLowerBound: l.ageIsLowerBound, local: Self.endpoint(l.identity.local, l.identity.localPort),
                 remote: Self.endpoint(l.identity.remote, l.identity.remotePort), unreadBytes: l.unreadBytes,
                 container: l.identity.container.flatMap { ContainerRegistry.shared.info($0)?.shortName })
-            bar.end = now
+            if openLingerers.count >= Self.maxOpenLingerers {
+                for b in openLingerers.values { finishedLingerers.offer(Self.stillOpen(b, at: now)) }
+                openLingerers.removeAll()
+            }
             openLingerers[cookie] = bar
             holderStats(l.holder?.process) { $0.lingerers += 1 }
         case .closed, .openAtEnd:
