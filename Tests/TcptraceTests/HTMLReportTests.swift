@@ -157,6 +157,23 @@ func page(_ lines: [String], threshold: UInt64 = 1_000_000_000) -> (html: String
         #expect(max == 1)
     }
 
+    @Test func lingerersFollowedAreBounded() {
+        var model = HTMLReportModel(closeWaitThresholdNanoseconds: 1_000_000_000)
+        let n = HTMLReportModel.maxOpenLingerers + 1
+        for i in 0..<n {
+            let l = LingererRecord(
+                event: .lingering, time: WallTime(nanoseconds: 1_000_000_000_000 + Int64(i) * 1_000_000), identity: SocketIdentity(cookie: UInt64(i), local: .v4(1), localPort: 80, remote: .v4(2), remotePort: 9),
+                holder: LingererRecord.Holder(process: Owner(pid: 7, comm: "leaky"), fd: nil), inode: nil, ageNanoseconds: 1_000_000_000,
+                ageIsLowerBound: false, unreadBytes: nil)
+            model.observe(.lingerer(l))
+        }
+        #expect(model.openLingerers.count == 1, "settled when the bound was reached")
+        let bars = model.lingererBars
+        #expect(bars.count == HTMLReportModel.keptLingerers && bars.allSatisfy(\.open))
+        #expect(bars.first?.cookie == 0, "the longest: the first to linger")
+        #expect(model.holders[Owner(pid: 7, comm: "leaky")]?.lingerers == UInt64(n))
+    }
+
     @Test func emptyLogIsAPageToo() throws {
         let (html, _) = page([])
         let check = try #require(PageCheck.parse(html))
