@@ -56,6 +56,13 @@ public struct DurationHistogram: Hashable, Sendable {
         if let m = other.min { min = Swift.min(min ?? .max, m) }
     }
 
+    /// Every non-empty bucket, smallest first: its lowest and highest value and its count.
+    public var buckets: [(low: UInt64, high: UInt64, count: UInt64)] {
+        counts.enumerated().compactMap { i, n in
+            n > 0 ? (i == 0 ? 0 : Self.highestEquivalent(i - 1) + 1, Self.highestEquivalent(i), n) : nil
+        }
+    }
+
     static func index(_ v: UInt64) -> Int {
         let bits = 64 - v.leadingZeroBitCount
         if bits <= precisionBits + 1 { return Int(v) }
