@@ -24,7 +24,7 @@ public struct MetricsAddress: Hashable, Sendable, CustomStringConvertible {
             portText = text[text.index(after: colon)...]
             guard !hostText.contains(":") else { return nil }
         }
-        guard let host = IPAddress(hostText), !portText.isEmpty, portText.allSatisfy(\.isASCII),
+        guard let host = IPAddress(hostText), !portText.isEmpty, portText.allSatisfy({ $0.isASCII && $0.isNumber }),
             let port = UInt16(portText), port > 0
         else { return nil }
         self.init(host: host, port: port)
