@@ -5,7 +5,7 @@ import TcptraceCore
 
 /// `--metrics-address` and `--metrics-textfile` as users run them: a real Prometheus scraping
 /// the tracer during real loopback traffic, bad scrapes, bad addresses and paths.
-/// Ports (metrics helper's range): 31250-31252 traffic, 31290 Prometheus, 31291-31295 the tracer.
+/// Ports (metrics helper's range): 31250-31253 traffic, 31290 Prometheus, 31291-31295 the tracer.
 @Suite(.serialized, .enabled(if: KernelGate.enabled, "needs root and a kernel with BTF"))
 struct MetricsKernelTests {
     static let prometheus = "/usr/bin/prometheus"
@@ -311,7 +311,7 @@ struct MetricsKernelTests {
         #expect((s["lost"] as? [String: Int])?["total"] == 0, "\(s)")
     }
 
-    @Test func theTextfileIsReplacedWholeAndEndsWithTheRun() throws {
+    @Test func theTextfileIsReplacedWholeAndShowsLingerersByHolder() throws {
         try KernelGate.check()
         let port: UInt16 = 31252
         let dir = tempPath("textfile")
@@ -320,20 +320,35 @@ struct MetricsKernelTests {
         let path = dir + "/tcptrace.prom"
         let l = try listener(port: port)
         defer { close(l) }
+        var server: LeakyServer? = nil
         let (tracer, _) = try Binary.start([
-            "--format", "json", "--output", "/dev/null", "--port", String(port), "--metrics-textfile", path,
+            "--format", "json", "--output", "/dev/null", "--port", "\(port),31253", "--metrics-textfile", path,
+            "--close-wait-threshold", "1s",
         ])
         defer { stop(tracer) }
         #expect(FileManager.default.fileExists(atPath: path), "written at the start")
+        func page() -> String { (try? String(contentsOfFile: path, encoding: .utf8)) ?? "" }
+        func has(_ prefix: String, _ value: Int) -> Bool {
+            page().split(separator: "\n").contains { $0.hasPrefix(prefix) && $0.hasSuffix(" \(value)") }
+        }
         try connections(7, listener: l, port: port)
-        let line = #"tcptrace_transitions_total{from="SYN_SENT",to="ESTABLISHED"} 7"#
-        #expect(eventually(seconds: 10) { ((try? String(contentsOfFile: path, encoding: .utf8)) ?? "").contains(line) })
+        #expect(eventually(seconds: 10) { has(#"tcptrace_transitions_total{from="SYN_SENT",to="ESTABLISHED"}"#, 7) })
+
+        // Two CLOSE_WAIT lingerers held by python3: open now, then gone when it exits; the total stays.
+        server = try LeakyServer(port: 31253)
+        try server?.leakOne()
+        try server?.leakOne()
+        #expect(eventually(seconds: 15) { has(#"tcptrace_close_wait_lingerers{comm="python3","#, 2) }, "\(page())")
+        server = nil  // killed: the kernel closes its sockets
+        #expect(eventually(seconds: 15) { !page().contains("tcptrace_close_wait_lingerers{") }, "\(page())")
+        #expect(has(#"tcptrace_close_wait_lingerers_total{comm="python3","#, 2))
+
         stop(tracer)
-        let page = try String(contentsOfFile: path, encoding: .utf8)
-        #expect(page.contains(#"tcptrace_connections_closed_total{role="client",closed_by="local"} 7"#))
+        let final = page()
+        #expect(final.contains(#"tcptrace_connections_closed_total{role="client",closed_by="local"} 9"#), "7 and the 2 leaked")
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir) == ["tcptrace.prom"], "no temporary file left")
         if access(Self.promtool, X_OK) == 0 {
-            let (status, said) = try promtoolCheck(page)
+            let (status, said) = try promtoolCheck(final)
             #expect(status == 0, "promtool: \(said)")
         }
     }
