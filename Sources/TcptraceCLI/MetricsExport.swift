@@ -22,6 +22,9 @@ final class MetricsExport {
         lingerers = LingererTally(limit: limit)
     }
 
+    /// Also when the run ends early (the program failed to load): the thread ends with it.
+    deinit { server?.stop() }
+
     func writeTextfile() {
         guard let textfile else { return }
         do {
