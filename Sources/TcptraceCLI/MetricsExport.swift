@@ -15,6 +15,7 @@ final class MetricsExport {
     var lingerers: LingererTally
     var census: [Census]?
     var censusTaken: UInt64?
+    var censusFailed = false
     var textfileFailed = false
 
     init(first: MetricsSnapshot, limit: Int) {
@@ -73,7 +74,14 @@ extension TraceRun {
         let now = SystemClock.monotonicNanoseconds()
         if !final, m.censusTaken.map({ now &- $0 >= MetricsExport.censusInterval }) ?? true {
             namespaces.refresh()
-            m.census = try? CensusSource.takeAll(filter: options.censusFilter, namespaces: namespaces.namespaces, sockets: namespaces.sockets)
+            do {
+                m.census = try CensusSource.takeAll(filter: options.censusFilter, namespaces: namespaces.namespaces, sockets: namespaces.sockets)
+                m.censusFailed = false
+            } catch {
+                m.census = nil  // no stale counts: tcptrace_sockets is left out until a census works
+                if !m.censusFailed { printError("census for metrics failed, tcptrace_sockets left out: \(error)") }
+                m.censusFailed = true
+            }
             m.censusTaken = now
         }
         var s = summary
