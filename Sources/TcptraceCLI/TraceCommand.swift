@@ -116,6 +116,24 @@ public struct TraceCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Only sockets of the container whose id starts with this (docker, containerd, cri-o, podman; at least 4 characters).", valueName: "id"))
     var container: String?
 
+    @Option(
+        help: ArgumentHelp(
+            "Serve Prometheus metrics at http://HOST:PORT/metrics: an IPv4 address or [IPv6], e.g. 127.0.0.1:9464 (off by default).",
+            valueName: "host:port"),
+        transform: { s in
+            guard let a = MetricsAddress(s) else {
+                throw ValidationError("invalid --metrics-address '\(s)': give IPV4:PORT or [IPV6]:PORT, e.g. 127.0.0.1:9464")
+            }
+            return a
+        })
+    var metricsAddress: MetricsAddress?
+
+    @Option(
+        help: ArgumentHelp(
+            "Write the same metrics to this file for node_exporter's textfile collector (a .prom file, replaced each second).",
+            valueName: "path"))
+    var metricsTextfile: String?
+
     @Flag(name: .shortAndLong, help: "Print libbpf's log (verifier messages) and the capabilities kept after attaching on standard error.")
     var verbose = false
 
@@ -133,6 +151,9 @@ public struct TraceCommand: ParsableCommand {
         if append && output == nil { throw ValidationError("--append needs --output") }
         if cgroup != nil && container != nil { throw ValidationError("--cgroup and --container exclude each other") }
         if let container, container.count < 4 { throw ValidationError("--container needs at least 4 characters of the id") }
+        if let metricsTextfile, !metricsTextfile.hasSuffix(".prom") || metricsTextfile.hasSuffix("/.prom") {
+            throw ValidationError("--metrics-textfile must name a .prom file (node_exporter's textfile collector reads only those)")
+        }
         if maxConnections < 100 || maxConnections > 100_000_000 {
             throw ValidationError("--max-connections must be between 100 and 100000000")
         }

@@ -63,6 +63,8 @@ final class TraceRun<Sink: RecordSink> {
     let lingererHolders: LingererHolders
     var reconciliation = LossReconciliation()
     var lossReport = LossReport()
+    /// `--metrics-address`, `--metrics-textfile`; nil without them.
+    var metrics: MetricsExport?
     /// Declared last: the fields before it keep offsets fixed for every `Sink`.
     let sink: Sink
 
@@ -106,6 +108,7 @@ final class TraceRun<Sink: RecordSink> {
         do {
             try Preflight.checkPrivileges(otherNamespaces: namespaces.only?.isOwn != true)
             try Preflight.checkKernel()
+            if let failed = startMetrics() { return failed }
             StopSignal.install()
             tracer = try Tracer(
                 configuration: options.tracerConfiguration(filter: filter), clock: SystemClock.monotonicToWall(),
@@ -184,6 +187,7 @@ final class TraceRun<Sink: RecordSink> {
         var i = PeriodicSchedule.Intervals()
         if !Sink.saysLossAsItHappens { i.lossReport = nil }
         i.census = options.censusInterval ?? Sink.defaultCensusInterval
+        if metrics != nil { i.metrics = MetricsExport.interval }
         return i
     }
 
@@ -200,6 +204,8 @@ final class TraceRun<Sink: RecordSink> {
             summary.vanishedConnections += UInt64(reconciliation.reconcile(&table, lost: tracer.lostEvents.total, namespaces: namespaces))
         case .census:
             emitCensus()
+        case .metrics:
+            publishMetrics(tracer, overflow: overflow)
         }
     }
 
@@ -207,13 +213,9 @@ final class TraceRun<Sink: RecordSink> {
     func finish(_ tracer: Tracer, overflow: TimeWaitOverflow) -> ExitStatus {
         if case .closed = outputError { return .success }
         summary.end = SystemClock.wallNow()
-        summary.kernel = tracer.kernelCounters()
-        summary.lost.ringBufferFull = summary.kernel.ringBufferFull
-        summary.lost.recursionMisses = tracer.recursionMisses()
-        summary.lost.undecodable = tracer.undecodable
-        summary.tableEvictions = table.evictions
-        summary.openConnections = UInt64(table.count)
+        takeCounters(into: &summary, tracer: tracer)
         if let grew = overflow.sinceStart() { summary.timeWaitOverflow = grew }
+        publishMetrics(tracer, overflow: overflow, final: true)
         if Sink.saysLossAsItHappens { lossReport.sayNew(summary.lost) }
         sink.append(summary, to: &writer.buffer)
         flush()
@@ -273,6 +275,7 @@ final class TraceRun<Sink: RecordSink> {
     }
 
     func emit(_ l: LingererRecord) {
+        countForMetrics(l)
         guard emitLingerers else { return }
         sink.append(l, to: &writer.buffer)
     }

@@ -381,6 +381,7 @@ extension ConnectionTable {
         summary.record(event)
         if let c = outcome.connection {
             summary.connections += 1
+            summary.closed.record(c)
             summary.timeWait.record(c)
         }
         var t = event

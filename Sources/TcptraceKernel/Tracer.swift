@@ -26,6 +26,8 @@ public final class Tracer {
     private var links: [OpaquePointer] = []
     private var ring: OpaquePointer?
     private let program: OpaquePointer
+    /// Every program, in ProgramInterface.Program order.
+    private let programs: [OpaquePointer]
     private let countersFD: Int32
     private let consumer: Consumer
 
@@ -59,6 +61,7 @@ public final class Tracer {
             }
             self.object = object
             self.program = main
+            self.programs = programs
             self.countersFD = bpf_map__fd(counters)
             self.consumer = consumer
             self.ring = ring
@@ -145,10 +148,17 @@ public final class Tracer {
         return bpf_map_lookup_elem(countersFD, &key, &values) == 0 && programInfo() != nil
     }
 
-    private func programInfo() -> bpf_prog_info? {
+    /// Run time and count of each program (bpf_prog_info); zero unless kernel.bpf_stats_enabled=1.
+    public func programRunStats() -> [ProgramRunStats] {
+        zip(ProgramInterface.Program.allCases, programs).compactMap { name, p in
+            programInfo(p).map { ProgramRunStats(program: name.rawValue, runNanoseconds: $0.run_time_ns, runs: $0.run_cnt) }
+        }
+    }
+
+    private func programInfo(_ p: OpaquePointer? = nil) -> bpf_prog_info? {
         var info = bpf_prog_info()
         var len = UInt32(MemoryLayout<bpf_prog_info>.size)
-        guard bpf_obj_get_info_by_fd(bpf_program__fd(program), &info, &len) == 0 else { return nil }
+        guard bpf_obj_get_info_by_fd(bpf_program__fd(p ?? program), &info, &len) == 0 else { return nil }
         return info
     }
 

@@ -46,6 +46,11 @@ import TcptraceCore
         (["--ring-buffer-size", "5000"], "power of two"),
         (["--ring-buffer-size", "1K"], "power of two"),
         (["--output", ""], "--output"),
+        (["--metrics-address", "localhost:9464"], "--metrics-address"),
+        (["--metrics-address", "127.0.0.1"], "--metrics-address"),
+        (["--metrics-address", "::1:9464"], "--metrics-address"),
+        (["--metrics-address", "127.0.0.1:0"], "--metrics-address"),
+        (["--metrics-textfile", "/tmp/tcptrace.txt"], ".prom"),
         (["--bogus"], "--bogus"),
     ])
     func badInputIsAUsageError(args: [String], mentions: String) {
