@@ -58,6 +58,8 @@ final class TraceRun<Sink: RecordSink> {
     let emitTransitions: Bool
     let emitConnections: Bool
     let emitLingerers: Bool
+    /// The kernel aggregates transitions (`Tracer.Configuration.aggregate`).
+    let aggregated: Bool
     /// The first output error; it stops the run.
     var outputError: OutputError?
     let lingererHolders: LingererHolders
@@ -94,6 +96,7 @@ final class TraceRun<Sink: RecordSink> {
         emitConnections = options.events.contains(.connections)
         emitLingerers = options.events.contains(.lingerers)
         lingererHolders = LingererHolders(limit: options.maxConnections)
+        aggregated = options.tracerConfiguration(filter: filter).aggregate
     }
 
     deinit {
@@ -206,6 +209,7 @@ final class TraceRun<Sink: RecordSink> {
         if case .closed = outputError { return .success }
         summary.end = SystemClock.wallNow()
         summary.kernel = tracer.kernelCounters()
+        summary.kernel.ringRecords = tracer.records
         summary.lost.ringBufferFull = summary.kernel.ringBufferFull
         summary.lost.recursionMisses = tracer.recursionMisses()
         summary.lost.undecodable = tracer.undecodable
@@ -238,7 +242,16 @@ final class TraceRun<Sink: RecordSink> {
     func checkLingerers() {
         var due = table.dueLingerers(now: SystemClock.wallNow())
         guard !due.isEmpty else { return }
-        lingererHolders.resolve(&due, namespaces: namespaces)
+        let left = lingererHolders.resolve(&due, namespaces: namespaces)
+        if aggregated && !left.isEmpty {
+            // Left CLOSE_WAIT in the kernel (its batch comes at CLOSE): not a lingerer, as the
+            // transition would have said in time.
+            for cookie in left {
+                table.withdrawLingerer(cookie)
+                _ = lingererHolders.takeHolder(ofClosed: cookie)
+            }
+            due.removeAll { left.contains($0.identity.cookie) }
+        }
         for var l in due {
             // Found by the start-up census: the kernel never said its cgroup; its holder's is it.
             if l.identity.cgroup == nil, let pid = l.holder?.process.pid { l.identity.cgroup = CgroupV2.cgroup(ofProcess: pid)?.id }

@@ -217,6 +217,12 @@ public struct ConnectionTable: Sendable {
         return due
     }
 
+    /// Takes back the report of a lingerer that `dueLingerers` just returned, found to have left
+    /// CLOSE_WAIT already: its exit will send no `closed` record.
+    public mutating func withdrawLingerer(_ cookie: UInt64) {
+        if let i = entries.slot(of: cookie) { entries[slot: i].lingererReported = false }
+    }
+
     /// When the oldest socket still waiting in CLOSE_WAIT crosses the threshold. Lets a replay
     /// run its clock exactly.
     public var nextLingererDue: WallTime? {

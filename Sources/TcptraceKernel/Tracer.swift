@@ -14,6 +14,11 @@ public final class Tracer {
         /// The kernel wakes user space only once this much is queued (0: on every event);
         /// the poll timeout bounds the latency in between.
         public var wakeupBytes: UInt64? = nil
+        /// Aggregated mode: the kernel keeps each socket's transitions and sends them as one
+        /// record when the socket enters CLOSE, CLOSE_WAIT or LISTEN (bpf/tcptrace.h, struct
+        /// tcptrace_batch). The handler still receives every transition, in order, but only
+        /// once its batch is sent: for when transitions are not printed as they happen.
+        public var aggregate = false
         public var verbose = false
         public init() {}
     }
@@ -102,6 +107,9 @@ public final class Tracer {
     /// Records that arrived but did not decode.
     public var undecodable: UInt64 { consumer.undecodable }
 
+    /// Ring records received (a batch is one record, however many transitions it holds).
+    public var records: UInt64 { UInt64(consumer.handled) }
+
     /// Detaches from the tracepoint: no new events; what is queued can still be drained.
     /// The fallback goes first: alone, it would handle softirq hits the main program never saw
     /// and count them as caught misses.
@@ -174,6 +182,7 @@ public final class Tracer {
         try rodata.set(\.filterCgroupLevel, f.cgroupSubtree?.level ?? 0)
         try rodata.set(\.wakeupBytes, c.wakeupBytes ?? c.ringBufferBytes / 4)
         try rodata.set(\.taskStackBytes, taskStackBytes())
+        try rodata.set(\.aggregate, c.aggregate ? 1 : 0)
         try rodata.commit()
     }
 
@@ -272,8 +281,7 @@ private final class Consumer {
     func consume(_ raw: UnsafeRawBufferPointer) -> Int32 {
         handled += 1
         do {
-            let t = try EventDecoder.decode(raw, clock: clock)
-            if !handler(t) {
+            if try !EventDecoder.decodeRecord(raw, clock: clock, deliver: handler) {
                 stopped = true
                 return -1
             }
