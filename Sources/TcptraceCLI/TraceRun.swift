@@ -112,7 +112,7 @@ final class TraceRun<Sink: RecordSink> {
             StopSignal.install()
             tracer = try Tracer(
                 configuration: options.tracerConfiguration(filter: filter), clock: SystemClock.monotonicToWall(),
-                handler: { [out = writer.storage] t in self.handle(t, out: out) })
+                handler: { [out = writer.storage] t in self.handle(t, out: out) }, batchHandler: batchHandler())
         } catch {
             printError(error.description)
             return error.exitStatus
@@ -158,6 +158,28 @@ final class TraceRun<Sink: RecordSink> {
             containers.name(&t.identity, now: t.time)
             sink.append(&t, to: &out.pointee, timeCache: &hot.pointee.timeCache)
         }
+        return emitOutcome(&outcome, out: out)
+    }
+
+    /// `handle` for a batch of one socket's transitions (aggregated mode: none is printed).
+    @inline(__always)
+    func handle(batch: borrowing TransitionBatch, out: UnsafeMutablePointer<[UInt8]>) -> Bool {
+        var outcome = ConnectionTable.Outcome()
+        hot.pointee.table.ingest(batch: batch, summary: &hot.pointee.summary, into: &outcome)
+        return emitOutcome(&outcome, out: out)
+    }
+
+    /// In aggregated mode, batches go to the table whole.
+    func batchHandler() -> Tracer.BatchHandler? {
+        guard aggregated else { return nil }
+        let out = writer.storage
+        return { (b: borrowing TransitionBatch) in self.handle(batch: b, out: out) }
+    }
+
+    /// The records an event or batch made: its connection and a lingerer leaving CLOSE_WAIT.
+    @inline(__always)
+    func emitOutcome(_ outcome: inout ConnectionTable.Outcome, out: UnsafeMutablePointer<[UInt8]>) -> Bool {
+        let hot = self.hot
         if var c = outcome.connection {
             if emitConnections {
                 containers.name(&c.identity, now: c.time)

@@ -109,6 +109,17 @@ public struct ConnectionTable: Sendable {
             }
             return
         }
+        let e = startEntry(t, outcome: &outcome)
+        outcome.owner = e.owner
+        if closing {
+            outcome.connection = Self.record(e, closing: t)
+        } else {
+            entries.insert(e, for: t.identity.cookie)
+        }
+    }
+
+    /// The entry of a socket the table does not know, `t` applied: made, not inserted.
+    mutating func startEntry(_ t: Transition, outcome: inout Outcome) -> Entry {
         makeRoom(now: t.time)
         let birth = t.old == .close || (t.old == .listen && t.new == .synRecv)
         let role: ConnectionRecord.Role =
@@ -123,12 +134,7 @@ public struct ConnectionTable: Sendable {
             e.owner = inherited  // a listener from before the tracer started: its owner came from /proc
         }
         book(t, localPort: e.identity.localPort, owner: e.owner, isNew: true, enteredCloseWait: entered)
-        outcome.owner = e.owner
-        if closing {
-            outcome.connection = Self.record(e, closing: t)
-        } else {
-            entries.insert(e, for: t.identity.cookie)
-        }
+        return e
     }
 
     /// `step` on an existing entry, returning also its local port and owner after the step.
@@ -392,5 +398,41 @@ extension ConnectionTable {
         var t = event
         if t.owner == nil { t.owner = outcome.owner }
         return t
+    }
+
+    /// `ingest` of a batch of one socket's transitions (aggregated kernel records), oldest first:
+    /// the same entries, records and counts as ingesting them one by one, with one table lookup
+    /// for the batch, and no insert or removal for a connection whose whole life is in it (the
+    /// usual case). `outcome` gets the batch's records: at most one lingerer leaving CLOSE_WAIT
+    /// (entering it ends a batch) and one connection (CLOSE ends a batch).
+    public mutating func ingest(batch b: borrowing TransitionBatch, summary: inout RunSummary, into outcome: inout Outcome) {
+        var t = b.last
+        var closesEarly = false
+        for i in 0..<b.earlierCount where b.earlier(i).new == .close { closesEarly = true }
+        guard b.earlierCount > 0, !closesEarly, entries.slot(of: t.identity.cookie) == nil else {
+            for i in 0..<b.count {
+                b.load(i, into: &t)
+                _ = ingest(t, summary: &summary, into: &outcome)
+            }
+            return
+        }
+        b.load(0, into: &t)
+        var e = startEntry(t, outcome: &outcome)
+        summary.record(t)
+        for i in 1..<b.count {
+            b.load(i, into: &t)
+            let entered = Self.step(&e, t, isNew: false, outcome: &outcome)
+            book(t, localPort: e.identity.localPort, owner: e.owner, isNew: false, enteredCloseWait: entered)
+            summary.record(t)
+        }
+        outcome.owner = e.owner
+        if t.new == .close && t.old != .close {
+            let c = Self.record(e, closing: t)
+            summary.connections += 1
+            summary.timeWait.record(c)
+            outcome.connection = c
+        } else {
+            entries.insert(e, for: t.identity.cookie)
+        }
     }
 }

@@ -16,53 +16,55 @@ public enum EventDecoder {
     static let afInet: UInt16 = 2
     static let afInet6: UInt16 = 10
 
+    /// Whether a record is a batch (aggregated mode) rather than one transition.
+    @inline(__always)
+    public static func isBatch(_ raw: UnsafeRawBufferPointer) throws(DecodeError) -> Bool {
+        guard raw.count >= eventSize, let base = raw.baseAddress else { throw .short(size: raw.count) }
+        let kind = base.loadUnaligned(fromByteOffset: MemoryLayout<tcptrace_event>.offset(of: \.kind)!, as: UInt32.self)
+        if kind == TCPTRACE_KIND_TRANSITION.rawValue { return false }
+        if kind == TCPTRACE_KIND_BATCH.rawValue { return true }
+        throw .unknownKind(kind)
+    }
+
     /// One ring record of either kind, its transitions handed to `deliver` oldest first.
     /// Returns false as soon as `deliver` does (the rest are not delivered).
-    @inline(__always)
     public static func decodeRecord(
         _ raw: UnsafeRawBufferPointer, clock: MonotonicToWall, deliver: (consuming Transition) -> Bool
     ) throws(DecodeError) -> Bool {
-        guard raw.count >= eventSize, let base = raw.baseAddress else { throw .short(size: raw.count) }
-        let kind = base.loadUnaligned(fromByteOffset: MemoryLayout<tcptrace_event>.offset(of: \.kind)!, as: UInt32.self)
-        if kind == TCPTRACE_KIND_TRANSITION.rawValue { return deliver(try decode(raw, clock: clock)) }
-        guard kind == TCPTRACE_KIND_BATCH.rawValue else { throw .unknownKind(kind) }
-        guard raw.count >= batchSize else { throw .short(size: raw.count) }
-        return try decodeBatch(base.loadUnaligned(as: tcptrace_batch.self), clock: clock, deliver: deliver)
+        guard try isBatch(raw) else { return deliver(try decode(raw, clock: clock)) }
+        let b = try decodeBatch(raw, clock: clock)
+        var t = b.last
+        for i in 0..<b.count {
+            b.load(i, into: &t)
+            if !deliver(t) { return false }
+        }
+        return true
     }
 
-    /// A batch (aggregated mode): its earlier transitions carry the states and the time; the
-    /// socket's identity, owner and inode are the last transition's, which the table would have
-    /// ended up with anyway (it keeps the latest known value of each). The task in context of
-    /// an earlier transition is not recorded (pid 0, empty comm): only transition lines show it,
-    /// and they are not printed in this mode.
-    static func decodeBatch(
-        _ b: tcptrace_batch, clock: MonotonicToWall, deliver: (consuming Transition) -> Bool
-    ) throws(DecodeError) -> Bool {
-        let last = try transition(b.last, clock: clock)
-        let n = min(Int(b.n_before), Int(TCPTRACE_BATCH_MAX) - 1)
-        var entered: UInt64? = b.entered_known != 0 ? b.entered_ns : nil
-        let delivered = withUnsafeBytes(of: b.ts_ns) { ts in
-            withUnsafeBytes(of: b.oldstate) { olds in
-                withUnsafeBytes(of: b.newstate) { news in
+    /// A batch record (aggregated mode, struct tcptrace_batch): the earlier transitions' times
+    /// and durations (each from the time before it), and the last one in full.
+    public static func decodeBatch(_ raw: UnsafeRawBufferPointer, clock: MonotonicToWall) throws(DecodeError) -> TransitionBatch {
+        guard raw.count >= batchSize, let base = raw.baseAddress else { throw .short(size: raw.count) }
+        let r = base.loadUnaligned(as: tcptrace_batch.self)
+        guard r.last.kind == TCPTRACE_KIND_BATCH.rawValue else { throw .unknownKind(r.last.kind) }
+        var b = TransitionBatch(last: try transition(r.last, clock: clock))
+        let n = min(Int(r.n_before), TransitionBatch.maxEarlier, Int(TCPTRACE_BATCH_MAX) - 1)
+        var entered: UInt64? = r.entered_known != 0 ? r.entered_ns : nil
+        withUnsafeBytes(of: r.ts_ns) { ts in
+            withUnsafeBytes(of: r.oldstate) { olds in
+                withUnsafeBytes(of: r.newstate) { news in
                     for i in 0..<n {
                         let at = ts.loadUnaligned(fromByteOffset: i * 8, as: UInt64.self)
-                        var t = last
-                        t.time = clock.wall(at)
-                        t.old = TCPState(rawValue: olds[i])
-                        t.new = TCPState(rawValue: news[i])
-                        t.nanosecondsInOld = entered.map { at &- $0 }
-                        t.pid = 0
-                        t.comm = CommName()
-                        t.receiveQueue = nil
-                        t.counters = nil
-                        if !deliver(t) { return false }
+                        b.appendEarlier(
+                            .init(
+                                old: TCPState(rawValue: olds[i]), new: TCPState(rawValue: news[i]), time: clock.wall(at),
+                                nanosecondsInOld: entered.map { at &- $0 }))
                         entered = at
                     }
-                    return true
                 }
             }
         }
-        return delivered && deliver(last)
+        return b
     }
 
     /// One transition record; the comm fields stay fixed bytes (`CommName`), checked only for ASCII.

@@ -25,6 +25,9 @@ public final class Tracer {
 
     /// Receives each decoded transition; returns false to stop consuming (e.g. output closed).
     public typealias Handler = (consuming Transition) -> Bool
+    /// Receives each batch of one socket's transitions (aggregated mode) whole, instead of
+    /// `Handler` receiving them one by one.
+    public typealias BatchHandler = (borrowing TransitionBatch) -> Bool
 
     private let object: OpaquePointer
     /// One per program, in ProgramInterface.Program order.
@@ -35,10 +38,12 @@ public final class Tracer {
     private let consumer: Consumer
 
     /// Opens, configures, loads and attaches the embedded program. Needs root.
-    public init(configuration: Configuration, clock: MonotonicToWall, handler: @escaping Handler) throws(SystemError) {
+    public init(
+        configuration: Configuration, clock: MonotonicToWall, handler: @escaping Handler, batchHandler: BatchHandler? = nil
+    ) throws(SystemError) {
         Self.setLibbpfLogging(verbose: configuration.verbose)
         let object = try EmbeddedObject.openObject(name: "tcptrace")
-        let consumer = Consumer(clock: clock, handler: handler)
+        let consumer = Consumer(clock: clock, handler: handler, batchHandler: batchHandler)
         var ring: OpaquePointer? = nil
         do throws(SystemError) {
             try Self.applySettings(configuration, to: object)
@@ -268,20 +273,28 @@ public final class Tracer {
 private final class Consumer {
     let clock: MonotonicToWall
     let handler: Tracer.Handler
+    let batchHandler: Tracer.BatchHandler?
     var handled = 0
     var undecodable: UInt64 = 0
     var stopped = false
 
-    init(clock: MonotonicToWall, handler: @escaping Tracer.Handler) {
+    init(clock: MonotonicToWall, handler: @escaping Tracer.Handler, batchHandler: Tracer.BatchHandler?) {
         self.clock = clock
         self.handler = handler
+        self.batchHandler = batchHandler
     }
 
     @inline(__always)
     func consume(_ raw: UnsafeRawBufferPointer) -> Int32 {
         handled += 1
         do {
-            if try !EventDecoder.decodeRecord(raw, clock: clock, deliver: handler) {
+            let more: Bool
+            if let batchHandler, try EventDecoder.isBatch(raw) {
+                more = batchHandler(try EventDecoder.decodeBatch(raw, clock: clock))
+            } else {
+                more = try EventDecoder.decodeRecord(raw, clock: clock, deliver: handler)
+            }
+            if !more {
                 stopped = true
                 return -1
             }
