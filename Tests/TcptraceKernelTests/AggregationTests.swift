@@ -150,9 +150,17 @@ import TcptraceKernel
         #expect(s1["type"] as? String == "summary" && s2["type"] as? String == "summary")
         for key in ["events", "transitions", "lost", "connections", "lingerers", "time_wait"] {
             var x = s1[key], y = s2[key]
-            if key == "time_wait" {  // per_s divides by each run's own duration
-                x = (x as? [String: Any]).map { ["total": $0["total"] ?? 0, "top": ($0["top"] as? [[String: Any]])?.map { ["raddr": $0["raddr"] ?? "", "count": $0["count"] ?? 0] } ?? []] }
-                y = (y as? [String: Any]).map { ["total": $0["total"] ?? 0, "top": ($0["top"] as? [[String: Any]])?.map { ["raddr": $0["raddr"] ?? "", "count": $0["count"] ?? 0] } ?? []] }
+            if key == "time_wait" {
+                // per_s divides by each run's own duration; endpoints with equal counts come in
+                // each process's hash order.
+                func endpoints(_ v: Any?) -> [String: Any]? {
+                    (v as? [String: Any]).map { tw in
+                        let top = (tw["top"] as? [[String: Any]] ?? []).map { "\($0["raddr"] ?? "") \($0["rport"] ?? "") \($0["count"] ?? "")" }
+                        return ["total": tw["total"] ?? 0, "top": top.sorted()]
+                    }
+                }
+                x = endpoints(x)
+                y = endpoints(y)
             }
             #expect((x as? NSObject) == (y as? NSObject), "summary \(key): \(x ?? "nil") vs \(y ?? "nil")")
         }
