@@ -98,15 +98,7 @@ public struct ConnectionTable: Sendable {
     public mutating func apply(_ t: Transition, into outcome: inout Outcome) {
         let closing = t.new == .close && t.old != .close
         if let i = entries.slot(of: t.identity.cookie) {
-            // Changed in place in its slot (no copy of the entry out and back); port and owner
-            // are read within the same access.
-            let (entered, port, owner) = Self.stepReading(&entries[slot: i], t, outcome: &outcome)
-            book(t, localPort: port, owner: owner, isNew: false, enteredCloseWait: entered)
-            outcome.owner = owner
-            if closing {
-                outcome.connection = Self.record(entries[slot: i], closing: t)
-                entries.remove(slot: i, cookie: t.identity.cookie)
-            }
+            apply(t, slot: i, into: &outcome)
             return
         }
         let e = startEntry(t, outcome: &outcome)
@@ -115,6 +107,20 @@ public struct ConnectionTable: Sendable {
             outcome.connection = Self.record(e, closing: t)
         } else {
             entries.insert(e, for: t.identity.cookie)
+        }
+    }
+
+    /// `t` applied to the entry in slot `i`, changed in place (no copy of the entry out and
+    /// back; port and owner are read within the same access); at CLOSE, its record is written
+    /// and the entry removed.
+    @inline(__always)
+    mutating func apply(_ t: Transition, slot i: Int, into outcome: inout Outcome) {
+        let (entered, port, owner) = Self.stepReading(&entries[slot: i], t, outcome: &outcome)
+        book(t, localPort: port, owner: owner, isNew: false, enteredCloseWait: entered)
+        outcome.owner = owner
+        if t.new == .close && t.old != .close {
+            outcome.connection = Self.record(entries[slot: i], closing: t)
+            entries.remove(slot: i, cookie: t.identity.cookie)
         }
     }
 
@@ -409,30 +415,39 @@ extension ConnectionTable {
         var t = b.last
         var closesEarly = false
         for i in 0..<b.earlierCount where b.earlier(i).new == .close { closesEarly = true }
-        guard b.earlierCount > 0, !closesEarly, entries.slot(of: t.identity.cookie) == nil else {
+        if closesEarly {  // never from the kernel (CLOSE ends a batch): one by one
             for i in 0..<b.count {
                 b.load(i, into: &t)
                 _ = ingest(t, summary: &summary, into: &outcome)
             }
             return
         }
-        b.load(0, into: &t)
-        var e = startEntry(t, outcome: &outcome)
-        summary.record(t)
-        for i in 1..<b.count {
-            b.load(i, into: &t)
-            let entered = Self.step(&e, t, isNew: false, outcome: &outcome)
-            book(t, localPort: e.identity.localPort, owner: e.owner, isNew: false, enteredCloseWait: entered)
+        if let slot = entries.slot(of: t.identity.cookie) {
+            for i in 0..<b.count {
+                b.load(i, into: &t)
+                apply(t, slot: slot, into: &outcome)
+                summary.record(t)
+            }
+        } else {
+            b.load(0, into: &t)
+            var e = startEntry(t, outcome: &outcome)
             summary.record(t)
+            for i in 1..<b.count {
+                b.load(i, into: &t)
+                let entered = Self.step(&e, t, isNew: false, outcome: &outcome)
+                book(t, localPort: e.identity.localPort, owner: e.owner, isNew: false, enteredCloseWait: entered)
+                summary.record(t)
+            }
+            outcome.owner = e.owner
+            if t.new == .close && t.old != .close {
+                outcome.connection = Self.record(e, closing: t)
+            } else {
+                entries.insert(e, for: t.identity.cookie)
+            }
         }
-        outcome.owner = e.owner
-        if t.new == .close && t.old != .close {
-            let c = Self.record(e, closing: t)
+        if let c = outcome.connection {
             summary.connections += 1
             summary.timeWait.record(c)
-            outcome.connection = c
-        } else {
-            entries.insert(e, for: t.identity.cookie)
         }
     }
 }

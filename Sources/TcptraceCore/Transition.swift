@@ -318,17 +318,33 @@ public struct TransitionBatch: Sendable {
     /// Adds an earlier transition after those added before (false when full).
     @discardableResult
     public mutating func appendEarlier(_ step: Step) -> Bool {
-        guard earlierCount < Self.maxEarlier else { return false }
-        withUnsafeMutableBytes(of: &steps) { $0.baseAddress!.assumingMemoryBound(to: Step.self)[earlierCount] = step }
+        switch earlierCount {
+        case 0: steps.0 = step
+        case 1: steps.1 = step
+        case 2: steps.2 = step
+        case 3: steps.3 = step
+        case 4: steps.4 = step
+        case 5: steps.5 = step
+        case 6: steps.6 = step
+        default: return false
+        }
         earlierCount += 1
         return true
     }
 
-    /// Earlier transition `i` (0 is the oldest).
+    /// Earlier transition `i` (0 is the oldest). By element: the tuple is not copied whole.
     @inline(__always)
     public func earlier(_ i: Int) -> Step {
         precondition(i >= 0 && i < earlierCount)
-        return withUnsafeBytes(of: steps) { $0.baseAddress!.assumingMemoryBound(to: Step.self)[i] }
+        switch i {
+        case 0: return steps.0
+        case 1: return steps.1
+        case 2: return steps.2
+        case 3: return steps.3
+        case 4: return steps.4
+        case 5: return steps.5
+        default: return steps.6
+        }
     }
 
     /// Makes `t`, a transition of this batch (or `last` itself), transition `i` (0 is the
