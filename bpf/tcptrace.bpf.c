@@ -450,11 +450,10 @@ static __always_inline void aggregate_transition(struct sock *sk, int oldstate, 
 		return;
 	}
 
-	p->n = 0;
 	struct tcptrace_batch *b = bpf_ringbuf_reserve(&events, sizeof(*b), 0);
 	if (!b) {
 		count_n(TCPTRACE_CTR_RINGBUF_FULL, n + 1);
-		return;
+		goto sent;
 	}
 	/* The batch's endpoints: the merged ones. */
 	__u64 *bs = (__u64 *)b->last.saddr, *bd = (__u64 *)b->last.daddr;
@@ -474,6 +473,13 @@ static __always_inline void aggregate_transition(struct sock *sk, int oldstate, 
 		b->newstate[i] = used ? p->new[i] : 0;
 	}
 	bpf_ringbuf_submit(b, wake_flags(sizeof(*b)));
+sent:
+	/* The connection is over at CLOSE (the table drops its entry): a later connect() on the
+	 * socket starts from no known endpoints, as its new table entry does. */
+	if (newstate == TCP_CLOSE)
+		__builtin_memset(p, 0, sizeof(*p));
+	else
+		p->n = 0;
 }
 
 /* Called for TCP sockets only (checked first by both programs: the tracepoint also fires for
