@@ -101,6 +101,7 @@ extension TraceRun {
     /// The kernel's and the table's counters, now, into a summary.
     func takeCounters(into s: inout RunSummary, tracer: Tracer) {
         s.kernel = tracer.kernelCounters()
+        s.kernel.ringRecords = tracer.records
         s.lost.ringBufferFull = s.kernel.ringBufferFull
         s.lost.recursionMisses = tracer.recursionMisses()
         s.lost.undecodable = tracer.undecodable

@@ -203,6 +203,9 @@ public struct TraceCommand: ParsableCommand {
         var c = Tracer.Configuration()
         c.filter = filter
         c.ringBufferBytes = ringBufferSize
+        // Transitions not printed: the kernel sends each socket's in one record (per CLOSE,
+        // CLOSE_WAIT or LISTEN) instead of one record each.
+        c.aggregate = !events.contains(.transitions)
         c.verbose = verbose
         return c
     }

@@ -58,6 +58,8 @@ final class TraceRun<Sink: RecordSink> {
     let emitTransitions: Bool
     let emitConnections: Bool
     let emitLingerers: Bool
+    /// The kernel aggregates transitions (`Tracer.Configuration.aggregate`).
+    let aggregated: Bool
     /// The first output error; it stops the run.
     var outputError: OutputError?
     let lingererHolders: LingererHolders
@@ -96,6 +98,7 @@ final class TraceRun<Sink: RecordSink> {
         emitConnections = options.events.contains(.connections)
         emitLingerers = options.events.contains(.lingerers)
         lingererHolders = LingererHolders(limit: options.maxConnections)
+        aggregated = options.tracerConfiguration(filter: filter).aggregate
     }
 
     deinit {
@@ -112,7 +115,7 @@ final class TraceRun<Sink: RecordSink> {
             StopSignal.install()
             tracer = try Tracer(
                 configuration: options.tracerConfiguration(filter: filter), clock: SystemClock.monotonicToWall(),
-                handler: { [out = writer.storage] t in self.handle(t, out: out) })
+                handler: { [out = writer.storage] t in self.handle(t, out: out) }, batchHandler: batchHandler())
         } catch {
             printError(error.description)
             return error.exitStatus
@@ -160,6 +163,28 @@ final class TraceRun<Sink: RecordSink> {
             containers.name(&t.identity, now: t.time)
             sink.append(&t, to: &out.pointee, timeCache: &hot.pointee.timeCache)
         }
+        return emitOutcome(&outcome, out: out)
+    }
+
+    /// `handle` for a batch of one socket's transitions (aggregated mode: none is printed).
+    @inline(__always)
+    func handle(batch: borrowing TransitionBatch, out: UnsafeMutablePointer<[UInt8]>) -> Bool {
+        var outcome = ConnectionTable.Outcome()
+        hot.pointee.table.ingest(batch: batch, summary: &hot.pointee.summary, into: &outcome)
+        return emitOutcome(&outcome, out: out)
+    }
+
+    /// In aggregated mode, batches go to the table whole.
+    func batchHandler() -> Tracer.BatchHandler? {
+        guard aggregated else { return nil }
+        let out = writer.storage
+        return { (b: borrowing TransitionBatch) in self.handle(batch: b, out: out) }
+    }
+
+    /// The records an event or batch made: its connection and a lingerer leaving CLOSE_WAIT.
+    @inline(__always)
+    func emitOutcome(_ outcome: inout ConnectionTable.Outcome, out: UnsafeMutablePointer<[UInt8]>) -> Bool {
+        let hot = self.hot
         if var c = outcome.connection {
             if emitConnections {
                 containers.name(&c.identity, now: c.time)
@@ -242,7 +267,16 @@ final class TraceRun<Sink: RecordSink> {
     func checkLingerers() {
         var due = table.dueLingerers(now: SystemClock.wallNow())
         guard !due.isEmpty else { return }
-        lingererHolders.resolve(&due, namespaces: namespaces)
+        let left = lingererHolders.resolve(&due, namespaces: namespaces)
+        if aggregated && !left.isEmpty {
+            // Left CLOSE_WAIT in the kernel (its batch comes at CLOSE): not a lingerer, as the
+            // transition would have said in time.
+            for cookie in left {
+                table.withdrawLingerer(cookie)
+                _ = lingererHolders.takeHolder(ofClosed: cookie)
+            }
+            due.removeAll { left.contains($0.identity.cookie) }
+        }
         for var l in due {
             // Found by the start-up census: the kernel never said its cgroup; its holder's is it.
             if l.identity.cgroup == nil, let pid = l.holder?.process.pid { l.identity.cgroup = CgroupV2.cgroup(ofProcess: pid)?.id }

@@ -14,12 +14,20 @@ public final class Tracer {
         /// The kernel wakes user space only once this much is queued (0: on every event);
         /// the poll timeout bounds the latency in between.
         public var wakeupBytes: UInt64? = nil
+        /// Aggregated mode: the kernel keeps each socket's transitions and sends them as one
+        /// record when the socket enters CLOSE, CLOSE_WAIT or LISTEN (bpf/tcptrace.h, struct
+        /// tcptrace_batch). The handler still receives every transition, in order, but only
+        /// once its batch is sent: for when transitions are not printed as they happen.
+        public var aggregate = false
         public var verbose = false
         public init() {}
     }
 
     /// Receives each decoded transition; returns false to stop consuming (e.g. output closed).
     public typealias Handler = (consuming Transition) -> Bool
+    /// Receives each batch of one socket's transitions (aggregated mode) whole, instead of
+    /// `Handler` receiving them one by one.
+    public typealias BatchHandler = (borrowing TransitionBatch) -> Bool
 
     private let object: OpaquePointer
     /// One per program, in ProgramInterface.Program order.
@@ -32,10 +40,12 @@ public final class Tracer {
     private let consumer: Consumer
 
     /// Opens, configures, loads and attaches the embedded program. Needs root.
-    public init(configuration: Configuration, clock: MonotonicToWall, handler: @escaping Handler) throws(SystemError) {
+    public init(
+        configuration: Configuration, clock: MonotonicToWall, handler: @escaping Handler, batchHandler: BatchHandler? = nil
+    ) throws(SystemError) {
         Self.setLibbpfLogging(verbose: configuration.verbose)
         let object = try EmbeddedObject.openObject(name: "tcptrace")
-        let consumer = Consumer(clock: clock, handler: handler)
+        let consumer = Consumer(clock: clock, handler: handler, batchHandler: batchHandler)
         var ring: OpaquePointer? = nil
         do throws(SystemError) {
             try Self.applySettings(configuration, to: object)
@@ -104,6 +114,9 @@ public final class Tracer {
 
     /// Records that arrived but did not decode.
     public var undecodable: UInt64 { consumer.undecodable }
+
+    /// Ring records received (a batch is one record, however many transitions it holds).
+    public var records: UInt64 { UInt64(consumer.handled) }
 
     /// Detaches from the tracepoint: no new events; what is queued can still be drained.
     /// The fallback goes first: alone, it would handle softirq hits the main program never saw
@@ -192,6 +205,7 @@ public final class Tracer {
         try rodata.set(\.filterCgroupLevel, f.cgroupSubtree?.level ?? 0)
         try rodata.set(\.wakeupBytes, c.wakeupBytes ?? c.ringBufferBytes / 4)
         try rodata.set(\.taskStackBytes, taskStackBytes())
+        try rodata.set(\.aggregate, c.aggregate ? 1 : 0)
         try rodata.commit()
     }
 
@@ -277,21 +291,28 @@ public final class Tracer {
 private final class Consumer {
     let clock: MonotonicToWall
     let handler: Tracer.Handler
+    let batchHandler: Tracer.BatchHandler?
     var handled = 0
     var undecodable: UInt64 = 0
     var stopped = false
 
-    init(clock: MonotonicToWall, handler: @escaping Tracer.Handler) {
+    init(clock: MonotonicToWall, handler: @escaping Tracer.Handler, batchHandler: Tracer.BatchHandler?) {
         self.clock = clock
         self.handler = handler
+        self.batchHandler = batchHandler
     }
 
     @inline(__always)
     func consume(_ raw: UnsafeRawBufferPointer) -> Int32 {
         handled += 1
         do {
-            let t = try EventDecoder.decode(raw, clock: clock)
-            if !handler(t) {
+            let more: Bool
+            if let batchHandler, try EventDecoder.isBatch(raw) {
+                more = batchHandler(try EventDecoder.decodeBatch(raw, clock: clock))
+            } else {
+                more = try EventDecoder.decodeRecord(raw, clock: clock, deliver: handler)
+            }
+            if !more {
                 stopped = true
                 return -1
             }

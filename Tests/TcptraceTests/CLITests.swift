@@ -17,6 +17,18 @@ import TcptraceCore
         #expect(c.ringBufferSize == 8 << 20)
     }
 
+    /// The kernel aggregates exactly when transitions are not printed.
+    @Test func aggregationFollowsTheEvents() throws {
+        func aggregates(_ args: [String]) throws -> Bool {
+            (try TcptraceCommand.parseAsRoot(args) as! TraceCommand).tracerConfiguration(filter: TraceFilter()).aggregate
+        }
+        #expect(try !aggregates([]))
+        #expect(try !aggregates(["--events", "transitions"]))
+        #expect(try !aggregates(["--events", "connections,transitions"]))
+        #expect(try aggregates(["--events", "connections,lingerers"]))
+        #expect(try aggregates(["--events", "lingerers"]))
+    }
+
     @Test func filtersAreParsed() throws {
         let c =
             try TcptraceCommand.parseAsRoot([
