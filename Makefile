@@ -22,7 +22,7 @@ endif
 BPF_CFLAGS := -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_$(ARCH) \
 	-fdebug-prefix-map=$(CURDIR)=. -Ibpf -idirafter /usr/include/$(MULTIARCH) -idirafter /usr/include
 
-.PHONY: all bpf build run test clean deps
+.PHONY: all bpf build run test clean deps install uninstall
 all: build
 
 deps:
@@ -56,3 +56,36 @@ test: $(EMBEDDED)
 
 clean:
 	$(Q)rm -rf $(OUTPUT) .build
+
+# Installation: make && sudo make install [PREFIX=/usr/local] [DESTDIR=staging] [SYSCONFDIR=/etc].
+# Installs the binary `make` built (built first only when missing, so root does not rebuild it);
+# the man page and completions are generated from that binary.
+PREFIX ?= /usr/local
+SYSCONFDIR ?= /etc
+BINDIR = $(PREFIX)/bin
+MAN8DIR = $(PREFIX)/share/man/man8
+BASHDIR = $(PREFIX)/share/bash-completion/completions
+ZSHDIR = $(PREFIX)/share/zsh/site-functions
+FISHDIR = $(PREFIX)/share/fish/vendor_completions.d
+UNITDIR = $(PREFIX)/lib/systemd/system
+LOGROTATEDIR = $(SYSCONFDIR)/logrotate.d
+INSTALLED = $(BINDIR)/tcptrace-bpf $(MAN8DIR)/tcptrace-bpf.8 $(BASHDIR)/tcptrace-bpf $(ZSHDIR)/_tcptrace-bpf \
+	$(FISHDIR)/tcptrace-bpf.fish $(UNITDIR)/tcptrace-bpf.service $(LOGROTATEDIR)/tcptrace-bpf
+
+$(BIN):
+	$(Q)$(MAKE) build
+
+install: | $(BIN)
+	@echo "  INSTALL  $(DESTDIR)$(PREFIX)"
+	$(Q)install -d $(addprefix $(DESTDIR),$(BINDIR) $(MAN8DIR) $(BASHDIR) $(ZSHDIR) $(FISHDIR) $(UNITDIR) $(LOGROTATEDIR))
+	$(Q)install -m 755 $(BIN) $(DESTDIR)$(BINDIR)/tcptrace-bpf
+	$(Q)$(PYTHON) scripts/make-manpage.py $(BIN) README.md > $(DESTDIR)$(MAN8DIR)/tcptrace-bpf.8.tmp
+	$(Q)mv $(DESTDIR)$(MAN8DIR)/tcptrace-bpf.8.tmp $(DESTDIR)$(MAN8DIR)/tcptrace-bpf.8
+	$(Q)$(BIN) --generate-completion-script bash > $(DESTDIR)$(BASHDIR)/tcptrace-bpf
+	$(Q)$(BIN) --generate-completion-script zsh > $(DESTDIR)$(ZSHDIR)/_tcptrace-bpf
+	$(Q)$(BIN) --generate-completion-script fish > $(DESTDIR)$(FISHDIR)/tcptrace-bpf.fish
+	$(Q)sed 's|@BINDIR@|$(BINDIR)|g' deploy/systemd/tcptrace-bpf.service.in > $(DESTDIR)$(UNITDIR)/tcptrace-bpf.service
+	$(Q)install -m 644 deploy/logrotate/tcptrace-bpf $(DESTDIR)$(LOGROTATEDIR)/tcptrace-bpf
+
+uninstall:
+	$(Q)rm -f $(addprefix $(DESTDIR),$(INSTALLED))

@@ -45,7 +45,7 @@ let package = Package(
         // Root and a BTF kernel: the real program, real loopback connections.
         .testTarget(
             name: "TcptraceKernelTests",
-            dependencies: ["TcptraceKernel", "TcptraceHost", "TcptraceCore", "CTcptraceProgram", "CLibbpf"]
+            dependencies: ["TcptraceKernel", "TcptraceHost", "TcptraceCore", "CTcptraceProgram", "CTcptraceHost", "CLibbpf"]
         ),
     ]
 )

@@ -43,11 +43,15 @@ const volatile __u32 filter_netns = 0;
 const volatile __u64 filter_cgroup_id = 0;
 const volatile __u32 filter_cgroup_level = 0;
 
-/* Anchors struct tcptrace_event in the object's BTF so a test can compare its layout. */
-const volatile struct tcptrace_event *const abi_event_anchor = 0;
+/* 1: aggregated mode (see struct tcptrace_batch): set when transitions are not printed. */
+const volatile __u8 aggregate = 0;
 
-/* A ring record: the event plus the ring's 8-byte header. */
-#define RECORD_BYTES (sizeof(struct tcptrace_event) + 8)
+/* Anchor the records' structs in the object's BTF so a test can compare their layouts. */
+const volatile struct tcptrace_event *const abi_event_anchor = 0;
+const volatile struct tcptrace_batch *const abi_batch_anchor = 0;
+
+/* Bytes a record takes in the ring: the record plus the ring's 8-byte header. */
+#define RECORD_BYTES(size) ((size) + 8)
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -95,6 +99,21 @@ struct place {
 	__u32 flags; /* enum place_flag */
 };
 
+/* Aggregated mode: the transitions not yet sent (the earlier ones of the next batch) and the
+ * socket's endpoints merged over them (the latest known value of each). */
+struct pending {
+	__u64 entered_ns; /* when the socket entered old[0] (entered_known) */
+	__u64 ts_ns[TCPTRACE_BATCH_MAX - 1];
+	__u8 old[TCPTRACE_BATCH_MAX - 1];
+	__u8 new[TCPTRACE_BATCH_MAX - 1];
+	__u8 n;
+	__u8 entered_known;
+	__u16 lport;
+	__u16 rport;
+	__u64 saddr[2];
+	__u64 daddr[2];
+};
+
 /* Per-socket state; dies with the socket. BPF_F_CLONE copies a listener's storage (its
  * owner) into each child socket it creates. */
 struct sock_state {
@@ -104,6 +123,7 @@ struct sock_state {
 	__u32 owner_pid;
 	__u32 flags;
 	char owner_comm[TCPTRACE_COMM_LEN];
+	struct pending pending;
 };
 
 struct {
@@ -115,11 +135,16 @@ struct {
 
 /* Atomic although per CPU: handle_nested can run in softirq in the middle of
  * handle_set_state's increment of the same counter on the same CPU. */
-static __always_inline void count(__u32 idx)
+static __always_inline void count_n(__u32 idx, __u64 n)
 {
 	__u64 *v = bpf_map_lookup_elem(&counters, &idx);
 	if (v)
-		__sync_fetch_and_add(v, 1);
+		__sync_fetch_and_add(v, n);
+}
+
+static __always_inline void count(__u32 idx)
+{
+	count_n(idx, 1);
 }
 
 static __always_inline bool port_in(const volatile __u16 *list, __u32 n, __u16 port)
@@ -266,6 +291,197 @@ static __always_inline bool in_owner_context(int oldstate, int newstate)
 	       newstate == TCP_FIN_WAIT1 || newstate == TCP_LAST_ACK;
 }
 
+/* The socket's addresses as the tracepoint reads them, into 16 bytes each (IPv4 in the first 4). */
+static __always_inline void read_endpoints(const struct sock *sk, __u16 family, __u64 *sa, __u64 *da)
+{
+	if (family == AF_INET6) {
+		BPF_CORE_READ_INTO((__u8(*)[16])sa, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
+		BPF_CORE_READ_INTO((__u8(*)[16])da, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
+	} else {
+		sa[0] = family == AF_INET ? sk->__sk_common.skc_rcv_saddr : 0;
+		sa[1] = 0;
+		da[0] = family == AF_INET ? sk->__sk_common.skc_daddr : 0;
+		da[1] = 0;
+	}
+}
+
+/* The task's view (pid, comm), the socket's place, owner, inode, state change, durations and, at
+ * ->CLOSE_WAIT and ->CLOSE, the receive queue and counters: every field but the addresses and
+ * kind, which the caller writes. */
+static __always_inline void fill_event(struct tcptrace_event *out, struct sock *sk, int oldstate, int newstate,
+				       __u64 now, __u64 cookie, __u64 pid_tgid, const struct place *here,
+				       struct sock_state *st, __u16 family, __u16 lport, __u16 rport)
+{
+	__u32 flags = 0;
+	out->ts_ns = now;
+	out->cookie = cookie;
+	out->ns_in_old = 0;
+	out->inode = 0;
+	out->bytes_acked = 0;
+	out->bytes_received = 0;
+	out->total_retrans = 0;
+	out->srtt_us = 0;
+	out->rcv_queue = 0;
+	out->pid = pid_tgid >> 32;
+	out->owner_pid = 0;
+	out->netns = here->netns;
+	out->cgroup_id = here->cgroup_id;
+	if (here->flags & PLACE_NETNS)
+		flags |= TCPTRACE_F_HAS_NETNS;
+	if (here->flags & PLACE_CGROUP)
+		flags |= TCPTRACE_F_HAS_CGROUP;
+	out->family = family;
+	out->lport = lport;
+	out->rport = rport;
+	out->oldstate = oldstate;
+	out->newstate = newstate;
+	bpf_get_current_comm(out->comm, sizeof(out->comm));
+	if (st && (st->flags & SS_OWNER)) {
+		out->owner_pid = st->owner_pid;
+		__builtin_memcpy(out->owner_comm, st->owner_comm, sizeof(out->owner_comm));
+		flags |= TCPTRACE_F_HAS_OWNER;
+	} else {
+		__u64 *oc = (__u64 *)out->owner_comm;
+		oc[0] = 0;
+		oc[1] = 0;
+	}
+	if (st) {
+		if (st->flags & SS_ENTERED_KNOWN) {
+			out->ns_in_old = now - st->entered_ns;
+			flags |= TCPTRACE_F_HAS_OLD_DURATION;
+		}
+		if (st->inode) {
+			out->inode = st->inode;
+			flags |= TCPTRACE_F_HAS_INODE;
+		}
+	}
+	if (newstate == TCP_CLOSE_WAIT || newstate == TCP_CLOSE) {
+		struct tcp_sock *tp = bpf_skc_to_tcp_sock(sk);
+		if (tp) {
+			/* Sequence space received but not read: unread bytes, plus 1 for a FIN received.
+			 * At FIN_WAIT2->CLOSE it tells TIME_WAIT (peer's FIN in) from an orphan timeout. */
+			out->rcv_queue = tp->rcv_nxt - tp->copied_seq;
+			flags |= TCPTRACE_F_HAS_RCV_QUEUE;
+			if (newstate == TCP_CLOSE) {
+				out->bytes_acked = tp->bytes_acked;
+				out->bytes_received = tp->bytes_received;
+				out->total_retrans = tp->total_retrans;
+				out->srtt_us = tp->srtt_us >> 3;
+				flags |= TCPTRACE_F_HAS_STATS;
+			}
+		}
+	}
+	out->flags = flags;
+}
+
+/* The inode of the socket's file, once it has one (read once, kept in storage). */
+static __always_inline void note_inode(struct sock *sk, struct sock_state *st)
+{
+	if (st->inode)
+		return;
+	/* Trusted BTF pointers (tp_btf): plain loads, a NULL link reads as 0. */
+	struct socket *so = sk->sk_socket;
+	if (so)
+		st->inode = so->file->f_inode->i_ino;
+}
+
+/* Batch wakeups: user space polls every 100 ms and drains whatever is queued, so a wakeup
+ * only shortens the wait. Wake when this record takes the queued data across a multiple of
+ * wakeup_bytes (once per crossing, not on every record above it: each wakeup is an irq_work
+ * self-IPI); the window of two records tolerates the other CPU reserving in between. Past
+ * twice wakeup_bytes user space is falling behind: then every record wakes it, as before. */
+static __always_inline __u64 wake_flags(__u64 record_size)
+{
+	if (!wakeup_bytes)
+		return BPF_RB_FORCE_WAKEUP;
+	__u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+	__u64 window = 2 * RECORD_BYTES(record_size);
+	__u64 before = avail > window ? avail - window : 0;
+	if (avail >= 2 * wakeup_bytes || avail / wakeup_bytes != before / wakeup_bytes)
+		return BPF_RB_FORCE_WAKEUP;
+	return BPF_RB_NO_WAKEUP;
+}
+
+/* Whether an address is unspecified as user space sees it: all zero, or IPv4-mapped 0.0.0.0. */
+static __always_inline bool unspecified(const __u64 *a)
+{
+	const __u32 *w = (const __u32 *)a;
+	return (w[0] | w[1] | w[3]) == 0 && (w[2] == 0 || w[2] == bpf_htonl(0xffff));
+}
+
+/* Aggregated mode: one transition of a socket that has storage (see struct tcptrace_batch). Its
+ * endpoints are merged into the pending batch the way user space's table merges them (a known
+ * value replaces an unknown one, never the reverse); then it is either kept in storage or sent,
+ * with the transitions kept before it, as one record. */
+static __always_inline void aggregate_transition(struct sock *sk, int oldstate, int newstate, __u64 now,
+						 __u64 cookie, __u64 pid_tgid, const struct place *here,
+						 struct sock_state *st, __u16 family, __u16 lport, __u16 rport)
+{
+	struct pending *p = &st->pending;
+	__u64 sa[2], da[2];
+	read_endpoints(sk, family, sa, da);
+	if (!unspecified(sa)) {
+		p->saddr[0] = sa[0];
+		p->saddr[1] = sa[1];
+	}
+	if (!unspecified(da)) {
+		p->daddr[0] = da[0];
+		p->daddr[1] = da[1];
+	}
+	if (lport)
+		p->lport = lport;
+	if (rport)
+		p->rport = rport;
+	note_inode(sk, st);
+
+	__u32 n = p->n;
+	if (n >= TCPTRACE_BATCH_MAX - 1) /* never more: sent when full below */
+		n = TCPTRACE_BATCH_MAX - 1;
+	if (newstate != TCP_CLOSE && newstate != TCP_CLOSE_WAIT && newstate != TCP_LISTEN &&
+	    n < TCPTRACE_BATCH_MAX - 1) {
+		if (n == 0) {
+			p->entered_ns = st->entered_ns;
+			p->entered_known = (st->flags & SS_ENTERED_KNOWN) != 0;
+		}
+		p->ts_ns[n] = now;
+		p->old[n] = oldstate;
+		p->new[n] = newstate;
+		p->n = n + 1;
+		return;
+	}
+
+	struct tcptrace_batch *b = bpf_ringbuf_reserve(&events, sizeof(*b), 0);
+	if (!b) {
+		count_n(TCPTRACE_CTR_RINGBUF_FULL, n + 1);
+		goto sent;
+	}
+	/* The batch's endpoints: the merged ones. */
+	__u64 *bs = (__u64 *)b->last.saddr, *bd = (__u64 *)b->last.daddr;
+	bs[0] = p->saddr[0];
+	bs[1] = p->saddr[1];
+	bd[0] = p->daddr[0];
+	bd[1] = p->daddr[1];
+	fill_event(&b->last, sk, oldstate, newstate, now, cookie, pid_tgid, here, st, family, p->lport, p->rport);
+	b->last.kind = TCPTRACE_KIND_BATCH;
+	b->entered_ns = p->entered_ns;
+	b->entered_known = n > 0 && p->entered_known;
+	b->n_before = n;
+	for (int i = 0; i < TCPTRACE_BATCH_MAX - 1; i++) {
+		bool used = i < n;
+		b->ts_ns[i] = used ? p->ts_ns[i] : 0;
+		b->oldstate[i] = used ? p->old[i] : 0;
+		b->newstate[i] = used ? p->new[i] : 0;
+	}
+	bpf_ringbuf_submit(b, wake_flags(sizeof(*b)));
+sent:
+	/* The connection is over at CLOSE (the table drops its entry): a later connect() on the
+	 * socket starts from no known endpoints, as its new table entry does. */
+	if (newstate == TCP_CLOSE)
+		__builtin_memset(p, 0, sizeof(*p));
+	else
+		p->n = 0;
+}
+
 /* Called for TCP sockets only (checked first by both programs: the tracepoint also fires for
  * SCTP and MPTCP). cookie is bpf_get_socket_cookie(sk). */
 static __always_inline void handle(struct sock *sk, int oldstate, int newstate, __u64 cookie)
@@ -284,6 +500,7 @@ static __always_inline void handle(struct sock *sk, int oldstate, int newstate, 
 		st->flags &= SS_OWNER;
 		st->inode = 0;
 		st->place.flags = 0;
+		__builtin_memset(&st->pending, 0, sizeof(st->pending));
 	}
 
 	/* Once per socket while it has storage; a copy, so that both cases are one plain value. */
@@ -318,105 +535,23 @@ static __always_inline void handle(struct sock *sk, int oldstate, int newstate, 
 	if (st)
 		st->flags |= SS_MATCHED;
 
+	if (aggregate && st) {
+		aggregate_transition(sk, oldstate, newstate, now, cookie, pid_tgid, &here, st, family, lport, rport);
+		goto update_state;
+	}
+
 	/* Filled in place in the ring: every byte is written (the slot is not zeroed). */
 	struct tcptrace_event *out = bpf_ringbuf_reserve(&events, sizeof(*out), 0);
 	if (!out) {
 		count(TCPTRACE_CTR_RINGBUF_FULL);
 		goto update_state;
 	}
-	__u32 flags = 0;
-	out->ts_ns = now;
-	out->cookie = cookie;
-	out->ns_in_old = 0;
-	out->inode = 0;
-	out->bytes_acked = 0;
-	out->bytes_received = 0;
-	out->total_retrans = 0;
-	out->srtt_us = 0;
-	out->rcv_queue = 0;
-	out->pid = pid_tgid >> 32;
-	out->owner_pid = 0;
-	out->netns = here.netns;
-	out->cgroup_id = here.cgroup_id;
-	if (here.flags & PLACE_NETNS)
-		flags |= TCPTRACE_F_HAS_NETNS;
-	if (here.flags & PLACE_CGROUP)
-		flags |= TCPTRACE_F_HAS_CGROUP;
-	out->family = family;
-	out->lport = lport;
-	out->rport = rport;
-	out->oldstate = oldstate;
-	out->newstate = newstate;
-	if (family == AF_INET6) {
-		BPF_CORE_READ_INTO(&out->saddr, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
-		BPF_CORE_READ_INTO(&out->daddr, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
-	} else {
-		__u64 *sa = (__u64 *)out->saddr, *da = (__u64 *)out->daddr;
-		sa[0] = family == AF_INET ? sk->__sk_common.skc_rcv_saddr : 0;
-		sa[1] = 0;
-		da[0] = family == AF_INET ? sk->__sk_common.skc_daddr : 0;
-		da[1] = 0;
-	}
-	bpf_get_current_comm(out->comm, sizeof(out->comm));
-	out->reserved = 0;
-	if (st && (st->flags & SS_OWNER)) {
-		out->owner_pid = st->owner_pid;
-		__builtin_memcpy(out->owner_comm, st->owner_comm, sizeof(out->owner_comm));
-		flags |= TCPTRACE_F_HAS_OWNER;
-	} else {
-		__u64 *oc = (__u64 *)out->owner_comm;
-		oc[0] = 0;
-		oc[1] = 0;
-	}
-	if (st) {
-		if (st->flags & SS_ENTERED_KNOWN) {
-			out->ns_in_old = now - st->entered_ns;
-			flags |= TCPTRACE_F_HAS_OLD_DURATION;
-		}
-		if (!st->inode) {
-			/* Trusted BTF pointers (tp_btf): plain loads, a NULL link reads as 0. */
-			struct socket *so = sk->sk_socket;
-			if (so)
-				st->inode = so->file->f_inode->i_ino;
-		}
-		if (st->inode) {
-			out->inode = st->inode;
-			flags |= TCPTRACE_F_HAS_INODE;
-		}
-	}
-	if (newstate == TCP_CLOSE_WAIT || newstate == TCP_CLOSE) {
-		struct tcp_sock *tp = bpf_skc_to_tcp_sock(sk);
-		if (tp) {
-			/* Sequence space received but not read: unread bytes, plus 1 for a FIN received.
-			 * At FIN_WAIT2->CLOSE it tells TIME_WAIT (peer's FIN in) from an orphan timeout. */
-			out->rcv_queue = tp->rcv_nxt - tp->copied_seq;
-			flags |= TCPTRACE_F_HAS_RCV_QUEUE;
-			if (newstate == TCP_CLOSE) {
-				out->bytes_acked = tp->bytes_acked;
-				out->bytes_received = tp->bytes_received;
-				out->total_retrans = tp->total_retrans;
-				out->srtt_us = tp->srtt_us >> 3;
-				flags |= TCPTRACE_F_HAS_STATS;
-			}
-		}
-	}
-	out->flags = flags;
-
-	/* Batch wakeups: user space polls every 100 ms and drains whatever is queued, so a wakeup
-	 * only shortens the wait. Wake when this record takes the queued data across a multiple of
-	 * wakeup_bytes (once per crossing, not on every record above it: each wakeup is an irq_work
-	 * self-IPI); the window of two records tolerates the other CPU reserving in between. Past
-	 * twice wakeup_bytes user space is falling behind: then every record wakes it, as before. */
-	__u64 wake = BPF_RB_NO_WAKEUP;
-	if (!wakeup_bytes) {
-		wake = BPF_RB_FORCE_WAKEUP;
-	} else {
-		__u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
-		__u64 before = avail > 2 * RECORD_BYTES ? avail - 2 * RECORD_BYTES : 0;
-		if (avail >= 2 * wakeup_bytes || avail / wakeup_bytes != before / wakeup_bytes)
-			wake = BPF_RB_FORCE_WAKEUP;
-	}
-	bpf_ringbuf_submit(out, wake);
+	if (st)
+		note_inode(sk, st);
+	read_endpoints(sk, family, (__u64 *)out->saddr, (__u64 *)out->daddr);
+	fill_event(out, sk, oldstate, newstate, now, cookie, pid_tgid, &here, st, family, lport, rport);
+	out->kind = TCPTRACE_KIND_TRANSITION;
+	bpf_ringbuf_submit(out, wake_flags(sizeof(*out)));
 
 update_state:
 	if (st) {

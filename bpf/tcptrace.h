@@ -24,7 +24,8 @@ enum tcptrace_event_flag {
 enum tcptrace_counter {
 	TCPTRACE_CTR_SEEN = 0,         /* TCP transitions the program ran for */
 	TCPTRACE_CTR_FILTERED = 1,     /* transitions excluded by the user's filters */
-	TCPTRACE_CTR_RINGBUF_FULL = 2, /* events lost: ring buffer reservation failed */
+	TCPTRACE_CTR_RINGBUF_FULL = 2, /* transitions lost: ring buffer reservation failed (a lost
+	                                * batch counts each of its transitions) */
 	TCPTRACE_CTR_NO_STORAGE = 3,   /* sk_storage could not be created (durations unknown) */
 	TCPTRACE_CTR_NESTED = 4,       /* hits (any protocol) the main program was skipped for (it
 	                                * was running on that CPU) that the fallback program caught,
@@ -59,11 +60,42 @@ struct tcptrace_event {
 	char comm[TCPTRACE_COMM_LEN];
 	char owner_comm[TCPTRACE_COMM_LEN];
 	__u32 flags;          /* enum tcptrace_event_flag */
-	__u32 reserved;       /* 0; makes the tail explicit: the ring slot is not zeroed */
+	__u32 kind;           /* enum tcptrace_record_kind; also makes the tail explicit: the ring
+	                       * slot is not zeroed */
 };
 
 _Static_assert(sizeof(struct tcptrace_event) == 160, "tcptrace_event layout changed: bump the ABI");
-_Static_assert(__builtin_offsetof(struct tcptrace_event, reserved) + sizeof(__u32) == 160,
+_Static_assert(__builtin_offsetof(struct tcptrace_event, kind) + sizeof(__u32) == 160,
 	       "tcptrace_event has tail padding: every byte must be a field the program writes");
+
+/* What a ring record is, in tcptrace_event.kind (the batch's `last.kind`). */
+enum tcptrace_record_kind {
+	TCPTRACE_KIND_TRANSITION = 0, /* struct tcptrace_event: one transition */
+	TCPTRACE_KIND_BATCH = 1,      /* struct tcptrace_batch: consecutive transitions of one socket */
+};
+
+/* Most transitions in one batch: the earlier ones kept in socket storage, plus the last. */
+#define TCPTRACE_BATCH_MAX 8
+
+/* Aggregated mode (.rodata `aggregate`, set when transitions are not printed): the program keeps
+ * a socket's transitions in its storage and sends them as one record when the socket enters
+ * CLOSE (the connection ends), CLOSE_WAIT (the lingerer index needs it), LISTEN (listeners'
+ * owners), or when TCPTRACE_BATCH_MAX transitions are waiting. Nothing is dropped: a longer
+ * history is several batches. `last` is the newest transition as a full event (endpoints merged
+ * over the batch, owner, inode, rcv_queue, counters); the earlier ones carry only what differs
+ * from transition to transition: the states and the time. */
+struct tcptrace_batch {
+	struct tcptrace_event last;  /* kind = TCPTRACE_KIND_BATCH */
+	__u64 entered_ns;            /* when the socket entered oldstate[0] (entered_known) */
+	__u64 ts_ns[TCPTRACE_BATCH_MAX - 1];
+	__u8 oldstate[TCPTRACE_BATCH_MAX - 1];
+	__u8 newstate[TCPTRACE_BATCH_MAX - 1];
+	__u8 n_before;               /* transitions before `last`, 0 to TCPTRACE_BATCH_MAX - 1 */
+	__u8 entered_known;
+};
+
+_Static_assert(sizeof(struct tcptrace_batch) == 240, "tcptrace_batch layout changed: bump the ABI");
+_Static_assert(__builtin_offsetof(struct tcptrace_batch, entered_known) + 1 == 240,
+	       "tcptrace_batch has tail padding: every byte must be a field the program writes");
 
 #endif /* TCPTRACE_H */

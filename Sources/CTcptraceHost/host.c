@@ -9,12 +9,22 @@
 #include <unistd.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <linux/capability.h>
 
 static volatile sig_atomic_t stop_signal;
+static volatile sig_atomic_t hangup;
 
 static void on_stop(int sig)
 {
 	stop_signal = sig;
+}
+
+static void on_hangup(int sig)
+{
+	(void)sig;
+	hangup = 1;
 }
 
 void tcptrace_install_signal_handlers(void)
@@ -25,6 +35,11 @@ void tcptrace_install_signal_handlers(void)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	/* SIGHUP may come in storms (logrotate): SA_RESTART keeps it from failing reads and writes
+	 * elsewhere; epoll_wait is never restarted, so the poll still returns at once. */
+	sa.sa_handler = on_hangup;
+	sa.sa_flags = SA_RESTART;
+	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	/* A parent may hand us a blocked mask (some process launchers do): unblock what we handle. */
 	sigset_t set;
@@ -32,12 +47,62 @@ void tcptrace_install_signal_handlers(void)
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGPIPE);
+	sigaddset(&set, SIGHUP);
 	sigprocmask(SIG_UNBLOCK, &set, NULL);
 }
 
 int tcptrace_stop_signal(void)
 {
 	return stop_signal;
+}
+
+int tcptrace_take_hangup(void)
+{
+	return __atomic_exchange_n(&hangup, 0, __ATOMIC_SEQ_CST);
+}
+
+int tcptrace_capget(unsigned long long *effective, unsigned long long *permitted, unsigned long long *inheritable)
+{
+	struct __user_cap_header_struct header = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
+	memset(data, 0, sizeof(data));
+	if (syscall(SYS_capget, &header, data) != 0)
+		return -errno;
+	*effective = data[0].effective | (unsigned long long)data[1].effective << 32;
+	*permitted = data[0].permitted | (unsigned long long)data[1].permitted << 32;
+	*inheritable = data[0].inheritable | (unsigned long long)data[1].inheritable << 32;
+	return 0;
+}
+
+int tcptrace_capset(unsigned long long effective, unsigned long long permitted, unsigned long long inheritable)
+{
+	struct __user_cap_header_struct header = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3] = {
+		{ (__u32)effective, (__u32)permitted, (__u32)inheritable },
+		{ (__u32)(effective >> 32), (__u32)(permitted >> 32), (__u32)(inheritable >> 32) },
+	};
+	return syscall(SYS_capset, &header, data) == 0 ? 0 : -errno;
+}
+
+int tcptrace_capbset_read(int cap)
+{
+	int rc = prctl(PR_CAPBSET_READ, cap, 0, 0, 0);
+	return rc < 0 ? -errno : rc;
+}
+
+int tcptrace_capbset_drop(int cap)
+{
+	return prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) == 0 ? 0 : -errno;
+}
+
+int tcptrace_ambient_clear(void)
+{
+	return prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) == 0 ? 0 : -errno;
+}
+
+int tcptrace_set_no_new_privs(void)
+{
+	return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0 ? 0 : -errno;
 }
 
 int tcptrace_writeback_start(int fd, long long offset, long long length)

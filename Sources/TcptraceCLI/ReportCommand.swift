@@ -16,7 +16,8 @@ public struct ReportCommand: ParsableCommand {
             as the clock. Prints the connection records, the lingerers, the sockets still in \
             CLOSE_WAIT when the log ends (with their age then), what was read, and a summary. \
             Malformed lines are counted and the first few named on standard error; a log of \
-            another schema version stops with exit status 65.
+            another schema version stops with exit status 65. With --html, the analysis is drawn \
+            as one self-contained HTML page and standard output gets only the summary.
             """
     )
 
@@ -44,6 +45,9 @@ public struct ReportCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Most connections tracked at once; the least recently active are evicted past it.", valueName: "n"))
     var maxConnections: Int = 100_000
 
+    @Option(help: ArgumentHelp("Also write the report as one self-contained HTML page (timeline, lingerers, durations) to this file.", valueName: "path"))
+    var html: String?
+
     @Argument(help: ArgumentHelp("Recorded JSON-lines files, plain or gzip; '-' or none for standard input.", valueName: "file"))
     var files: [String] = []
 
@@ -63,6 +67,7 @@ public struct ReportCommand: ParsableCommand {
         }
         if reorderWindow > 3_600_000_000_000 { throw ValidationError("--reorder-window must be at most 1h") }
         if files.contains("") { throw ValidationError("an input file name is empty") }
+        if let html, html.isEmpty { throw ValidationError("--html needs a file path") }
     }
 
     public func run() throws {
@@ -78,6 +83,8 @@ final class ReportRun {
     let writer = LineWriter()
     let text = TextLines(utcOffsetSeconds: 0)
     var replay: Replay
+    /// With --html: the page's file, and what it draws.
+    var page: (writer: LineWriter, model: HTMLReportModel)?
     var outputError: OutputError?
     /// Malformed lines named on stderr; the rest are only counted.
     static let maxExamples = 10
@@ -92,6 +99,16 @@ final class ReportRun {
     }
 
     func run() -> ExitStatus {
+        // The page's file first: an unwritable path is the user's to fix before any reading.
+        if let path = options.html {
+            do {
+                page = (try LineWriter.open(path: path), HTMLReportModel(closeWaitThresholdNanoseconds: options.closeWaitThreshold))
+                replay.emitsStateChanges = true
+            } catch {
+                printError("cannot write output file \(path): \(error)")
+                return .cannotCreate
+            }
+        }
         let inputs = options.files.isEmpty ? ["-"] : options.files
         for path in inputs {
             let log: RecordedLog
@@ -152,6 +169,7 @@ final class ReportRun {
             text.appendInputStats(stats, to: &writer.buffer)
         }
         if let status = flushOrStop() { return status }
+        if let status = writePage(stats: stats, inputs: inputs) { return status }
         if stats.malformed > 0 && stats.transitions == 0 && stats.otherRecords == 0 {
             printError("no tcptrace-bpf records in the input")
             return .dataError
@@ -160,15 +178,34 @@ final class ReportRun {
     }
 
     func emit(_ o: Replay.Output) {
+        if page != nil {
+            page!.model.observe(o)
+            return
+        }
         switch o {
         case .connection(let c):
             if json { JSONLines.append(c, to: &writer.buffer) } else { text.append(c, to: &writer.buffer) }
         case .lingerer(let l):
             if json { JSONLines.append(l, to: &writer.buffer) } else { text.append(l, color: false, to: &writer.buffer) }
+        case .transition, .census, .recordedSummary: return
         }
         if outputError == nil {
             do { try writer.flushIfFull() } catch { outputError = error }
         }
+    }
+
+    /// Writes the HTML page (with --html); nil to go on, else the status to end with.
+    func writePage(stats: Replay.InputStats, inputs: [String]) -> ExitStatus? {
+        guard let pageWriter = page?.writer, var model = page?.model else { return nil }
+        model.close(at: replay.summary.end)
+        pageWriter.buffer.append(contentsOf: model.html(summary: replay.summary, stats: stats, inputs: inputs).utf8)
+        do {
+            try pageWriter.flush()
+        } catch {
+            printError("writing \(options.html ?? "") failed: \(error)")
+            return .ioError
+        }
+        return nil
     }
 
     func malformed(_ name: String, _ number: UInt64?, _ why: String) {

@@ -26,8 +26,9 @@ public struct TcptraceCommand: ParsableCommand {
         discussion: """
             Loads a BPF program on the tracepoint sock:inet_sock_set_state and prints every TCP \
             state transition with the socket cookie, the owning process, both endpoints and the \
-            time spent in the previous state. Needs root (or CAP_BPF + CAP_PERFMON) and \
-            Linux >= 5.12 with BTF. Options of `trace`: tcptrace-bpf help trace
+            time spent in the previous state. Needs root (or CAP_BPF + CAP_PERFMON, \
+            CAP_SYS_ADMIN, CAP_SYS_PTRACE and CAP_DAC_READ_SEARCH) and Linux >= 5.12 with BTF; \
+            after attaching it keeps only the capabilities it still uses. Options of `trace`: tcptrace-bpf help trace
 
             Examples:
               tcptrace-bpf                           every transition, as text

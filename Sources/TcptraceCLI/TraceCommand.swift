@@ -35,8 +35,11 @@ public struct TraceCommand: ParsableCommand {
     @Option(help: "Output format: text for people, json for one JSON object per line.")
     var format: OutputFormat = .text
 
-    @Option(name: .shortAndLong, help: ArgumentHelp("Write to this file instead of standard output.", valueName: "path"))
+    @Option(name: .shortAndLong, help: ArgumentHelp("Write to this file instead of standard output (created or truncated; SIGHUP reopens it, for logrotate).", valueName: "path"))
     var output: String?
+
+    @Flag(help: "With --output: append to the file instead of truncating it (a restarted service keeps what it wrote).")
+    var append = false
 
     @Flag(name: .customShort("4"), help: "IPv4 only (includes IPv4-mapped IPv6 sockets).")
     var ipv4Only = false
@@ -119,7 +122,25 @@ public struct TraceCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Only sockets of the container whose id starts with this (docker, containerd, cri-o, podman; at least 4 characters).", valueName: "id"))
     var container: String?
 
-    @Flag(name: .shortAndLong, help: "Print libbpf's log (verifier messages) on standard error.")
+    @Option(
+        help: ArgumentHelp(
+            "Serve Prometheus metrics at http://HOST:PORT/metrics: an IPv4 address or [IPv6], e.g. 127.0.0.1:9464 (off by default).",
+            valueName: "host:port"),
+        transform: { s in
+            guard let a = MetricsAddress(s) else {
+                throw ValidationError("invalid --metrics-address '\(s)': give IPV4:PORT or [IPV6]:PORT, e.g. 127.0.0.1:9464")
+            }
+            return a
+        })
+    var metricsAddress: MetricsAddress?
+
+    @Option(
+        help: ArgumentHelp(
+            "Write the same metrics to this file for node_exporter's textfile collector (a .prom file, replaced each second).",
+            valueName: "path"))
+    var metricsTextfile: String?
+
+    @Flag(name: .shortAndLong, help: "Print libbpf's log (verifier messages) and the capabilities kept after attaching on standard error.")
     var verbose = false
 
     public init() {}
@@ -133,8 +154,12 @@ public struct TraceCommand: ParsableCommand {
         }
         if pid == 0 { throw ValidationError("--pid must be a process id greater than 0") }
         if let output, output.isEmpty { throw ValidationError("--output needs a file path") }
+        if append && output == nil { throw ValidationError("--append needs --output") }
         if cgroup != nil && container != nil { throw ValidationError("--cgroup and --container exclude each other") }
         if let container, container.count < 4 { throw ValidationError("--container needs at least 4 characters of the id") }
+        if let metricsTextfile, !metricsTextfile.hasSuffix(".prom") || metricsTextfile.hasSuffix("/.prom") {
+            throw ValidationError("--metrics-textfile must name a .prom file (node_exporter's textfile collector reads only those)")
+        }
         if maxConnections < 100 || maxConnections > 100_000_000 {
             throw ValidationError("--max-connections must be between 100 and 100000000")
         }
@@ -185,6 +210,9 @@ public struct TraceCommand: ParsableCommand {
         c.filter = filter
         c.ringBufferBytes = ringBufferSize
         c.catchUp = catchUp
+        // Transitions not printed: the kernel sends each socket's in one record (per CLOSE,
+        // CLOSE_WAIT or LISTEN) instead of one record each.
+        c.aggregate = !events.contains(.transitions)
         c.verbose = verbose
         return c
     }

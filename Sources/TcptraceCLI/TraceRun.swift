@@ -9,7 +9,7 @@ extension TraceCommand {
         let writer: LineWriter
         if let output {
             do {
-                writer = try LineWriter.open(path: output)
+                writer = try LineWriter.open(path: output, append: append)
             } catch {
                 printError("cannot write output file \(output): \(error)")
                 return .cannotCreate
@@ -66,6 +66,8 @@ final class TraceRun<Sink: RecordSink> {
     let emitTransitions: Bool
     let emitConnections: Bool
     let emitLingerers: Bool
+    /// The kernel aggregates transitions (`Tracer.Configuration.aggregate`).
+    let aggregated: Bool
     /// The first output error; it stops the run.
     var outputError: OutputError?
     let lingererHolders: LingererHolders
@@ -74,6 +76,8 @@ final class TraceRun<Sink: RecordSink> {
     let censusTaker: CensusTaker
     var reconciliation = LossReconciliation()
     var lossReport = LossReport()
+    /// `--metrics-address`, `--metrics-textfile`; nil without them.
+    var metrics: MetricsExport?
     /// Declared last: the fields before it keep offsets fixed for every `Sink`.
     let sink: Sink
 
@@ -106,6 +110,7 @@ final class TraceRun<Sink: RecordSink> {
         emitLingerers = options.events.contains(.lingerers)
         lingererHolders = LingererHolders(limit: options.maxConnections)
         censusTaker = CensusTaker(filter: options.censusFilter, only: namespaces.only)
+        aggregated = options.tracerConfiguration(filter: filter).aggregate
     }
 
     deinit {
@@ -116,18 +121,20 @@ final class TraceRun<Sink: RecordSink> {
     func run() -> ExitStatus {
         let tracer: Tracer
         do {
-            try Preflight.checkPrivileges()
+            try Preflight.checkPrivileges(otherNamespaces: namespaces.only?.isOwn != true)
             try Preflight.checkKernel()
+            if let failed = startMetrics() { return failed }
             StopSignal.install()
             tracer = try Tracer(
                 configuration: options.tracerConfiguration(filter: filter), clock: SystemClock.monotonicToWall(),
-                handler: { [out = writer.storage] t in self.handle(t, out: out) })
+                handler: { [out = writer.storage] t in self.handle(t, out: out) }, batchHandler: batchHandler())
         } catch {
             printError(error.description)
             return error.exitStatus
         }
         summary = RunSummary(start: SystemClock.wallNow())
         seedPreexistingSockets()
+        dropPrivileges(tracer)
         let deadline = options.duration.map { SystemClock.monotonicNanoseconds() + $0 }
         printError(
             "tracing TCP state transitions\(options.duration == nil ? "" : " for \(options.duration! / 1_000_000) ms"); Ctrl-C to end")
@@ -143,6 +150,7 @@ final class TraceRun<Sink: RecordSink> {
                 try tracer.poll(timeoutMilliseconds: timeout ?? Self.pollMilliseconds)
                 collectCensus()
                 if outputError == nil { flush() }
+                if StopSignal.takeHangup() { reopenOutput() }
                 let due = schedule.takeDue(at: now)
                 for work in due { perform(work, tracer: tracer, overflow: &overflow) }
                 if !due.isEmpty && outputError == nil { flush() }
@@ -170,6 +178,28 @@ final class TraceRun<Sink: RecordSink> {
             containers.name(&t.identity, now: t.time)
             sink.append(&t, to: &out.pointee, timeCache: &hot.pointee.timeCache)
         }
+        return emitOutcome(&outcome, out: out)
+    }
+
+    /// `handle` for a batch of one socket's transitions (aggregated mode: none is printed).
+    @inline(__always)
+    func handle(batch: borrowing TransitionBatch, out: UnsafeMutablePointer<[UInt8]>) -> Bool {
+        var outcome = ConnectionTable.Outcome()
+        hot.pointee.table.ingest(batch: batch, summary: &hot.pointee.summary, into: &outcome)
+        return emitOutcome(&outcome, out: out)
+    }
+
+    /// In aggregated mode, batches go to the table whole.
+    func batchHandler() -> Tracer.BatchHandler? {
+        guard aggregated else { return nil }
+        let out = writer.storage
+        return { (b: borrowing TransitionBatch) in self.handle(batch: b, out: out) }
+    }
+
+    /// The records an event or batch made: its connection and a lingerer leaving CLOSE_WAIT.
+    @inline(__always)
+    func emitOutcome(_ outcome: inout ConnectionTable.Outcome, out: UnsafeMutablePointer<[UInt8]>) -> Bool {
+        let hot = self.hot
         if var c = outcome.connection {
             if emitConnections {
                 containers.name(&c.identity, now: c.time)
@@ -197,6 +227,7 @@ final class TraceRun<Sink: RecordSink> {
         var i = PeriodicSchedule.Intervals()
         if !Sink.saysLossAsItHappens { i.lossReport = nil }
         i.census = options.censusInterval ?? Sink.defaultCensusInterval
+        if metrics != nil { i.metrics = MetricsExport.interval }
         return i
     }
 
@@ -213,6 +244,8 @@ final class TraceRun<Sink: RecordSink> {
             summary.vanishedConnections += UInt64(reconciliation.reconcile(&table, lost: tracer.lostEvents.total, namespaces: namespaces))
         case .census:
             startCensus()
+        case .metrics:
+            publishMetrics(tracer, overflow: overflow)
         }
     }
 
@@ -220,13 +253,9 @@ final class TraceRun<Sink: RecordSink> {
     func finish(_ tracer: Tracer, overflow: TimeWaitOverflow) -> ExitStatus {
         if case .closed = outputError { return .success }
         summary.end = SystemClock.wallNow()
-        summary.kernel = tracer.kernelCounters()
-        summary.lost.ringBufferFull = summary.kernel.ringBufferFull
-        summary.lost.recursionMisses = tracer.recursionMisses()
-        summary.lost.undecodable = tracer.undecodable
-        summary.tableEvictions = table.evictions
-        summary.openConnections = UInt64(table.count)
+        takeCounters(into: &summary, tracer: tracer)
         if let grew = overflow.sinceStart() { summary.timeWaitOverflow = grew }
+        publishMetrics(tracer, overflow: overflow, final: true)
         if Sink.saysLossAsItHappens { lossReport.sayNew(summary.lost) }
         sink.append(summary, to: &writer.buffer)
         flush()
@@ -253,7 +282,16 @@ final class TraceRun<Sink: RecordSink> {
     func checkLingerers() {
         var due = table.dueLingerers(now: SystemClock.wallNow())
         guard !due.isEmpty else { return }
-        lingererHolders.resolve(&due, namespaces: namespaces)
+        let left = lingererHolders.resolve(&due, namespaces: namespaces)
+        if aggregated && !left.isEmpty {
+            // Left CLOSE_WAIT in the kernel (its batch comes at CLOSE): not a lingerer, as the
+            // transition would have said in time.
+            for cookie in left {
+                table.withdrawLingerer(cookie)
+                _ = lingererHolders.takeHolder(ofClosed: cookie)
+            }
+            due.removeAll { left.contains($0.identity.cookie) }
+        }
         for var l in due {
             // Found by the start-up census: the kernel never said its cgroup; its holder's is it.
             if l.identity.cgroup == nil, let pid = l.holder?.process.pid { l.identity.cgroup = CgroupV2.cgroup(ofProcess: pid)?.id }
@@ -287,6 +325,7 @@ final class TraceRun<Sink: RecordSink> {
     }
 
     func emit(_ l: LingererRecord) {
+        countForMetrics(l)
         guard emitLingerers else { return }
         sink.append(l, to: &writer.buffer)
     }

@@ -98,17 +98,34 @@ public struct ConnectionTable: Sendable {
     public mutating func apply(_ t: Transition, into outcome: inout Outcome) {
         let closing = t.new == .close && t.old != .close
         if let i = entries.slot(of: t.identity.cookie) {
-            // Changed in place in its slot (no copy of the entry out and back); port and owner
-            // are read within the same access.
-            let (entered, port, owner) = Self.stepReading(&entries[slot: i], t, outcome: &outcome)
-            book(t, localPort: port, owner: owner, isNew: false, enteredCloseWait: entered)
-            outcome.owner = owner
-            if closing {
-                outcome.connection = Self.record(entries[slot: i], closing: t)
-                entries.remove(slot: i, cookie: t.identity.cookie)
-            }
+            apply(t, slot: i, into: &outcome)
             return
         }
+        let e = startEntry(t, outcome: &outcome)
+        outcome.owner = e.owner
+        if closing {
+            outcome.connection = Self.record(e, closing: t)
+        } else {
+            entries.insert(e, for: t.identity.cookie)
+        }
+    }
+
+    /// `t` applied to the entry in slot `i`, changed in place (no copy of the entry out and
+    /// back; port and owner are read within the same access); at CLOSE, its record is written
+    /// and the entry removed.
+    @inline(__always)
+    mutating func apply(_ t: Transition, slot i: Int, into outcome: inout Outcome) {
+        let (entered, port, owner) = Self.stepReading(&entries[slot: i], t, outcome: &outcome)
+        book(t, localPort: port, owner: owner, isNew: false, enteredCloseWait: entered)
+        outcome.owner = owner
+        if t.new == .close && t.old != .close {
+            outcome.connection = Self.record(entries[slot: i], closing: t)
+            entries.remove(slot: i, cookie: t.identity.cookie)
+        }
+    }
+
+    /// The entry of a socket the table does not know, `t` applied: made, not inserted.
+    mutating func startEntry(_ t: Transition, outcome: inout Outcome) -> Entry {
         makeRoom(now: t.time)
         let birth = t.old == .close || (t.old == .listen && t.new == .synRecv)
         let role: ConnectionRecord.Role =
@@ -123,12 +140,7 @@ public struct ConnectionTable: Sendable {
             e.owner = inherited  // a listener from before the tracer started: its owner came from /proc
         }
         book(t, localPort: e.identity.localPort, owner: e.owner, isNew: true, enteredCloseWait: entered)
-        outcome.owner = e.owner
-        if closing {
-            outcome.connection = Self.record(e, closing: t)
-        } else {
-            entries.insert(e, for: t.identity.cookie)
-        }
+        return e
     }
 
     /// `step` on an existing entry, returning also its local port and owner after the step.
@@ -215,6 +227,12 @@ public struct ConnectionTable: Sendable {
         }
         compactCloseWaitQueue()
         return due
+    }
+
+    /// Takes back the report of a lingerer that `dueLingerers` just returned, found to have left
+    /// CLOSE_WAIT already: its exit will send no `closed` record.
+    public mutating func withdrawLingerer(_ cookie: UInt64) {
+        if let i = entries.slot(of: cookie) { entries[slot: i].lingererReported = false }
     }
 
     /// When the oldest socket still waiting in CLOSE_WAIT crosses the threshold. Lets a replay
@@ -381,10 +399,56 @@ extension ConnectionTable {
         summary.record(event)
         if let c = outcome.connection {
             summary.connections += 1
+            summary.closed.record(c)
             summary.timeWait.record(c)
         }
         var t = event
         if t.owner == nil { t.owner = outcome.owner }
         return t
+    }
+
+    /// `ingest` of a batch of one socket's transitions (aggregated kernel records), oldest first:
+    /// the same entries, records and counts as ingesting them one by one, with one table lookup
+    /// for the batch, and no insert or removal for a connection whose whole life is in it (the
+    /// usual case). `outcome` gets the batch's records: at most one lingerer leaving CLOSE_WAIT
+    /// (entering it ends a batch) and one connection (CLOSE ends a batch).
+    public mutating func ingest(batch b: borrowing TransitionBatch, summary: inout RunSummary, into outcome: inout Outcome) {
+        var t = b.last
+        var closesEarly = false
+        for i in 0..<b.earlierCount where b.earlier(i).new == .close { closesEarly = true }
+        if closesEarly {  // never from the kernel (CLOSE ends a batch): one by one
+            for i in 0..<b.count {
+                b.load(i, into: &t)
+                _ = ingest(t, summary: &summary, into: &outcome)
+            }
+            return
+        }
+        if let slot = entries.slot(of: t.identity.cookie) {
+            for i in 0..<b.count {
+                b.load(i, into: &t)
+                apply(t, slot: slot, into: &outcome)
+                summary.record(t)
+            }
+        } else {
+            b.load(0, into: &t)
+            var e = startEntry(t, outcome: &outcome)
+            summary.record(t)
+            for i in 1..<b.count {
+                b.load(i, into: &t)
+                let entered = Self.step(&e, t, isNew: false, outcome: &outcome)
+                book(t, localPort: e.identity.localPort, owner: e.owner, isNew: false, enteredCloseWait: entered)
+                summary.record(t)
+            }
+            outcome.owner = e.owner
+            if t.new == .close && t.old != .close {
+                outcome.connection = Self.record(e, closing: t)
+            } else {
+                entries.insert(e, for: t.identity.cookie)
+            }
+        }
+        if let c = outcome.connection {
+            summary.connections += 1
+            summary.timeWait.record(c)
+        }
     }
 }

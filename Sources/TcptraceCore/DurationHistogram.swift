@@ -13,6 +13,8 @@ public struct DurationHistogram: Hashable, Sendable {
     /// The exact largest value recorded; nil while empty.
     public private(set) var max: UInt64?
     public private(set) var min: UInt64?
+    /// The exact total of all values recorded (wraps after 584 years of summed time).
+    public private(set) var sum: UInt64 = 0
     private var counts: [UInt64] = []
 
     public init() {}
@@ -22,6 +24,7 @@ public struct DurationHistogram: Hashable, Sendable {
         if i >= counts.count { counts.append(contentsOf: repeatElement(0, count: i + 1 - counts.count)) }
         counts[i] &+= 1
         count &+= 1
+        sum &+= nanoseconds
         max = Swift.max(max ?? 0, nanoseconds)
         min = Swift.min(min ?? .max, nanoseconds)
     }
@@ -52,8 +55,38 @@ public struct DurationHistogram: Hashable, Sendable {
         }
         for (i, n) in other.counts.enumerated() { counts[i] &+= n }
         count &+= other.count
+        sum &+= other.sum
         if let m = other.max { max = Swift.max(max ?? 0, m) }
         if let m = other.min { min = Swift.min(min ?? .max, m) }
+    }
+
+    /// Every non-empty bucket, smallest first: its lowest and highest value and its count.
+    public var buckets: [(low: UInt64, high: UInt64, count: UInt64)] {
+        counts.enumerated().compactMap { i, n in
+            n > 0 ? (i == 0 ? 0 : Self.highestEquivalent(i - 1) + 1, Self.highestEquivalent(i), n) : nil
+        }
+    }
+
+    /// How many values are at or below each of `bounds` (ascending, nanoseconds): cumulative
+    /// counts, as Prometheus `le` buckets want them. A bucket counts under the first bound at or
+    /// above its upper end, so a value within 1/128 below a bound may be counted one bound up.
+    public func cumulativeCounts(atOrBelow bounds: [UInt64]) -> [UInt64] {
+        var out = [UInt64](repeating: 0, count: bounds.count)
+        var b = 0
+        var seen: UInt64 = 0
+        for (i, n) in counts.enumerated() where n > 0 {
+            let high = Self.highestEquivalent(i)
+            while b < bounds.count && bounds[b] < high {
+                out[b] = seen
+                b += 1
+            }
+            seen &+= n
+        }
+        while b < bounds.count {
+            out[b] = seen
+            b += 1
+        }
+        return out
     }
 
     static func index(_ v: UInt64) -> Int {

@@ -17,6 +17,9 @@ public enum ExitStatus: Int32, Sendable {
     case cannotCreate = 73
     /// An I/O error while writing output (EX_IOERR).
     case ioError = 74
-    /// Not root, or missing CAP_BPF/CAP_PERFMON (EX_NOPERM).
+    /// `--metrics-address` cannot be listened on: in use, or not an address of this host
+    /// (EX_TEMPFAIL: free it or pick another, then retry).
+    case cannotListen = 75
+    /// A capability the run needs is missing (EX_NOPERM).
     case noPermission = 77
 }

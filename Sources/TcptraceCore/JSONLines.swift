@@ -111,6 +111,8 @@ public enum JSONLines {
         out.appendDecimal(s.kernel.filtered)
         out.appendASCII(",\"no_storage\":")
         out.appendDecimal(s.kernel.noStorage)
+        out.appendASCII(",\"ring_records\":")
+        out.appendDecimal(s.kernel.ringRecords)
         out.appendASCII("},\"connections\":")
         out.appendDecimal(s.connections)
         out.appendASCII(",\"lingerers\":{\"total\":")

@@ -13,6 +13,8 @@ public struct PeriodicSchedule: Sendable {
         case reconcile
         /// A `census` record.
         case census
+        /// A new metrics snapshot for `/metrics` and the textfile.
+        case metrics
 
         /// The one-second checks look at once (the start-up census may have seeded lingerers);
         /// slower work waits one interval first.
@@ -26,6 +28,7 @@ public struct PeriodicSchedule: Sendable {
         public var overflowCheck: UInt64? = 10_000_000_000
         public var reconcile: UInt64? = 5_000_000_000
         public var census: UInt64? = nil
+        public var metrics: UInt64? = nil
 
         public init() {}
 
@@ -37,6 +40,7 @@ public struct PeriodicSchedule: Sendable {
                 case .overflowCheck: return overflowCheck
                 case .reconcile: return reconcile
                 case .census: return census
+                case .metrics: return metrics
                 }
             }
             set {
@@ -46,6 +50,7 @@ public struct PeriodicSchedule: Sendable {
                 case .overflowCheck: overflowCheck = newValue
                 case .reconcile: reconcile = newValue
                 case .census: census = newValue
+                case .metrics: metrics = newValue
                 }
             }
         }

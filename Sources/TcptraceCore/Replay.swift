@@ -7,6 +7,12 @@ public struct Replay: Sendable {
     public enum Output: Sendable {
         case connection(ConnectionRecord)
         case lingerer(LingererRecord)
+        /// With `emitsStateChanges` only: each transition as it is applied (in time order,
+        /// before its own outputs), and each `census` record at its place in time.
+        case transition(Transition)
+        case census(CensusCounts)
+        /// With `emitsStateChanges` only: the loss a live run's `summary` record in the log counted.
+        case recordedSummary(LostEvents)
     }
 
     /// Counts about the input itself.
@@ -39,6 +45,12 @@ public struct Replay: Sendable {
     var clock: WallTime?
     /// The newest time on any record in the window (the end of the log, for `inCloseWait`).
     var newest: WallTime?
+    /// Emit `.transition` and `.census` outputs too (the HTML report draws state counts).
+    public var emitsStateChanges = false
+    /// Census records read but not yet due: released when the replay clock reaches them, so
+    /// that they fall between the transitions around them (the reorder window delays those).
+    var pendingCensus: [CensusCounts] = []
+    static let maxPendingCensus = 10_000
 
     /// `reorderWindowNanoseconds`: how far a record may come after a later-stamped one and
     /// still be put in place; `reorderCapacity` bounds the buffer whatever the rate.
@@ -64,9 +76,20 @@ public struct Replay: Sendable {
             return e
         case .success(.blank):
             return nil
-        case .success(.other(_, let time)):
+        case .success(.other(let type, let time)):
             stats.otherRecords += 1
-            if let time, inWindow(time) { see(time) }
+            if let time, inWindow(time) {
+                see(time)
+                if emitsStateChanges && type == "summary", case .success(.some(let s)) = RecordLineParser.read(line, as: RecordedSummary.self) {
+                    emit(.recordedSummary(s.lost))
+                }
+                if emitsStateChanges && type == "census", case .success(.some(let c)) = RecordLineParser.read(line, as: CensusCounts.self) {
+                    if pendingCensus.count >= Self.maxPendingCensus { emit(.census(pendingCensus.removeFirst())) }
+                    // Kept in time order (namespaces' census records may come out of order).
+                    let at = pendingCensus.lastIndex { $0.time <= c.time }.map { $0 + 1 } ?? 0
+                    pendingCensus.insert(c, at: at)
+                }
+            }
             return nil
         case .success(.transition(let t)):
             feed(t, emit)
@@ -108,6 +131,7 @@ public struct Replay: Sendable {
     /// closes the summary, and returns the sockets still in CLOSE_WAIT then, with their age.
     public mutating func finish(_ emit: (Output) -> Void) -> [LingererRecord] {
         while !pending.isEmpty { apply(pending.removeOldest(), emit) }
+        releaseCensus(before: nil, emit)
         let end = until.map { u in newest.map { min($0, u) } ?? u } ?? newest ?? clock ?? WallTime(nanoseconds: 0)
         advanceClock(to: end, emit)
         summary.start = since ?? stats.first ?? end
@@ -135,9 +159,24 @@ public struct Replay: Sendable {
         advanceClock(to: t.time, emit)
         if clock.map({ t.time > $0 }) ?? true { clock = t.time }
         var t = t
+        if emitsStateChanges {
+            releaseCensus(before: t.time, emit)
+            emit(.transition(t))
+        }
         let outcome = table.ingest(&t, summary: &summary)
         if let c = outcome.connection { emit(.connection(c)) }
         if let l = outcome.lingererClosed { emit(.lingerer(l)) }
+    }
+
+    /// Emits the census records taken before `time` (all when nil), oldest first.
+    mutating func releaseCensus(before time: WallTime?, _ emit: (Output) -> Void) {
+        guard let first = pendingCensus.first, time.map({ first.time <= $0 }) ?? true else { return }
+        var n = 0
+        while n < pendingCensus.count, time.map({ pendingCensus[n].time <= $0 }) ?? true {
+            emit(.census(pendingCensus[n]))
+            n += 1
+        }
+        pendingCensus.removeFirst(n)
     }
 
     mutating func advanceClock(to now: WallTime, _ emit: (Output) -> Void) {
@@ -202,5 +241,28 @@ struct TimeOrderedBuffer: Sendable {
         }
         if heap.isEmpty { newest = nil }
         return top
+    }
+}
+
+/// What `report --html` reads back from a live run's `summary` line: the events it lost.
+public struct RecordedSummary: Hashable, Sendable, Record {
+    public var time = WallTime(nanoseconds: 0)
+    public var lost = LostEvents()
+    public init() {}
+
+    public static var type: StaticString { "summary" }
+    public static var jsonPrefix: StaticString { "{\"type\":\"summary\",\"v\":" }
+    public static var textTag: StaticString { "SUMMARY" }
+
+    public static func fields<V: FieldVisitor>(_ r: inout RecordedSummary, _ v: inout V) {
+        v.field("lost", &r.lost, Object<LostEvents>.self, text: .plain, "events the run lost, by cause")
+    }
+}
+
+extension LostEvents: FieldGroup {
+    public static func fields<V: FieldVisitor>(_ r: inout LostEvents, _ v: inout V) {
+        v.field("ringbuf_full", &r.ringBufferFull, Integer<UInt64>.self, text: .plain, "ring buffer reservations that failed")
+        v.field("recursion_misses", &r.recursionMisses, Integer<UInt64>.self, text: .plain, "tracepoint hits skipped")
+        v.field("undecodable", &r.undecodable, Integer<UInt64>.self, text: .plain, "records that could not be decoded")
     }
 }

@@ -30,6 +30,9 @@ public struct KernelCounters: Hashable, Sendable {
     public var noStorage: UInt64 = 0
     /// Hits the main program missed (already running on that CPU) that the fallback handled.
     public var nested: UInt64 = 0
+    /// Records received from the ring buffer: one per transition, or in aggregated mode one per
+    /// batch of a socket's transitions.
+    public var ringRecords: UInt64 = 0
     public init() {}
 }
 
@@ -60,6 +63,8 @@ public struct RunSummary: Sendable {
     public var kernel = KernelCounters()
     /// Connections that reached CLOSE (connection records).
     public var connections: UInt64 = 0
+    /// The same, by role and by who closed, with their retransmissions.
+    public var closed = ClosedConnections()
     /// CLOSE_WAIT lingerers, by the process that held them (pid 0, "?" when unknown).
     public var lingerersByHolder: [Owner: UInt64] = [:]
     /// Connection-table entries dropped to stay within its capacity.
@@ -116,6 +121,28 @@ public struct RunSummary: Sendable {
         } else {
             overflowCounts[StatePair(old, new), default: 0] += n
         }
+    }
+}
+
+/// Connection records by role and by who closed first, and the retransmissions they carried
+/// (the kernel's `total_retrans` read at CLOSE). Fixed size: 4 roles × 4 closers.
+public struct ClosedConnections: Hashable, Sendable {
+    private var counts = [UInt64](repeating: 0, count: 16)
+    /// Retransmitted segments over every closed connection whose counters were read.
+    public private(set) var retransmissions: UInt64 = 0
+    public init() {}
+
+    public mutating func record(_ c: ConnectionRecord) {
+        counts[Self.slot(c.role, c.closedBy)] &+= 1
+        if let r = c.retransmissions { retransmissions &+= UInt64(r) }
+    }
+
+    public subscript(role: ConnectionRecord.Role, closedBy: ConnectionRecord.Closer) -> UInt64 {
+        counts[Self.slot(role, closedBy)]
+    }
+
+    static func slot(_ role: ConnectionRecord.Role, _ closer: ConnectionRecord.Closer) -> Int {
+        ConnectionRecord.Role.allCases.firstIndex(of: role)! * 4 + ConnectionRecord.Closer.allCases.firstIndex(of: closer)!
     }
 }
 

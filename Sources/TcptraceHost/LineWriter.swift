@@ -28,9 +28,11 @@ public enum OutputError: Error, CustomStringConvertible {
 /// to the kernel's dirty limit, where `write()` is throttled for up to 200 ms at a time
 /// (balance_dirty_pages) and the ring buffer overflows behind it.
 public final class LineWriter {
-    public let fd: Int32
+    public private(set) var fd: Int32
     /// nil for a descriptor this writer does not own (standard output).
-    private let owned: FileDescriptor?
+    private var owned: FileDescriptor?
+    /// The file's path, for `reopen`; nil for standard output.
+    public let path: String?
     public let storage: UnsafeMutablePointer<[UInt8]>
     /// Flush once this much is buffered, so memory stays bounded however fast events come.
     public static let flushThresholdBytes = 256 << 10
@@ -50,14 +52,21 @@ public final class LineWriter {
     }
 
     /// Writes to standard output, which stays open.
-    public convenience init() { self.init(fd: 1, owned: nil) }
+    public convenience init() { self.init(fd: 1, owned: nil, path: nil) }
 
-    private init(fd: Int32, owned: consuming FileDescriptor?) {
+    private init(fd: Int32, owned: consuming FileDescriptor?, path: String?) {
         self.fd = fd
         self.owned = owned
+        self.path = path
         storage = .allocate(capacity: 1)
         storage.initialize(to: [])
         storage.pointee.reserveCapacity(flushThreshold + 4096)
+        startPacing()
+    }
+
+    /// Write-back pacing from the current offset, for a regular file (off for anything else).
+    private func startPacing() {
+        fileOffset = -1
         var st = stat()
         if fstat(fd, &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG {
             let at = lseek(fd, 0, SEEK_CUR)
@@ -68,14 +77,50 @@ public final class LineWriter {
         }
     }
 
-    /// Creates or truncates `path` for writing.
-    public static func open(path: String) throws(OutputError) -> LineWriter {
+    /// Creates or truncates `path` for writing; with `append`, creates it or appends to it, and
+    /// ends a last line left cut short (a full disk) so the first new record stays whole.
+    public static func open(path: String, append: Bool = false) throws(OutputError) -> LineWriter {
         do {
-            let file = try FileDescriptor.open(path, O_WRONLY | O_CREAT | O_TRUNC, mode: 0o644)
-            return LineWriter(fd: file.raw, owned: file)
+            let file = try FileDescriptor.open(path, O_WRONLY | O_CREAT | (append ? O_APPEND : O_TRUNC), mode: 0o644)
+            let writer = LineWriter(fd: file.raw, owned: file, path: path)
+            if append && !writer.endsWithWholeLine(path) { writer.buffer.append(UInt8(ascii: "\n")) }
+            return writer
         } catch {
             throw .failed(errno: error.code)
         }
+    }
+
+    /// Whether the file at `path` is empty or ends with a newline (read through a descriptor of
+    /// its own: the writer's is write-only).
+    private func endsWithWholeLine(_ path: String) -> Bool {
+        guard let file = try? FileDescriptor.open(path, O_RDONLY) else { return true }
+        var st = stat()
+        guard fstat(file.raw, &st) == 0, st.st_size > 0 else { return true }
+        var last: UInt8 = 0
+        return pread(file.raw, &last, 1, st.st_size - 1) == 1 ? last == UInt8(ascii: "\n") : true
+    }
+
+    /// Opens the output path again (SIGHUP, after logrotate renamed the file): what is buffered,
+    /// whole lines only, goes to the old file first; then the path is opened for appending
+    /// (created with the old file's permissions if missing) and the old file closed, so every
+    /// line lands whole in exactly one of the two. Throws when writing to the old file fails;
+    /// returns the errno of a failed open, in which case the old file stays the output.
+    /// Standard output: nothing to do.
+    public func reopen() throws(OutputError) -> Errno? {
+        guard let path else { return nil }
+        try flush()
+        var st = stat()
+        let mode = fstat(fd, &st) == 0 ? st.st_mode & 0o7777 : 0o644
+        let file: FileDescriptor
+        do {
+            file = try FileDescriptor.open(path, O_WRONLY | O_CREAT | O_APPEND, mode: mode)
+        } catch {
+            return error
+        }
+        fd = file.raw
+        owned = consume file
+        startPacing()
+        return nil
     }
 
     deinit {
@@ -84,6 +129,12 @@ public final class LineWriter {
     }
 
     public var isTerminal: Bool { isatty(fd) == 1 }
+
+    /// Nothing written or buffered yet: an empty regular file (a file reopened after rotation).
+    public var isEmptyFile: Bool {
+        var st = stat()
+        return storage.pointee.isEmpty && fstat(fd, &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG && st.st_size == 0
+    }
 
     @inline(__always)
     public func flushIfFull() throws(OutputError) {

@@ -19,16 +19,21 @@ public final class LingererHolders {
     /// of sockets accepted after they entered CLOSE_WAIT (the kernel program saw no file then)
     /// and the unread bytes now; from /proc (one cached scan), the holder. Remembers each holder.
     /// Only the lingerers' own namespaces are dumped, and only their processes looked at.
-    public func resolve(_ due: inout [LingererRecord], namespaces: NamespaceDiag) {
-        guard !due.isEmpty else { return }
+    /// Returns the cookies of those the dump shows are no longer in CLOSE_WAIT (their namespace
+    /// was dumped and they were not in it): with aggregated kernel records, a socket's exit from
+    /// CLOSE_WAIT arrives only with its CLOSE, so the table cannot know yet.
+    @discardableResult
+    public func resolve(_ due: inout [LingererRecord], namespaces: NamespaceDiag) -> Set<UInt64> {
+        guard !due.isEmpty else { return [] }
         var current: [UInt64: SocketSnapshot] = [:]
         let cookies = Set(due.map(\.identity.cookie))
         // A lingerer whose namespace the kernel did not say (seeded, or an old kernel): all.
         let netns: Set<UInt32>? = due.contains { $0.identity.netns == nil } ? nil : Set(due.compactMap(\.identity.netns))
         if let netns, netns.contains(where: { n in !namespaces.namespaces.contains { $0.inode == n } }) { namespaces.refresh() }
-        try? namespaces.forEach(states: [.closeWait], netns: netns) { _, s in
+        let dumped = (try? namespaces.forEach(states: [.closeWait], netns: netns) { _, s in
             if cookies.contains(s.cookie) { current[s.cookie] = s }
-        }
+        }) ?? []
+        let left = Set(due.lazy.filter { l in l.identity.netns.map(dumped.contains) == true && current[l.identity.cookie] == nil }.map(\.identity.cookie))
         for i in due.indices {
             guard let s = current[due[i].identity.cookie] else { continue }
             if s.inode != 0 { due[i].inode = s.inode }
@@ -42,6 +47,7 @@ public final class LingererHolders {
                 reported[due[i].identity.cookie] = h
             }
         }
+        return left
     }
 
     /// The holder reported for lingerer `cookie`, which has now left CLOSE_WAIT (forgotten here).

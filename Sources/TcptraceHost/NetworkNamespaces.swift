@@ -161,20 +161,24 @@ public final class NamespaceDiag {
     }
 
     /// Every socket in `states` of the namespaces in `netns` (nil: all), with its namespace.
-    /// Fails only when no namespace could be dumped.
+    /// Fails only when no namespace could be dumped; returns the inodes of those that were.
+    @discardableResult
     public func forEach(
         states: Set<TCPState>? = nil, netns: Set<UInt32>? = nil, _ body: (NetworkNamespace, SocketSnapshot) -> Void
-    ) throws(SystemError) {
+    ) throws(SystemError) -> Set<UInt32> {
+        var complete = Set<UInt32>()
         var firstError: SystemError?
         var dumped = 0
         for ns in namespaces where netns?.contains(ns.inode) ?? true {
             do {
                 try SockDiag.forEach(states: states, in: ns, sockets: sockets) { body(ns, $0) }
                 dumped += 1
+                complete.insert(ns.inode)
             } catch {
                 if firstError == nil { firstError = error }
             }
         }
         if dumped == 0, let firstError { throw firstError }
+        return complete
     }
 }

@@ -1,13 +1,17 @@
 import Glibc
 import CTcptraceHost
 
-/// SIGINT and SIGTERM ask the run to stop (checked between polls); SIGPIPE is ignored so a
-/// closed pipe surfaces as EPIPE from write().
+/// SIGINT and SIGTERM ask the run to stop (checked between polls); SIGHUP asks for the output
+/// file to be reopened (logrotate); SIGPIPE is ignored so a closed pipe surfaces as EPIPE from
+/// write().
 public enum StopSignal {
     public static func install() { tcptrace_install_signal_handlers() }
 
     /// The signal that asked us to stop, or 0.
     public static var received: Int32 { tcptrace_stop_signal() }
+
+    /// Whether a SIGHUP came since the last call (one answer per burst of them).
+    public static func takeHangup() -> Bool { tcptrace_take_hangup() != 0 }
 }
 
 /// Ends the process with `status` (exit(3): stdio flushed, no Swift cleanup).

@@ -3,7 +3,7 @@ import TcptraceCore
 
 /// Everything that can stop the tracer, each with the one line the user sees and an exit code.
 public enum SystemError: Error, CustomStringConvertible, Equatable {
-    /// Not root and without CAP_BPF + CAP_PERFMON (or CAP_SYS_ADMIN).
+    /// A capability the run needs is missing, or the kernel refused an operation for want of one.
     case notPermitted(String)
     /// The kernel cannot run the program: no BTF, no tracepoint, no tp_btf, verifier refusal.
     case kernelUnsupported(String)
@@ -11,10 +11,12 @@ public enum SystemError: Error, CustomStringConvertible, Equatable {
     case call(String, errno: Int32)
     /// Something the user named does not exist here (a namespace, a container).
     case notFound(String)
+    /// The metrics address cannot be bound.
+    case cannotListen(String)
 
     public var description: String {
         switch self {
-        case .notPermitted(let m), .kernelUnsupported(let m), .notFound(let m): return m
+        case .notPermitted(let m), .kernelUnsupported(let m), .notFound(let m), .cannotListen(let m): return m
         case .call(let op, let e): return "\(op) failed: \(String(cString: strerror(e))) (errno \(e))"
         }
     }
@@ -25,6 +27,7 @@ public enum SystemError: Error, CustomStringConvertible, Equatable {
         case .kernelUnsupported: return .unavailable
         case .call: return .osError
         case .notFound: return .usage
+        case .cannotListen: return .cannotListen
         }
     }
 }

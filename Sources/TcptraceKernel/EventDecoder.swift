@@ -5,18 +5,78 @@ import TcptraceHost
 public enum DecodeError: Error, Equatable {
     case short(size: Int)
     case unknownFamily(UInt16)
+    case unknownKind(UInt32)
 }
 
-/// Raw ring-buffer records (struct tcptrace_event, bpf/tcptrace.h) to `Transition`s.
+/// Raw ring-buffer records (struct tcptrace_event and struct tcptrace_batch, bpf/tcptrace.h) to
+/// `Transition`s.
 public enum EventDecoder {
     public static let eventSize = MemoryLayout<tcptrace_event>.size
+    public static let batchSize = MemoryLayout<tcptrace_batch>.size
     static let afInet: UInt16 = 2
     static let afInet6: UInt16 = 10
 
-    /// One record; the comm fields stay fixed bytes (`CommName`), checked only for ASCII.
+    /// Whether a record is a batch (aggregated mode) rather than one transition.
+    @inline(__always)
+    public static func isBatch(_ raw: UnsafeRawBufferPointer) throws(DecodeError) -> Bool {
+        guard raw.count >= eventSize, let base = raw.baseAddress else { throw .short(size: raw.count) }
+        let kind = base.loadUnaligned(fromByteOffset: MemoryLayout<tcptrace_event>.offset(of: \.kind)!, as: UInt32.self)
+        if kind == TCPTRACE_KIND_TRANSITION.rawValue { return false }
+        if kind == TCPTRACE_KIND_BATCH.rawValue { return true }
+        throw .unknownKind(kind)
+    }
+
+    /// One ring record of either kind, its transitions handed to `deliver` oldest first.
+    /// Returns false as soon as `deliver` does (the rest are not delivered).
+    public static func decodeRecord(
+        _ raw: UnsafeRawBufferPointer, clock: MonotonicToWall, deliver: (consuming Transition) -> Bool
+    ) throws(DecodeError) -> Bool {
+        guard try isBatch(raw) else { return deliver(try decode(raw, clock: clock)) }
+        let b = try decodeBatch(raw, clock: clock)
+        var t = b.last
+        for i in 0..<b.count {
+            b.load(i, into: &t)
+            if !deliver(t) { return false }
+        }
+        return true
+    }
+
+    /// A batch record (aggregated mode, struct tcptrace_batch): the earlier transitions' times
+    /// and durations (each from the time before it), and the last one in full.
+    public static func decodeBatch(_ raw: UnsafeRawBufferPointer, clock: MonotonicToWall) throws(DecodeError) -> TransitionBatch {
+        guard raw.count >= batchSize, let base = raw.baseAddress else { throw .short(size: raw.count) }
+        let r = base.loadUnaligned(as: tcptrace_batch.self)
+        guard r.last.kind == TCPTRACE_KIND_BATCH.rawValue else { throw .unknownKind(r.last.kind) }
+        var b = TransitionBatch(last: try transition(r.last, clock: clock))
+        let n = min(Int(r.n_before), TransitionBatch.maxEarlier, Int(TCPTRACE_BATCH_MAX) - 1)
+        var entered: UInt64? = r.entered_known != 0 ? r.entered_ns : nil
+        withUnsafeBytes(of: r.ts_ns) { ts in
+            withUnsafeBytes(of: r.oldstate) { olds in
+                withUnsafeBytes(of: r.newstate) { news in
+                    for i in 0..<n {
+                        let at = ts.loadUnaligned(fromByteOffset: i * 8, as: UInt64.self)
+                        b.appendEarlier(
+                            .init(
+                                old: TCPState(rawValue: olds[i]), new: TCPState(rawValue: news[i]), time: clock.wall(at),
+                                nanosecondsInOld: entered.map { at &- $0 }))
+                        entered = at
+                    }
+                }
+            }
+        }
+        return b
+    }
+
+    /// One transition record; the comm fields stay fixed bytes (`CommName`), checked only for ASCII.
     public static func decode(_ raw: UnsafeRawBufferPointer, clock: MonotonicToWall) throws(DecodeError) -> Transition {
         guard raw.count >= eventSize, let base = raw.baseAddress else { throw .short(size: raw.count) }
         let e = base.loadUnaligned(as: tcptrace_event.self)
+        guard e.kind == TCPTRACE_KIND_TRANSITION.rawValue else { throw .unknownKind(e.kind) }
+        return try transition(e, clock: clock)
+    }
+
+    @inline(__always)
+    static func transition(_ e: tcptrace_event, clock: MonotonicToWall) throws(DecodeError) -> Transition {
         let family: AddressFamily
         switch e.family {
         case afInet: family = .ipv4

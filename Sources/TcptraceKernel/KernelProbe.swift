@@ -12,8 +12,8 @@ public enum HostProbe {
         var out: [Check] = []
         var privileged = true
         do throws(SystemError) {
-            try Preflight.checkPrivileges()
-            out.append(Check(name: "privileges", status: .ok, detail: geteuid() == 0 ? "root" : "CAP_BPF + CAP_PERFMON (or CAP_SYS_ADMIN)"))
+            let caps = try Preflight.checkPrivileges()
+            out.append(Check(name: "privileges", status: .ok, detail: geteuid() == 0 ? "root" : "capabilities \(caps)"))
         } catch {
             privileged = false
             out.append(Check(name: "privileges", status: .fail, detail: error.description))

@@ -9,14 +9,38 @@ public enum Preflight {
     /// The BTF typedef the kernel defines for every BTF-enabled tracepoint; tp_btf needs it.
     public static let tracepointType = "btf_trace_inet_sock_set_state"
 
-    /// Root, or CAP_BPF + CAP_PERFMON (Linux ≥ 5.8), or CAP_SYS_ADMIN.
-    public static func checkPrivileges(statusPath: String = "/proc/self/status") throws(SystemError) {
-        if geteuid() == 0 { return }
-        let caps = effectiveCapabilities(statusPath: statusPath) ?? 0
-        let sysAdmin: UInt64 = 1 << 21, perfmon: UInt64 = 1 << 38, bpf: UInt64 = 1 << 39
-        if caps & sysAdmin != 0 || (caps & perfmon != 0 && caps & bpf != 0) { return }
-        throw .notPermitted(
-            "tcptrace-bpf must run as root (or with CAP_BPF and CAP_PERFMON) to load its BPF program")
+    /// What a run needs, checked by capability (not by uid: root in a container may lack them,
+    /// a plain user may hold them): CAP_BPF and CAP_PERFMON, or CAP_SYS_ADMIN, to load and
+    /// attach; CAP_SYS_ADMIN to enter other network namespaces for sock_diag (unless the run
+    /// stays in its own, `otherNamespaces: false`); CAP_SYS_PTRACE and CAP_DAC_READ_SEARCH to
+    /// read other users' /proc/PID/fd and ns/net (who holds a CLOSE_WAIT socket, which namespace
+    /// a process is in). sock_diag in the own namespace, cgroup walks and BPF maps already open
+    /// need none. The error names the first capability missing. Returns the effective set.
+    @discardableResult
+    public static func checkPrivileges(otherNamespaces: Bool = true, statusPath: String = "/proc/self/status") throws(SystemError)
+        -> Capabilities
+    {
+        guard let raw = effectiveCapabilities(statusPath: statusPath) else {
+            throw .notPermitted("cannot read the capabilities of this process from \(statusPath)")
+        }
+        let have = Capabilities(rawValue: raw)
+        if let missing = missingCapability(have: have, otherNamespaces: otherNamespaces) { throw .notPermitted(missing) }
+        return have
+    }
+
+    /// The one-line reason a process with `have` cannot run, or nil.
+    static func missingCapability(have: Capabilities, otherNamespaces: Bool) -> String? {
+        let load: Capabilities = [.bpf, .perfmon]
+        if !have.contains(.sysAdmin) && !have.isSuperset(of: load) {
+            return "missing \(load.subtracting(have)): needed to load and attach the BPF program (run as root, or grant CAP_BPF and CAP_PERFMON)"
+        }
+        if otherNamespaces && !have.contains(.sysAdmin) {
+            return "missing CAP_SYS_ADMIN: needed to enter other network namespaces (setns) for sock_diag; --netns host stays in this one and does without"
+        }
+        for c in [Capabilities.sysPtrace, .dacReadSearch] where !have.contains(c) {
+            return "missing \(c): needed to read other users' /proc/PID/fd and ns/net (the process holding a CLOSE_WAIT socket)"
+        }
+        return nil
     }
 
     /// The kernel's BTF exists and defines the tracepoint for tp_btf.

@@ -17,7 +17,7 @@ public enum ProgramInterface {
 
     /// The maps user space opens.
     public enum Map: String, CaseIterable, Sendable {
-        /// The ring buffer of struct tcptrace_event, resized before load.
+        /// The ring buffer of struct tcptrace_event and struct tcptrace_batch, resized before load.
         case events
         /// Per-CPU __u64 counters indexed by enum tcptrace_counter.
         case counters
@@ -25,8 +25,9 @@ public enum ProgramInterface {
         case readOnlyData = ".rodata"
     }
 
-    /// The struct whose BTF layout is compared with bpf/tcptrace.h.
+    /// The structs whose BTF layouts are compared with bpf/tcptrace.h: the ring's records.
     public static let eventStruct = "tcptrace_event"
+    public static let batchStruct = "tcptrace_batch"
 
     /// A scalar `const volatile` global in .rodata whose C type has the size of `Value`.
     public struct Global<Value>: Sendable {
@@ -65,8 +66,11 @@ public enum ProgramInterface {
         /// That cgroup's level (the root is 0).
         public let filterCgroupLevel = Global<UInt32>("filter_cgroup_level")
         public let taskStackBytes = Global<UInt64>("task_stack_bytes")
-        /// Never written: a pointer that puts struct tcptrace_event into the object's BTF.
+        /// 1: aggregated mode, one `tcptrace_batch` per flush instead of an event per transition.
+        public let aggregate = Global<UInt8>("aggregate")
+        /// Never written: pointers that put the records' structs into the object's BTF.
         public let eventAnchor = Global<UnsafeRawPointer?>("abi_event_anchor")
+        public let batchAnchor = Global<UnsafeRawPointer?>("abi_batch_anchor")
     }
 
     public static let globals = Globals()

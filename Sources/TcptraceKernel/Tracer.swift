@@ -16,26 +16,39 @@ public final class Tracer {
         public var wakeupBytes: UInt64? = nil
         /// The consumer thread's scheduling while the ring is more than half full.
         public var catchUp: CatchUpScheduling = .nice
+        /// Aggregated mode: the kernel keeps each socket's transitions and sends them as one
+        /// record when the socket enters CLOSE, CLOSE_WAIT or LISTEN (bpf/tcptrace.h, struct
+        /// tcptrace_batch). The handler still receives every transition, in order, but only
+        /// once its batch is sent: for when transitions are not printed as they happen.
+        public var aggregate = false
         public var verbose = false
         public init() {}
     }
 
     /// Receives each decoded transition; returns false to stop consuming (e.g. output closed).
     public typealias Handler = (consuming Transition) -> Bool
+    /// Receives each batch of one socket's transitions (aggregated mode) whole, instead of
+    /// `Handler` receiving them one by one.
+    public typealias BatchHandler = (borrowing TransitionBatch) -> Bool
 
     private let object: OpaquePointer
     /// One per program, in ProgramInterface.Program order.
     private var links: [OpaquePointer] = []
     private var ring: OpaquePointer?
     private let program: OpaquePointer
+    /// Every program, in ProgramInterface.Program order.
+    private let programs: [OpaquePointer]
     private let countersFD: Int32
     private let consumer: Consumer
 
     /// Opens, configures, loads and attaches the embedded program. Needs root.
-    public init(configuration: Configuration, clock: MonotonicToWall, handler: @escaping Handler) throws(SystemError) {
+    public init(
+        configuration: Configuration, clock: MonotonicToWall, handler: @escaping Handler, batchHandler: BatchHandler? = nil
+    ) throws(SystemError) {
         Self.setLibbpfLogging(verbose: configuration.verbose)
         let object = try EmbeddedObject.openObject(name: "tcptrace")
-        let consumer = Consumer(clock: clock, handler: handler, catchUp: CatchUpPriority(configuration.catchUp))
+        let consumer = Consumer(
+            clock: clock, handler: handler, batchHandler: batchHandler, catchUp: CatchUpPriority(configuration.catchUp))
         var ring: OpaquePointer? = nil
         do throws(SystemError) {
             try Self.applySettings(configuration, to: object)
@@ -64,6 +77,7 @@ public final class Tracer {
             }
             self.object = object
             self.program = main
+            self.programs = programs
             self.countersFD = bpf_map__fd(counters)
             self.consumer = consumer
             self.ring = ring
@@ -113,6 +127,9 @@ public final class Tracer {
     /// Records that arrived but did not decode.
     public var undecodable: UInt64 { consumer.undecodable }
 
+    /// Ring records received (a batch is one record, however many transitions it holds).
+    public var records: UInt64 { UInt64(consumer.handled) }
+
     /// Detaches from the tracepoint: no new events; what is queued can still be drained.
     /// The fallback goes first: alone, it would handle softirq hits the main program never saw
     /// and count them as caught misses.
@@ -148,10 +165,25 @@ public final class Tracer {
         return skipped > caught ? skipped - caught : 0
     }
 
-    private func programInfo() -> bpf_prog_info? {
+    /// Whether the counters and the program's info can be read now (before Linux 6.5, with
+    /// kernel.unprivileged_bpf_disabled set, every bpf() call takes CAP_BPF, even on an open fd).
+    public func countersReadable() -> Bool {
+        var key = TCPTRACE_CTR_SEEN.rawValue
+        var values = [UInt64](repeating: 0, count: max(1, Int(libbpf_num_possible_cpus())))
+        return bpf_map_lookup_elem(countersFD, &key, &values) == 0 && programInfo() != nil
+    }
+
+    /// Run time and count of each program (bpf_prog_info); zero unless kernel.bpf_stats_enabled=1.
+    public func programRunStats() -> [ProgramRunStats] {
+        zip(ProgramInterface.Program.allCases, programs).compactMap { name, p in
+            programInfo(p).map { ProgramRunStats(program: name.rawValue, runNanoseconds: $0.run_time_ns, runs: $0.run_cnt) }
+        }
+    }
+
+    private func programInfo(_ p: OpaquePointer? = nil) -> bpf_prog_info? {
         var info = bpf_prog_info()
         var len = UInt32(MemoryLayout<bpf_prog_info>.size)
-        guard bpf_obj_get_info_by_fd(bpf_program__fd(program), &info, &len) == 0 else { return nil }
+        guard bpf_obj_get_info_by_fd(bpf_program__fd(p ?? program), &info, &len) == 0 else { return nil }
         return info
     }
 
@@ -185,6 +217,7 @@ public final class Tracer {
         try rodata.set(\.filterCgroupLevel, f.cgroupSubtree?.level ?? 0)
         try rodata.set(\.wakeupBytes, c.wakeupBytes ?? c.ringBufferBytes / 4)
         try rodata.set(\.taskStackBytes, taskStackBytes())
+        try rodata.set(\.aggregate, c.aggregate ? 1 : 0)
         try rodata.commit()
     }
 
@@ -273,6 +306,7 @@ public final class Tracer {
 private final class Consumer {
     let clock: MonotonicToWall
     let handler: Tracer.Handler
+    let batchHandler: Tracer.BatchHandler?
     var handled = 0
     var undecodable: UInt64 = 0
     var stopped = false
@@ -281,9 +315,10 @@ private final class Consumer {
     var positions: RingPositions?
     static let checkEvery = 1024
 
-    init(clock: MonotonicToWall, handler: @escaping Tracer.Handler, catchUp: CatchUpPriority) {
+    init(clock: MonotonicToWall, handler: @escaping Tracer.Handler, batchHandler: Tracer.BatchHandler?, catchUp: CatchUpPriority) {
         self.clock = clock
         self.handler = handler
+        self.batchHandler = batchHandler
         self.catchUp = catchUp
     }
 
@@ -304,8 +339,13 @@ private final class Consumer {
         handled += 1
         if handled % Self.checkEvery == 0 { adjustPriority() }
         do {
-            let t = try EventDecoder.decode(raw, clock: clock)
-            if !handler(t) {
+            let more: Bool
+            if let batchHandler, try EventDecoder.isBatch(raw) {
+                more = batchHandler(try EventDecoder.decodeBatch(raw, clock: clock))
+            } else {
+                more = try EventDecoder.decodeRecord(raw, clock: clock, deliver: handler)
+            }
+            if !more {
                 stopped = true
                 return -1
             }

@@ -106,10 +106,14 @@ enum Loopback {
         return fd
     }
 
-    /// A socket bound to an ephemeral loopback port, not yet listening (no transition yet).
-    static func bound(_ family: Family) throws -> (fd: Int32, port: UInt16) {
+    /// A socket bound to a loopback port (0: an ephemeral one), not yet listening (no transition yet).
+    static func bound(_ family: Family, port: UInt16 = 0) throws -> (fd: Int32, port: UInt16) {
         let fd = try newSocket(family)
-        let rc = withAddress(family, port: 0) { bind(fd, $0, $1) }
+        if port != 0 {  // a fixed port may still have TIME_WAIT sockets from an earlier run
+            var one: Int32 = 1
+            setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+        }
+        let rc = withAddress(family, port: port) { bind(fd, $0, $1) }
         if rc != 0 { throw SocketError(op: "bind", errno: errno) }
         return (fd, localPort(fd))
     }
@@ -227,12 +231,13 @@ enum Binary {
             stderr: String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))
     }
 
-    /// Starts the binary and returns once it says it is tracing (its banner on stderr).
-    static func start(_ args: [String], stdout: Any? = nil) throws -> (Process, Pipe) {
+    /// Starts the binary (through `prefix`, e.g. setpriv, which execs it) and returns once it
+    /// says it is tracing (its banner on stderr).
+    static func start(_ args: [String], stdout: Any? = nil, prefix: [String] = []) throws -> (Process, Pipe) {
         let p = Process()
         let err = Pipe()
-        p.executableURL = URL(fileURLWithPath: path)
-        p.arguments = args
+        p.executableURL = URL(fileURLWithPath: prefix.first ?? path)
+        p.arguments = prefix.isEmpty ? args : Array(prefix.dropFirst()) + [path] + args
         p.standardError = err
         if let stdout { p.standardOutput = stdout }
         try p.run()

@@ -23,6 +23,18 @@ import TcptraceCore
         #expect(c.tracerConfiguration(filter: c.filter).catchUp == .fifo)
     }
 
+    /// The kernel aggregates exactly when transitions are not printed.
+    @Test func aggregationFollowsTheEvents() throws {
+        func aggregates(_ args: [String]) throws -> Bool {
+            (try TcptraceCommand.parseAsRoot(args) as! TraceCommand).tracerConfiguration(filter: TraceFilter()).aggregate
+        }
+        #expect(try !aggregates([]))
+        #expect(try !aggregates(["--events", "transitions"]))
+        #expect(try !aggregates(["--events", "connections,transitions"]))
+        #expect(try aggregates(["--events", "connections,lingerers"]))
+        #expect(try aggregates(["--events", "lingerers"]))
+    }
+
     @Test func filtersAreParsed() throws {
         let c =
             try TcptraceCommand.parseAsRoot([
@@ -44,6 +56,7 @@ import TcptraceCore
         (["--rport", "http"], "invalid port"),
         (["--port", "1,2,3,4,5,6,7,8,9"], "at most 8"),
         (["--pid", "0"], "--pid"),
+        (["--append"], "--append needs --output"),
         (["--pid", "abc"], "abc"),
         (["--comm", "a-name-longer-than-15"], "--comm"),
         (["--duration", "soon"], "invalid duration"),
@@ -52,6 +65,11 @@ import TcptraceCore
         (["--ring-buffer-size", "1K"], "power of two"),
         (["--output", ""], "--output"),
         (["--catch-up", "rt"], "rt"),
+        (["--metrics-address", "localhost:9464"], "--metrics-address"),
+        (["--metrics-address", "127.0.0.1"], "--metrics-address"),
+        (["--metrics-address", "::1:9464"], "--metrics-address"),
+        (["--metrics-address", "127.0.0.1:0"], "--metrics-address"),
+        (["--metrics-textfile", "/tmp/tcptrace.txt"], ".prom"),
         (["--bogus"], "--bogus"),
     ])
     func badInputIsAUsageError(args: [String], mentions: String) {

@@ -238,3 +238,103 @@ func counters(acked: UInt64, received: UInt64) -> TCPCounters {
                 == "13:40:10.000000 LINGERER 12       [::1]:80                   [::1]:4444                 -             lingering 99 (leaky) fd 5 inode 777 age 31.250 s (at least) unread 0 B\n")
     }
 }
+
+/// Aggregated kernel records: a batch ingested whole makes what its transitions make one by one.
+@Suite struct BatchIngestTests {
+    /// Splits one socket's transitions the way the kernel program does: a batch ends at CLOSE,
+    /// CLOSE_WAIT or LISTEN, or when full.
+    func batches(_ ts: [Transition]) -> [TransitionBatch] {
+        var out: [TransitionBatch] = []
+        var pending: [Transition] = []
+        for t in ts {
+            if [.close, .closeWait, .listen].contains(t.new) || pending.count == TransitionBatch.maxEarlier {
+                var b = TransitionBatch(last: t)
+                for p in pending { b.appendEarlier(.init(old: p.old, new: p.new, time: p.time, nanosecondsInOld: p.nanosecondsInOld)) }
+                out.append(b)
+                pending = []
+            } else {
+                pending.append(t)
+            }
+        }
+        return out
+    }
+
+    struct Run {
+        var table = ConnectionTable(capacity: 100, lingerThresholdNanoseconds: 1_000_000_000)
+        var summary = RunSummary(start: Script.at(0))
+        var connections: [ConnectionRecord] = []
+        var lingerers: [LingererRecord] = []
+
+        mutating func note(_ o: ConnectionTable.Outcome) {
+            if let c = o.connection { connections.append(c) }
+            if let l = o.lingererClosed { lingerers.append(l) }
+        }
+    }
+
+    @Test func sameRecordsAndSummaryAsOneByOne() throws {
+        var client = Script(cookie: 1, lport: 40000, rport: 80)
+        var server = Script(cookie: 2, lport: 80, rport: 40000)
+        var listener = Script(cookie: 3, local: IPAddress("0.0.0.0")!, lport: 80, remote: IPAddress("0.0.0.0")!, rport: 0)
+        var refused = Script(cookie: 4, lport: 40001, rport: 81)
+        var long = Script(cookie: 5, lport: 40002, rport: 80)  // more transitions than a batch holds
+        var steps: [(Transition, dueCheckAt: Double?)] = [
+            (listener.go(.close, .listen, at: 0), nil),
+            (client.go(.close, .synSent, at: 1), nil), (client.go(.synSent, .established, at: 1.2), nil),
+            (server.go(.listen, .synRecv, at: 1.1), nil), (server.go(.synRecv, .established, at: 1.3), nil),
+            (client.go(.established, .finWait1, at: 5), nil), (server.go(.established, .closeWait, at: 5.1, rcvQueue: 4), nil),
+            (client.go(.finWait1, .finWait2, at: 5.2), nil),
+            (client.go(.finWait2, .close, at: 5.3, rcvQueue: 0, counters: counters(acked: 5, received: 1)), nil),
+            (refused.go(.close, .synSent, at: 6), nil),
+            (refused.go(.synSent, .close, at: 6.1, rcvQueue: 0, counters: counters(acked: 0, received: 0)), nil),
+        ]
+        for i in 0..<10 {
+            steps.append((long.go(i == 0 ? .close : i % 2 == 1 ? .synSent : .established, i % 2 == 0 ? .synSent : .established, at: 7 + Double(i)), nil))
+        }
+        steps.append((long.go(.established, .close, at: 20, rcvQueue: 0, counters: counters(acked: 1, received: 1)), nil))
+        // The server lingers past the threshold (checked at 1,500 ms), then closes.
+        steps.append((server.go(.closeWait, .lastAck, at: 1_600), 1_500))
+        steps.append((server.go(.lastAck, .close, at: 1_601, rcvQueue: 0, counters: counters(acked: 2, received: 5)), nil))
+        steps.append((listener.go(.listen, .close, at: 1_700), nil))
+
+        var one = Run(), batched = Run()
+        // One by one, with the lingerer check where it falls.
+        for (t, check) in steps {
+            if let check { one.lingerers += one.table.dueLingerers(now: Script.at(check)) }
+            var o = ConnectionTable.Outcome()
+            _ = one.table.ingest(t, summary: &one.summary, into: &o)
+            one.note(o)
+        }
+        // By batch: each socket's transitions batched, batches in the order of their last
+        // transition (when the kernel sends them).
+        let bySocket = Dictionary(grouping: steps, by: { $0.0.identity.cookie })
+        var all: [(TransitionBatch, dueCheckAt: Double?)] = []
+        for (_, s) in bySocket {
+            let checks = Dictionary(s.map { ($0.0.time, $0.dueCheckAt) }, uniquingKeysWith: { a, _ in a })
+            for b in batches(s.map(\.0)) {
+                // A check before a batch's first transition happens before the batch arrives.
+                let first = b.earlierCount > 0 ? b.earlier(0).time : b.last.time
+                all.append((b, checks[first] ?? nil))
+            }
+        }
+        all.sort { $0.0.last.time < $1.0.last.time }
+        for (b, check) in all {
+            if let check { batched.lingerers += batched.table.dueLingerers(now: Script.at(check)) }
+            var o = ConnectionTable.Outcome()
+            batched.table.ingest(batch: b, summary: &batched.summary, into: &o)
+            batched.note(o)
+        }
+        #expect(all.count < steps.count)
+        #expect(all.contains { $0.0.earlierCount == TransitionBatch.maxEarlier }, "a full batch")
+        #expect(one.connections.count == 5)
+        #expect(Set(one.connections) == Set(batched.connections))
+        #expect(one.lingerers.map(\.event) == [.lingering, .closed])
+        #expect(one.lingerers == batched.lingerers)
+        #expect(one.summary.events == batched.summary.events && one.summary.events == UInt64(steps.count))
+        #expect(one.summary.transitionCounts == batched.summary.transitionCounts)
+        #expect(one.summary.connections == batched.summary.connections)
+        #expect(one.summary.stateDurations.map(\.count) == batched.summary.stateDurations.map(\.count))
+        #expect(one.summary.connectLatency.count == batched.summary.connectLatency.count)
+        #expect(one.summary.timeWait.total == batched.summary.timeWait.total)
+        #expect(one.table.count == 0 && batched.table.count == 0)
+    }
+}

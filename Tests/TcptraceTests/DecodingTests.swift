@@ -101,6 +101,107 @@ import TcptraceCore
         }
     }
 
+    /// A batch (aggregated mode): its earlier transitions from the states and times, each
+    /// duration from the time before it, then the last one as a full event.
+    func rawBatch(earlier: [(old: UInt8, new: UInt8, ts: UInt64)], entered: UInt64?, _ body: (inout tcptrace_event) -> Void) -> [UInt8] {
+        var b = tcptrace_batch()
+        body(&b.last)
+        b.last.kind = TCPTRACE_KIND_BATCH.rawValue
+        b.n_before = UInt8(earlier.count)
+        b.entered_known = entered == nil ? 0 : 1
+        b.entered_ns = entered ?? 0
+        withUnsafeMutableBytes(of: &b.ts_ns) { ts in
+            for (i, t) in earlier.enumerated() { ts.storeBytes(of: t.ts, toByteOffset: i * 8, as: UInt64.self) }
+        }
+        setBytes(&b.oldstate, earlier.map(\.old))
+        setBytes(&b.newstate, earlier.map(\.new))
+        return withUnsafeBytes(of: b) { Array($0) }
+    }
+
+    func decodeAll(_ raw: [UInt8], stopAfter limit: Int = .max) throws -> (transitions: [Transition], finished: Bool) {
+        var out: [Transition] = []
+        let finished = try raw.withUnsafeBytes { r in
+            try EventDecoder.decodeRecord(r, clock: clock) { t in
+                out.append(t)
+                return out.count < limit
+            }
+        }
+        return (out, finished)
+    }
+
+    @Test func decodesAFullBatchInOrder() throws {
+        // A client's states, and more: 7 kept in storage (the most) and the last.
+        let earlier: [(old: UInt8, new: UInt8, ts: UInt64)] = [
+            (7, 2, 2_000), (2, 1, 3_000), (1, 4, 10_000), (4, 11, 10_500), (11, 1, 11_000), (1, 4, 12_000), (4, 5, 12_100),
+        ]
+        let raw = rawBatch(earlier: earlier, entered: 1_500) { e in
+            e.ts_ns = 13_000
+            e.ns_in_old = 900
+            e.cookie = 9
+            e.family = 2
+            e.lport = 40000
+            e.rport = 80
+            e.oldstate = 5
+            e.newstate = 7
+            e.owner_pid = 42
+            e.inode = 77
+            e.rcv_queue = 1
+            e.bytes_acked = 12
+            e.flags = TCPTRACE_F_HAS_OLD_DURATION.rawValue | TCPTRACE_F_HAS_OWNER.rawValue | TCPTRACE_F_HAS_INODE.rawValue
+                | TCPTRACE_F_HAS_RCV_QUEUE.rawValue | TCPTRACE_F_HAS_STATS.rawValue
+            setBytes(&e.saddr, [127, 0, 0, 1])
+            setBytes(&e.daddr, [127, 0, 0, 2])
+            setBytes(&e.owner_comm, Array("curl".utf8))
+        }
+        #expect(raw.count == EventDecoder.batchSize)
+        let (ts, finished) = try decodeAll(raw)
+        #expect(finished)
+        #expect(ts.count == 8)
+        #expect(ts.map { "\($0.old.rawValue)>\($0.new.rawValue)" } == earlier.map { "\($0.old)>\($0.new)" } + ["5>7"])
+        #expect(ts.map(\.nanosecondsInOld) == [500, 1_000, 7_000, 500, 500, 1_000, 100, 900])
+        #expect(ts.map(\.time.nanoseconds) == (earlier.map(\.ts) + [13_000]).map { clock.wall($0).nanoseconds })
+        for t in ts {
+            #expect(t.identity == ts.last!.identity && t.identity.localPort == 40000)
+            #expect(t.owner == Owner(pid: 42, comm: "curl") && t.inode == 77)
+        }
+        #expect(ts.dropLast().allSatisfy { $0.receiveQueue == nil && $0.counters == nil })
+        #expect(ts.last!.receiveQueue == 1 && ts.last!.counters?.bytesAcked == 12)
+    }
+
+    @Test func batchWithoutKnownStartOrEarlierTransitions() throws {
+        let unknownStart = rawBatch(earlier: [(10, 3, 5_000), (3, 1, 6_000)], entered: nil) { e in
+            e.family = 2
+            e.oldstate = 1
+            e.newstate = 8
+        }
+        #expect(try decodeAll(unknownStart).transitions.map(\.nanosecondsInOld) == [nil, 1_000, nil])
+        let alone = rawBatch(earlier: [], entered: nil) { e in
+            e.family = 10
+            e.oldstate = 7
+            e.newstate = 10
+        }
+        #expect(try decodeAll(alone).transitions.map(\.new) == [.listen])
+        // The consumer stops: nothing after the refused transition is delivered.
+        let (some, finished) = try decodeAll(unknownStart, stopAfter: 2)
+        #expect(!finished && some.count == 2)
+    }
+
+    @Test func recordKindsAreChecked() throws {
+        let batch = rawBatch(earlier: [], entered: nil) { e in e.family = 2 }
+        // A batch is not a transition event, and a record of an unknown kind is neither.
+        #expect(throws: DecodeError.unknownKind(TCPTRACE_KIND_BATCH.rawValue)) {
+            try batch.withUnsafeBytes { try EventDecoder.decode($0, clock: clock) }
+        }
+        #expect(throws: DecodeError.short(size: EventDecoder.eventSize)) { try decodeAll(Array(batch.prefix(EventDecoder.eventSize))) }
+        let odd = rawEvent { e in
+            e.family = 2
+            e.kind = 7
+        }
+        #expect(throws: DecodeError.unknownKind(7)) { try decodeAll(odd) }
+        let plain = rawEvent { e in e.family = 2 }
+        #expect(try decodeAll(plain).transitions.count == 1)
+    }
+
     @Test func unknownFamilyIsRejected() {
         let raw = rawEvent { e in e.family = 1 }
         #expect(throws: DecodeError.unknownFamily(1)) {

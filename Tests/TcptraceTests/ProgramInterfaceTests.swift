@@ -74,6 +74,7 @@ import TcptraceCore
         c.filter.remotePorts = [5432]
         c.filter.netns = 4_026_532_001
         c.filter.cgroupSubtree = CgroupSubtree(id: 0x1_0000_0203, level: 3)
+        c.aggregate = true
         try Tracer.applySettings(c, to: object)
         let rodata = try ReadOnlyData(object: object)  // reads back what libbpf will load
         func value(_ name: String) -> [UInt8] { Array(rodata.value(of: name) ?? []) }
@@ -90,6 +91,7 @@ import TcptraceCore
         #expect(value("filter_netns") == le(UInt32(4_026_532_001)))
         #expect(value("filter_cgroup_id") == le(UInt64(0x1_0000_0203)) && value("filter_cgroup_level") == le(UInt32(3)))
         #expect(value("task_stack_bytes") == le(Tracer.taskStackBytes()))
+        #expect(value("aggregate") == [1])
         #expect(bpf_map__max_entries(try ProgramInterface.Map.events.find(in: object)) == 1 << 16)
     }
 
@@ -100,7 +102,7 @@ import TcptraceCore
         defer { bpf_object__close(object) }
         try Tracer.applySettings(Tracer.Configuration(), to: object)
         let rodata = try ReadOnlyData(object: object)
-        for name in ["filter_netns", "filter_cgroup_id", "filter_cgroup_level"] {
+        for name in ["filter_netns", "filter_cgroup_id", "filter_cgroup_level", "aggregate"] {
             #expect(rodata.value(of: name)?.allSatisfy { $0 == 0 } == true, "\(name)")
         }
         var c = Tracer.Configuration()

@@ -15,6 +15,18 @@
 void tcptrace_install_signal_handlers(void);
 /* The signal that asked us to stop, or 0. */
 int tcptrace_stop_signal(void);
+/* SIGHUP (installed with the others, SA_RESTART: only the poll's wait returns early) asks for
+ * the output file to be reopened. Whether one came since the last call; clears it. */
+int tcptrace_take_hangup(void);
+
+/* Capabilities of the calling thread (capget/capset(2), version 3) as 64-bit masks, and the
+ * prctl(2) calls that bound them. 0 (or the value asked for) or -errno. */
+int tcptrace_capget(unsigned long long *effective, unsigned long long *permitted, unsigned long long *inheritable);
+int tcptrace_capset(unsigned long long effective, unsigned long long permitted, unsigned long long inheritable);
+int tcptrace_capbset_read(int cap);
+int tcptrace_capbset_drop(int cap);
+int tcptrace_ambient_clear(void);
+int tcptrace_set_no_new_privs(void);
 
 /* Output pacing for regular files: start write-back of a written range (does not wait), and
  * wait for a range's write-back then drop it from the page cache. 0 or -1/errno. */

@@ -11,7 +11,8 @@ extern const unsigned char tcptrace_bpf_object[];
 extern const size_t tcptrace_bpf_object_size;
 const unsigned char *tcptrace_bpf_object_ptr(void);
 
-/* offsetof/sizeof of every tcptrace_event field, by name, as the C compiler lays them out. */
+/* offsetof/sizeof of every tcptrace_event (tcptrace_batch) field, by name, as the C compiler
+ * lays them out. */
 struct tcptrace_field_layout {
 	const char *name;
 	size_t offset;
@@ -20,5 +21,8 @@ struct tcptrace_field_layout {
 extern const struct tcptrace_field_layout tcptrace_event_fields[];
 extern const size_t tcptrace_event_field_count;
 const struct tcptrace_field_layout *tcptrace_event_fields_ptr(void);
+extern const struct tcptrace_field_layout tcptrace_batch_fields[];
+extern const size_t tcptrace_batch_field_count;
+const struct tcptrace_field_layout *tcptrace_batch_fields_ptr(void);
 
 #endif

@@ -1,0 +1,43 @@
+import TcptraceHost
+import TcptraceKernel
+
+/// What a run does for running as a service: giving up the capabilities it no longer needs once
+/// attached, and reopening its output file on SIGHUP (logrotate).
+extension TraceRun {
+    /// What the periodic work still uses: /proc/PID/fd and ns/net of other users (lingerer
+    /// holders, namespace discovery) and, unless the run stays in its own network namespace,
+    /// setns into new ones for sock_diag. CAP_BPF stays only where reading the counters needs it.
+    func dropPrivileges(_ tracer: Tracer) {
+        var needed: Capabilities = [.sysPtrace, .dacReadSearch]
+        if namespaces.only?.isOwn != true { needed.insert(.sysAdmin) }
+        do {
+            let outcome = try LeastPrivilege.reduce(keeping: needed, conditional: .bpf, ifFailingWithout: tracer.countersReadable)
+            if options.verbose {
+                printError(
+                    "capabilities after attach: \(outcome.kept); bounding set: \(outcome.bounding); no_new_privs set")
+            }
+        } catch {
+            printError("could not drop capabilities (\(error)); running with those it started with")
+        }
+    }
+
+    /// SIGHUP: the buffered lines go to the old file, then the path is opened again. A failed
+    /// open is said once and the run goes on writing to the file it had: nothing is lost, and the
+    /// next SIGHUP tries again. On standard output, nothing happens, unless it is a terminal: there
+    /// SIGHUP is the hangup it is named for, and the output is gone as a closed pipe is.
+    func reopenOutput() {
+        if writer.path == nil {
+            if writer.isTerminal { outputError = .closed }
+            return
+        }
+        do {
+            if let e = try writer.reopen() {
+                printError("reopening output file \(writer.path ?? "") failed: \(e); still writing to the file opened before")
+            } else if emitTransitions && writer.isEmptyFile {
+                sink.appendTransitionHeader(to: &writer.buffer)  // text: a new file starts with its column header
+            }
+        } catch {
+            outputError = error
+        }
+    }
+}

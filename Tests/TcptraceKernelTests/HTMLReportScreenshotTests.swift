@@ -1,0 +1,228 @@
+import CTcptraceHost
+import Foundation
+import FoundationXML
+import Glibc
+import Testing
+import TcptraceCore
+
+/// Headless Chromium (Debian's `chromium`), for pictures of pages.
+enum Chromium {
+    static let path = "/usr/bin/chromium"
+    static var available: Bool { access(path, X_OK) == 0 }
+
+    /// Renders `page` to a PNG at `png`; returns the console lines Chromium logged (any console
+    /// message from a page without script is an error: a blocked or failed load).
+    static func screenshot(_ page: String, to png: String, width: Int, height: Int) throws -> (status: Int32, console: [String]) {
+        let profile = "/tmp/html-chromium-\(getpid())"
+        defer { try? FileManager.default.removeItem(atPath: profile) }
+        let p = Process()
+        let err = Pipe()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/timeout")
+        p.arguments = [
+            "-k", "5", "90", path, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--no-first-run",
+            "--user-data-dir=\(profile)", "--enable-logging=stderr", "--v=0", "--screenshot=\(png)",
+            "--window-size=\(width),\(height)", URL(fileURLWithPath: page).absoluteString,
+        ]
+        p.standardError = err
+        p.standardOutput = FileHandle.nullDevice
+        try p.run()
+        let log = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        return (p.terminationStatus, log.split(separator: "\n").map(String.init).filter { $0.contains(":CONSOLE") })
+    }
+}
+
+/// Just enough PNG decoding to look at the pixels: 8-bit RGB or RGBA, not interlaced.
+struct PNGImage {
+    var width = 0, height = 0
+    var pixels: [UInt8] = []
+    var channels = 0
+
+    init?(_ data: [UInt8]) {
+        guard data.count > 8, data[0..<8].elementsEqual([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]) else { return nil }
+        var i = 8
+        var idat: [UInt8] = []
+        func be32(_ at: Int) -> Int { Int(data[at]) << 24 | Int(data[at + 1]) << 16 | Int(data[at + 2]) << 8 | Int(data[at + 3]) }
+        while i + 8 <= data.count {
+            let length = be32(i)
+            let type = String(decoding: data[(i + 4)..<(i + 8)], as: UTF8.self)
+            let body = (i + 8)..<(i + 8 + length)
+            guard body.upperBound <= data.count else { return nil }
+            if type == "IHDR" {
+                width = be32(body.lowerBound)
+                height = be32(body.lowerBound + 4)
+                guard data[body.lowerBound + 8] == 8, data[body.lowerBound + 12] == 0 else { return nil }
+                switch data[body.lowerBound + 9] {
+                case 2: channels = 3
+                case 6: channels = 4
+                default: return nil
+                }
+            } else if type == "IDAT" {
+                idat += data[body]
+            }
+            i = body.upperBound + 4
+        }
+        guard width > 0, height > 0, channels > 0 else { return nil }
+        let stride = width * channels
+        var raw = [UInt8](repeating: 0, count: height * (stride + 1))
+        var rawLength = uLongf(raw.count)
+        let rc = raw.withUnsafeMutableBufferPointer { out in
+            idat.withUnsafeBufferPointer { uncompress(out.baseAddress, &rawLength, $0.baseAddress, uLong($0.count)) }
+        }
+        guard rc == Z_OK, Int(rawLength) == raw.count else { return nil }
+        // Undo each row's filter (PNG spec 9.2).
+        pixels = [UInt8](repeating: 0, count: height * stride)
+        for y in 0..<height {
+            let filter = raw[y * (stride + 1)]
+            for x in 0..<stride {
+                let v = raw[y * (stride + 1) + 1 + x]
+                let a = x >= channels ? Int(pixels[y * stride + x - channels]) : 0
+                let b = y > 0 ? Int(pixels[(y - 1) * stride + x]) : 0
+                let c = x >= channels && y > 0 ? Int(pixels[(y - 1) * stride + x - channels]) : 0
+                let predictor: Int
+                switch filter {
+                case 1: predictor = a
+                case 2: predictor = b
+                case 3: predictor = (a + b) / 2
+                case 4:
+                    let p = a + b - c
+                    let pa = abs(p - a), pb = abs(p - b), pc = abs(p - c)
+                    predictor = pa <= pb && pa <= pc ? a : pb <= pc ? b : c
+                default: predictor = 0
+                }
+                pixels[y * stride + x] = UInt8(truncatingIfNeeded: Int(v) + predictor)
+            }
+        }
+    }
+
+    /// Distinct RGB colours, and the share of pixels that are not the most common one.
+    var colourStats: (distinct: Int, notBackground: Double) {
+        var counts: [UInt32: Int] = [:]
+        for p in stride(from: 0, to: pixels.count, by: channels) {
+            counts[UInt32(pixels[p]) << 16 | UInt32(pixels[p + 1]) << 8 | UInt32(pixels[p + 2]), default: 0] += 1
+        }
+        let total = width * height
+        return (counts.count, Double(total - (counts.values.max() ?? 0)) / Double(total))
+    }
+}
+
+/// A real recorded log (a leak and a connection storm, traced by the real program), drawn by
+/// `report --html` and rendered by headless Chromium. The PNG is kept under `.build/html-report/`.
+@Suite(.serialized, .enabled(if: KernelGate.enabled, "needs root and a kernel with BTF"))
+struct HTMLReportScreenshotTests {
+    static let leakPort: UInt16 = 31010
+    static let stormPort: UInt16 = 31011
+
+    /// `.build/html-report`, next to the binary under test.
+    var artifacts: String {
+        var dir = URL(fileURLWithPath: Binary.path).deletingLastPathComponent()
+        while dir.lastPathComponent != ".build" && dir.path != "/" { dir = dir.deletingLastPathComponent() }
+        let out = (dir.path == "/" ? URL(fileURLWithPath: "/tmp") : dir).appendingPathComponent("html-report").path
+        try? FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        return out
+    }
+
+    func count(in file: String, _ predicate: ([String: Any]) -> Bool) -> Int {
+        guard let text = try? String(contentsOfFile: file, encoding: .utf8) else { return 0 }
+        return text.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+            .filter(predicate).count
+    }
+
+    @Test func reportOfARealLeakAndStormRendersInChromium() throws {
+        try KernelGate.check()
+        guard Chromium.available else {
+            if KernelGate.required { Issue.record("chromium is required (TCPTRACE_REQUIRE_KERNEL_TESTS=1) but \(Chromium.path) is missing") }
+            return
+        }
+        let log = "/tmp/html-report-\(getpid()).jsonl"
+        defer { unlink(log) }
+        let (tracer, _) = try Binary.start([
+            "--format", "json", "--output", log, "--port", "\(Self.leakPort),\(Self.stormPort)", "--close-wait-threshold", "1s",
+            "--census-interval", "1s",
+        ])
+        defer { if tracer.isRunning { kill(tracer.processIdentifier, SIGKILL) } }
+        // The leak: a server that never closes what it accepts.
+        let leaky = try LeakyServer(port: Self.leakPort)
+        for _ in 0..<3 {
+            try leaky.leakOne(bytes: 5)
+            usleep(200_000)
+        }
+        // The storm: 300 connections to a server that reads each to EOF and closes.
+        let (listener, _) = try {
+            let fd = try Loopback.newSocket(.v4)
+            var one: Int32 = 1
+            setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+            let rc = Loopback.withAddress(.v4, port: Self.stormPort) { bind(fd, $0, $1) }
+            if rc != 0 { throw SocketError(op: "bind \(Self.stormPort)", errno: errno) }
+            try Loopback.listen(fd)
+            return (fd, Self.stormPort)
+        }()
+        defer { close(listener) }
+        let served = Loopback.serve(listener, count: 300)
+        for _ in 0..<300 {
+            let c = try Loopback.connect(.v4, port: Self.stormPort)
+            Loopback.send(c, count: 16)
+            close(c)
+        }
+        #expect(served.wait(timeout: .now() + 20) == .success)
+        // Three lingerers, and a census after them.
+        let deadline = Date().addingTimeInterval(8)
+        while Date() < deadline && count(in: log, { $0["event"] as? String == "lingering" }) < 3 { usleep(100_000) }
+        usleep(1_200_000)
+        kill(tracer.processIdentifier, SIGTERM)
+        tracer.waitUntilExit()
+        #expect(tracer.terminationStatus == 0)
+        #expect(count(in: log, { $0["event"] as? String == "lingering" }) == 3)
+
+        // The page, as an unprivileged user would make it.
+        let dir = artifacts
+        let html = dir + "/report.html", png = dir + "/report.png"
+        unlink(html)
+        chmod(log, 0o644)
+        chmod(dir, 0o777)
+        let r = try Binary.run(
+            ["report", "--html", html, "--close-wait-threshold", "1s", log],
+            prefix: ["/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stderr.isEmpty, "\(r.stderr)")
+        #expect(r.stdout.contains("CLOSE_WAIT lingerers by holder:"), "standard output: the summary only")
+        #expect(!r.stdout.contains("CONN "), "no connection lines with --html")
+        let page = try String(contentsOfFile: html, encoding: .utf8)
+        #expect(XMLParser(data: Data(page.utf8)).parse(), "well-formed")
+        #expect(page.contains(">python3 (pid \(leaky.pid))</text>"), "the leaking process is named")
+        let bars = page.components(separatedBy: "<title>python3 (pid \(leaky.pid)): 127.0.0.1:\(Self.leakPort) ←").count - 1
+        #expect(bars == 3, "three lingerer bars")
+        #expect(page.contains("Events lost by the tracer: 0"))
+        #expect(!page.contains("http://") || !page.replacingOccurrences(of: "http://www.w3.org/", with: "").contains("http://"), "nothing to fetch")
+
+        // Chromium renders it without a console message, to a picture that is not blank.
+        unlink(png)
+        let shot = try Chromium.screenshot(html, to: png, width: 1140, height: 2400)
+        #expect(shot.status == 0)
+        #expect(shot.console.isEmpty, "console: \(shot.console)")
+        let image = try #require(PNGImage(Array(try Data(contentsOf: URL(fileURLWithPath: png)))), "a PNG")
+        #expect(image.width == 1140 && image.height == 2400)
+        let stats = image.colourStats
+        #expect(stats.distinct > 100, "state colours, text and anti-aliasing: \(stats.distinct) colours")
+        #expect(stats.notBackground > 0.05, "\(stats.notBackground) of the pixels drawn")
+
+        // The console check is not vacuous: a page with a console error is caught.
+        let bad = "/tmp/html-report-\(getpid())-bad.html"
+        defer { unlink(bad) }
+        try "<html><body>x<script>console.error('boom')</script></body></html>".write(toFile: bad, atomically: false, encoding: .utf8)
+        let badShot = try Chromium.screenshot(bad, to: "/tmp/html-report-\(getpid())-bad.png", width: 200, height: 100)
+        unlink("/tmp/html-report-\(getpid())-bad.png")
+        #expect(badShot.console.contains { $0.contains("boom") })
+    }
+}
+
+/// The unprivileged side of `--html`: a path that cannot be written fails before any input is read.
+@Suite struct HTMLReportOptionTests {
+    @Test func unwritablePageIsExit73BeforeReading() throws {
+        let r = try Binary.run(["report", "--html", "/nonexistent/dir/report.html", "/nonexistent/log.jsonl"])
+        #expect(r.status == 73, "cannot create, not 66: the input was not opened")
+        #expect(r.stderr == "tcptrace-bpf: cannot write output file /nonexistent/dir/report.html: No such file or directory\n")
+        let empty = try Binary.run(["report", "--html", ""])
+        #expect(empty.status == 64)
+    }
+}
