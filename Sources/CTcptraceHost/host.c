@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <signal.h>
@@ -116,6 +117,24 @@ int tcptrace_writeback_finish(int fd, long long offset, long long length)
 	if (rc == 0)
 		rc = posix_fadvise(fd, offset, length, POSIX_FADV_DONTNEED);
 	return rc;
+}
+
+int tcptrace_thread_nice(void)
+{
+	errno = 0;
+	int n = getpriority(PRIO_PROCESS, 0);
+	return n == -1 && errno ? -100 - errno : n;
+}
+
+int tcptrace_set_thread_nice(int nice)
+{
+	return setpriority(PRIO_PROCESS, 0, nice);
+}
+
+int tcptrace_set_thread_fifo(int fifo_priority)
+{
+	struct sched_param p = {.sched_priority = fifo_priority};
+	return sched_setscheduler(0, fifo_priority > 0 ? SCHED_FIFO : SCHED_OTHER, &p);
 }
 
 struct netns_socket_job {

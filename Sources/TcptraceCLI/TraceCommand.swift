@@ -83,6 +83,12 @@ public struct TraceCommand: ParsableCommand {
     var ringBufferSize: UInt64 = 8 << 20
 
     @Option(
+        help: ArgumentHelp(
+            "While the ring buffer is more than half full, run its consumer at nice -10 (nice), SCHED_FIFO (fifo), or as started (off).",
+            valueName: "mode"))
+    var catchUp: CatchUpScheduling = .nice
+
+    @Option(
         help: ArgumentHelp("Record types to emit, comma-separated: transitions,connections,lingerers (default: all).", valueName: "list"),
         transform: RecordKind.parseList)
     var events: Set<RecordKind> = Set(RecordKind.allCases)
@@ -203,6 +209,7 @@ public struct TraceCommand: ParsableCommand {
         var c = Tracer.Configuration()
         c.filter = filter
         c.ringBufferBytes = ringBufferSize
+        c.catchUp = catchUp
         // Transitions not printed: the kernel sends each socket's in one record (per CLOSE,
         // CLOSE_WAIT or LISTEN) instead of one record each.
         c.aggregate = !events.contains(.transitions)

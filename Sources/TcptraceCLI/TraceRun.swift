@@ -43,6 +43,14 @@ extension TraceCommand {
 /// One run of the tracer: tracer → table → records → one sink. `run` owns the order of things
 /// (preflight, load, poll loop, drain, summary); printing lives in `handle`; periodic work
 /// comes from one schedule.
+///
+/// Threads: the run's own thread polls the ring buffer, formats every record into the output
+/// buffer, writes it, and does the periodic work that needs the connection table (lingerer
+/// checks, reconciliation), which is short unless there are lingerers or losses. The census —
+/// a sock_diag dump of every namespace, slow with many sockets and needing no table — runs on
+/// a thread of its own (`censusJob`, one at a time); its records are collected and written by
+/// the run's thread after the next poll. While the ring is more than half full the run's
+/// thread runs at a raised priority (`--catch-up`, in `Tracer`).
 final class TraceRun<Sink: RecordSink> {
     let options: TraceCommand
     /// The options' filter with the places (`--netns`, `--cgroup`, `--container`) looked up.
@@ -63,6 +71,9 @@ final class TraceRun<Sink: RecordSink> {
     /// The first output error; it stops the run.
     var outputError: OutputError?
     let lingererHolders: LingererHolders
+    /// The census in flight on its own thread, with the namespaces and sockets it alone uses.
+    let censusJob = BackgroundJob<CensusTaker.Taken>()
+    let censusTaker: CensusTaker
     var reconciliation = LossReconciliation()
     var lossReport = LossReport()
     /// `--metrics-address`, `--metrics-textfile`; nil without them.
@@ -98,6 +109,7 @@ final class TraceRun<Sink: RecordSink> {
         emitConnections = options.events.contains(.connections)
         emitLingerers = options.events.contains(.lingerers)
         lingererHolders = LingererHolders(limit: options.maxConnections)
+        censusTaker = CensusTaker(filter: options.censusFilter, only: namespaces.only)
         aggregated = options.tracerConfiguration(filter: filter).aggregate
     }
 
@@ -136,15 +148,18 @@ final class TraceRun<Sink: RecordSink> {
                 if let deadline, now >= deadline { break }
                 let timeout = deadline.map { Int32(min(UInt64(Self.pollMilliseconds), ($0 - now) / 1_000_000 + 1)) }
                 try tracer.poll(timeoutMilliseconds: timeout ?? Self.pollMilliseconds)
+                collectCensus()
                 if outputError == nil { flush() }
                 if StopSignal.takeHangup() { reopenOutput() }
                 let due = schedule.takeDue(at: now)
                 for work in due { perform(work, tracer: tracer, overflow: &overflow) }
                 if !due.isEmpty && outputError == nil { flush() }
             }
-            // Stop new events, then deliver everything already queued.
+            // Stop new events, then deliver everything already queued, and a census in flight.
             tracer.detach()
             if outputError == nil { try tracer.drain() }
+            censusJob.wait()
+            collectCensus()
         } catch {
             printError(error.description)
             return error.exitStatus
@@ -228,7 +243,7 @@ final class TraceRun<Sink: RecordSink> {
         case .reconcile:
             summary.vanishedConnections += UInt64(reconciliation.reconcile(&table, lost: tracer.lostEvents.total, namespaces: namespaces))
         case .census:
-            emitCensus()
+            startCensus()
         case .metrics:
             publishMetrics(tracer, overflow: overflow)
         }
@@ -294,18 +309,19 @@ final class TraceRun<Sink: RecordSink> {
         }
     }
 
-    /// `census` records: states of every TCP socket now, from sock_diag, one per namespace.
-    func emitCensus() {
-        do {
-            namespaces.refresh()
-            for census in try CensusSource.takeAll(
-                filter: options.censusFilter, namespaces: namespaces.namespaces, sockets: namespaces.sockets)
-            {
-                sink.append(census, to: &writer.buffer)
-            }
-        } catch {
-            printError("census failed: \(error)")
+    /// `census` records: states of every TCP socket now, from sock_diag, one per namespace,
+    /// taken on the census thread.
+    func startCensus() {
+        if !censusJob.start({ [censusTaker] in censusTaker.take() }) {
+            printError("census skipped: the previous one has not finished")
         }
+    }
+
+    /// Writes a finished census's records.
+    func collectCensus() {
+        guard let taken = censusJob.take() else { return }
+        for census in taken.records { sink.append(census, to: &writer.buffer) }
+        if let error = taken.error { printError("census failed: \(error)") }
     }
 
     func emit(_ l: LingererRecord) {

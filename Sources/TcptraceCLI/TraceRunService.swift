@@ -7,9 +7,11 @@ extension TraceRun {
     /// What the periodic work still uses: /proc/PID/fd and ns/net of other users (lingerer
     /// holders, namespace discovery) and, unless the run stays in its own network namespace,
     /// setns into new ones for sock_diag. CAP_BPF stays only where reading the counters needs it.
+    /// CAP_SYS_NICE stays for `--catch-up` (raising the consumer's priority while it is behind).
     func dropPrivileges(_ tracer: Tracer) {
         var needed: Capabilities = [.sysPtrace, .dacReadSearch]
         if namespaces.only?.isOwn != true { needed.insert(.sysAdmin) }
+        if options.catchUp != .off { needed.insert(.sysNice) }
         do {
             let outcome = try LeastPrivilege.reduce(keeping: needed, conditional: .bpf, ifFailingWithout: tracer.countersReadable)
             if options.verbose {

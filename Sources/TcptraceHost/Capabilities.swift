@@ -12,6 +12,7 @@ public struct Capabilities: OptionSet, Hashable, Sendable, CustomStringConvertib
     public static let setpcap = Capabilities(number: 8)
     public static let sysPtrace = Capabilities(number: 19)
     public static let sysAdmin = Capabilities(number: 21)
+    public static let sysNice = Capabilities(number: 23)
     public static let perfmon = Capabilities(number: 38)
     public static let bpf = Capabilities(number: 39)
 

@@ -14,6 +14,8 @@ public final class Tracer {
         /// The kernel wakes user space only once this much is queued (0: on every event);
         /// the poll timeout bounds the latency in between.
         public var wakeupBytes: UInt64? = nil
+        /// The consumer thread's scheduling while the ring is more than half full.
+        public var catchUp: CatchUpScheduling = .nice
         /// Aggregated mode: the kernel keeps each socket's transitions and sends them as one
         /// record when the socket enters CLOSE, CLOSE_WAIT or LISTEN (bpf/tcptrace.h, struct
         /// tcptrace_batch). The handler still receives every transition, in order, but only
@@ -45,7 +47,8 @@ public final class Tracer {
     ) throws(SystemError) {
         Self.setLibbpfLogging(verbose: configuration.verbose)
         let object = try EmbeddedObject.openObject(name: "tcptrace")
-        let consumer = Consumer(clock: clock, handler: handler, batchHandler: batchHandler)
+        let consumer = Consumer(
+            clock: clock, handler: handler, batchHandler: batchHandler, catchUp: CatchUpPriority(configuration.catchUp))
         var ring: OpaquePointer? = nil
         do throws(SystemError) {
             try Self.applySettings(configuration, to: object)
@@ -58,6 +61,9 @@ public final class Tracer {
             ring = try check(
                 "ring_buffer__new",
                 ring_buffer__new(bpf_map__fd(events), Self.onSample, Unmanaged.passUnretained(consumer).toOpaque(), nil))
+            if configuration.catchUp != .off {
+                consumer.positions = try RingPositions(mapFD: bpf_map__fd(events), bytes: configuration.ringBufferBytes)
+            }
             // The main program first: the kernel runs a tracepoint's programs in attach order, and
             // the fallback tells the hits the main program was skipped for by what it left behind
             // for the same hit (bpf/tcptrace.bpf.c, "Exactly once"). Until the fallback is
@@ -96,9 +102,12 @@ public final class Tracer {
     public func poll(timeoutMilliseconds: Int32) throws(SystemError) -> Int {
         guard let ring else { return 0 }
         let before = consumer.handled
+        // Before waiting too: the periodic work since the last poll may have left the ring full.
+        consumer.adjustPriority()
         let rc = ring_buffer__poll(ring, timeoutMilliseconds)
         if rc < 0 && rc != -EINTR && !consumer.stopped { throw .call("ring_buffer__poll", errno: -rc) }
         if !consumer.stopped { try drain() }
+        consumer.adjustPriority()
         return consumer.handled - before
     }
 
@@ -111,6 +120,9 @@ public final class Tracer {
         if rc < 0 && !consumer.stopped { throw .call("ring_buffer__consume", errno: -rc) }
         return consumer.handled - before
     }
+
+    /// Times the consumer's thread was raised because the ring was more than half full.
+    public var priorityRaises: UInt64 { consumer.catchUp.raises }
 
     /// Records that arrived but did not decode.
     public var undecodable: UInt64 { consumer.undecodable }
@@ -287,7 +299,10 @@ public final class Tracer {
     }
 }
 
-/// The ring buffer callback's context: decodes and hands records on.
+/// The ring buffer callback's context: decodes and hands records on, and raises its thread's
+/// priority while the ring is more than half full (checked before and after each poll and every
+/// `checkEvery` records, so a thread that gets the CPU back after a long wait is raised within
+/// ~1 ms of work).
 private final class Consumer {
     let clock: MonotonicToWall
     let handler: Tracer.Handler
@@ -295,16 +310,34 @@ private final class Consumer {
     var handled = 0
     var undecodable: UInt64 = 0
     var stopped = false
+    var catchUp: CatchUpPriority
+    /// nil when the priority is never changed.
+    var positions: RingPositions?
+    static let checkEvery = 1024
 
-    init(clock: MonotonicToWall, handler: @escaping Tracer.Handler, batchHandler: Tracer.BatchHandler?) {
+    init(clock: MonotonicToWall, handler: @escaping Tracer.Handler, batchHandler: Tracer.BatchHandler?, catchUp: CatchUpPriority) {
         self.clock = clock
         self.handler = handler
         self.batchHandler = batchHandler
+        self.catchUp = catchUp
+    }
+
+    /// Raised above half full, restored below an eighth: the gap keeps a consumer that hovers
+    /// around one mark from switching on every check.
+    func adjustPriority() {
+        guard let positions else { return }
+        let queued = positions.queuedBytes
+        if queued >= positions.bytes / 2 {
+            catchUp.raise()
+        } else if queued <= positions.bytes / 8 {
+            catchUp.restore()
+        }
     }
 
     @inline(__always)
     func consume(_ raw: UnsafeRawBufferPointer) -> Int32 {
         handled += 1
+        if handled % Self.checkEvery == 0 { adjustPriority() }
         do {
             let more: Bool
             if let batchHandler, try EventDecoder.isBatch(raw) {
@@ -320,6 +353,42 @@ private final class Consumer {
             undecodable += 1
         }
         return 0
+    }
+}
+
+/// How much the ring holds now: its producer and consumer positions, read from the map's first
+/// two pages mapped read-only a second time (libbpf 1.1 has no `ring__avail_data_size`). Plain
+/// aligned word loads: an approximate fill is all the priority check needs.
+final class RingPositions {
+    let bytes: UInt64
+    private let consumerPage: UnsafeMutableRawPointer
+    private let producerPage: UnsafeMutableRawPointer
+    private let pageSize: Int
+
+    init(mapFD: Int32, bytes: UInt64) throws(SystemError) {
+        self.bytes = bytes
+        pageSize = Int(sysconf(Int32(_SC_PAGESIZE)))
+        guard let c = mmap(nil, pageSize, PROT_READ, MAP_SHARED, mapFD, 0), c != MAP_FAILED else {
+            throw .call("mmap(ring buffer consumer position)", errno: errno)
+        }
+        guard let p = mmap(nil, pageSize, PROT_READ, MAP_SHARED, mapFD, off_t(pageSize)), p != MAP_FAILED else {
+            let e = errno
+            munmap(c, pageSize)
+            throw .call("mmap(ring buffer producer position)", errno: e)
+        }
+        consumerPage = c
+        producerPage = p
+    }
+
+    deinit {
+        munmap(consumerPage, pageSize)
+        munmap(producerPage, pageSize)
+    }
+
+    var queuedBytes: UInt64 {
+        let consumed = consumerPage.load(as: UInt64.self)
+        let produced = producerPage.load(as: UInt64.self)
+        return produced > consumed ? produced - consumed : 0
     }
 }
 

@@ -105,7 +105,7 @@ import Testing
                 .write(toFile: "\(dir)/tcptrace-bpf.service", atomically: true, encoding: .utf8)
             let r = try run(["systemd-analyze", "verify", "\(dir)/tcptrace-bpf.service"], environment: ["MANPATH": "\(root)/usr/share/man"])
             #expect(r.status == 0 && r.err.isEmpty && r.out.isEmpty, "\(r.err)\(r.out)")
-            for key in ["CapabilityBoundingSet=CAP_BPF CAP_PERFMON CAP_SYS_ADMIN CAP_SYS_PTRACE CAP_DAC_READ_SEARCH\n",
+            for key in ["CapabilityBoundingSet=CAP_BPF CAP_PERFMON CAP_SYS_ADMIN CAP_SYS_PTRACE CAP_DAC_READ_SEARCH CAP_SYS_NICE\n",
                         "ProtectSystem=strict\n", "NoNewPrivileges=yes\n", "Restart=on-failure\n", "ExecReload=/bin/kill -HUP $MAINPID\n"] {
                 #expect(unit.contains(key), "\(key)")
             }
@@ -136,7 +136,7 @@ import Testing
         let text = try String(contentsOfFile: path, encoding: .utf8)
         for line in ["hostPID: true", "hostNetwork: true", "prometheus.io/scrape: \"true\"", "prometheus.io/port: \"9464\"",
                      "readOnlyRootFilesystem: true", "allowPrivilegeEscalation: false", "drop: [\"ALL\"]",
-                     "add: [\"BPF\", \"PERFMON\", \"SYS_ADMIN\", \"SYS_PTRACE\", \"DAC_READ_SEARCH\"]", "containerPort: 9464"] {
+                     "add: [\"BPF\", \"PERFMON\", \"SYS_ADMIN\", \"SYS_PTRACE\", \"DAC_READ_SEARCH\", \"SYS_NICE\"]", "containerPort: 9464"] {
             #expect(text.contains(line), "\(line)")
         }
         // Parsed as YAML where python3 has PyYAML: every host mount read-only, limits set.

@@ -211,9 +211,9 @@ struct ServiceTests {
 
     // MARK: - Capabilities
 
-    static let runCapabilities = "+bpf,+perfmon,+sys_admin,+sys_ptrace,+dac_read_search"
+    static let runCapabilities = "+bpf,+perfmon,+sys_admin,+sys_ptrace,+dac_read_search,+sys_nice"
     /// What setpriv leaves in the bounding set, which the tracer cannot cut without CAP_SETPCAP.
-    static let bounding = "CAP_DAC_READ_SEARCH CAP_SYS_PTRACE CAP_SYS_ADMIN CAP_PERFMON CAP_BPF"
+    static let bounding = "CAP_DAC_READ_SEARCH CAP_SYS_PTRACE CAP_SYS_ADMIN CAP_SYS_NICE CAP_PERFMON CAP_BPF"
 
     /// setpriv as user nobody holding exactly `caps` (ambient, so they survive the exec).
     static func asNobody(with caps: String) -> [String] {
@@ -247,7 +247,7 @@ struct ServiceTests {
             prefix: Self.asNobody(with: Self.runCapabilities))
         defer { if p.isRunning { kill(p.processIdentifier, SIGKILL) } }
         // Attached and capabilities dropped before the banner: what is left, in every thread.
-        let kept = Capabilities([.sysAdmin, .sysPtrace, .dacReadSearch])
+        let kept = Capabilities([.sysAdmin, .sysPtrace, .dacReadSearch, .sysNice])
         for t in try threadCapabilities(p.processIdentifier) {
             #expect(t["Uid"]?.hasPrefix("65534") == true, "\(t)")
             let eff = UInt64(t["CapEff"] ?? "", radix: 16).map(Capabilities.init(rawValue:))
@@ -287,7 +287,7 @@ struct ServiceTests {
         let r = try Binary.run(["--duration", "300ms", "--port", "31321", "--verbose"], prefix: Self.asNobody(with: Self.runCapabilities))
         #expect(r.status == 0, "\(r.stderr)")
         let line = try #require(r.stderr.split(separator: "\n").first { $0.contains("capabilities after attach:") }, "\(r.stderr)")
-        #expect(line.hasSuffix("capabilities after attach: CAP_DAC_READ_SEARCH CAP_SYS_PTRACE CAP_SYS_ADMIN; bounding set: \(Self.bounding); no_new_privs set"), "\(line)")
+        #expect(line.hasSuffix("capabilities after attach: CAP_DAC_READ_SEARCH CAP_SYS_PTRACE CAP_SYS_ADMIN CAP_SYS_NICE; bounding set: \(Self.bounding); no_new_privs set"), "\(line)")
         // Root in its own network namespace only: no setns, so CAP_SYS_ADMIN goes too, and with
         // CAP_SETPCAP the bounding set is cut to what is left.
         let root = try Binary.run(["--duration", "300ms", "--port", "31321", "--netns", "host", "--verbose"])
@@ -295,7 +295,7 @@ struct ServiceTests {
         let rootLine = try #require(root.stderr.split(separator: "\n").first { $0.contains("capabilities after attach:") })
         #expect(
             rootLine.hasSuffix(
-                "capabilities after attach: CAP_DAC_READ_SEARCH CAP_SYS_PTRACE; bounding set: CAP_DAC_READ_SEARCH CAP_SYS_PTRACE; no_new_privs set"),
+                "capabilities after attach: CAP_DAC_READ_SEARCH CAP_SYS_PTRACE CAP_SYS_NICE; bounding set: CAP_DAC_READ_SEARCH CAP_SYS_PTRACE CAP_SYS_NICE; no_new_privs set"),
             "\(rootLine)")
     }
 

@@ -221,14 +221,32 @@ enum Binary {
         p.standardOutput = out
         p.standardError = err
         try p.run()
+        // Read both pipes while it runs: a child that writes more than a pipe holds (--verbose:
+        // libbpf's log is ~72 KB) would otherwise block on write and never exit.
+        let outText = PipeDrain(out.fileHandleForReading), errText = PipeDrain(err.fileHandleForReading)
         let deadline = Date().addingTimeInterval(timeout)
         while p.isRunning && Date() < deadline { usleep(10_000) }
         if p.isRunning { p.terminate() }
         p.waitUntilExit()
-        return Result(
-            status: p.terminationStatus,
-            stdout: String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self),
-            stderr: String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))
+        return Result(status: p.terminationStatus, stdout: outText.text(), stderr: errText.text())
+    }
+
+    /// Everything a pipe delivers until EOF, read on a thread of its own.
+    final class PipeDrain: @unchecked Sendable {
+        private var data = Data()
+        private let done = DispatchSemaphore(value: 0)
+
+        init(_ handle: FileHandle) {
+            Thread.detachNewThread { [self] in
+                data = handle.readDataToEndOfFile()
+                done.signal()
+            }
+        }
+
+        func text() -> String {
+            done.wait()
+            return String(decoding: data, as: UTF8.self)
+        }
     }
 
     /// Starts the binary (through `prefix`, e.g. setpriv, which execs it) and returns once it

@@ -15,6 +15,12 @@ import TcptraceCore
         #expect(c.format == .text)
         #expect(c.filter.isEmpty)
         #expect(c.ringBufferSize == 8 << 20)
+        #expect(c.catchUp == .nice)
+    }
+
+    @Test func catchUpSchedulingIsParsed() throws {
+        let c = try TcptraceCommand.parseAsRoot(["--catch-up", "fifo"]) as! TraceCommand
+        #expect(c.tracerConfiguration(filter: c.filter).catchUp == .fifo)
     }
 
     /// The kernel aggregates exactly when transitions are not printed.
@@ -58,6 +64,7 @@ import TcptraceCore
         (["--ring-buffer-size", "5000"], "power of two"),
         (["--ring-buffer-size", "1K"], "power of two"),
         (["--output", ""], "--output"),
+        (["--catch-up", "rt"], "rt"),
         (["--metrics-address", "localhost:9464"], "--metrics-address"),
         (["--metrics-address", "127.0.0.1"], "--metrics-address"),
         (["--metrics-address", "::1:9464"], "--metrics-address"),

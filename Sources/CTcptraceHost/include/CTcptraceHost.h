@@ -33,6 +33,13 @@ int tcptrace_set_no_new_privs(void);
 int tcptrace_writeback_start(int fd, long long offset, long long length);
 int tcptrace_writeback_finish(int fd, long long offset, long long length);
 
+/* Scheduling of the calling thread only (Linux applies setpriority and sched_setscheduler with
+ * id 0 to the calling thread, not the process): its nice value (-100 - errno on error),
+ * a new nice value, or SCHED_FIFO at `fifo_priority` (0: back to SCHED_OTHER). 0 or -1/errno. */
+int tcptrace_thread_nice(void);
+int tcptrace_set_thread_nice(int nice);
+int tcptrace_set_thread_fifo(int fifo_priority);
+
 /* Network namespaces: a socket created in the namespace at `ns_path` (/proc/PID/ns/net,
  * /run/netns/NAME) by a thread of its own that enters it with setns(2) and exits, so no other
  * thread ever changes namespace; the socket stays in that namespace. The fd (close-on-exec), or
