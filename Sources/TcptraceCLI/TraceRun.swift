@@ -182,6 +182,7 @@ final class TraceRun<Sink: RecordSink> {
         var i = PeriodicSchedule.Intervals()
         if !Sink.saysLossAsItHappens { i.lossReport = nil }
         i.census = options.censusInterval ?? Sink.defaultCensusInterval
+        i.screen = Sink.screenInterval
         return i
     }
 
@@ -198,6 +199,9 @@ final class TraceRun<Sink: RecordSink> {
             summary.vanishedConnections += UInt64(reconciliation.reconcile(&table, lost: tracer.lostEvents.total, namespaces: namespaces))
         case .census:
             emitCensus()
+        case .screen:
+            let live = LiveRun(summary: summary, lost: tracer.lostEvents) { [table] in table.state(of: $0) == .closeWait }
+            if !sink.refresh(live, to: &writer.buffer) { StopSignal.request() }
         }
     }
 
@@ -260,11 +264,8 @@ final class TraceRun<Sink: RecordSink> {
     func emitCensus() {
         do {
             namespaces.refresh()
-            for census in try CensusSource.takeAll(
-                filter: options.censusFilter, namespaces: namespaces.namespaces, sockets: namespaces.sockets)
-            {
-                sink.append(census, to: &writer.buffer)
-            }
+            let round = try CensusSource.takeAll(filter: options.censusFilter, namespaces: namespaces.namespaces, sockets: namespaces.sockets)
+            sink.append(censusRound: round, to: &writer.buffer)
         } catch {
             printError("census failed: \(error)")
         }

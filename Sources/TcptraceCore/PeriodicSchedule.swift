@@ -13,10 +13,13 @@ public struct PeriodicSchedule: Sendable {
         case reconcile
         /// A `census` record.
         case census
+        /// A live view's turn (`top`): keys read, and a frame drawn when one is due or the
+        /// terminal was resized.
+        case screen
 
         /// The one-second checks look at once (the start-up census may have seeded lingerers);
         /// slower work waits one interval first.
-        public var runsAtStart: Bool { self == .lossReport || self == .lingererCheck }
+        public var runsAtStart: Bool { self == .lossReport || self == .lingererCheck || self == .screen }
     }
 
     /// Nanoseconds between two runs of each kind of work; nil or 0: never.
@@ -26,6 +29,7 @@ public struct PeriodicSchedule: Sendable {
         public var overflowCheck: UInt64? = 10_000_000_000
         public var reconcile: UInt64? = 5_000_000_000
         public var census: UInt64? = nil
+        public var screen: UInt64? = nil
 
         public init() {}
 
@@ -37,6 +41,7 @@ public struct PeriodicSchedule: Sendable {
                 case .overflowCheck: return overflowCheck
                 case .reconcile: return reconcile
                 case .census: return census
+                case .screen: return screen
                 }
             }
             set {
@@ -46,6 +51,7 @@ public struct PeriodicSchedule: Sendable {
                 case .overflowCheck: overflowCheck = newValue
                 case .reconcile: reconcile = newValue
                 case .census: census = newValue
+                case .screen: screen = newValue
                 }
             }
         }
