@@ -74,6 +74,7 @@ public struct TopScreen: Sendable {
 
     func render(_ l: Line) -> String {
         var text = l.text.utf8.count > width ? String(decoding: l.text.utf8.prefix(width), as: UTF8.self) : l.text
+        while text.hasSuffix(" ") { text.removeLast() }
         if color && l.style == .bar && text.utf8.count < width { text += String(repeating: " ", count: width - text.utf8.count) }
         guard color && l.style != .plain else { return text }
         return l.style.sgr + text + "\u{1b}[0m"
@@ -102,7 +103,7 @@ public struct TopScreen: Sendable {
 
         var out = fixed + gap
         out.append(lingererTitle(s))
-        out.append(Line(text: "  AGE       PID     COMM             FD  LOCAL                  REMOTE                 UNREAD", style: .heads))
+        out.append(Line(text: "  AGE       PID     COMM              FD  LOCAL                  REMOTE                 UNREAD", style: .heads))
         out += Self.listed(leaks, rows: leakRows, none: "  none: no socket has been in CLOSE_WAIT longer than the threshold")
         out += gap
         out.append(timeWaitTitle(s))
@@ -143,14 +144,16 @@ public struct TopScreen: Sendable {
         return Line(text: color ? t : "!! " + t, style: .alert)
     }
 
-    /// Cells of 20 columns, as many per line as fit.
+    /// Cells of `cell` columns, as many per line as fit.
     func cells(_ items: [String], width cell: Int) -> [String] {
         let perLine = max(1, (width - 2) / cell)
         var lines: [String] = []
         var i = 0
         while i < items.count {
             let row = items[i..<min(items.count, i + perLine)].map { $0 + String(repeating: " ", count: max(0, cell - $0.utf8.count)) }
-            lines.append("  " + row.joined())
+            var line = "  " + row.joined()
+            while line.hasSuffix(" ") { line.removeLast() }
+            lines.append(line)
             i += perLine
         }
         return lines
@@ -179,8 +182,10 @@ public struct TopScreen: Sendable {
             return name + String(repeating: " ", count: max(1, 30 - name.utf8.count - n.utf8.count)) + n
         }
         // At most two lines: the busiest transitions.
-        let shown = cells(items, width: 32)
-        out += shown.prefix(2).map { Line(text: $0) }
+        let perLine = max(1, (width - 2) / 32)
+        let shown = min(items.count, 2 * perLine)
+        if shown < items.count { out[0].text += " (busiest \(shown) of \(items.count) shown)" }
+        out += cells(Array(items.prefix(shown)), width: 32).map { Line(text: $0) }
         return out
     }
 
