@@ -83,6 +83,19 @@ static void on_fatal(int sig)
 	raise(sig);
 }
 
+void tcptrace_stop_on_hangup(void)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGHUP, &sa, NULL);
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGHUP);
+	sigprocmask(SIG_UNBLOCK, &set, NULL);
+}
+
 int tcptrace_terminal_enter(void)
 {
 	if (term_active)
@@ -93,6 +106,10 @@ int tcptrace_terminal_enter(void)
 	sa.sa_handler = on_winch;
 	sa.sa_flags = SA_RESTART;
 	sigaction(SIGWINCH, &sa, NULL);
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGWINCH);
+	sigprocmask(SIG_UNBLOCK, &set, NULL);
 	sa.sa_handler = on_fatal;
 	sa.sa_flags = 0;
 	for (size_t i = 0; i < sizeof(term_fatal) / sizeof(term_fatal[0]); i++)

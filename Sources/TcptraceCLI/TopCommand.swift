@@ -44,6 +44,7 @@ public struct TopCommand: ParsableCommand {
         }
         let terminal = LiveTerminal()
         defer { terminal.leave() }
+        StopSignal.includeHangup()
         let sink = TopSink(
             terminal: terminal,
             model: TopModel(closeWaitThresholdNanoseconds: selection.closeWaitThreshold, limit: selection.maxConnections))
@@ -56,7 +57,8 @@ public struct TopCommand: ParsableCommand {
 /// The live view as a sink of the run: it keeps the lingerers and the census the run reports,
 /// and at its turn reads keys and draws a frame each second or when the terminal is resized.
 final class TopSink: RecordSink {
-    static var defaultCensusInterval: UInt64? { frameInterval }
+    /// A census walks every socket of the host (as `ss -tan` does): not at every frame.
+    static var defaultCensusInterval: UInt64? { 2 * frameInterval }
     static var saysLossAsItHappens: Bool { false }
     /// Keys and resizes are looked at this often; frames come each `frameInterval`.
     static var screenInterval: UInt64? { 100_000_000 }

@@ -14,7 +14,7 @@ public struct TopScreen: Sendable {
 
     /// Rows listed per list when `height` is nil.
     public static let unlimitedRows = 10
-    /// From this height on, sections are separated by a blank line.
+    /// From this height on, sections on a screen are separated by a blank line.
     static let spaciousHeight = 24
 
     public init(width: Int, height: Int?, color: Bool, utcOffsetSeconds: Int64) {
@@ -87,7 +87,8 @@ public struct TopScreen: Sendable {
 
         let leaks = s.lingerers.map(lingererRow)
         let waits = s.timeWaitTop.map(destinationRow)
-        let spacious = height.map { $0 >= Self.spaciousHeight } ?? true
+        // No blank lines in a frame without a height: there a blank line ends the frame.
+        let spacious = height.map { $0 >= Self.spaciousHeight } ?? false
         let gap: [Line] = spacious ? [Line(text: "")] : []
         // Two titles and two column heads, then rows shared between the lists.
         let chrome = fixed.count + 2 * gap.count + 4
@@ -161,7 +162,9 @@ public struct TopScreen: Sendable {
 
     func socketLines(_ s: TopSnapshot) -> [Line] {
         guard let c = s.census else { return [Line(text: "SOCKETS NOW  (first census pending)", style: .title)] }
-        var out = [Line(text: "SOCKETS NOW  \(c.total) TCP sockets (sock_diag)", style: .title)]
+        var at: [UInt8] = []
+        c.time.appendTimeOfDay(utcOffsetSeconds: utcOffsetSeconds, to: &at)
+        var out = [Line(text: "SOCKETS NOW  \(c.total) TCP sockets (sock_diag at \(String(decoding: at.dropLast(7), as: UTF8.self)))", style: .title)]
         let items = c.listedStates.map { st -> String in
             let n = String(c.count(st))
             return st.name + String(repeating: " ", count: max(1, 18 - st.name.utf8.count - n.utf8.count)) + n

@@ -6,6 +6,9 @@ import CTcptraceHost
 public enum StopSignal {
     public static func install() { tcptrace_install_signal_handlers() }
 
+    /// SIGHUP stops the run too (a live view whose terminal went away).
+    public static func includeHangup() { tcptrace_stop_on_hangup() }
+
     /// Asks the run to stop as a signal would (`received` is then -1).
     public static func request() { tcptrace_request_stop() }
 

@@ -16,6 +16,8 @@ void tcptrace_install_signal_handlers(void);
 /* The signal that asked us to stop, or 0; -1 when the program asked itself (top's `q`). */
 int tcptrace_stop_signal(void);
 void tcptrace_request_stop(void);
+/* SIGHUP (the terminal went away) stops the run like SIGINT. */
+void tcptrace_stop_on_hangup(void);
 
 /* The terminal for `top`. enter: standard input (when a terminal) in cbreak mode (no echo, no
  * line buffering; ^C still signals), standard output switched to the alternate screen with the
