@@ -27,8 +27,6 @@ protocol RecordSink {
 
     /// How often a live view gets its turn (`refresh`); nil: this sink is no live view.
     static var screenInterval: UInt64? { get }
-    /// One census round: a census per network namespace the run covers.
-    func append(censusRound: [Census], to out: inout [UInt8])
     /// A live view's turn (`top`): false when the user asked to quit.
     func refresh(_ live: LiveRun, to out: inout [UInt8]) -> Bool
 }
@@ -43,9 +41,6 @@ struct LiveRun {
 
 extension RecordSink {
     static var screenInterval: UInt64? { nil }
-    func append(censusRound: [Census], to out: inout [UInt8]) {
-        for c in censusRound { append(c, to: &out) }
-    }
     func refresh(_ live: LiveRun, to out: inout [UInt8]) -> Bool { true }
 }
 

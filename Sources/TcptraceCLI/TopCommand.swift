@@ -45,8 +45,10 @@ public struct TopCommand: ParsableCommand {
         let terminal = LiveTerminal()
         defer { terminal.leave() }
         StopSignal.includeHangup()
+        let census = BackgroundCensus(filter: trace.censusFilter, only: placed.namespace, intervalNanoseconds: TopSink.censusInterval)
+        defer { census.stop() }
         let sink = TopSink(
-            terminal: terminal,
+            terminal: terminal, census: census,
             model: TopModel(closeWaitThresholdNanoseconds: selection.closeWaitThreshold, limit: selection.maxConnections))
         return TraceRun(
             options: trace, filter: placed.filter, namespaces: NamespaceDiag(only: placed.namespace), writer: LineWriter(), sink: sink
@@ -54,24 +56,29 @@ public struct TopCommand: ParsableCommand {
     }
 }
 
-/// The live view as a sink of the run: it keeps the lingerers and the census the run reports,
-/// and at its turn reads keys and draws a frame each second or when the terminal is resized.
+/// The live view as a sink of the run: it keeps the lingerers the run reports and the rounds
+/// of its own census, and at its turn reads keys and draws a frame each second or when the
+/// terminal is resized.
 final class TopSink: RecordSink {
+    /// No census on the consumer's thread: `census` takes them on its own.
+    static var defaultCensusInterval: UInt64? { nil }
     /// A census walks every socket of the host (as `ss -tan` does): not at every frame.
-    static var defaultCensusInterval: UInt64? { 2 * frameInterval }
+    static let censusInterval: UInt64 = 2 * frameInterval
     static var saysLossAsItHappens: Bool { false }
     /// Keys and resizes are looked at this often; frames come each `frameInterval`.
     static var screenInterval: UInt64? { 100_000_000 }
     static let frameInterval: UInt64 = 1_000_000_000
 
     let terminal: LiveTerminal
+    let census: BackgroundCensus
     var model: TopModel
     let utcOffsetSeconds = SystemClock.utcOffsetSeconds()
     /// Monotonic time of the last frame.
     var lastFrame: UInt64?
 
-    init(terminal: LiveTerminal, model: TopModel) {
+    init(terminal: LiveTerminal, census: BackgroundCensus, model: TopModel) {
         self.terminal = terminal
+        self.census = census
         self.model = model
     }
 
@@ -79,12 +86,13 @@ final class TopSink: RecordSink {
     func append(_ t: inout Transition, to out: inout [UInt8], timeCache: inout RFC3339Cache) {}
     func append(_ c: inout ConnectionRecord, to out: inout [UInt8], timeCache: inout RFC3339Cache) {}
     func append(_ l: LingererRecord, to out: inout [UInt8]) { model.note(l) }
-    func append(_ c: Census, to out: inout [UInt8]) { model.note(censusRound: [c]) }
-    func append(censusRound: [Census], to out: inout [UInt8]) { model.note(censusRound: censusRound) }
+    func append(_ c: Census, to out: inout [UInt8]) {}
     func append(_ s: RunSummary, to out: inout [UInt8]) {}
 
     func refresh(_ live: LiveRun, to out: inout [UInt8]) -> Bool {
         if terminal.readKeys().contains(where: { $0 == UInt8(ascii: "q") || $0 == UInt8(ascii: "Q") }) { return false }
+        census.start()
+        if let round = census.takeLatest() { model.note(censusRound: round) }
         let now = SystemClock.monotonicNanoseconds()
         let resized = terminal.takeResized()
         if let lastFrame, now &- lastFrame < Self.frameInterval && !resized { return true }

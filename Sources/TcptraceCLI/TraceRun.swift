@@ -264,8 +264,11 @@ final class TraceRun<Sink: RecordSink> {
     func emitCensus() {
         do {
             namespaces.refresh()
-            let round = try CensusSource.takeAll(filter: options.censusFilter, namespaces: namespaces.namespaces, sockets: namespaces.sockets)
-            sink.append(censusRound: round, to: &writer.buffer)
+            for census in try CensusSource.takeAll(
+                filter: options.censusFilter, namespaces: namespaces.namespaces, sockets: namespaces.sockets)
+            {
+                sink.append(census, to: &writer.buffer)
+            }
         } catch {
             printError("census failed: \(error)")
         }
