@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Terminal text with SGR colour codes (tmux capture-pane -e -p) -> one HTML page.
 
-Used for docs/img/top.png: capture the pane, convert, then
+Used for docs/img/top.png: capture the pane (-e -p -N), convert, then
   chromium --headless --no-sandbox --screenshot=top.png --window-size=W,H page.html
 Handles what a capture holds: reset, bold, dim, reverse, 8/16 colours and their defaults.
 """
@@ -14,8 +14,11 @@ BRIGHT = ["#5c6370", "#ff6b6b", "#98c379", "#f0d58a", "#82c3ff", "#e0a3ff", "#7f
 FG, BG = "#dcdcdc", "#1e1e1e"
 
 
-def spans(line):
-    state = {"bold": False, "dim": False, "reverse": False, "fg": None, "bg": None}
+RESET = {"bold": False, "dim": False, "reverse": False, "fg": None, "bg": None}
+
+
+def spans(line, state):
+    """One line as HTML; `state` (attributes in force) carries over from line to line."""
     out = []
     for part in re.split(r"(\x1b\[[0-9;]*m)", line):
         m = re.fullmatch(r"\x1b\[([0-9;]*)m", part)
@@ -23,7 +26,7 @@ def spans(line):
             codes = [int(c) if c else 0 for c in m.group(1).split(";")]
             for c in codes:
                 if c == 0:
-                    state = {"bold": False, "dim": False, "reverse": False, "fg": None, "bg": None}
+                    state.update(RESET)
                 elif c == 1:
                     state["bold"] = True
                 elif c == 2:
@@ -63,7 +66,8 @@ def spans(line):
 
 def main():
     lines = sys.stdin.read().rstrip("\n").split("\n")
-    body = "\n".join(spans(l) for l in lines)
+    state = dict(RESET)
+    body = "\n".join(spans(l, state) for l in lines)
     print(
         "<!doctype html><html><head><meta charset=utf-8><style>"
         f"body{{margin:0;background:{BG}}}pre{{margin:0;padding:10px 12px;font:13px/1.3 'DejaVu Sans Mono',monospace;color:{FG}}}"
