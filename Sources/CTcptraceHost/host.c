@@ -5,6 +5,8 @@
 #include <pthread.h>
 #include <sched.h>
 #include <sys/resource.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <signal.h>
@@ -12,6 +14,7 @@
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <linux/capability.h>
+#include <termios.h>
 
 static volatile sig_atomic_t stop_signal;
 static volatile sig_atomic_t hangup;
@@ -103,6 +106,133 @@ int tcptrace_ambient_clear(void)
 int tcptrace_set_no_new_privs(void)
 {
 	return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0 ? 0 : -errno;
+}
+
+void tcptrace_request_stop(void)
+{
+	stop_signal = -1;
+}
+
+static struct termios term_saved;
+static int term_saved_ok;
+static int term_err_saved = -1, term_err_capture = -1;
+static volatile sig_atomic_t term_active, term_resized;
+static const int term_fatal[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTRAP };
+static struct sigaction term_fatal_old[sizeof(term_fatal) / sizeof(term_fatal[0])];
+
+static void term_write(int fd, const char *s, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(fd, s, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return;
+		s += w;
+		n -= (size_t)w;
+	}
+}
+
+static void on_winch(int sig)
+{
+	(void)sig;
+	term_resized = 1;
+}
+
+/* Restores the terminal, then lets the previous handler (or the default) have the signal. */
+static void on_fatal(int sig)
+{
+	tcptrace_terminal_leave();
+	for (size_t i = 0; i < sizeof(term_fatal) / sizeof(term_fatal[0]); i++)
+		if (term_fatal[i] == sig)
+			sigaction(sig, &term_fatal_old[i], NULL);
+	raise(sig);
+}
+
+int tcptrace_terminal_enter(void)
+{
+	if (term_active)
+		return 0;
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = on_winch;
+	sa.sa_flags = SA_RESTART;
+	sigaction(SIGWINCH, &sa, NULL);
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGWINCH);
+	sigprocmask(SIG_UNBLOCK, &set, NULL);
+	sa.sa_handler = on_fatal;
+	sa.sa_flags = 0;
+	for (size_t i = 0; i < sizeof(term_fatal) / sizeof(term_fatal[0]); i++)
+		sigaction(term_fatal[i], &sa, &term_fatal_old[i]);
+
+	if (isatty(0) && tcgetattr(0, &term_saved) == 0) {
+		struct termios t = term_saved;
+		t.c_lflag &= ~(tcflag_t)(ICANON | ECHO);
+		t.c_cc[VMIN] = 1;
+		t.c_cc[VTIME] = 0;
+		if (tcsetattr(0, TCSANOW, &t) != 0)
+			return -errno;
+		term_saved_ok = 1;
+	}
+	int capture = memfd_create("tcptrace-top-stderr", MFD_CLOEXEC);
+	if (capture >= 0) {
+		term_err_saved = fcntl(2, F_DUPFD_CLOEXEC, 3);
+		if (term_err_saved >= 0 && dup2(capture, 2) >= 0) {
+			term_err_capture = capture;
+		} else {
+			if (term_err_saved >= 0)
+				close(term_err_saved);
+			term_err_saved = -1;
+			close(capture);
+		}
+	}
+	term_active = 1;
+	static const char on[] = "\033[?1049h\033[?25l\033[H\033[2J";
+	term_write(1, on, sizeof(on) - 1);
+	return 0;
+}
+
+void tcptrace_terminal_leave(void)
+{
+	if (!term_active)
+		return;
+	term_active = 0;
+	static const char off[] = "\033[0m\033[?25h\033[?1049l";
+	term_write(1, off, sizeof(off) - 1);
+	if (term_saved_ok)
+		tcsetattr(0, TCSANOW, &term_saved);
+	term_saved_ok = 0;
+	if (term_err_capture >= 0) {
+		dup2(term_err_saved, 2);
+		close(term_err_saved);
+		char buf[4096];
+		ssize_t n;
+		lseek(term_err_capture, 0, SEEK_SET);
+		while ((n = read(term_err_capture, buf, sizeof(buf))) > 0)
+			term_write(2, buf, (size_t)n);
+		close(term_err_capture);
+		term_err_capture = term_err_saved = -1;
+	}
+}
+
+int tcptrace_terminal_take_resized(void)
+{
+	int r = term_resized;
+	term_resized = 0;
+	return r;
+}
+
+int tcptrace_terminal_size(int fd, unsigned short *rows, unsigned short *columns)
+{
+	struct winsize w;
+	if (ioctl(fd, TIOCGWINSZ, &w) != 0)
+		return -errno;
+	*rows = w.ws_row;
+	*columns = w.ws_col;
+	return 0;
 }
 
 int tcptrace_writeback_start(int fd, long long offset, long long length)

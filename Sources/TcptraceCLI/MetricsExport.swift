@@ -72,16 +72,10 @@ extension TraceRun {
     func publishMetrics(_ tracer: Tracer, overflow: TimeWaitOverflow, final: Bool = false) {
         guard let m = metrics else { return }
         let now = SystemClock.monotonicNanoseconds()
+        // The census behind tcptrace_sockets comes from the run's census thread (`startCensus`),
+        // never from this thread: a dump of a large socket table would hold up the ring.
         if !final, m.censusTaken.map({ now &- $0 >= MetricsExport.censusInterval }) ?? true {
-            namespaces.refresh()
-            do {
-                m.census = try CensusSource.takeAll(filter: options.censusFilter, namespaces: namespaces.namespaces, sockets: namespaces.sockets)
-                m.censusFailed = false
-            } catch {
-                m.census = nil  // no stale counts: tcptrace_sockets is left out until a census works
-                if !m.censusFailed { printError("census for metrics failed, tcptrace_sockets left out: \(error)") }
-                m.censusFailed = true
-            }
+            startCensus(for: .metrics)
             m.censusTaken = now
         }
         var s = summary
@@ -107,6 +101,20 @@ extension TraceRun {
         s.lost.undecodable = tracer.undecodable
         s.tableEvictions = table.evictions
         s.openConnections = UInt64(table.count)
+    }
+
+    /// A census for the metrics (taken by the run's census thread): the socket counts now, or
+    /// none when it failed (no stale counts: tcptrace_sockets is left out until a census works).
+    func noteCensus(_ taken: CensusTaker.Taken) {
+        guard let m = metrics else { return }
+        if let error = taken.error {
+            m.census = nil
+            if !m.censusFailed { printError("census for metrics failed, tcptrace_sockets left out: \(error)") }
+            m.censusFailed = true
+        } else {
+            m.census = taken.records
+            m.censusFailed = false
+        }
     }
 
     /// Counts a lingerer (reported, or seen closing) for the metrics.

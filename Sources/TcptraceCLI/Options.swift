@@ -20,3 +20,99 @@ func parsed<T>(_ body: () throws(ValueParseError) -> T) throws -> T {
         throw ValidationError(error.description)
     }
 }
+
+/// What to trace and how: the filters (in the kernel) and the tracer's settings. `trace` and
+/// `top` declare them once, here.
+public struct TraceSelection: ParsableArguments {
+    @Flag(name: .customShort("4"), help: "IPv4 only (includes IPv4-mapped IPv6 sockets).")
+    var ipv4Only = false
+
+    @Flag(name: .customShort("6"), help: "IPv6 only.")
+    var ipv6Only = false
+
+    @Option(
+        help: ArgumentHelp("Ports to show, either side, comma-separated (at most 8).", valueName: "list"),
+        transform: { s in try parsed { () throws(ValueParseError) in try OptionValues.ports(s, max: TraceFilter.maxPortsPerList) } })
+    var port: [UInt16]?
+
+    @Option(
+        help: ArgumentHelp(
+            "Local ports to show (at most 8). A client's CLOSE->SYN_SENT has no local port yet unless it bound one.",
+            valueName: "list"),
+        transform: { s in try parsed { () throws(ValueParseError) in try OptionValues.ports(s, max: TraceFilter.maxPortsPerList) } })
+    var lport: [UInt16]?
+
+    @Option(
+        help: ArgumentHelp("Remote ports to show (at most 8).", valueName: "list"),
+        transform: { s in try parsed { () throws(ValueParseError) in try OptionValues.ports(s, max: TraceFilter.maxPortsPerList) } })
+    var rport: [UInt16]?
+
+    @Option(help: ArgumentHelp("Only sockets owned by this process id (the one that connected or listened).", valueName: "pid"))
+    var pid: UInt32?
+
+    @Option(help: ArgumentHelp("Only sockets owned by a process with this command name (as in /proc/PID/comm).", valueName: "name"))
+    var comm: String?
+
+    @Option(
+        help: ArgumentHelp("Stop after this long: 500ms, 10s, 5m, 1h.", valueName: "duration"),
+        transform: { s in try parsed { () throws(ValueParseError) in try OptionValues.duration(s) } })
+    var duration: UInt64?
+
+    @Option(
+        help: ArgumentHelp("BPF ring buffer size, a power of two: 4096 to 1G, e.g. 256K, 8M.", valueName: "size"),
+        transform: { s in
+            try parsed { () throws(ValueParseError) in try OptionValues.byteSize(s, min: 4096, max: 1 << 30) }
+        })
+    var ringBufferSize: UInt64 = 8 << 20
+
+    @Option(
+        help: ArgumentHelp("Report a socket once it has been in CLOSE_WAIT this long.", valueName: "duration"),
+        transform: { s in try parsed { () throws(ValueParseError) in try OptionValues.duration(s) } })
+    var closeWaitThreshold: UInt64 = 30_000_000_000
+
+    @Option(help: ArgumentHelp("Most connections tracked at once; the least recently active are evicted past it.", valueName: "n"))
+    var maxConnections: Int = 100_000
+
+    @Option(
+        help: ArgumentHelp(
+            "Only sockets in this network namespace: its inode, a path (/run/netns/NAME, /proc/PID/ns/net), an `ip netns` name, or host.",
+            valueName: "ns"))
+    var netns: String?
+
+    @Option(help: ArgumentHelp("Only sockets in this cgroup v2 directory or below it (a path under the cgroup2 mount).", valueName: "path"))
+    var cgroup: String?
+
+    @Option(help: ArgumentHelp("Only sockets of the container whose id starts with this (docker, containerd, cri-o, podman; at least 4 characters).", valueName: "id"))
+    var container: String?
+
+    @Flag(name: .shortAndLong, help: "Print libbpf's log (verifier messages) and the capabilities kept after attaching on standard error.")
+    var verbose = false
+
+    public init() {}
+
+    public mutating func validate() throws {
+        if ipv4Only && ipv6Only { throw ValidationError("-4 and -6 exclude each other") }
+        if let comm {
+            if comm.isEmpty || comm.utf8.count > 15 {
+                throw ValidationError("--comm must be 1 to 15 bytes (the kernel keeps 15 of a command name)")
+            }
+        }
+        if pid == 0 { throw ValidationError("--pid must be a process id greater than 0") }
+        if cgroup != nil && container != nil { throw ValidationError("--cgroup and --container exclude each other") }
+        if let container, container.count < 4 { throw ValidationError("--container needs at least 4 characters of the id") }
+        if maxConnections < 100 || maxConnections > 100_000_000 {
+            throw ValidationError("--max-connections must be between 100 and 100000000")
+        }
+    }
+
+    public var filter: TraceFilter {
+        var f = TraceFilter()
+        f.family = ipv4Only ? .ipv4 : ipv6Only ? .ipv6 : nil
+        f.ports = port ?? []
+        f.localPorts = lport ?? []
+        f.remotePorts = rport ?? []
+        f.ownerPID = pid
+        f.ownerComm = comm
+        return f
+    }
+}

@@ -23,7 +23,30 @@ protocol RecordSink {
     func append(_ c: inout ConnectionRecord, to out: inout [UInt8], timeCache: inout RFC3339Cache)
     func append(_ l: LingererRecord, to out: inout [UInt8])
     func append(_ c: Census, to out: inout [UInt8])
+    /// One census: a record per network namespace.
+    func append(censusRound: [Census], to out: inout [UInt8])
     func append(_ s: RunSummary, to out: inout [UInt8])
+
+    /// How often a live view gets its turn (`refresh`); nil: this sink is no live view.
+    static var screenInterval: UInt64? { get }
+    /// A live view's turn (`top`): false when the user asked to quit.
+    func refresh(_ live: LiveRun, to out: inout [UInt8]) -> Bool
+}
+
+/// What a live view reads from the run at its turn.
+struct LiveRun {
+    var summary: RunSummary
+    var lost: LostEvents
+    /// Whether the connection table still has this socket in CLOSE_WAIT.
+    var isInCloseWait: (UInt64) -> Bool
+}
+
+extension RecordSink {
+    func append(censusRound: [Census], to out: inout [UInt8]) {
+        for c in censusRound { append(c, to: &out) }
+    }
+    static var screenInterval: UInt64? { nil }
+    func refresh(_ live: LiveRun, to out: inout [UInt8]) -> Bool { true }
 }
 
 /// JSON lines for fleets: a census every minute unless told otherwise; losses in the summary.

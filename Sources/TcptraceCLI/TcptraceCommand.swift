@@ -38,7 +38,7 @@ public struct TcptraceCommand: ParsableCommand {
               tcptrace-bpf --pid 1234 --format json  sockets owned by pid 1234
             """,
         version: "0.1.0",
-        subcommands: [TraceCommand.self, CensusCommand.self, DoctorCommand.self, ReportCommand.self],
+        subcommands: [TraceCommand.self, TopCommand.self, CensusCommand.self, DoctorCommand.self, ReportCommand.self],
         defaultSubcommand: TraceCommand.self
     )
 

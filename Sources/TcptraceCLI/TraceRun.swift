@@ -74,6 +74,8 @@ final class TraceRun<Sink: RecordSink> {
     /// The census in flight on its own thread, with the namespaces and sockets it alone uses.
     let censusJob = BackgroundJob<CensusTaker.Taken>()
     let censusTaker: CensusTaker
+    /// Who asked for a census since the last one was collected.
+    var censusUses: CensusUse = []
     var reconciliation = LossReconciliation()
     var lossReport = LossReport()
     /// `--metrics-address`, `--metrics-textfile`; nil without them.
@@ -228,6 +230,7 @@ final class TraceRun<Sink: RecordSink> {
         if !Sink.saysLossAsItHappens { i.lossReport = nil }
         i.census = options.censusInterval ?? Sink.defaultCensusInterval
         if metrics != nil { i.metrics = MetricsExport.interval }
+        i.screen = Sink.screenInterval
         return i
     }
 
@@ -243,9 +246,12 @@ final class TraceRun<Sink: RecordSink> {
         case .reconcile:
             summary.vanishedConnections += UInt64(reconciliation.reconcile(&table, lost: tracer.lostEvents.total, namespaces: namespaces))
         case .census:
-            startCensus()
+            startCensus(for: .output)
         case .metrics:
             publishMetrics(tracer, overflow: overflow)
+        case .screen:
+            let live = LiveRun(summary: summary, lost: tracer.lostEvents) { [table] in table.state(of: $0) == .closeWait }
+            if !sink.refresh(live, to: &writer.buffer) { StopSignal.request() }
         }
     }
 
@@ -311,17 +317,23 @@ final class TraceRun<Sink: RecordSink> {
 
     /// `census` records: states of every TCP socket now, from sock_diag, one per namespace,
     /// taken on the census thread.
-    func startCensus() {
-        if !censusJob.start({ [censusTaker] in censusTaker.take() }) {
-            printError("census skipped: the previous one has not finished")
-        }
+    /// Starts a census on its thread for `use`. One under way (or finished and not yet
+    /// collected) serves this request too: at most one census runs at a time.
+    func startCensus(for use: CensusUse) {
+        censusUses.formUnion(use)
+        _ = censusJob.start({ [censusTaker] in censusTaker.take() })
     }
 
-    /// Writes a finished census's records.
+    /// Hands a finished census to those who asked for it.
     func collectCensus() {
         guard let taken = censusJob.take() else { return }
-        for census in taken.records { sink.append(census, to: &writer.buffer) }
-        if let error = taken.error { printError("census failed: \(error)") }
+        let uses = censusUses
+        censusUses = []
+        if uses.contains(.output) {
+            sink.append(censusRound: taken.records, to: &writer.buffer)
+            if let error = taken.error { printError("census failed: \(error)") }
+        }
+        if uses.contains(.metrics) { noteCensus(taken) }
     }
 
     func emit(_ l: LingererRecord) {
@@ -338,6 +350,13 @@ final class TraceRun<Sink: RecordSink> {
             outputError = error
         }
     }
+}
+
+/// Who a census is for: the output's `census` records, the metrics, or both.
+struct CensusUse: OptionSet {
+    let rawValue: UInt8
+    static let output = CensusUse(rawValue: 1)
+    static let metrics = CensusUse(rawValue: 2)
 }
 
 /// The state every event touches (see `TraceRun.hot`).

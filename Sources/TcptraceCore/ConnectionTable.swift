@@ -53,6 +53,9 @@ public struct ConnectionTable: Sendable {
     /// The owner known for a socket, from the kernel or from seeding.
     public func owner(of cookie: UInt64) -> Owner? { entries.slot(of: cookie).flatMap { entries[slot: $0].owner } }
 
+    /// The state a socket is in, as the table knows it; nil when it holds no entry for it.
+    public func state(of cookie: UInt64) -> TCPState? { entries.slot(of: cookie).map { entries[slot: $0].state } }
+
     /// What happened when a transition was applied.
     public struct Outcome: Sendable {
         public init() {}

@@ -104,3 +104,26 @@ public struct DurationHistogram: Hashable, Sendable {
         return low &+ ((1 << UInt64(shift)) - 1)
     }
 }
+
+extension DurationHistogram {
+    /// The values recorded since `earlier`, an earlier copy of this histogram (counts only
+    /// grow): what a live view shows for its last interval. Its `min` and `max` are bucket
+    /// bounds, not exact values.
+    public func subtracting(_ earlier: DurationHistogram) -> DurationHistogram {
+        var d = DurationHistogram()
+        d.counts = counts
+        for (i, n) in earlier.counts.enumerated() where i < d.counts.count { d.counts[i] &-= Swift.min(n, d.counts[i]) }
+        d.count = d.counts.reduce(0, &+)
+        if let last = d.counts.lastIndex(where: { $0 > 0 }), let first = d.counts.firstIndex(where: { $0 > 0 }) {
+            d.max = Swift.min(Self.highestEquivalent(last), max ?? .max)
+            d.min = Swift.max(Self.lowestEquivalent(first), min ?? 0)
+        }
+        return d
+    }
+
+    static func lowestEquivalent(_ index: Int) -> UInt64 {
+        if index < 2 * subBuckets { return UInt64(index) }
+        let shift = index / subBuckets - 1
+        return UInt64(index - shift * subBuckets) << UInt64(shift)
+    }
+}

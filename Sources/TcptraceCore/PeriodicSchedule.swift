@@ -15,10 +15,13 @@ public struct PeriodicSchedule: Sendable {
         case census
         /// A new metrics snapshot for `/metrics` and the textfile.
         case metrics
+        /// A live view's turn (`top`): keys read, and a frame drawn when one is due or the
+        /// terminal was resized.
+        case screen
 
         /// The one-second checks look at once (the start-up census may have seeded lingerers);
         /// slower work waits one interval first.
-        public var runsAtStart: Bool { self == .lossReport || self == .lingererCheck }
+        public var runsAtStart: Bool { self == .lossReport || self == .lingererCheck || self == .screen }
     }
 
     /// Nanoseconds between two runs of each kind of work; nil or 0: never.
@@ -29,6 +32,7 @@ public struct PeriodicSchedule: Sendable {
         public var reconcile: UInt64? = 5_000_000_000
         public var census: UInt64? = nil
         public var metrics: UInt64? = nil
+        public var screen: UInt64? = nil
 
         public init() {}
 
@@ -41,6 +45,7 @@ public struct PeriodicSchedule: Sendable {
                 case .reconcile: return reconcile
                 case .census: return census
                 case .metrics: return metrics
+                case .screen: return screen
                 }
             }
             set {
@@ -51,6 +56,7 @@ public struct PeriodicSchedule: Sendable {
                 case .reconcile: reconcile = newValue
                 case .census: census = newValue
                 case .metrics: metrics = newValue
+                case .screen: screen = newValue
                 }
             }
         }

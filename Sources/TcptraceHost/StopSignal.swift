@@ -7,7 +7,10 @@ import CTcptraceHost
 public enum StopSignal {
     public static func install() { tcptrace_install_signal_handlers() }
 
-    /// The signal that asked us to stop, or 0.
+    /// Asks the run to stop as a signal would (`received` is then -1).
+    public static func request() { tcptrace_request_stop() }
+
+    /// The signal that asked us to stop, -1 for `request()`, or 0.
     public static var received: Int32 { tcptrace_stop_signal() }
 
     /// Whether a SIGHUP came since the last call (one answer per burst of them).

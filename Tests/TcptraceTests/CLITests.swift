@@ -48,7 +48,20 @@ import TcptraceCore
         #expect(c.format == .json && c.duration == 500_000_000 && c.ringBufferSize == 65536)
     }
 
+    @Test func topTakesTracesFiltersAndSettings() throws {
+        let c = try TcptraceCommand.parseAsRoot(["top", "-4", "--port", "8080", "--close-wait-threshold", "5s", "--ring-buffer-size", "1M"]) as! TopCommand
+        #expect(c.selection.filter.family == .ipv4 && c.selection.filter.ports == [8080])
+        #expect(c.selection.closeWaitThreshold == 5_000_000_000 && c.selection.ringBufferSize == 1 << 20)
+        // `trace` reads the same declarations.
+        let t = try TcptraceCommand.parseAsRoot(["--close-wait-threshold", "5s", "--netns", "host"]) as! TraceCommand
+        #expect(t.closeWaitThreshold == 5_000_000_000 && t.netns == "host")
+    }
+
     @Test(arguments: [
+        (["top", "--format", "json"], "--format"),
+        (["top", "--output", "x"], "--output"),
+        (["top", "-4", "-6"], "-4 and -6"),
+        (["top", "--max-connections", "5"], "--max-connections"),
         (["--format", "xml"], "xml"),
         (["-4", "-6"], "-4 and -6"),
         (["--port", "0"], "invalid port"),

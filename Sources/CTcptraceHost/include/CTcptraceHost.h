@@ -13,7 +13,7 @@
 /* Signals: SIGINT/SIGTERM set a flag (no SA_RESTART, so a blocking poll returns EINTR);
  * SIGPIPE is ignored so a closed pipe surfaces as EPIPE from write(). */
 void tcptrace_install_signal_handlers(void);
-/* The signal that asked us to stop, or 0. */
+/* The signal that asked us to stop, or 0; -1 when the program asked itself (top's `q`). */
 int tcptrace_stop_signal(void);
 /* SIGHUP (installed with the others, SA_RESTART: only the poll's wait returns early) asks for
  * the output file to be reopened. Whether one came since the last call; clears it. */
@@ -27,6 +27,20 @@ int tcptrace_capbset_read(int cap);
 int tcptrace_capbset_drop(int cap);
 int tcptrace_ambient_clear(void);
 int tcptrace_set_no_new_privs(void);
+void tcptrace_request_stop(void);
+
+/* The terminal for `top`. enter: standard input (when a terminal) in cbreak mode (no echo, no
+ * line buffering; ^C still signals), standard output switched to the alternate screen with the
+ * cursor hidden, standard error captured in a memory file (it would scribble on the screen);
+ * SIGWINCH noted (SA_RESTART). leave (idempotent, async-signal-safe): all of it undone, the
+ * captured standard error written out. A crash (SIGSEGV, SIGILL, SIGABRT, ...) leaves first.
+ * enter: 0 or -errno. */
+int tcptrace_terminal_enter(void);
+void tcptrace_terminal_leave(void);
+/* 1 if the window was resized since the last call. */
+int tcptrace_terminal_take_resized(void);
+/* Rows and columns of the terminal on `fd`: 0, or -errno (not a terminal). */
+int tcptrace_terminal_size(int fd, unsigned short *rows, unsigned short *columns);
 
 /* Output pacing for regular files: start write-back of a written range (does not wait), and
  * wait for a range's write-back then drop it from the page cache. 0 or -1/errno. */
