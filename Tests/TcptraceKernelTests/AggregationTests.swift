@@ -14,20 +14,6 @@ import TcptraceKernel
 
     func tempPath(_ name: String) -> String { "/tmp/tcptrace-test-kagg-\(getpid())-\(name)" }
 
-    /// A listener on a fixed loopback port of this suite's range.
-    func listener(_ family: Loopback.Family, port: UInt16) throws -> Int32 {
-        let fd = try Loopback.newSocket(family)
-        var one: Int32 = 1
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
-        let rc = Loopback.withAddress(family, port: port) { bind(fd, $0, $1) }
-        if rc != 0 {
-            let e = errno
-            close(fd)
-            throw SocketError(op: "bind \(port)", errno: e)
-        }
-        try Loopback.listen(fd)
-        return fd
-    }
 
     /// Every way a connection ends that the table tells apart, on both families: client closes
     /// first, server closes first, reset, refused connect, and a CLOSE_WAIT lingerer held past
@@ -35,7 +21,7 @@ import TcptraceKernel
     func traffic(lingerSeconds: Double) throws {
         var lingering: [Int32] = []
         for family in [Loopback.Family.v4, .v6] {
-            let l = try listener(family, port: Self.port)
+            let l = try Loopback.listening(family, port: Self.port)
             defer { close(l) }
             // The peer closes first and the server does not: CLOSE_WAIT, a lingerer.
             let lc = try Loopback.connect(family, port: Self.port)

@@ -21,12 +21,7 @@ struct CatchUpTests {
             during.append(CatchUpPriority.currentNice)
             return true
         }
-        let listener = try Loopback.newSocket(.v4)
-        var one: Int32 = 1
-        setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
-        let rc = Loopback.withAddress(.v4, port: port) { bind(listener, $0, $1) }
-        if rc != 0 { throw SocketError(op: "bind \(port)", errno: errno) }
-        try Loopback.listen(listener)
+        let listener = try Loopback.listening(.v4, port: port)
         let served = Loopback.serve(listener, count: 30)
         for _ in 0..<30 { close(try Loopback.connect(.v4, port: port)) }
         served.wait()

@@ -148,15 +148,7 @@ struct HTMLReportScreenshotTests {
             usleep(200_000)
         }
         // The storm: 300 connections to a server that reads each to EOF and closes.
-        let (listener, _) = try {
-            let fd = try Loopback.newSocket(.v4)
-            var one: Int32 = 1
-            setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
-            let rc = Loopback.withAddress(.v4, port: Self.stormPort) { bind(fd, $0, $1) }
-            if rc != 0 { throw SocketError(op: "bind \(Self.stormPort)", errno: errno) }
-            try Loopback.listen(fd)
-            return (fd, Self.stormPort)
-        }()
+        let listener = try Loopback.listening(.v4, port: Self.stormPort)
         defer { close(listener) }
         let served = Loopback.serve(listener, count: 300)
         for _ in 0..<300 {

@@ -22,16 +22,6 @@ struct MetricsKernelTests {
         }
     }
 
-    /// A listener on 127.0.0.1:`port` (SO_REUSEADDR: an earlier run's TIME_WAIT does not block it).
-    func listener(port: UInt16) throws -> Int32 {
-        let fd = try Loopback.newSocket(.v4)
-        var one: Int32 = 1
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
-        let rc = Loopback.withAddress(.v4, port: port) { bind(fd, $0, $1) }
-        if rc != 0 { throw SocketError(op: "bind \(port)", errno: errno) }
-        try Loopback.listen(fd)
-        return fd
-    }
 
     /// `count` connections, each closed by the client first; the server side reads to EOF.
     func connections(_ count: Int, listener: Int32, port: UInt16) throws {
@@ -174,7 +164,7 @@ struct MetricsKernelTests {
         let port: UInt16 = 31250
         let file = tempPath("prometheus.jsonl")
         defer { unlink(file) }
-        let l = try listener(port: port)
+        let l = try Loopback.listening(.v4, port: port)
         defer { close(l) }
         let (tracer, _) = try Binary.start([
             "--format", "json", "--output", file, "--port", String(port), "--metrics-address", "127.0.0.1:31291",
@@ -237,7 +227,7 @@ struct MetricsKernelTests {
         let metricsPort: UInt16 = 31292
         let file = tempPath("badscrapes.jsonl")
         defer { unlink(file) }
-        let l = try listener(port: port)
+        let l = try Loopback.listening(.v4, port: port)
         defer { close(l) }
         let (tracer, _) = try Binary.start([
             "--format", "json", "--output", file, "--port", String(port), "--metrics-address", "127.0.0.1:\(metricsPort)",
@@ -318,7 +308,7 @@ struct MetricsKernelTests {
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let path = dir + "/tcptrace.prom"
-        let l = try listener(port: port)
+        let l = try Loopback.listening(.v4, port: port)
         defer { close(l) }
         var server: LeakyServer? = nil
         let (tracer, _) = try Binary.start([
@@ -355,7 +345,7 @@ struct MetricsKernelTests {
 
     @Test func anAddressThatCannotBeBoundIsOneLineAndItsOwnStatus() throws {
         try KernelGate.check()
-        let taken = try listener(port: 31293)
+        let taken = try Loopback.listening(.v4, port: 31293)
         defer { close(taken) }
         for (address, says) in [("127.0.0.1:31293", "Address already in use"), ("192.0.2.1:31294", "Cannot assign requested address")] {
             let r = try Binary.run(["--metrics-address", address, "--duration", "1s"])

@@ -114,8 +114,20 @@ enum Loopback {
             setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
         }
         let rc = withAddress(family, port: port) { bind(fd, $0, $1) }
-        if rc != 0 { throw SocketError(op: "bind", errno: errno) }
+        if rc != 0 {
+            let e = errno
+            close(fd)
+            throw SocketError(op: "bind \(port)", errno: e)
+        }
         return (fd, localPort(fd))
+    }
+
+    /// A listener on a fixed loopback port of a suite's range (SO_REUSEADDR: an earlier run's
+    /// TIME_WAIT does not block it).
+    static func listening(_ family: Family, port: UInt16) throws -> Int32 {
+        let fd = try bound(family, port: port).fd
+        try listen(fd)
+        return fd
     }
 
     static func listen(_ fd: Int32) throws {
