@@ -400,11 +400,7 @@ extension ConnectionTable {
     public mutating func ingest(_ event: Transition, summary: inout RunSummary, into outcome: inout Outcome) -> Transition {
         apply(event, into: &outcome)
         summary.record(event)
-        if let c = outcome.connection {
-            summary.connections += 1
-            summary.closed.record(c)
-            summary.timeWait.record(c)
-        }
+        if let c = outcome.connection { summary.record(c) }
         var t = event
         if t.owner == nil { t.owner = outcome.owner }
         return t
@@ -449,9 +445,6 @@ extension ConnectionTable {
                 entries.insert(e, for: t.identity.cookie)
             }
         }
-        if let c = outcome.connection {
-            summary.connections += 1
-            summary.timeWait.record(c)
-        }
+        if let c = outcome.connection { summary.record(c) }
     }
 }

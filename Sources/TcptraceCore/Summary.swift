@@ -105,6 +105,13 @@ public struct RunSummary: Sendable {
         lingerersByHolder.map { ($0.key, $0.value) }.sorted { ($1.count, $0.holder.pid) < ($0.count, $1.holder.pid) }
     }
 
+    /// A connection record: counted, by role and closer, and into the TIME_WAIT tally.
+    public mutating func record(_ c: ConnectionRecord) {
+        connections += 1
+        closed.record(c)
+        timeWait.record(c)
+    }
+
     public mutating func record(_ t: Transition) {
         events += 1
         count(t.old, t.new, 1)

@@ -335,6 +335,7 @@ func counters(acked: UInt64, received: UInt64) -> TCPCounters {
         #expect(one.summary.stateDurations.map(\.count) == batched.summary.stateDurations.map(\.count))
         #expect(one.summary.connectLatency.count == batched.summary.connectLatency.count)
         #expect(one.summary.timeWait.total == batched.summary.timeWait.total)
+        #expect(one.summary.closed == batched.summary.closed && one.summary.closed[.client, .local] > 0)
         #expect(one.table.count == 0 && batched.table.count == 0)
     }
 }
