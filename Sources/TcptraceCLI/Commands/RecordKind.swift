@@ -1,0 +1,20 @@
+import ArgumentParser
+import TcptraceKernel
+import TcptraceCore
+import TcptraceHost
+
+/// The record types a run can emit (`--events`).
+public enum RecordKind: String, CaseIterable, Sendable {
+    case transitions, connections, lingerers
+
+    static func parseList(_ text: String) throws -> Set<RecordKind> {
+        var out = Set<RecordKind>()
+        for part in text.split(separator: ",", omittingEmptySubsequences: false) {
+            guard let k = RecordKind(rawValue: String(part)) else {
+                throw ValidationError("invalid --events '\(text)': choose from transitions, connections, lingerers")
+            }
+            out.insert(k)
+        }
+        return out
+    }
+}

@@ -1,0 +1,77 @@
+import ArgumentParser
+import TcptraceKernel
+import TcptraceHost
+import TcptraceCore
+
+/// `tcptrace-bpf report`: the analysis of a live run, over JSON lines recorded earlier.
+/// No BPF, no root, no kernel: the transitions go through the same connection table.
+public struct ReportCommand: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "report",
+        abstract: "Replay recorded JSON lines: connection timelines, CLOSE_WAIT lingerers and a summary.",
+        discussion: """
+            Reads the `transition` records of logs written with --format json (standard input when \
+            no file is given, or '-'; gzip files are read transparently) and feeds them, in time \
+            order, through the same connection table as live tracing, with the records' own times \
+            as the clock. Prints the connection records, the lingerers, the sockets still in \
+            CLOSE_WAIT when the log ends (with their age then), what was read, and a summary. \
+            Malformed lines are counted and the first few named on standard error; a log of \
+            another schema version stops with exit status 65. With --html, the analysis is drawn \
+            as one self-contained HTML page and standard output gets only the summary.
+            """
+    )
+
+    @Option(help: "Output format: text for people, json for one JSON object per line.")
+    var format: OutputFormat = .text
+
+    @Option(
+        help: ArgumentHelp("Report a socket once it has been in CLOSE_WAIT this long.", valueName: "duration"),
+        transform: { s in try parsed { () throws(ValueParseError) in try OptionValues.duration(s) } })
+    var closeWaitThreshold: UInt64 = 30_000_000_000
+
+    @Option(
+        help: ArgumentHelp("Only transitions at or after this time (RFC 3339, e.g. 2026-11-25T13:00:00Z).", valueName: "time"),
+        transform: ReportCommand.time)
+    var since: WallTime?
+
+    @Option(help: ArgumentHelp("Only transitions at or before this time (RFC 3339).", valueName: "time"), transform: ReportCommand.time)
+    var until: WallTime?
+
+    @Option(
+        help: ArgumentHelp("How far out of time order a record may come and still be put in place.", valueName: "duration"),
+        transform: { s in try parsed { () throws(ValueParseError) in try OptionValues.duration(s) } })
+    var reorderWindow: UInt64 = 1_000_000_000
+
+    @Option(help: ArgumentHelp("Most connections tracked at once; the least recently active are evicted past it.", valueName: "n"))
+    var maxConnections: Int = 100_000
+
+    @Option(help: ArgumentHelp("Also write the report as one self-contained HTML page (timeline, lingerers, durations) to this file.", valueName: "path"))
+    var html: String?
+
+    @Argument(help: ArgumentHelp("Recorded JSON-lines files, plain or gzip; '-' or none for standard input.", valueName: "file"))
+    var files: [String] = []
+
+    public init() {}
+
+    static func time(_ text: String) throws -> WallTime {
+        guard let t = WallTime(rfc3339: text) else {
+            throw ValidationError("invalid time '\(text)': expected RFC 3339, e.g. 2026-11-25T13:00:00Z")
+        }
+        return t
+    }
+
+    public mutating func validate() throws {
+        if let since, let until, until < since { throw ValidationError("--until is before --since") }
+        if maxConnections < 100 || maxConnections > 100_000_000 {
+            throw ValidationError("--max-connections must be between 100 and 100000000")
+        }
+        if reorderWindow > 3_600_000_000_000 { throw ValidationError("--reorder-window must be at most 1h") }
+        if files.contains("") { throw ValidationError("an input file name is empty") }
+        if let html, html.isEmpty { throw ValidationError("--html needs a file path") }
+    }
+
+    public func run() throws {
+        let status = ReportRun(options: self).run()
+        if status != .success { throw ExitCode(status.rawValue) }
+    }
+}

@@ -1,0 +1,25 @@
+import TcptraceCore
+
+/// Aligned lines for people: no census unless asked for; losses on standard error at once.
+struct TextRecordSink: RecordSink {
+    static var defaultCensusInterval: UInt64? { nil }
+    static var saysLossAsItHappens: Bool { true }
+
+    let text: TextLines
+    /// ANSI emphasis on lingerer alerts (only when writing to a terminal).
+    let color: Bool
+
+    func appendTransitionHeader(to out: inout [UInt8]) { out.append(TextLines.header) }
+
+    func append(_ t: inout Transition, to out: inout [UInt8], timeCache: inout RFC3339Cache) {
+        text.append(t, to: &out)
+    }
+
+    func append(_ c: inout ConnectionRecord, to out: inout [UInt8], timeCache: inout RFC3339Cache) {
+        text.append(c, to: &out)
+    }
+
+    func append(_ l: LingererRecord, to out: inout [UInt8]) { text.append(l, color: color, to: &out) }
+    func append(_ c: Census, to out: inout [UInt8]) { text.appendCensus(c, to: &out) }
+    func append(_ s: RunSummary, to out: inout [UInt8]) { text.appendSummary(s, to: &out) }
+}

@@ -1,0 +1,353 @@
+import TcptraceKernel
+import TcptraceHost
+import TcptraceCore
+
+extension TraceCommand {
+    /// The `trace` run: output, one sink for it, then `TraceRun` does the rest.
+    func trace() -> ExitStatus {
+        // Output first: an unwritable path is the user's to fix before anything is loaded.
+        let writer: LineWriter
+        if let output {
+            do {
+                writer = try LineWriter.open(path: output, append: append)
+            } catch {
+                printError("cannot write output file \(output): \(error)")
+                return .cannotCreate
+            }
+        } else {
+            writer = LineWriter()
+        }
+        // --netns, --cgroup and --container name things on this host: looked up once.
+        let placed: (filter: TraceFilter, namespace: NetworkNamespace?)
+        do {
+            placed = try placedFilter()
+        } catch {
+            printError(error.description)
+            return error.exitStatus == .osError ? .usage : error.exitStatus
+        }
+        let namespaces = NamespaceDiag(only: placed.namespace)
+        // The one place the format is looked at: the run is specialized on the sink's type.
+        switch format {
+        case .json:
+            return TraceRun(options: self, filter: placed.filter, namespaces: namespaces, writer: writer, sink: JSONRecordSink()).run()
+        case .text:
+            let text = TextLines(utcOffsetSeconds: SystemClock.utcOffsetSeconds())
+            return TraceRun(
+                options: self, filter: placed.filter, namespaces: namespaces, writer: writer,
+                sink: TextRecordSink(text: text, color: writer.isTerminal)
+            ).run()
+        }
+    }
+}
+
+/// One run of the tracer: tracer → table → records → one sink. `run` owns the order of things
+/// (preflight, load, poll loop, drain, summary); printing lives in `handle`; periodic work
+/// comes from one schedule.
+///
+/// Threads: the run's own thread polls the ring buffer, formats every record into the output
+/// buffer, writes it, and does the periodic work that needs the connection table (lingerer
+/// checks, reconciliation), which is short unless there are lingerers or losses. The census —
+/// a sock_diag dump of every namespace, slow with many sockets and needing no table — runs on
+/// a thread of its own (`censusJob`, one at a time); its records are collected and written by
+/// the run's thread after the next poll. While the ring is more than half full the run's
+/// thread runs at a raised priority (`--catch-up`, in `Tracer`).
+final class TraceRun<Sink: RecordSink> {
+    let options: TraceCommand
+    /// The options' filter with the places (`--netns`, `--cgroup`, `--container`) looked up.
+    let filter: TraceFilter
+    /// sock_diag in every network namespace the run covers.
+    let namespaces: NamespaceDiag
+    /// The container of each cgroup the records name.
+    let containers = ContainerNames()
+    let writer: LineWriter
+    /// Table, summary and time cache: touched by every event, so kept in one struct behind a
+    /// pointer this run owns (no exclusivity check or retain/release per access).
+    let hot: UnsafeMutablePointer<HotState>
+    let emitTransitions: Bool
+    let emitConnections: Bool
+    let emitLingerers: Bool
+    /// The kernel aggregates transitions (`Tracer.Configuration.aggregate`).
+    let aggregated: Bool
+    /// The first output error; it stops the run.
+    var outputError: OutputError?
+    let lingererHolders: LingererHolders
+    /// The census in flight on its own thread, with the namespaces and sockets it alone uses.
+    let censusJob = BackgroundJob<CensusTaker.Taken>()
+    let censusTaker: CensusTaker
+    /// Who asked for a census since the last one was collected.
+    var censusUses: CensusUse = []
+    var reconciliation = LossReconciliation()
+    var lossReport = LossReport()
+    /// `--metrics-address`, `--metrics-textfile`; nil without them.
+    var metrics: MetricsExport?
+    /// Declared last: the fields before it keep offsets fixed for every `Sink`.
+    let sink: Sink
+
+    static var pollMilliseconds: Int32 { 100 }
+
+    var summary: RunSummary {
+        get { hot.pointee.summary }
+        _modify { yield &hot.pointee.summary }
+        set { hot.pointee.summary = newValue }
+    }
+    var table: ConnectionTable {
+        get { hot.pointee.table }
+        _modify { yield &hot.pointee.table }
+        set { hot.pointee.table = newValue }
+    }
+
+    init(options: TraceCommand, filter: TraceFilter, namespaces: NamespaceDiag, writer: LineWriter, sink: Sink) {
+        self.options = options
+        self.filter = filter
+        self.namespaces = namespaces
+        self.writer = writer
+        self.sink = sink
+        hot = .allocate(capacity: 1)
+        hot.initialize(
+            to: HotState(
+                table: ConnectionTable(capacity: options.maxConnections, lingerThresholdNanoseconds: options.closeWaitThreshold),
+                summary: RunSummary(start: WallTime(nanoseconds: 0)), timeCache: RFC3339Cache()))
+        emitTransitions = options.events.contains(.transitions)
+        emitConnections = options.events.contains(.connections)
+        emitLingerers = options.events.contains(.lingerers)
+        lingererHolders = LingererHolders(limit: options.maxConnections)
+        censusTaker = CensusTaker(filter: options.censusFilter, only: namespaces.only)
+        aggregated = options.tracerConfiguration(filter: filter).aggregate
+    }
+
+    deinit {
+        hot.deinitialize(count: 1)
+        hot.deallocate()
+    }
+
+    func run() -> ExitStatus {
+        let tracer: Tracer
+        do {
+            try Preflight.checkPrivileges(otherNamespaces: namespaces.only?.isOwn != true)
+            try Preflight.checkKernel()
+            if let failed = startMetrics() { return failed }
+            StopSignal.install()
+            tracer = try Tracer(
+                configuration: options.tracerConfiguration(filter: filter), clock: SystemClock.monotonicToWall(),
+                handler: { [out = writer.storage] t in self.handle(t, out: out) }, batchHandler: batchHandler())
+        } catch {
+            printError(error.description)
+            return error.exitStatus
+        }
+        summary = RunSummary(start: SystemClock.wallNow())
+        seedPreexistingSockets()
+        dropPrivileges(tracer)
+        let deadline = options.duration.map { SystemClock.monotonicNanoseconds() + $0 }
+        printError(
+            "tracing TCP state transitions\(options.duration == nil ? "" : " for \(options.duration! / 1_000_000) ms"); Ctrl-C to end")
+        if emitTransitions { sink.appendTransitionHeader(to: &writer.buffer) }
+
+        var overflow = TimeWaitOverflow()
+        var schedule = PeriodicSchedule(intervals, start: SystemClock.monotonicNanoseconds())
+        do {
+            while StopSignal.received == 0 && outputError == nil {
+                let now = SystemClock.monotonicNanoseconds()
+                if let deadline, now >= deadline { break }
+                let timeout = deadline.map { Int32(min(UInt64(Self.pollMilliseconds), ($0 - now) / 1_000_000 + 1)) }
+                try tracer.poll(timeoutMilliseconds: timeout ?? Self.pollMilliseconds)
+                collectCensus()
+                if outputError == nil { flush() }
+                if StopSignal.takeHangup() { reopenOutput() }
+                let due = schedule.takeDue(at: now)
+                for work in due { perform(work, tracer: tracer, overflow: &overflow) }
+                if !due.isEmpty && outputError == nil { flush() }
+            }
+            // Stop new events, then deliver everything already queued, and a census in flight.
+            tracer.detach()
+            if outputError == nil { try tracer.drain() }
+            censusJob.wait()
+            collectCensus()
+        } catch {
+            printError(error.description)
+            return error.exitStatus
+        }
+        return finish(tracer, overflow: overflow)
+    }
+
+    /// The ring buffer callback's work: format one record into the output buffer `out`
+    /// (the writer's storage, passed in by the closure so no class property is read per event).
+    @inline(__always)
+    func handle(_ event: consuming Transition, out: UnsafeMutablePointer<[UInt8]>) -> Bool {
+        let hot = self.hot
+        var outcome = ConnectionTable.Outcome()
+        var t = hot.pointee.ingest(event, into: &outcome)
+        if emitTransitions {
+            containers.name(&t.identity, now: t.time)
+            sink.append(&t, to: &out.pointee, timeCache: &hot.pointee.timeCache)
+        }
+        return emitOutcome(&outcome, out: out)
+    }
+
+    /// `handle` for a batch of one socket's transitions (aggregated mode: none is printed).
+    @inline(__always)
+    func handle(batch: borrowing TransitionBatch, out: UnsafeMutablePointer<[UInt8]>) -> Bool {
+        var outcome = ConnectionTable.Outcome()
+        hot.pointee.table.ingest(batch: batch, summary: &hot.pointee.summary, into: &outcome)
+        return emitOutcome(&outcome, out: out)
+    }
+
+    /// In aggregated mode, batches go to the table whole.
+    func batchHandler() -> Tracer.BatchHandler? {
+        guard aggregated else { return nil }
+        let out = writer.storage
+        return { (b: borrowing TransitionBatch) in self.handle(batch: b, out: out) }
+    }
+
+    /// The records an event or batch made: its connection and a lingerer leaving CLOSE_WAIT.
+    @inline(__always)
+    func emitOutcome(_ outcome: inout ConnectionTable.Outcome, out: UnsafeMutablePointer<[UInt8]>) -> Bool {
+        let hot = self.hot
+        if var c = outcome.connection {
+            if emitConnections {
+                containers.name(&c.identity, now: c.time)
+                sink.append(&c, to: &out.pointee, timeCache: &hot.pointee.timeCache)
+            }
+        }
+        if var l = outcome.lingererClosed {
+            if let h = lingererHolders.takeHolder(ofClosed: l.identity.cookie) { l.holder = h }
+            containers.name(&l.identity, now: l.time, force: true)
+            emit(l)
+        }
+        if out.pointee.count >= LineWriter.flushThresholdBytes {
+            do {
+                try writer.flush()
+            } catch {
+                outputError = error
+                return false
+            }
+        }
+        return true
+    }
+
+    /// How often each piece of periodic work runs in this run.
+    var intervals: PeriodicSchedule.Intervals {
+        var i = PeriodicSchedule.Intervals()
+        if !Sink.saysLossAsItHappens { i.lossReport = nil }
+        i.census = options.censusInterval ?? Sink.defaultCensusInterval
+        if metrics != nil { i.metrics = MetricsExport.interval }
+        i.screen = Sink.screenInterval
+        return i
+    }
+
+    /// One piece of periodic work, due now.
+    func perform(_ work: PeriodicSchedule.Work, tracer: Tracer, overflow: inout TimeWaitOverflow) {
+        switch work {
+        case .lossReport:
+            lossReport.sayNew(tracer.lostEvents)
+        case .lingererCheck:
+            checkLingerers()
+        case .overflowCheck:
+            reportTimeWaitOverflow(&overflow)
+        case .reconcile:
+            summary.vanishedConnections += UInt64(reconciliation.reconcile(&table, lost: tracer.lostEvents.total, namespaces: namespaces))
+        case .census:
+            startCensus(for: .output)
+        case .metrics:
+            publishMetrics(tracer, overflow: overflow)
+        case .screen:
+            let live = LiveRun(summary: summary, lost: tracer.lostEvents) { [table] in table.state(of: $0) == .closeWait }
+            if !sink.refresh(live, to: &writer.buffer) { StopSignal.request() }
+        }
+    }
+
+    /// The summary record, and the exit status.
+    func finish(_ tracer: Tracer, overflow: TimeWaitOverflow) -> ExitStatus {
+        if case .closed = outputError { return .success }
+        summary.end = SystemClock.wallNow()
+        takeCounters(into: &summary, tracer: tracer)
+        if let grew = overflow.sinceStart() { summary.timeWaitOverflow = grew }
+        publishMetrics(tracer, overflow: overflow, final: true)
+        if Sink.saysLossAsItHappens { lossReport.sayNew(summary.lost) }
+        sink.append(summary, to: &writer.buffer)
+        flush()
+        switch outputError {
+        case .failed(let e):
+            printError("writing output failed: \(Errno(e).description)")
+            return .ioError
+        case .closed, nil:
+            return .success
+        }
+    }
+
+    func seedPreexistingSockets() {
+        do {
+            try PreexistingSockets.seed(
+                &table, filter: filter, limit: options.maxConnections, holders: lingererHolders.sockets, namespaces: namespaces,
+                now: SystemClock.wallNow())
+        } catch {
+            printError("start-up census failed, sockets from before the start are unknown: \(error)")
+        }
+    }
+
+    /// Sockets that crossed the CLOSE_WAIT threshold, with the process and fd holding them.
+    func checkLingerers() {
+        var due = table.dueLingerers(now: SystemClock.wallNow())
+        guard !due.isEmpty else { return }
+        let left = lingererHolders.resolve(&due, namespaces: namespaces)
+        if aggregated && !left.isEmpty {
+            // Left CLOSE_WAIT in the kernel (its batch comes at CLOSE): not a lingerer, as the
+            // transition would have said in time.
+            for cookie in left {
+                table.withdrawLingerer(cookie)
+                _ = lingererHolders.takeHolder(ofClosed: cookie)
+            }
+            due.removeAll { left.contains($0.identity.cookie) }
+        }
+        for var l in due {
+            // Found by the start-up census: the kernel never said its cgroup; its holder's is it.
+            if l.identity.cgroup == nil, let pid = l.holder?.process.pid { l.identity.cgroup = CgroupV2.cgroup(ofProcess: pid)?.id }
+            containers.name(&l.identity, now: l.time, force: true)
+            summary.record(l)
+            emit(l)
+        }
+    }
+
+    /// TIME_WAIT sockets the kernel refused to create (tcp_max_tw_buckets): say so when it grows.
+    func reportTimeWaitOverflow(_ overflow: inout TimeWaitOverflow) {
+        if let grew = overflow.growth() {
+            printError(
+                "TcpExtTCPTimeWaitOverflow grew by \(grew): tcp_max_tw_buckets reached, connections closing without TIME_WAIT")
+        }
+    }
+
+    /// `census` records: states of every TCP socket now, from sock_diag, one per namespace,
+    /// taken on the census thread.
+    /// Starts a census on its thread for `use`. One under way (or finished and not yet
+    /// collected) serves this request too: at most one census runs at a time.
+    func startCensus(for use: CensusUse) {
+        censusUses.formUnion(use)
+        _ = censusJob.start({ [censusTaker] in censusTaker.take() })
+    }
+
+    /// Hands a finished census to those who asked for it.
+    func collectCensus() {
+        guard let taken = censusJob.take() else { return }
+        let uses = censusUses
+        censusUses = []
+        if uses.contains(.output) {
+            sink.append(censusRound: taken.records, to: &writer.buffer)
+            if let error = taken.error { printError("census failed: \(error)") }
+        }
+        if uses.contains(.metrics) { noteCensus(taken) }
+    }
+
+    func emit(_ l: LingererRecord) {
+        countForMetrics(l)
+        guard emitLingerers else { return }
+        sink.append(l, to: &writer.buffer)
+    }
+
+    /// Writes what is buffered; a failure stops the run.
+    func flush() {
+        do {
+            try writer.flush()
+        } catch {
+            outputError = error
+        }
+    }
+}

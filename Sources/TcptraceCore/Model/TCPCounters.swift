@@ -1,0 +1,28 @@
+/// tcp_sock counters read by the kernel program when the socket reaches CLOSE.
+public struct TCPCounters: Hashable, Sendable, FieldGroup {
+    public var bytesAcked: UInt64
+    public var bytesReceived: UInt64
+    public var totalRetransmissions: UInt32
+    public var smoothedRTTMicroseconds: UInt32
+    public init(bytesAcked: UInt64, bytesReceived: UInt64, totalRetransmissions: UInt32, smoothedRTTMicroseconds: UInt32) {
+        self.bytesAcked = bytesAcked
+        self.bytesReceived = bytesReceived
+        self.totalRetransmissions = totalRetransmissions
+        self.smoothedRTTMicroseconds = smoothedRTTMicroseconds
+    }
+    public init() { self.init(bytesAcked: 0, bytesReceived: 0, totalRetransmissions: 0, smoothedRTTMicroseconds: 0) }
+
+    @inlinable @inline(__always)
+    public static func fields<V: FieldVisitor>(_ r: inout TCPCounters, _ v: inout V) {
+        v.field(
+            "bytes_acked", &r.bytesAcked, Integer<UInt64>.self, text: .labeled(" acked "),
+            "bytes acknowledged by the peer (RFC 4898; SYN and FIN count one each)")
+        v.field(
+            "bytes_received", &r.bytesReceived, Integer<UInt64>.self, text: .labeled(" received "),
+            "bytes received (RFC 4898; SYN and FIN count one each)")
+        v.field(
+            "retransmits", &r.totalRetransmissions, Integer<UInt32>.self, text: .labeled(" retransmits "),
+            "total retransmissions")
+        v.field("srtt_us", &r.smoothedRTTMicroseconds, Integer<UInt32>.self, text: .labeled(" srtt ", suffix: " us"), "smoothed RTT, µs")
+    }
+}

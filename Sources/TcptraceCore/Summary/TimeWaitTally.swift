@@ -1,0 +1,37 @@
+/// TIME_WAIT entries by remote endpoint (address, port), bounded: past `capacity` distinct
+/// endpoints, new ones are counted under `other`.
+public struct TimeWaitTally: Sendable {
+    public struct Endpoint: Hashable, Sendable {
+        public var remote: IPAddress
+        public var remotePort: UInt16
+        public init(remote: IPAddress, remotePort: UInt16) {
+            self.remote = remote
+            self.remotePort = remotePort
+        }
+    }
+
+    public let capacity: Int
+    public private(set) var total: UInt64 = 0
+    public private(set) var other: UInt64 = 0
+    public private(set) var byEndpoint: [Endpoint: UInt64] = [:]
+
+    public init(capacity: Int = 10_000) { self.capacity = capacity }
+
+    public mutating func record(_ c: ConnectionRecord) {
+        guard c.timeWait else { return }
+        total += 1
+        let key = Endpoint(remote: c.identity.remote, remotePort: c.identity.remotePort)
+        if byEndpoint[key] != nil || byEndpoint.count < capacity {
+            byEndpoint[key, default: 0] += 1
+        } else {
+            other += 1
+        }
+    }
+
+    /// The `n` endpoints with the most TIME_WAIT entries.
+    public func top(_ n: Int) -> [(endpoint: Endpoint, count: UInt64)] {
+        byEndpoint.map { (endpoint: $0.key, count: $0.value) }
+            .sorted { ($1.count, $0.endpoint.remotePort) < ($0.count, $1.endpoint.remotePort) }
+            .prefix(n).map { $0 }
+    }
+}
