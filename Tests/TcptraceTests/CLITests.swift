@@ -13,20 +13,20 @@ import TcptraceCore
     @Test func defaults() throws {
         let c = try TcptraceCommand.parseAsRoot([]) as! TraceCommand
         #expect(c.format == .text)
-        #expect(c.filter.isEmpty)
-        #expect(c.ringBufferSize == 8 << 20)
+        #expect(c.selection.filter.isEmpty)
+        #expect(c.settings.ringBufferBytes == 8 << 20)
         #expect(c.catchUp == .nice)
     }
 
     @Test func catchUpSchedulingIsParsed() throws {
         let c = try TcptraceCommand.parseAsRoot(["--catch-up", "fifo"]) as! TraceCommand
-        #expect(c.tracerConfiguration(filter: c.filter).catchUp == .fifo)
+        #expect(c.settings.tracerConfiguration(filter: c.selection.filter).catchUp == .fifo)
     }
 
     /// The kernel aggregates exactly when transitions are not printed.
     @Test func aggregationFollowsTheEvents() throws {
         func aggregates(_ args: [String]) throws -> Bool {
-            (try TcptraceCommand.parseAsRoot(args) as! TraceCommand).tracerConfiguration(filter: TraceFilter()).aggregate
+            (try TcptraceCommand.parseAsRoot(args) as! TraceCommand).settings.tracerConfiguration(filter: TraceFilter()).aggregate
         }
         #expect(try !aggregates([]))
         #expect(try !aggregates(["--events", "transitions"]))
@@ -41,11 +41,11 @@ import TcptraceCore
                 "-4", "--port", "80,443", "--lport", "8080", "--rport", "5432", "--pid", "42", "--comm", "nginx",
                 "--format", "json", "--duration", "500ms", "--ring-buffer-size", "64K",
             ]) as! TraceCommand
-        let f = c.filter
+        let f = c.selection.filter
         #expect(f.family == .ipv4)
         #expect(f.ports == [80, 443] && f.localPorts == [8080] && f.remotePorts == [5432])
         #expect(f.ownerPID == 42 && f.ownerComm == "nginx")
-        #expect(c.format == .json && c.duration == 500_000_000 && c.ringBufferSize == 65536)
+        #expect(c.format == .json && c.settings.duration == 500_000_000 && c.settings.ringBufferBytes == 65536)
     }
 
     @Test func topTakesTracesFiltersAndSettings() throws {
@@ -54,7 +54,7 @@ import TcptraceCore
         #expect(c.selection.closeWaitThreshold == 5_000_000_000 && c.selection.ringBufferSize == 1 << 20)
         // `trace` reads the same declarations.
         let t = try TcptraceCommand.parseAsRoot(["--close-wait-threshold", "5s", "--netns", "host"]) as! TraceCommand
-        #expect(t.closeWaitThreshold == 5_000_000_000 && t.netns == "host")
+        #expect(t.settings.closeWaitThreshold == 5_000_000_000 && t.selection.netns == "host")
     }
 
     @Test(arguments: [

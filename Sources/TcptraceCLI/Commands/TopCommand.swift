@@ -25,21 +25,13 @@ public struct TopCommand: ParsableCommand {
     }
 
     func top() -> ExitStatus {
-        // `trace`'s options with their defaults, then this command's.
-        var trace: TraceCommand
-        do {
-            trace = try TraceCommand.parse([])
-        } catch {
-            printError("\(error)")
-            return .software
-        }
-        trace.selection = selection
         // Transitions go to the run one by one (not aggregated in the kernel): the view counts
         // them per second and its latencies as they happen, not when connections close.
-        trace.events = [.transitions, .lingerers]
+        var settings = selection.settings
+        settings.events = [.transitions, .lingerers]
         let placed: (filter: TraceFilter, namespace: NetworkNamespace?)
         do {
-            placed = try trace.placedFilter()
+            placed = try selection.placedFilter()
         } catch {
             printError(error.description)
             return error.exitStatus == .osError ? .usage : error.exitStatus
@@ -50,7 +42,7 @@ public struct TopCommand: ParsableCommand {
             terminal: terminal,
             model: TopModel(closeWaitThresholdNanoseconds: selection.closeWaitThreshold, limit: selection.maxConnections))
         return TraceRun(
-            options: trace, filter: placed.filter, namespaces: NamespaceDiag(only: placed.namespace), writer: LineWriter(), sink: sink
+            settings: settings, filter: placed.filter, namespaces: NamespaceDiag(only: placed.namespace), writer: LineWriter(), sink: sink
         ).run()
     }
 }

@@ -4,7 +4,6 @@ import TcptraceCore
 import TcptraceHost
 
 /// Live tracing: every transition, as text or JSON lines.
-@dynamicMemberLookup
 public struct TraceCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "trace",
@@ -77,53 +76,19 @@ public struct TraceCommand: ParsableCommand {
         }
     }
 
-    /// The shared options read as if declared here (`options.closeWaitThreshold`).
-    public subscript<T>(dynamicMember path: WritableKeyPath<TraceSelection, T>) -> T {
-        get { selection[keyPath: path] }
-        set { selection[keyPath: path] = newValue }
-    }
-
-    public subscript<T>(dynamicMember path: KeyPath<TraceSelection, T>) -> T { selection[keyPath: path] }
-
     public func run() throws {
         let status = trace()
         if status != .success { throw ExitCode(status.rawValue) }
     }
 
-    /// The census records' filter: the trace filter's family and ports (either side).
-    var censusFilter: CensusFilter {
-        let filter = selection.filter
-        var f = CensusFilter(family: filter.family, ports: filter.ports)
-        if f.ports.isEmpty { f.ports = filter.localPorts + filter.remotePorts }
-        return f
-    }
-
-    /// Where sockets may live (`--netns`, `--cgroup`, `--container`), looked up on this host:
-    /// the filter with those set, and the one namespace the run is limited to, if any.
-    func placedFilter() throws(SystemError) -> (filter: TraceFilter, namespace: NetworkNamespace?) {
-        var f = selection.filter
-        var namespace: NetworkNamespace?
-        if let netns = selection.netns {
-            guard let ns = NetworkNamespaces.resolve(netns, among: NetworkNamespaces.discover()) else {
-                throw .notFound("--netns \(netns): no such network namespace")
-            }
-            namespace = ns
-            f.netns = ns.inode
-        }
-        if let cgroup = selection.cgroup { f.cgroupSubtree = try CgroupV2.subtree(path: cgroup) }
-        if let container = selection.container { f.cgroupSubtree = try CgroupV2.subtree(path: try CgroupV2.container(idPrefix: container)) }
-        return (f, namespace)
-    }
-
-    func tracerConfiguration(filter: TraceFilter) -> Tracer.Configuration {
-        var c = Tracer.Configuration()
-        c.filter = filter
-        c.ringBufferBytes = selection.ringBufferSize
-        c.catchUp = catchUp
-        // Transitions not printed: the kernel sends each socket's in one record (per CLOSE,
-        // CLOSE_WAIT or LISTEN) instead of one record each.
-        c.aggregate = !events.contains(.transitions)
-        c.verbose = selection.verbose
-        return c
+    /// The run's settings: the shared options' and this command's.
+    var settings: TraceSettings {
+        var s = selection.settings
+        s.events = events
+        s.censusInterval = censusInterval
+        s.metricsAddress = metricsAddress
+        s.metricsTextfile = metricsTextfile
+        s.catchUp = catchUp
+        return s
     }
 }

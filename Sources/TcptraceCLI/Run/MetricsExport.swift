@@ -42,9 +42,9 @@ extension TraceRun {
     /// Listens on `--metrics-address` and writes `--metrics-textfile` once, before the program is
     /// loaded; returns the exit status when either cannot be done.
     func startMetrics() -> ExitStatus? {
-        guard options.metricsAddress != nil || options.metricsTextfile != nil else { return nil }
-        let export = MetricsExport(first: MetricsSnapshot(summary: summary), limit: options.maxConnections)
-        if let path = options.metricsTextfile {
+        guard settings.metricsAddress != nil || settings.metricsTextfile != nil else { return nil }
+        let export = MetricsExport(first: MetricsSnapshot(summary: summary), limit: settings.maxConnections)
+        if let path = settings.metricsTextfile {
             let file = MetricsTextfile(path: path)
             do {
                 try file.write(export.exchange.render())
@@ -54,7 +54,7 @@ extension TraceRun {
             }
             export.textfile = file
         }
-        if let address = options.metricsAddress {
+        if let address = settings.metricsAddress {
             do {
                 export.server = try MetricsServer(address: address, exchange: export.exchange)
             } catch {

@@ -20,7 +20,7 @@ extension TraceCommand {
         // --netns, --cgroup and --container name things on this host: looked up once.
         let placed: (filter: TraceFilter, namespace: NetworkNamespace?)
         do {
-            placed = try placedFilter()
+            placed = try selection.placedFilter()
         } catch {
             printError(error.description)
             return error.exitStatus == .osError ? .usage : error.exitStatus
@@ -29,11 +29,11 @@ extension TraceCommand {
         // The one place the format is looked at: the run is specialized on the sink's type.
         switch format {
         case .json:
-            return TraceRun(options: self, filter: placed.filter, namespaces: namespaces, writer: writer, sink: JSONRecordSink()).run()
+            return TraceRun(settings: settings, filter: placed.filter, namespaces: namespaces, writer: writer, sink: JSONRecordSink()).run()
         case .text:
             let text = TextLines(utcOffsetSeconds: SystemClock.utcOffsetSeconds())
             return TraceRun(
-                options: self, filter: placed.filter, namespaces: namespaces, writer: writer,
+                settings: settings, filter: placed.filter, namespaces: namespaces, writer: writer,
                 sink: TextRecordSink(text: text, color: writer.isTerminal)
             ).run()
         }
@@ -52,7 +52,7 @@ extension TraceCommand {
 /// the run's thread after the next poll. While the ring is more than half full the run's
 /// thread runs at a raised priority (`--catch-up`, in `Tracer`).
 final class TraceRun<Sink: RecordSink> {
-    let options: TraceCommand
+    let settings: TraceSettings
     /// The options' filter with the places (`--netns`, `--cgroup`, `--container`) looked up.
     let filter: TraceFilter
     /// sock_diag in every network namespace the run covers.
@@ -96,8 +96,8 @@ final class TraceRun<Sink: RecordSink> {
         set { hot.pointee.table = newValue }
     }
 
-    init(options: TraceCommand, filter: TraceFilter, namespaces: NamespaceDiag, writer: LineWriter, sink: Sink) {
-        self.options = options
+    init(settings: TraceSettings, filter: TraceFilter, namespaces: NamespaceDiag, writer: LineWriter, sink: Sink) {
+        self.settings = settings
         self.filter = filter
         self.namespaces = namespaces
         self.writer = writer
@@ -105,14 +105,14 @@ final class TraceRun<Sink: RecordSink> {
         hot = .allocate(capacity: 1)
         hot.initialize(
             to: HotState(
-                table: ConnectionTable(capacity: options.maxConnections, lingerThresholdNanoseconds: options.closeWaitThreshold),
+                table: ConnectionTable(capacity: settings.maxConnections, lingerThresholdNanoseconds: settings.closeWaitThreshold),
                 summary: RunSummary(start: WallTime(nanoseconds: 0)), timeCache: RFC3339Cache()))
-        emitTransitions = options.events.contains(.transitions)
-        emitConnections = options.events.contains(.connections)
-        emitLingerers = options.events.contains(.lingerers)
-        lingererHolders = LingererHolders(limit: options.maxConnections)
-        censusTaker = CensusTaker(filter: options.censusFilter, only: namespaces.only)
-        aggregated = options.tracerConfiguration(filter: filter).aggregate
+        emitTransitions = settings.events.contains(.transitions)
+        emitConnections = settings.events.contains(.connections)
+        emitLingerers = settings.events.contains(.lingerers)
+        lingererHolders = LingererHolders(limit: settings.maxConnections)
+        censusTaker = CensusTaker(filter: settings.censusFilter, only: namespaces.only)
+        aggregated = settings.tracerConfiguration(filter: filter).aggregate
     }
 
     deinit {
@@ -128,7 +128,7 @@ final class TraceRun<Sink: RecordSink> {
             if let failed = startMetrics() { return failed }
             StopSignal.install()
             tracer = try Tracer(
-                configuration: options.tracerConfiguration(filter: filter), clock: SystemClock.monotonicToWall(),
+                configuration: settings.tracerConfiguration(filter: filter), clock: SystemClock.monotonicToWall(),
                 handler: { [out = writer.storage] t in self.handle(t, out: out) }, batchHandler: batchHandler())
         } catch {
             printError(error.description)
@@ -137,9 +137,9 @@ final class TraceRun<Sink: RecordSink> {
         summary = RunSummary(start: SystemClock.wallNow())
         seedPreexistingSockets()
         dropPrivileges(tracer)
-        let deadline = options.duration.map { SystemClock.monotonicNanoseconds() + $0 }
+        let deadline = settings.duration.map { SystemClock.monotonicNanoseconds() + $0 }
         printError(
-            "tracing TCP state transitions\(options.duration == nil ? "" : " for \(options.duration! / 1_000_000) ms"); Ctrl-C to end")
+            "tracing TCP state transitions\(settings.duration == nil ? "" : " for \(settings.duration! / 1_000_000) ms"); Ctrl-C to end")
         if emitTransitions { sink.appendTransitionHeader(to: &writer.buffer) }
 
         var overflow = TimeWaitOverflow()
@@ -228,7 +228,7 @@ final class TraceRun<Sink: RecordSink> {
     var intervals: PeriodicSchedule.Intervals {
         var i = PeriodicSchedule.Intervals()
         if !Sink.saysLossAsItHappens { i.lossReport = nil }
-        i.census = options.censusInterval ?? Sink.defaultCensusInterval
+        i.census = settings.censusInterval ?? Sink.defaultCensusInterval
         if metrics != nil { i.metrics = MetricsExport.interval }
         i.screen = Sink.screenInterval
         return i
@@ -277,7 +277,7 @@ final class TraceRun<Sink: RecordSink> {
     func seedPreexistingSockets() {
         do {
             try PreexistingSockets.seed(
-                &table, filter: filter, limit: options.maxConnections, holders: lingererHolders.sockets, namespaces: namespaces,
+                &table, filter: filter, limit: settings.maxConnections, holders: lingererHolders.sockets, namespaces: namespaces,
                 now: SystemClock.wallNow())
         } catch {
             printError("start-up census failed, sockets from before the start are unknown: \(error)")

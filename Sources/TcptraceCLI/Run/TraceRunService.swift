@@ -11,10 +11,10 @@ extension TraceRun {
     func dropPrivileges(_ tracer: Tracer) {
         var needed: Capabilities = [.sysPtrace, .dacReadSearch]
         if namespaces.only?.isOwn != true { needed.insert(.sysAdmin) }
-        if options.catchUp != .off { needed.insert(.sysNice) }
+        if settings.catchUp != .off { needed.insert(.sysNice) }
         do {
             let outcome = try LeastPrivilege.reduce(keeping: needed, conditional: .bpf, ifFailingWithout: tracer.countersReadable)
-            if options.verbose {
+            if settings.verbose {
                 printError(
                     "capabilities after attach: \(outcome.kept); bounding set: \(outcome.bounding); no_new_privs set")
             }

@@ -1,0 +1,75 @@
+import TcptraceKernel
+import TcptraceCore
+import TcptraceHost
+
+/// What a trace run needs from the command line, as plain values: `trace` and `top` build one
+/// from their parsed options at the edge; nothing below them reads the parser's types.
+struct TraceSettings {
+    /// Record types to emit.
+    var events: Set<RecordKind> = Set(RecordKind.allCases)
+    var closeWaitThreshold: UInt64 = 30_000_000_000
+    var maxConnections = 100_000
+    /// nil: the sink's default.
+    var censusInterval: UInt64?
+    /// The census records' filter.
+    var censusFilter = CensusFilter()
+    /// Stop after this many nanoseconds.
+    var duration: UInt64?
+    var metricsAddress: MetricsAddress?
+    var metricsTextfile: String?
+    var verbose = false
+    var catchUp: CatchUpScheduling = .nice
+    var ringBufferBytes: UInt64 = 8 << 20
+
+    /// The kernel program's configuration for `filter` (the places looked up).
+    func tracerConfiguration(filter: TraceFilter) -> Tracer.Configuration {
+        var c = Tracer.Configuration()
+        c.filter = filter
+        c.ringBufferBytes = ringBufferBytes
+        c.catchUp = catchUp
+        // Transitions not printed: the kernel sends each socket's in one record (per CLOSE,
+        // CLOSE_WAIT or LISTEN) instead of one record each.
+        c.aggregate = !events.contains(.transitions)
+        c.verbose = verbose
+        return c
+    }
+}
+
+extension TraceSelection {
+    /// The settings these shared options give, before the command's own.
+    var settings: TraceSettings {
+        var s = TraceSettings()
+        s.closeWaitThreshold = closeWaitThreshold
+        s.maxConnections = maxConnections
+        s.censusFilter = censusFilter
+        s.duration = duration
+        s.verbose = verbose
+        s.ringBufferBytes = ringBufferSize
+        return s
+    }
+
+    /// The census records' filter: the trace filter's family and ports (either side).
+    var censusFilter: CensusFilter {
+        let filter = self.filter
+        var f = CensusFilter(family: filter.family, ports: filter.ports)
+        if f.ports.isEmpty { f.ports = filter.localPorts + filter.remotePorts }
+        return f
+    }
+
+    /// Where sockets may live (`--netns`, `--cgroup`, `--container`), looked up on this host:
+    /// the filter with those set, and the one namespace the run is limited to, if any.
+    func placedFilter() throws(SystemError) -> (filter: TraceFilter, namespace: NetworkNamespace?) {
+        var f = filter
+        var namespace: NetworkNamespace?
+        if let netns {
+            guard let ns = NetworkNamespaces.resolve(netns, among: NetworkNamespaces.discover()) else {
+                throw .notFound("--netns \(netns): no such network namespace")
+            }
+            namespace = ns
+            f.netns = ns.inode
+        }
+        if let cgroup { f.cgroupSubtree = try CgroupV2.subtree(path: cgroup) }
+        if let container { f.cgroupSubtree = try CgroupV2.subtree(path: try CgroupV2.container(idPrefix: container)) }
+        return (f, namespace)
+    }
+}
