@@ -22,7 +22,7 @@ endif
 BPF_CFLAGS := -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_$(ARCH) \
 	-fdebug-prefix-map=$(CURDIR)=. -Ibpf -idirafter /usr/include/$(MULTIARCH) -idirafter /usr/include
 
-.PHONY: all bpf build run test clean deps install uninstall
+.PHONY: all bpf build run test matrix clean deps install uninstall
 all: build
 
 deps:
@@ -49,10 +49,25 @@ build: $(EMBEDDED)
 run: build
 	$(Q)$(BIN) $(ARGS)
 
-# Unit tests always; kernel tests when run as root on a kernel that allows them.
+# Unit tests always; kernel tests when run as root on a kernel that allows them; the kernel
+# matrix (Debian's kernels under QEMU, on the debug binary just built) when root and
+# TCPTRACE_KERNEL_MATRIX=1, as in CI.
 test: $(EMBEDDED)
 	$(Q)$(SWIFT) build
 	$(Q)$(SWIFT) test --disable-xctest
+	$(Q)if [ "$$(id -u)" != 0 ]; then \
+		echo "kernel matrix: skipped: needs root (installs Debian's kernels and boots them under QEMU): sudo make matrix"; \
+	elif [ "$${TCPTRACE_KERNEL_MATRIX:-0}" != 1 ]; then \
+		echo "kernel matrix: skipped: TCPTRACE_KERNEL_MATRIX=1 runs it here, or make matrix (6.1, 6.1-rt, 6.12 and this kernel; minutes)"; \
+	else \
+		scripts/kernel-matrix --binary .build/debug/tcptrace-bpf --connections $(MATRIX_CONNECTIONS); \
+	fi
+
+# The smoke suite on Debian's 6.1, 6.1-rt, 6.12 kernels under QEMU and on the running kernel
+# (root): scripts/kernel-matrix, whose header says more.
+MATRIX_CONNECTIONS ?= 2000
+matrix: build
+	$(Q)scripts/kernel-matrix --connections $(MATRIX_CONNECTIONS)
 
 clean:
 	$(Q)rm -rf $(OUTPUT) .build

@@ -443,9 +443,15 @@ static __always_inline void aggregate_transition(struct sock *sk, int oldstate, 
 			p->entered_ns = st->entered_ns;
 			p->entered_known = (st->flags & SS_ENTERED_KNOWN) != 0;
 		}
-		p->ts_ns[n] = now;
-		p->old[n] = oldstate;
-		p->new[n] = newstate;
+		/* The 6.1 verifier loses the bound above (it sees n <= 255): a mask it can follow,
+		 * kept by the barrier from being folded away (n < 7 already, so i == n). */
+		_Static_assert((TCPTRACE_BATCH_MAX & (TCPTRACE_BATCH_MAX - 1)) == 0, "a mask");
+		__u32 i = n;
+		barrier_var(i);
+		i &= TCPTRACE_BATCH_MAX - 1;
+		p->ts_ns[i] = now;
+		p->old[i] = oldstate;
+		p->new[i] = newstate;
 		p->n = n + 1;
 		return;
 	}

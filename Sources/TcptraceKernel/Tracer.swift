@@ -45,15 +45,11 @@ public final class Tracer {
     public init(
         configuration: Configuration, clock: MonotonicToWall, handler: @escaping Handler, batchHandler: BatchHandler? = nil
     ) throws(SystemError) {
-        Self.setLibbpfLogging(verbose: configuration.verbose)
-        let object = try EmbeddedObject.openObject(name: "tcptrace")
+        let object = try Self.loadedObject(configuration)
         let consumer = RingConsumer(
             clock: clock, handler: handler, batchHandler: batchHandler, catchUp: CatchUpPriority(configuration.catchUp))
         var ring: OpaquePointer? = nil
         do throws(SystemError) {
-            try Self.applySettings(configuration, to: object)
-            let rc = bpf_object__load(object)
-            if rc < 0 { throw Self.loadError(-rc) }
             let programs = try ProgramInterface.Program.allCases.map { p throws(SystemError) in try p.find(in: object) }
             let main = programs[ProgramInterface.Program.allCases.firstIndex(of: .main)!]
             let counters = try ProgramInterface.Map.counters.find(in: object)
@@ -87,6 +83,28 @@ public final class Tracer {
             bpf_object__close(object)
             throw error
         }
+    }
+
+    /// The embedded object opened, configured and loaded (the verifier has passed every program).
+    private static func loadedObject(_ configuration: Configuration) throws(SystemError) -> OpaquePointer {
+        LibbpfLog.install(verbose: configuration.verbose)
+        _ = LibbpfLog.take()
+        let object = try EmbeddedObject.openObject(name: "tcptrace")
+        do throws(SystemError) {
+            try applySettings(configuration, to: object)
+            let rc = bpf_object__load(object)
+            if rc < 0 { throw loadError(-rc, variant: configuration.variantName) }
+            return object
+        } catch {
+            bpf_object__close(object)
+            throw error
+        }
+    }
+
+    /// Loads the program these settings select, then unloads it: whether the kernel accepts that
+    /// variant (`doctor`). Nothing is attached.
+    public static func load(_ configuration: Configuration) throws(SystemError) {
+        bpf_object__close(try loadedObject(configuration))
     }
 
     deinit {

@@ -10,11 +10,12 @@ public struct DoctorCommand: ParsableCommand {
         abstract: "Check that this host can run the tracer, and audit TCP sysctls against a census taken now.",
         discussion: """
             Checks privileges, kernel BTF, the tracepoint's BTF, tp_btf, ring buffer and sk_storage \
-            (by loading the embedded program, then removing it), and whether tracefs is mounted \
-            (not needed). Then lists the TCP sysctls with what each does, reads \
+            (by loading the embedded program, then removing it), every variant of the program the \
+            options can select (each mode, each kind of filter: loaded, then removed), and whether \
+            tracefs is mounted (not needed). Then lists the TCP sysctls with what each does, reads \
             TcpExtTCPTimeWaitOverflow and friends from /proc/net/netstat, and advises only where \
-            the census or those counters show a problem. Exits 0 when the tracer can run, else \
-            with the status the tracer itself would exit with.
+            the census or those counters show a problem. Exits 0 when the tracer can run in every \
+            mode, else with the status the tracer itself would exit with.
             """
     )
 
@@ -24,7 +25,7 @@ public struct DoctorCommand: ParsableCommand {
     public init() {}
 
     public func run() throws {
-        let report = Self.examine()
+        let (report, failure) = Self.examine()
         let writer = LineWriter()
         if format == .json {
             JSONLines.append(report, to: &writer.buffer)
@@ -32,14 +33,13 @@ public struct DoctorCommand: ParsableCommand {
             TextLines(utcOffsetSeconds: 0).appendDoctor(report, to: &writer.buffer)
         }
         try finishOutput(writer)
-        if !report.runnable {
-            let privileges = report.checks.first { $0.name == "privileges" }
-            throw ExitCode((privileges?.status == .fail ? ExitStatus.noPermission : .unavailable).rawValue)
-        }
+        if !report.runnable { throw ExitCode((failure ?? .unavailable).rawValue) }
     }
 
-    static func examine() -> DoctorReport {
-        var checks = HostProbe.checks()
+    /// The report, and what a run would exit with (nil: it can run).
+    static func examine() -> (DoctorReport, ExitStatus?) {
+        let host = HostProbe.examine()
+        var checks = host.checks
         let (raw, values) = Sysctl.readTCP()
         var census: Census? = nil
         do {
@@ -60,8 +60,9 @@ public struct DoctorCommand: ParsableCommand {
             }
             checks.append(.init(name: "namespaces", status: .info, detail: "network namespaces: " + detail))
         }
-        return DoctorReport(
+        let report = DoctorReport(
             time: SystemClock.wallNow(), checks: checks, sysctls: values, sysctlText: raw,
             counters: Sysctl.tcpExtCounters(), census: census)
+        return (report, host.failure)
     }
 }

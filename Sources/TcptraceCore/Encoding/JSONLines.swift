@@ -113,6 +113,8 @@ public enum JSONLines {
         out.appendDecimal(s.kernel.noStorage)
         out.appendASCII(",\"ring_records\":")
         out.appendDecimal(s.kernel.ringRecords)
+        out.appendASCII(",\"nested\":")
+        out.appendDecimal(s.kernel.nested)
         out.appendASCII("},\"connections\":")
         out.appendDecimal(s.connections)
         out.appendASCII(",\"lingerers\":{\"total\":")

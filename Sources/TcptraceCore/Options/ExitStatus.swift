@@ -9,8 +9,9 @@ public enum ExitStatus: Int32, Sendable {
     case noInput = 66
     /// The kernel lacks what the tracer needs: BTF, the tracepoint, tp_btf (EX_UNAVAILABLE).
     case unavailable = 69
-    /// A bug or an unexpected libbpf failure (EX_SOFTWARE).
-    case software = 70
+    /// The kernel's verifier rejected the BPF program (EX_SOFTWARE: the program, not the host or
+    /// the user, is at fault on this kernel).
+    case verifierRejected = 70
     /// An operating-system call failed (EX_OSERR).
     case osError = 71
     /// The output file cannot be created or written (EX_CANTCREAT).

@@ -5,8 +5,10 @@ import TcptraceCore
 public enum SystemError: Error, CustomStringConvertible, Equatable {
     /// A capability the run needs is missing, or the kernel refused an operation for want of one.
     case notPermitted(String)
-    /// The kernel cannot run the program: no BTF, no tracepoint, no tp_btf, verifier refusal.
+    /// The kernel cannot run the program: no BTF, no tracepoint, no tp_btf.
     case kernelUnsupported(String)
+    /// The kernel's verifier rejected a program: which kernel, which program, and why.
+    case verifierRejected(String)
     /// A libbpf or system call failed: which one, and errno.
     case call(String, errno: Int32)
     /// Something the user named does not exist here (a namespace, a container).
@@ -16,7 +18,8 @@ public enum SystemError: Error, CustomStringConvertible, Equatable {
 
     public var description: String {
         switch self {
-        case .notPermitted(let m), .kernelUnsupported(let m), .notFound(let m), .cannotListen(let m): return m
+        case .notPermitted(let m), .kernelUnsupported(let m), .verifierRejected(let m), .notFound(let m), .cannotListen(let m):
+            return m
         case .call(let op, let e): return "\(op) failed: \(String(cString: strerror(e))) (errno \(e))"
         }
     }
@@ -25,6 +28,7 @@ public enum SystemError: Error, CustomStringConvertible, Equatable {
         switch self {
         case .notPermitted: return .noPermission
         case .kernelUnsupported: return .unavailable
+        case .verifierRejected: return .verifierRejected
         case .call: return .osError
         case .notFound: return .usage
         case .cannotListen: return .cannotListen

@@ -3,12 +3,25 @@ import Glibc
 import TcptraceCore
 import TcptraceHost
 
-/// What `doctor` checks on this host, in the order the tracer needs it. The decisive check is
+/// What `doctor` checks on this host, in the order the tracer needs it. The decisive checks are
 /// the last: loading and attaching the embedded program exercises tp_btf, the ring buffer and
-/// sk_storage exactly as a run does.
+/// sk_storage exactly as a run does, and every other variant the options can select is loaded
+/// too (the verifier checks each on its own).
 public enum HostProbe {
-    public static func checks() -> [DoctorReport.Check] {
+    public struct Findings {
+        public var checks: [DoctorReport.Check] = []
+        /// What the tracer would exit with, from the first failure: nil when it can run.
+        public var failure: ExitStatus?
+
+        mutating func fail(_ name: String, _ error: SystemError) {
+            checks.append(.init(name: name, status: .fail, detail: error.description))
+            if failure == nil { failure = error.exitStatus }
+        }
+    }
+
+    public static func examine() -> Findings {
         typealias Check = DoctorReport.Check
+        var findings = Findings()
         var out: [Check] = []
         var privileged = true
         do throws(SystemError) {
@@ -17,6 +30,7 @@ public enum HostProbe {
         } catch {
             privileged = false
             out.append(Check(name: "privileges", status: .fail, detail: error.description))
+            findings.failure = error.exitStatus
         }
         var btf = true
         if access(Preflight.kernelBTFPath, R_OK) == 0 {
@@ -61,26 +75,39 @@ public enum HostProbe {
                         detail: rc == 0 ? "\(what) not supported by this kernel" : "probe failed: \(String(cString: strerror(-rc)))"))
         }
 
+        findings.checks = out
         if privileged && btf {
             do throws(SystemError) {
                 var c = Tracer.Configuration()
                 c.ringBufferBytes = 1 << 16
                 let tracer = try Tracer(configuration: c, clock: SystemClock.monotonicToWall()) { _ in true }
                 tracer.detach()
-                out.append(Check(name: "tp_btf", status: .ok, detail: "attached to tp_btf/inet_sock_set_state"))
-                out.append(
+                findings.checks.append(Check(name: "tp_btf", status: .ok, detail: "attached to tp_btf/inet_sock_set_state"))
+                findings.checks.append(
                     Check(
                         name: "load", status: .ok,
                         detail: "the embedded program loaded and attached (its ring buffer and sk_storage maps created), then was removed"))
             } catch {
-                out.append(Check(name: "tp_btf", status: .fail, detail: "the embedded program did not load or attach"))
-                out.append(Check(name: "load", status: .fail, detail: error.description))
+                findings.checks.append(Check(name: "tp_btf", status: .fail, detail: "the embedded program did not load or attach"))
+                findings.fail("load", error)
+            }
+            // What each mode and kind of filter would load: the variants the default is not.
+            for variant in ProgramVariant.all() {
+                let name = "load \(variant.variantName)"
+                do throws(SystemError) {
+                    try Tracer.load(variant)
+                    findings.checks.append(Check(name: name, status: .ok, detail: "loaded, then removed"))
+                } catch {
+                    findings.fail(name, error)
+                }
             }
         } else {
-            out.append(Check(name: "tp_btf", status: .fail, detail: "not attempted: fix the failures above first"))
-            out.append(Check(name: "load", status: .fail, detail: "not attempted: fix the failures above first"))
+            for name in ["tp_btf", "load"] {
+                findings.checks.append(Check(name: name, status: .fail, detail: "not attempted: fix the failures above first"))
+            }
         }
-        return out
+        if findings.failure == nil && findings.checks.contains(where: { $0.status == .fail }) { findings.failure = .unavailable }
+        return findings
     }
 
     /// tcptrace-bpf attaches by BTF id (tp_btf), not through tracefs: only informative.

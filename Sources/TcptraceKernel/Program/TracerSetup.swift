@@ -4,7 +4,7 @@ import Glibc
 import TcptraceCore
 import TcptraceHost
 
-/// Setting up the program before it loads: .rodata settings, attach, load errors, libbpf logging.
+/// Setting up the program before it loads: .rodata settings, and attaching it.
 extension Tracer {
     /// Sizes the ring and writes the settings into .rodata: the object is opened, not loaded
     /// (no privileges needed).
@@ -85,25 +85,5 @@ extension Tracer {
                     "cannot attach tp_btf/inet_sock_set_state: \(String(cString: strerror(e))) (needs Linux >= 5.12 with BTF)")
         }
         return link
-    }
-
-    static func loadError(_ e: Int32) -> SystemError {
-        let reason = String(cString: strerror(e))
-        if e == EPERM || e == EACCES {
-            return .notPermitted("the kernel refused to load the BPF program (\(reason)): run as root or with CAP_BPF and CAP_PERFMON")
-        }
-        return .kernelUnsupported(
-            "the kernel rejected the BPF program (\(reason)): tcptrace-bpf needs Linux >= 5.12 with BTF, tp_btf, sk_storage and ring buffers; --verbose shows libbpf's log")
-    }
-
-    static func setLibbpfLogging(verbose: Bool) {
-        if verbose {
-            libbpf_set_print { _, format, args in
-                guard let format else { return 0 }
-                return vdprintf(2, format, args!)
-            }
-        } else {
-            libbpf_set_print { _, _, _ in 0 }
-        }
     }
 }
