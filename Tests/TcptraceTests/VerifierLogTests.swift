@@ -45,7 +45,7 @@ import TcptraceCore
     /// program and the variant; EACCES without one stays a permission problem (77).
     @Test func aVerifierRejectionIsNotAPermissionProblem() {
         _ = LibbpfLog.take()
-        LibbpfLog.receive(level: LIBBPF_WARN, message: Self.rejected)
+        LibbpfLog.receive(Self.rejected)
         let rejected = Tracer.loadError(EACCES, variant: "aggregated")
         #expect(rejected.exitStatus == .verifierRejected)
         #expect(rejected.exitStatus.rawValue == 70)

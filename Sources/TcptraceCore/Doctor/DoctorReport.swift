@@ -123,7 +123,7 @@ extension TextLines {
             out.appendASCII("  [")
             out.append(c.status == .ok ? " ok " : c.status == .fail ? "FAIL" : "info")
             out.appendASCII("] ")
-            out.append(c.name, paddedTo: 14)
+            out.append(c.name, paddedTo: max(14, c.name.utf8.count + 1))
             out.append(c.detail)
             out.append(UInt8(ascii: "\n"))
         }

@@ -24,9 +24,9 @@ enum LibbpfLog {
 
     static func install(verbose: Bool) {
         Self.verbose = verbose
-        libbpf_set_print { level, format, args in
+        libbpf_set_print { _, format, args in
             guard let format, let args else { return 0 }
-            LibbpfLog.receive(level: level, message: LibbpfLog.formatted(format, args))
+            LibbpfLog.receive(LibbpfLog.formatted(format, args))
             return 0
         }
     }
@@ -37,7 +37,7 @@ enum LibbpfLog {
         return rejection
     }
 
-    static func receive(level: libbpf_print_level, message: String) {
+    static func receive(_ message: String) {
         if let r = parse(message) {
             rejection = r
             if verbose {
