@@ -60,7 +60,7 @@ test: $(EMBEDDED)
 	elif [ "$${TCPTRACE_KERNEL_MATRIX:-0}" != 1 ]; then \
 		echo "kernel matrix: skipped: TCPTRACE_KERNEL_MATRIX=1 runs it here, or make matrix (6.1, 6.1-rt, 6.12 and this kernel; minutes)"; \
 	else \
-		scripts/kernel-matrix --binary .build/debug/tcptrace-bpf --connections $(MATRIX_CONNECTIONS); \
+		scripts/kernel-matrix --binary .build/debug/tcptrace-bpf --quick --connections $(MATRIX_CONNECTIONS); \
 	fi
 
 # The smoke suite on Debian's 6.1, 6.1-rt, 6.12 kernels under QEMU and on the running kernel
