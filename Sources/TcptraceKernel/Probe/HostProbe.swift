@@ -91,7 +91,7 @@ public enum HostProbe {
                 findings.checks.append(Check(name: "tp_btf", status: .fail, detail: "the embedded program did not load or attach"))
                 findings.fail("load", error)
             }
-            // What each mode and kind of filter would load: the variants the default is not.
+            // What a run with each mode and kind of filter would load (the default among them).
             for variant in ProgramVariant.all() {
                 let name = "load \(variant.variantName)"
                 do throws(SystemError) {
