@@ -60,14 +60,16 @@ test: $(EMBEDDED)
 	elif [ "$${TCPTRACE_KERNEL_MATRIX:-0}" != 1 ]; then \
 		echo "kernel matrix: skipped: TCPTRACE_KERNEL_MATRIX=1 runs it here, or make matrix (6.1, 6.1-rt, 6.12 and this kernel; minutes)"; \
 	else \
-		scripts/kernel-matrix --binary .build/debug/tcptrace-bpf --quick --connections $(MATRIX_CONNECTIONS); \
+		scripts/kernel-matrix --binary .build/debug/tcptrace-bpf --quick --connections $(MATRIX_CONNECTIONS) \
+			$(foreach k,$(MATRIX_KERNELS),--kernel $(k)); \
 	fi
 
 # The smoke suite on Debian's 6.1, 6.1-rt, 6.12 kernels under QEMU and on the running kernel
 # (root): scripts/kernel-matrix, whose header says more.
 MATRIX_CONNECTIONS ?= 2000
+MATRIX_KERNELS ?= 6.1 6.1-rt 6.12 host
 matrix: build
-	$(Q)scripts/kernel-matrix --connections $(MATRIX_CONNECTIONS)
+	$(Q)scripts/kernel-matrix --connections $(MATRIX_CONNECTIONS) $(foreach k,$(MATRIX_KERNELS),--kernel $(k))
 
 clean:
 	$(Q)rm -rf $(OUTPUT) .build
