@@ -43,7 +43,7 @@ $(OUTPUT):
 	$(Q)mkdir -p $@
 
 build: $(EMBEDDED)
-	$(Q)$(SWIFT) build -c $(CONFIG) --static-swift-stdlib
+	$(Q)$(SWIFT) build -c $(CONFIG) --static-swift-stdlib --product tcptrace-bpf
 
 # Run the tracer (root): make run ARGS="--format json"
 run: build

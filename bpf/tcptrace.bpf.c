@@ -488,6 +488,27 @@ sent:
 		p->n = 0;
 }
 
+/* Transitions mode: an accepted socket's LISTEN->SYN_RECV, held in its pending batch and sent
+ * just before its next transition. Before 6.18 (seen on 6.1 and 6.12) the kernel gives the new
+ * socket its own cookie only after that transition, which otherwise carries the listener's. */
+static __always_inline void send_held_syn_recv(struct sock *sk, __u64 cookie, __u64 pid_tgid, const struct place *here,
+					       struct sock_state *st, __u16 family, __u16 lport, __u16 rport)
+{
+	st->pending.n = 0;
+	struct tcptrace_event *out = bpf_ringbuf_reserve(&events, sizeof(*out), 0);
+	if (!out) {
+		count(TCPTRACE_CTR_RINGBUF_FULL);
+		return;
+	}
+	__u32 flags = st->flags;
+	st->flags &= ~SS_ENTERED_KNOWN; /* its time in LISTEN is its listener's: unknown */
+	read_endpoints(sk, family, (__u64 *)out->saddr, (__u64 *)out->daddr);
+	fill_event(out, sk, TCP_LISTEN, TCP_SYN_RECV, st->pending.ts_ns[0], cookie, pid_tgid, here, st, family, lport, rport);
+	st->flags = flags;
+	out->kind = TCPTRACE_KIND_TRANSITION;
+	bpf_ringbuf_submit(out, wake_flags(sizeof(*out)));
+}
+
 /* Called for TCP sockets only (checked first by both programs: the tracepoint also fires for
  * SCTP and MPTCP). cookie is bpf_get_socket_cookie(sk). */
 static __always_inline void handle(struct sock *sk, int oldstate, int newstate, __u64 cookie)
@@ -545,6 +566,13 @@ static __always_inline void handle(struct sock *sk, int oldstate, int newstate, 
 		aggregate_transition(sk, oldstate, newstate, now, cookie, pid_tgid, &here, st, family, lport, rport);
 		goto update_state;
 	}
+	if (st && oldstate == TCP_LISTEN && newstate == TCP_SYN_RECV) { /* see send_held_syn_recv */
+		st->pending.ts_ns[0] = now;
+		st->pending.n = 1;
+		goto update_state;
+	}
+	if (st && st->pending.n)
+		send_held_syn_recv(sk, cookie, pid_tgid, &here, st, family, lport, rport);
 
 	/* Filled in place in the ring: every byte is written (the slot is not zeroed). */
 	struct tcptrace_event *out = bpf_ringbuf_reserve(&events, sizeof(*out), 0);
