@@ -34,6 +34,11 @@ public final class MetricsServer: @unchecked Sendable {
         if rc != 0 {
             let e = errno
             Glibc.close(fd)
+            if e == EACCES || e == EPERM {
+                // A port below net.ipv4.ip_unprivileged_port_start: a permission, not a busy port.
+                throw .notPermitted(
+                    "cannot listen on --metrics-address \(address): \(String(cString: strerror(e))) (ports below \(Sysctl.unprivilegedPortStart ?? 1024) need CAP_NET_BIND_SERVICE)")
+            }
             throw .cannotListen("cannot listen on --metrics-address \(address): \(String(cString: strerror(e)))")
         }
         listener = fd

@@ -1,0 +1,160 @@
+import Glibc
+
+/// The one way the tracer creates, truncates, reopens or replaces a file. It runs as root, often
+/// writing into directories others can write to (/tmp, a shared log directory), where a local
+/// user can plant a symbolic or hard link at a name it is about to open: root would then write
+/// through it into any file. So a link at the last component is never followed (O_NOFOLLOW), a
+/// regular file with a second name is refused, temporary files have unpredictable names and are
+/// created exclusively (O_EXCL), and a file that opens but cannot take a write (/proc/version)
+/// is refused at open, not after the program is loaded.
+public enum OutputFile {
+    public enum OpenError: Error, CustomStringConvertible, Equatable {
+        /// The path is a symbolic link: refused, it may have been planted.
+        case symbolicLink(path: String)
+        /// A regular file with more than one name: refused, a hard link may have been planted.
+        case hardLinked(path: String, links: UInt64)
+        /// On reopen, something other than a regular file (a FIFO would block the run, a device
+        /// is nothing logrotate leaves behind).
+        case notRegular(path: String, kind: String)
+        /// Opens, but refuses even an empty write (procfs files without a write handler).
+        case unwritable(path: String, errno: Errno)
+        case failed(path: String, errno: Errno)
+
+        public var path: String {
+            switch self {
+            case .symbolicLink(let p), .hardLinked(let p, _), .notRegular(let p, _), .unwritable(let p, _), .failed(let p, _): return p
+            }
+        }
+
+        /// Why, without the path.
+        public var reason: String {
+            switch self {
+            case .symbolicLink: return "a symbolic link, refused (a link planted there would make root write elsewhere; name the file itself)"
+            case .hardLinked(_, let n): return "\(n) hard links, refused (a link planted there would make root write elsewhere)"
+            case .notRegular(_, let kind): return "a \(kind), not a regular file, refused"
+            case .unwritable(_, let e): return "cannot be written: \(e)"
+            case .failed(_, let e): return e.description
+            }
+        }
+
+        public var description: String { "\(path): \(reason)" }
+    }
+
+    /// `--output`, `report --html`: created (mode 0644 less the umask) or truncated, or with
+    /// `append` kept and appended to. A FIFO or device the user names is taken as it is.
+    public static func open(_ path: String, append: Bool) throws(OpenError) -> FileDescriptor {
+        let fd = retryingOnInterrupt { Glibc.open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC | (append ? O_APPEND : 0), 0o644) }
+        if fd < 0 { throw errno == ELOOP ? .symbolicLink(path: path) : .failed(path: path, errno: .current) }
+        do throws(OpenError) {
+            let st = try check(fd, path, regularOnly: false)
+            // Truncated only once it is known to be ours to truncate.
+            if !append && (st.st_mode & S_IFMT) == S_IFREG && ftruncate(fd, 0) != 0 { throw OpenError.failed(path: path, errno: .current) }
+        } catch {
+            Glibc.close(fd)
+            throw error
+        }
+        return FileDescriptor(adopting: fd)
+    }
+
+    /// SIGHUP after logrotate renamed the file: the path opened again for appending, or created
+    /// (with `mode`) when missing. Never blocks: a FIFO planted there is refused, not waited on.
+    public static func reopen(_ path: String, mode: mode_t) throws(OpenError) -> FileDescriptor {
+        let flags = O_WRONLY | O_APPEND | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK | O_CLOEXEC
+        var fd: Int32 = -1
+        for _ in 0..<3 where fd < 0 {
+            fd = retryingOnInterrupt { Glibc.open(path, flags) }
+            if fd < 0 && errno == ENOENT {
+                fd = retryingOnInterrupt { Glibc.open(path, flags | O_CREAT | O_EXCL, mode) }
+                if fd < 0 && errno == EEXIST { continue }  // created by someone else in between: opened (and checked) next
+            }
+            if fd < 0 { throw errno == ELOOP ? .symbolicLink(path: path) : .failed(path: path, errno: .current) }
+        }
+        if fd < 0 { throw .failed(path: path, errno: Errno(EEXIST)) }
+        do throws(OpenError) {
+            _ = try check(fd, path, regularOnly: true)
+        } catch {
+            Glibc.close(fd)
+            throw error
+        }
+        let flagsNow = fcntl(fd, F_GETFL)
+        if flagsNow >= 0 { _ = fcntl(fd, F_SETFL, flagsNow & ~O_NONBLOCK) }  // writes block again
+        return FileDescriptor(adopting: fd)
+    }
+
+    /// `--metrics-textfile`: the whole file replaced at once, so a reader never sees half of it.
+    /// Written to a new file of an unpredictable name in the same directory (created with
+    /// O_EXCL: a link planted at that name is never followed), then renamed over `path` (which
+    /// replaces a link there instead of following it). Its mode is `mode` whatever the umask:
+    /// the collector reading it runs as another user.
+    public static func replace(_ path: String, with bytes: [UInt8], mode: mode_t = 0o644) throws(OpenError) {
+        var temporary = ""
+        let file = try createTemporary(beside: path, mode: mode, name: &temporary)
+        if fchmod(file.raw, mode) != 0 {
+            let e = Errno.current
+            unlink(temporary)
+            throw .failed(path: path, errno: e)
+        }
+        var done = 0
+        while done < bytes.count {
+            let n = bytes.withUnsafeBytes { b in retryingOnInterrupt { Glibc.write(file.raw, b.baseAddress! + done, b.count - done) } }
+            if n < 0 {
+                let e = Errno.current
+                unlink(temporary)
+                throw .failed(path: path, errno: e)
+            }
+            done += n
+        }
+        if rename(temporary, path) != 0 {
+            let e = Errno.current
+            unlink(temporary)
+            throw .failed(path: path, errno: e)
+        }
+    }
+
+    /// A new file `path.<random>.tmp`, created exclusively (three names tried).
+    private static func createTemporary(beside path: String, mode: mode_t, name temporary: inout String) throws(OpenError) -> FileDescriptor {
+        var attempts = 0
+        while true {
+            attempts += 1
+            temporary = "\(path).\(randomName()).tmp"  // the textfile collector reads only *.prom
+            do {
+                return try FileDescriptor.open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NOCTTY, mode: mode)
+            } catch {
+                if error.code != EEXIST || attempts >= 3 { throw .failed(path: path, errno: error) }
+            }
+        }
+    }
+
+    /// 128 random bits in hex: nobody can plant a link at a name they cannot guess.
+    static func randomName() -> String {
+        var g = SystemRandomNumberGenerator()
+        return String(g.next(), radix: 16) + String(g.next(), radix: 16)
+    }
+
+    /// What an opened path must be before anything is written to it: one name only if it is a
+    /// regular file, a regular file at all if `regularOnly`, and writable (an empty write).
+    private static func check(_ fd: Int32, _ path: String, regularOnly: Bool) throws(OpenError) -> stat {
+        var st = stat()
+        if fstat(fd, &st) != 0 { throw .failed(path: path, errno: .current) }
+        let type = st.st_mode & S_IFMT
+        if type == S_IFREG {
+            if st.st_nlink > 1 { throw .hardLinked(path: path, links: UInt64(st.st_nlink)) }
+        } else if regularOnly {
+            throw .notRegular(path: path, kind: kindName(type))
+        }
+        var none: UInt8 = 0
+        if Glibc.write(fd, &none, 0) < 0 { throw .unwritable(path: path, errno: .current) }
+        return st
+    }
+
+    static func kindName(_ type: mode_t) -> String {
+        switch type {
+        case S_IFIFO: return "FIFO"
+        case S_IFCHR: return "character device"
+        case S_IFBLK: return "block device"
+        case S_IFSOCK: return "socket"
+        case S_IFDIR: return "directory"
+        default: return "special file"
+        }
+    }
+}
