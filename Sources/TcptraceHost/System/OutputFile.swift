@@ -128,7 +128,10 @@ public enum OutputFile {
     /// 128 random bits in hex: nobody can plant a link at a name they cannot guess.
     static func randomName() -> String {
         var g = SystemRandomNumberGenerator()
-        return String(g.next(), radix: 16) + String(g.next(), radix: 16)
+        return [g.next(), g.next()].map { (n: UInt64) in
+            let hex = String(n, radix: 16)
+            return String(repeating: "0", count: 16 - hex.count) + hex
+        }.joined()
     }
 
     /// What an opened path must be before anything is written to it: one name only if it is a
