@@ -65,7 +65,7 @@ import Testing
         let fifo = "\(s.dir)/fifo.jsonl"
         #expect(mkfifo(fifo, 0o666) == 0)
         // No reader: a plain open for writing would wait for one forever.
-        #expect(throws: OutputFile.OpenError.self) { _ = try OutputFile.reopen(fifo, mode: 0o600) }
+        #expect(throws: OutputFile.OpenError.notRegular(path: fifo, kind: "FIFO")) { _ = try OutputFile.reopen(fifo, mode: 0o600) }
         let reader = open(fifo, O_RDONLY | O_NONBLOCK)
         defer { close(reader) }
         #expect(throws: OutputFile.OpenError.notRegular(path: fifo, kind: "FIFO")) { _ = try OutputFile.reopen(fifo, mode: 0o600) }

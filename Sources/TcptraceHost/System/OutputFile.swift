@@ -44,7 +44,7 @@ public enum OutputFile {
     /// `append` kept and appended to. A FIFO or device the user names is taken as it is.
     public static func open(_ path: String, append: Bool) throws(OpenError) -> FileDescriptor {
         let fd = retryingOnInterrupt { Glibc.open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC | (append ? O_APPEND : 0), 0o644) }
-        if fd < 0 { throw errno == ELOOP ? .symbolicLink(path: path) : .failed(path: path, errno: .current) }
+        if fd < 0 { throw refusal(path) }
         do throws(OpenError) {
             let st = try check(fd, path, regularOnly: false)
             // Truncated only once it is known to be ours to truncate.
@@ -67,7 +67,7 @@ public enum OutputFile {
                 fd = retryingOnInterrupt { Glibc.open(path, flags | O_CREAT | O_EXCL, mode) }
                 if fd < 0 && errno == EEXIST { continue }  // created by someone else in between: opened (and checked) next
             }
-            if fd < 0 { throw errno == ELOOP ? .symbolicLink(path: path) : .failed(path: path, errno: .current) }
+            if fd < 0 { throw refusal(path) }
         }
         if fd < 0 { throw .failed(path: path, errno: Errno(EEXIST)) }
         do throws(OpenError) {
@@ -79,6 +79,20 @@ public enum OutputFile {
         let flagsNow = fcntl(fd, F_GETFL)
         if flagsNow >= 0 { _ = fcntl(fd, F_SETFL, flagsNow & ~O_NONBLOCK) }  // writes block again
         return FileDescriptor(adopting: fd)
+    }
+
+    /// Why opening `path` failed: a link or special file there is named as such (O_NOFOLLOW says
+    /// ELOOP, or EACCES for another user's link in a sticky directory; a FIFO without a reader
+    /// opened non-blocking says ENXIO).
+    private static func refusal(_ path: String) -> OpenError {
+        let e = Errno.current
+        var st = stat()
+        if lstat(path, &st) == 0 {
+            let type = st.st_mode & S_IFMT
+            if type == S_IFLNK { return .symbolicLink(path: path) }
+            if e.code == ENXIO && type != S_IFREG { return .notRegular(path: path, kind: kindName(type)) }
+        }
+        return .failed(path: path, errno: e)
     }
 
     /// `--metrics-textfile`: the whole file replaced at once, so a reader never sees half of it.

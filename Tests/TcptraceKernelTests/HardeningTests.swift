@@ -1,0 +1,280 @@
+import Foundation
+import Glibc
+import Testing
+import TcptraceCore
+
+/// The tracer as a hostile local user and an unlucky operator meet it (issue 18): links planted
+/// where root writes, a stalled reader, a full disk, things that are not what an option names.
+/// Ports 21500-21509.
+@Suite(.serialized, .enabled(if: KernelGate.enabled, "needs root and a kernel with BTF"))
+struct HardeningTests {
+    /// A directory like /tmp (world-writable, sticky) and, beside it, a file only root may read
+    /// or write: what a planted link would make root overwrite.
+    final class SharedDirectory {
+        let root: String
+        let dir: String
+        let victim: String
+
+        init(_ name: String) throws {
+            root = "/tmp/harden-test-\(getpid())-\(name)"
+            dir = root + "/shared"
+            victim = root + "/victim"
+            try? FileManager.default.removeItem(atPath: root)
+            try #require(mkdir(root, 0o755) == 0 && mkdir(dir, 0o777) == 0 && chmod(dir, 0o1777) == 0)
+            try #require(FileManager.default.createFile(atPath: victim, contents: Data("secret\n".utf8), attributes: [.posixPermissions: 0o600]))
+        }
+
+        deinit { try? FileManager.default.removeItem(atPath: root) }
+
+        var victimIntact: Bool { (try? String(contentsOfFile: victim, encoding: .utf8)) == "secret\n" }
+
+        /// Runs a command as user nobody (what any local user can do), to completion.
+        @discardableResult
+        func asNobody(_ command: String...) throws -> Int32 {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
+            p.arguments = ["--reuid=65534", "--regid=65534", "--clear-groups"] + command
+            try p.run()
+            p.waitUntilExit()
+            return p.terminationStatus
+        }
+
+        /// nobody plants a symbolic link at `name` in the shared directory, pointing at the victim.
+        func plantLink(_ name: String) throws {
+            try #require(try asNobody("/bin/ln", "-s", victim, "\(dir)/\(name)") == 0)
+            var st = stat()
+            try #require(lstat("\(dir)/\(name)", &st) == 0 && st.st_uid == 65534)
+        }
+    }
+
+    /// Waits for `p` to end, at most `seconds`; kills it past that. Whether it ended by itself.
+    @discardableResult
+    func finish(_ p: Process, within seconds: Double) -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while p.isRunning && Date() < deadline { usleep(10_000) }
+        let ended = !p.isRunning
+        if !ended { kill(p.processIdentifier, SIGKILL) }
+        p.waitUntilExit()
+        return ended
+    }
+
+    func stderrText(_ err: Pipe) -> String { String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self) }
+
+    /// `count` connections to `port` (a listener of its own), each closed by the client first.
+    func connections(_ count: Int, port: UInt16) throws {
+        let l = try Loopback.listening(.v4, port: port)
+        defer { close(l) }
+        let served = Loopback.serve(l, count: count)
+        for _ in 0..<count { close(try Loopback.connect(.v4, port: port)) }
+        served.wait()
+    }
+
+    /// The whole lines of `text` (a last line cut short is not one).
+    func wholeLines(_ text: String) -> [Substring] {
+        var lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        lines.removeLast()  // after the last newline: empty, or a cut line
+        return lines
+    }
+
+    /// "N lines not written" from the tracer's stderr.
+    func unwrittenLines(_ stderr: String) -> Int? {
+        guard let r = stderr.range(of: #"(\d+) lines not written"#, options: .regularExpression) else { return nil }
+        return Int(stderr[r].split(separator: " ")[0])
+    }
+
+    /// The summary record the tracer wrote on stderr.
+    func summaryOnStderr(_ stderr: String) -> [String: Any]? {
+        stderr.split(separator: "\n").lazy.filter { $0.hasPrefix("{") }.compactMap {
+            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+        }.first { $0["type"] as? String == "summary" }
+    }
+
+    // MARK: - Links planted where root writes (items 1 and 2)
+
+    @Test func theMetricsTextfileNeverFollowsALinkPlantedBesideIt() throws {
+        try KernelGate.check()
+        let shared = try SharedDirectory("textfile")
+        let page = shared.dir + "/t.prom"
+        let (p, _) = try Binary.start(["--format", "json", "--output", "/dev/null", "--port", "21500", "--metrics-textfile", page])
+        // The temporary name the page used to be written under was `t.prom.<pid>.tmp`: the pid is visible.
+        try shared.plantLink("t.prom.\(p.processIdentifier).tmp")
+        usleep(2_500_000)  // two rewrites
+        kill(p.processIdentifier, SIGTERM)
+        #expect(finish(p, within: 10))
+        #expect(shared.victimIntact, "the root-only file was written through the planted link")
+        var st = stat()
+        #expect(lstat(page, &st) == 0 && st.st_mode & S_IFMT == S_IFREG && st.st_uid == 0)
+        #expect((try? String(contentsOfFile: page, encoding: .utf8))?.contains("tcptrace_events_total") == true)
+        let left = try FileManager.default.contentsOfDirectory(atPath: shared.dir).sorted()
+        #expect(left == ["t.prom", "t.prom.\(p.processIdentifier).tmp"], "no temporary file left: \(left)")
+    }
+
+    @Test func outputAppendAndHTMLRefuseAPlantedLink() throws {
+        try KernelGate.check()
+        let shared = try SharedDirectory("output")
+        try shared.plantLink("out.jsonl")
+        try shared.plantLink("page.html")
+        for extra in [[], ["--append"]] {
+            let r = try Binary.run(["--format", "json", "--output", shared.dir + "/out.jsonl", "--duration", "1s", "--port", "21501"] + extra)
+            #expect(r.status == ExitStatus.cannotCreate.rawValue, "\(extra): \(r.status) \(r.stderr)")
+            #expect(r.stderr.contains("out.jsonl: a symbolic link, refused") && !r.stderr.contains("tracing TCP"), "\(r.stderr)")
+        }
+        let report = try Binary.run(["report", "--html", shared.dir + "/page.html", "/dev/null"])
+        #expect(report.status == ExitStatus.cannotCreate.rawValue, "\(report.status) \(report.stderr)")
+        #expect(report.stderr.contains("page.html: a symbolic link, refused"), "\(report.stderr)")
+        // A hard link (which fs.protected_hardlinks=0 would let anyone make): refused too.
+        try #require(link(shared.victim, shared.dir + "/hard.jsonl") == 0)
+        let hard = try Binary.run(["--output", shared.dir + "/hard.jsonl", "--duration", "1s", "--port", "21501"])
+        #expect(hard.status == ExitStatus.cannotCreate.rawValue && hard.stderr.contains("2 hard links, refused"), "\(hard.stderr)")
+        #expect(shared.victimIntact, "the root-only file was truncated through a planted link")
+    }
+
+    @Test func sighupNeverReopensALinkOrFIFOPlantedAfterRotation() throws {
+        try KernelGate.check()
+        let shared = try SharedDirectory("reopen")
+        let out = shared.dir + "/out.jsonl"
+        let port: UInt16 = 21502
+        let (p, err) = try Binary.start(["--format", "json", "--output", out, "--port", String(port), "--census-interval", "off"])
+        defer { if p.isRunning { kill(p.processIdentifier, SIGKILL) } }
+        // logrotate renames the file; before the SIGHUP, a local user plants a link at the name.
+        try #require(rename(out, out + ".1") == 0)
+        try shared.plantLink("out.jsonl")
+        for _ in 0..<3 {
+            kill(p.processIdentifier, SIGHUP)
+            usleep(150_000)
+        }
+        try connections(5, port: port)
+        // Then a FIFO instead: opening it for writing would wait for a reader forever.
+        try #require(try shared.asNobody("/bin/rm", out) == 0 && shared.asNobody("/usr/bin/mkfifo", "-m", "666", out) == 0)
+        kill(p.processIdentifier, SIGHUP)
+        usleep(150_000)
+        try connections(5, port: port)
+        // Gone: the next SIGHUP creates the file anew.
+        try #require(try shared.asNobody("/bin/rm", out) == 0)
+        kill(p.processIdentifier, SIGHUP)
+        usleep(300_000)
+        try connections(5, port: port)
+        usleep(300_000)
+        kill(p.processIdentifier, SIGTERM)
+        #expect(finish(p, within: 10), "the run ends (a FIFO open would have blocked it)")
+        #expect(p.terminationStatus == 0)
+        #expect(shared.victimIntact, "trace lines were appended to the root-only file")
+        let stderr = stderrText(err)
+        let said = stderr.split(separator: "\n").filter { $0.contains("reopening output file \(out) failed") }
+        #expect(said.count == 2, "said once per reason: \(stderr)")
+        #expect(said.first?.contains("a symbolic link, refused") == true && said.last?.contains("a FIFO, not a regular file") == true, "\(said)")
+        #expect(said.allSatisfy { $0.contains("still writing to the file opened before") })
+        // Every line in one of the two files: the first ten connections in the old one.
+        let old = jsonLines(try String(contentsOfFile: out + ".1", encoding: .utf8))
+        let new = jsonLines(try String(contentsOfFile: out, encoding: .utf8))
+        var st = stat()
+        #expect(lstat(out, &st) == 0 && st.st_mode & S_IFMT == S_IFREG && st.st_uid == 0, "created by the tracer")
+        let transitions = (old + new).filter { $0["type"] as? String == "transition" }
+        #expect(old.filter { $0["type"] as? String == "connection" }.count >= 18, "10 clients and 10 accepted sockets in the old file")
+        #expect(new.last?["type"] as? String == "summary" && new.last?["events"] as? Int == transitions.count)
+    }
+
+    // MARK: - The output gone: a stalled reader, a full disk (items 3 and 5)
+
+    @Test func aStopEndsTheRunPromptlyWhileTheOutputPipeIsStalled() throws {
+        try KernelGate.check()
+        let port: UInt16 = 21503
+        let pipe = Pipe()  // never read until the tracer has ended
+        let (p, err) = try Binary.start(["--format", "json", "--port", String(port), "--census-interval", "off"], stdout: pipe)
+        defer { if p.isRunning { kill(p.processIdentifier, SIGKILL) } }
+        try connections(300, port: port)  // about 1.2 MB of JSON lines against a 64 KB pipe
+        usleep(500_000)
+        let stopped = Date()
+        kill(p.processIdentifier, SIGTERM)
+        let ended = finish(p, within: 10)
+        let took = Date().timeIntervalSince(stopped)
+        #expect(ended && took < 4, "ended \(ended) after \(took) s")
+        print("stop with a stalled pipe: ended after \(String(format: "%.2f", took)) s")
+        #expect(p.terminationStatus == ExitStatus.ioError.rawValue)
+        let stderr = stderrText(err)
+        let unwritten = try #require(unwrittenLines(stderr), "\(stderr)")
+        let summary = try #require(summaryOnStderr(stderr), "the summary goes to stderr: \(stderr)")
+        #expect(stderr.contains("output stalled after the stop signal"), "\(stderr)")
+        try pipe.fileHandleForWriting.close()
+        let written = wholeLines(String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))
+        let events = summary["events"] as? Int ?? -1, closed = summary["connections"] as? Int ?? -1
+        #expect(unwritten > 0 && written.count + unwritten == events + closed, "\(written.count) written + \(unwritten) not = \(events) transitions + \(closed) connections")
+    }
+
+    @Test func aFullDiskEndsTheRunWithTheSummaryOnStderr() throws {
+        try KernelGate.check()
+        let mount = "/tmp/harden-test-\(getpid())-full"
+        try #require(mkdir(mount, 0o755) == 0)
+        defer { rmdir(mount) }
+        let m = Process()
+        m.executableURL = URL(fileURLWithPath: "/bin/mount")
+        m.arguments = ["-t", "tmpfs", "-o", "size=256k", "harden-full", mount]
+        try m.run()
+        m.waitUntilExit()
+        try #require(m.terminationStatus == 0, "mount tmpfs")
+        defer {
+            let u = Process()
+            u.executableURL = URL(fileURLWithPath: "/bin/umount")
+            u.arguments = [mount]
+            try? u.run()
+            u.waitUntilExit()
+        }
+        let out = mount + "/out.jsonl"
+        let port: UInt16 = 21504
+        let (p, err) = try Binary.start(["--format", "json", "--output", out, "--port", String(port), "--census-interval", "off"])
+        defer { if p.isRunning { kill(p.processIdentifier, SIGKILL) } }
+        for _ in 0..<10 where p.isRunning { try connections(100, port: port) }  // about 1.5 MB against 256 KB
+        #expect(finish(p, within: 20), "a full disk ends the run")
+        #expect(p.terminationStatus == ExitStatus.ioError.rawValue)
+        let stderr = stderrText(err)
+        #expect(stderr.contains("No space left on device"), "\(stderr)")
+        let unwritten = try #require(unwrittenLines(stderr), "\(stderr)")
+        let summary = try #require(summaryOnStderr(stderr), "the summary goes to stderr: \(stderr)")
+        let written = wholeLines(try String(contentsOfFile: out, encoding: .utf8))
+        let events = summary["events"] as? Int ?? -1, closed = summary["connections"] as? Int ?? -1
+        #expect(unwritten > 0 && written.count + unwritten == events + closed, "\(written.count) written + \(unwritten) not = \(events) transitions + \(closed) connections")
+        #expect(summary["kernel"] is [String: Int] && summary["lost"] is [String: Int], "transitions seen and lost are in it")
+    }
+
+    // MARK: - What an option names must be what it says (items 4 and 8)
+
+    @Test func netnsMustBeANetworkNamespace() throws {
+        try KernelGate.check()
+        for (spec, says) in [
+            ("/etc/passwd", "not a network namespace (a regular file)"), ("/proc/self/ns/mnt", "a namespace of another kind"),
+            ("/tmp", "a directory"),
+        ] {
+            let r = try Binary.run(["--netns", spec, "--duration", "1s", "--port", "21505"])
+            #expect(r.status == ExitStatus.usage.rawValue, "\(spec): \(r.status) \(r.stderr)")
+            #expect(r.stderr.contains(says) && r.stderr.split(separator: "\n").count == 1, "\(r.stderr)")
+        }
+        let own = try Binary.run(["--netns", "/proc/self/ns/net", "--duration", "300ms", "--port", "21505"])
+        #expect(own.status == 0, "\(own.stderr)")
+    }
+
+    @Test func anOutputThatTakesNoWriteFailsBeforeLoading() throws {
+        try KernelGate.check()
+        let r = try Binary.run(["--output", "/proc/version", "--duration", "1s", "--port", "21506"])
+        #expect(r.status == ExitStatus.cannotCreate.rawValue, "\(r.status) \(r.stderr)")
+        #expect(r.stderr.contains("/proc/version: cannot be written") && !r.stderr.contains("tracing TCP"), "\(r.stderr)")
+    }
+
+    @Test func aPrivilegedMetricsPortWithoutThePrivilegeIs77() throws {
+        try KernelGate.check()
+        // Root without CAP_NET_BIND_SERVICE: every capability the tracer needs, not that one.
+        let r = try Binary.run(
+            ["--metrics-address", "127.0.0.1:1", "--duration", "1s", "--port", "21507"],
+            prefix: ["/usr/bin/setpriv", "--bounding-set=-net_bind_service", "--inh-caps=-net_bind_service"])
+        #expect(r.status == ExitStatus.noPermission.rawValue, "\(r.status) \(r.stderr)")
+        #expect(r.stderr.contains("Permission denied") && r.stderr.contains("CAP_NET_BIND_SERVICE"), "\(r.stderr)")
+    }
+
+    @Test func aNegativeNumberIsNamed() throws {
+        try KernelGate.check()
+        for args in [["--pid", "-5"], ["--max-connections", "-1"], ["--duration", "-5s"], ["census", "--top", "-3"]] {
+            let r = try Binary.run(args)
+            #expect(r.status == ExitStatus.usage.rawValue)
+            #expect(r.stderr.contains("\(args[args.count - 2]) \(args.last!): negative values are not accepted"), "\(r.stderr)")
+        }
+    }
+}
