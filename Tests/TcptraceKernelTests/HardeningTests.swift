@@ -5,7 +5,7 @@ import TcptraceCore
 
 /// The tracer as a hostile local user and an unlucky operator meet it (issue 18): links planted
 /// where root writes, a stalled reader, a full disk, things that are not what an option names.
-/// Ports 21500-21509.
+/// Ports 21500-21512.
 @Suite(.serialized, .enabled(if: KernelGate.enabled, "needs root and a kernel with BTF"))
 struct HardeningTests {
     /// A directory like /tmp (world-writable, sticky) and, beside it, a file only root may read
@@ -74,6 +74,16 @@ struct HardeningTests {
         var lines = text.split(separator: "\n", omittingEmptySubsequences: false)
         lines.removeLast()  // after the last newline: empty, or a cut line
         return lines
+    }
+
+    /// The start of the answer to `GET /metrics` on 127.0.0.1:`port`.
+    func scrapeStatus(port: UInt16) -> String? {
+        guard let fd = try? Loopback.connect(.v4, port: port) else { return nil }
+        defer { close(fd) }
+        _ = Array("GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n".utf8).withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+        var buf = [UInt8](repeating: 0, count: 64)
+        let n = buf.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+        return n > 0 ? String(decoding: buf[0..<n], as: UTF8.self) : nil
     }
 
     /// "N lines not written" from the tracer's stderr.
@@ -234,6 +244,112 @@ struct HardeningTests {
         let events = summary["events"] as? Int ?? -1, closed = summary["connections"] as? Int ?? -1
         #expect(unwritten > 0 && written.count + unwritten == events + closed, "\(written.count) written + \(unwritten) not = \(events) transitions + \(closed) connections")
         #expect(summary["kernel"] is [String: Int] && summary["lost"] is [String: Int], "transitions seen and lost are in it")
+    }
+
+    // MARK: - The systemd unit's sandbox (item 9)
+
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().path
+
+    /// The unit as installed, and a log directory of the uid standing in for its DynamicUser.
+    final class Sandbox {
+        static let uid: uid_t = 64_123
+        let root: String
+        let unit: String
+        let logs: String
+        let execStart: [String]
+
+        init(_ name: String) throws {
+            root = "/tmp/harden-test-\(getpid())-\(name)"
+            try? FileManager.default.removeItem(atPath: root)
+            try #require(mkdir(root, 0o755) == 0)
+            logs = root + "/log"
+            try #require(mkdir(logs, 0o755) == 0 && chown(logs, Self.uid, Self.uid) == 0)
+            let text = try String(contentsOfFile: HardeningTests.repository + "/deploy/systemd/tcptrace-bpf.service.in", encoding: .utf8)
+                .replacingOccurrences(of: "@BINDIR@", with: "/usr/bin")
+            unit = root + "/tcptrace-bpf.service"
+            try text.write(toFile: unit, atomically: true, encoding: .utf8)
+            let exec = try #require(text.split(separator: "\n").first { $0.hasPrefix("ExecStart=") })
+            execStart = Array(exec.split(separator: " ").dropFirst().map(String.init))
+        }
+
+        deinit { try? FileManager.default.removeItem(atPath: root) }
+
+        /// The unit's ExecStart arguments, its log directory and metrics port replaced by the test's.
+        func arguments(metricsPort: UInt16, _ extra: [String]) -> [String] {
+            execStart.map {
+                $0.replacingOccurrences(of: "/var/log/tcptrace-bpf", with: logs).replacingOccurrences(of: "127.0.0.1:9464", with: "127.0.0.1:\(metricsPort)")
+            } + extra
+        }
+
+        /// Runs the tracer with the unit's seccomp filter, user, capabilities, umask and /proc.
+        var prefix: [String] { ["/usr/bin/python3", HardeningTests.repository + "/scripts/run-as-unit.py", unit, "--uid", String(Self.uid), "--"] }
+
+        static var available: Bool { access("/usr/bin/python3", X_OK) == 0 && dlopen("libseccomp.so.2", RTLD_NOW) != nil }
+    }
+
+    @Test func theServiceRunsEveryFeatureInsideItsUnitsSandbox() throws {
+        try KernelGate.check()
+        guard Sandbox.available else {
+            if KernelGate.required { Issue.record("python3 or libseccomp.so.2 missing") }
+            return
+        }
+        let sandbox = try Sandbox("sandbox")
+        let tracedPort: UInt16 = 21509, leakyPort: UInt16 = 21510, metricsPort: UInt16 = 21508
+        let (p, err) = try Binary.start(
+            sandbox.arguments(metricsPort: metricsPort, ["--port", "\(tracedPort),\(leakyPort)", "--close-wait-threshold", "1s", "--census-interval", "1s"]),
+            prefix: sandbox.prefix)
+        defer { if p.isRunning { kill(p.processIdentifier, SIGKILL) } }
+        // A CLOSE_WAIT socket held by a process of another user (root): with ProtectProc=invisible
+        // only CAP_SYS_PTRACE lets the tracer see it in /proc.
+        let leaky = try LeakyServer(port: leakyPort)
+        try leaky.leakOne()
+        try connections(5, port: tracedPort)
+        // A scrape, and a rotation.
+        let scraped = scrapeStatus(port: metricsPort)
+        let events = sandbox.logs + "/events.jsonl"
+        usleep(2_000_000)  // the lingerer's threshold, and a census in every namespace (setns)
+        try #require(rename(events, events + ".1") == 0)
+        kill(p.processIdentifier, SIGHUP)
+        usleep(300_000)
+        try connections(2, port: tracedPort)
+        usleep(300_000)
+        kill(p.processIdentifier, SIGTERM)
+        #expect(finish(p, within: 10))
+        let stderr = stderrText(err)
+        #expect(p.terminationReason == .exit && p.terminationStatus == 0, "killed by the filter? \(p.terminationReason) \(p.terminationStatus): \(stderr)")
+        #expect(scraped?.hasPrefix("HTTP/1.1 200") == true, "\(scraped ?? "no answer")")
+        let old = jsonLines(try String(contentsOfFile: events + ".1", encoding: .utf8))
+        let new = jsonLines(try String(contentsOfFile: events, encoding: .utf8))
+        let lingerer = old.first { $0["type"] as? String == "lingerer" && $0["lport"] as? Int == Int(leakyPort) }
+        let holder = lingerer?["holder"] as? [String: Any]
+        #expect(holder?["pid"] as? Int == Int(leaky.pid) && holder?["comm"] as? String == "python3", "holder found through /proc: \(lingerer ?? [:])")
+        #expect(old.contains { $0["type"] as? String == "census" } && new.last?["type"] as? String == "summary")
+        var st = stat()
+        #expect(stat(events, &st) == 0 && st.st_uid == Sandbox.uid && st.st_mode & 0o077 == 0, "UMask=0077: its own only")
+    }
+
+    @Test func catchUpFIFOUnderRestrictRealtimeIsRefusedAndSaid() throws {
+        try KernelGate.check()
+        guard Sandbox.available else {
+            if KernelGate.required { Issue.record("python3 or libseccomp.so.2 missing") }
+            return
+        }
+        let sandbox = try Sandbox("fifo")
+        let port: UInt16 = 21511
+        let (p, err) = try Binary.start(
+            sandbox.arguments(metricsPort: 21512, ["--port", String(port), "--catch-up", "fifo", "--ring-buffer-size", "4096"]),
+            prefix: sandbox.prefix)
+        defer { if p.isRunning { kill(p.processIdentifier, SIGKILL) } }
+        kill(p.processIdentifier, SIGSTOP)  // the ring fills past half while the consumer is stopped
+        try connections(50, port: port)
+        kill(p.processIdentifier, SIGCONT)
+        usleep(500_000)
+        kill(p.processIdentifier, SIGTERM)
+        #expect(finish(p, within: 10))
+        #expect(p.terminationStatus == 0)
+        let said = stderrText(err).split(separator: "\n").filter { $0.contains("cannot raise the ring consumer's priority") }
+        #expect(said.count == 1 && said[0].contains("RestrictRealtime=yes forbids SCHED_FIFO"), "\(said)")
     }
 
     // MARK: - What an option names must be what it says (items 4 and 8)

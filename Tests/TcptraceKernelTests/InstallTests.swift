@@ -112,6 +112,18 @@ import Testing
         }
     }
 
+    /// `systemd-analyze security` (offline: no running systemd needed) rates the installed unit's
+    /// exposure from 0 (locked down) to 10; the unit must stay at 2.5 or below.
+    @Test func systemdRatesTheUnitsExposureAtMost2_5() throws {
+        try staged { root in
+            let unit = "\(root)/usr/lib/systemd/system/tcptrace-bpf.service"
+            let r = try run(["systemd-analyze", "security", "--offline=true", "--no-pager", unit])
+            let line = try #require(r.out.split(separator: "\n").first { $0.contains("Overall exposure level") }, "\(r.out)\(r.err)")
+            let score = try #require(line.split(separator: ":").last?.split(separator: " ").first.flatMap { Double($0) }, "\(line)")
+            #expect(score <= 2.5, "\(line)")
+        }
+    }
+
     @Test func logrotateRotatesWithoutCreatingTheNewFile() throws {
         try staged { root in
             let snippet = "\(root)/etc/logrotate.d/tcptrace-bpf"
