@@ -222,7 +222,9 @@ final class TraceRun<Sink: RecordSink> {
                 try writer.flush()
             } catch {
                 outputError = error
-                return false
+                // A reader gone: stop at once. Output failed or stalled: go on consuming, so the
+                // summary counts every event and the writer the lines it could not write.
+                if case .closed = error { return false }
             }
         }
         return true
