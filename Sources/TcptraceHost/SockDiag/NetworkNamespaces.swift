@@ -83,21 +83,10 @@ public enum NetworkNamespaces {
         }
         let type = tcptrace_namespace_type(spec)
         guard type == CLONE_NEWNET else {
-            let what = type < 0 ? "cannot open it: \(Errno(-type))" : "not a network namespace (\(type == 0 ? fileKind(st.st_mode) : "a namespace of another kind"))"
+            let what = type < 0 ? "cannot open it: \(Errno(-type))" : "not a network namespace (\(type == 0 ? "a " + OutputFile.kindName(st.st_mode & S_IFMT) : "a namespace of another kind"))"
             throw .notFound("--netns \(spec): \(what); give /proc/PID/ns/net, /run/netns/NAME, an inode or an `ip netns` name")
         }
         let inode = UInt32(truncatingIfNeeded: st.st_ino)
         return all.first { $0.inode == inode } ?? NetworkNamespace(inode: inode, path: spec)
-    }
-
-    static func fileKind(_ mode: mode_t) -> String {
-        switch mode & S_IFMT {
-        case S_IFREG: return "a regular file"
-        case S_IFDIR: return "a directory"
-        case S_IFIFO: return "a FIFO"
-        case S_IFCHR, S_IFBLK: return "a device"
-        case S_IFSOCK: return "a socket"
-        default: return "a special file"
-        }
     }
 }

@@ -164,8 +164,10 @@ public enum OutputFile {
         return st
     }
 
+    /// What a file of type `type` (`st_mode & S_IFMT`) is, in words.
     static func kindName(_ type: mode_t) -> String {
         switch type {
+        case S_IFREG: return "regular file"
         case S_IFIFO: return "FIFO"
         case S_IFCHR: return "character device"
         case S_IFBLK: return "block device"
