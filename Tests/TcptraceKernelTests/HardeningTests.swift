@@ -203,7 +203,9 @@ struct HardeningTests {
         kill(p.processIdentifier, SIGTERM)
         let ended = finish(p, within: 10)
         let took = Date().timeIntervalSince(stopped)
-        #expect(ended && took < 4, "ended \(ended) after \(took) s")
+        // About 1 s in a release build even beside six busy loops; a debug build under the whole
+        // suite's parallel load took up to 5.1 s. Before: never, until the reader read.
+        #expect(ended && took < 8, "ended \(ended) after \(took) s")
         print("stop with a stalled pipe: ended after \(String(format: "%.2f", took)) s")
         #expect(p.terminationStatus == ExitStatus.ioError.rawValue)
         let stderr = stderrText(err)

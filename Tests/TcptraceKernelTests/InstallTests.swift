@@ -69,7 +69,7 @@ import Testing
             }
             let unit = try String(contentsOfFile: "\(root)/usr/lib/systemd/system/tcptrace-bpf.service", encoding: .utf8)
             #expect(unit.contains("ExecStart=/usr/bin/tcptrace-bpf trace "), "the unit runs the installed binary")
-            #expect(!unit.contains("@"), "every template placeholder filled")
+            #expect(unit.range(of: "@[A-Z]+@", options: .regularExpression) == nil, "every template placeholder filled")
             // uninstall removes exactly what install put there.
             let u = try run(["make", "-s", "uninstall", "DESTDIR=\(root)", "PREFIX=/usr", "BIN=\(Binary.path)"], in: Self.repository)
             #expect(u.status == 0 && files(under: root).isEmpty, "\(u.err)")
