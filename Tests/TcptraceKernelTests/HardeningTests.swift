@@ -53,11 +53,18 @@ struct HardeningTests {
     }
 
     /// Waits for `p` to end, at most `seconds`; kills it past that. Whether it ended by itself.
+    /// Ended means exited, as /proc says (a zombie): Foundation may notice later under load.
     @discardableResult
     func finish(_ p: Process, within seconds: Double) -> Bool {
         let deadline = Date().addingTimeInterval(seconds)
-        while p.isRunning && Date() < deadline { usleep(10_000) }
-        let ended = !p.isRunning
+        func exited() -> Bool {
+            guard let stat = try? String(contentsOfFile: "/proc/\(p.processIdentifier)/stat", encoding: .utf8),
+                let close = stat.lastIndex(of: ")")
+            else { return true }
+            return stat[stat.index(close, offsetBy: 2)] == "Z"
+        }
+        while !exited() && Date() < deadline { usleep(10_000) }
+        let ended = exited()
         if !ended { kill(p.processIdentifier, SIGKILL) }
         p.waitUntilExit()
         return ended
