@@ -149,6 +149,10 @@ struct HardeningTests {
         let hard = try Binary.run(["--output", shared.dir + "/hard.jsonl", "--duration", "1s", "--port", "21501"])
         #expect(hard.status == ExitStatus.cannotCreate.rawValue && hard.stderr.contains("2 hard links, refused"), "\(hard.stderr)")
         #expect(shared.victimIntact, "the root-only file was truncated through a planted link")
+        // A regular file planted by another user, to be fed trace lines it can read and edit.
+        try #require(try shared.asNobody("/usr/bin/touch", shared.dir + "/planted.jsonl") == 0)
+        let planted = try Binary.run(["--output", shared.dir + "/planted.jsonl", "--duration", "1s", "--port", "21501"])
+        #expect(planted.status == ExitStatus.cannotCreate.rawValue && planted.stderr.contains("owned by uid 65534"), "\(planted.stderr)")
     }
 
     @Test func sighupNeverReopensALinkOrFIFOPlantedAfterRotation() throws {

@@ -4,7 +4,9 @@ import Glibc
 /// writing into directories others can write to (/tmp, a shared log directory), where a local
 /// user can plant a symbolic or hard link at a name it is about to open: root would then write
 /// through it into any file. So a link at the last component is never followed (O_NOFOLLOW), a
-/// regular file with a second name is refused, temporary files have unpredictable names and are
+/// regular file with a second name is refused, and so is a regular file another user owns in a
+/// sticky directory others can write (planted to be written into: the kernel's
+/// fs.protected_regular, which may be off), temporary files have unpredictable names and are
 /// created exclusively (O_EXCL), and a file that opens but cannot take a write (/proc/version)
 /// is refused at open, not after the program is loaded.
 public enum OutputFile {
@@ -13,6 +15,9 @@ public enum OutputFile {
         case symbolicLink(path: String)
         /// A regular file with more than one name: refused, a hard link may have been planted.
         case hardLinked(path: String, links: UInt64)
+        /// A regular file of another user in a sticky, world-writable directory (/tmp): refused,
+        /// it may have been planted there to receive (or be fed) what the tracer writes.
+        case plantedFile(path: String, owner: UInt32)
         /// On reopen, something other than a regular file (a FIFO would block the run, a device
         /// is nothing logrotate leaves behind).
         case notRegular(path: String, kind: String)
@@ -22,7 +27,9 @@ public enum OutputFile {
 
         public var path: String {
             switch self {
-            case .symbolicLink(let p), .hardLinked(let p, _), .notRegular(let p, _), .unwritable(let p, _), .failed(let p, _): return p
+            case .symbolicLink(let p), .hardLinked(let p, _), .plantedFile(let p, _), .notRegular(let p, _), .unwritable(let p, _),
+                .failed(let p, _):
+                return p
             }
         }
 
@@ -31,6 +38,7 @@ public enum OutputFile {
             switch self {
             case .symbolicLink: return "a symbolic link, refused (a link planted there would make root write elsewhere; name the file itself)"
             case .hardLinked(_, let n): return "\(n) hard links, refused (a link planted there would make root write elsewhere)"
+            case .plantedFile(_, let uid): return "owned by uid \(uid) in a sticky directory others can write, refused (it may have been planted there)"
             case .notRegular(_, let kind): return "a \(kind), not a regular file, refused"
             case .unwritable(_, let e): return "cannot be written: \(e)"
             case .failed(_, let e): return e.description
@@ -156,12 +164,22 @@ public enum OutputFile {
         let type = st.st_mode & S_IFMT
         if type == S_IFREG {
             if st.st_nlink > 1 { throw .hardLinked(path: path, links: UInt64(st.st_nlink)) }
+            if st.st_uid != geteuid() && inSharedStickyDirectory(path) { throw .plantedFile(path: path, owner: st.st_uid) }
         } else if regularOnly {
             throw .notRegular(path: path, kind: kindName(type))
         }
         var none: UInt8 = 0
         if Glibc.write(fd, &none, 0) < 0 { throw .unwritable(path: path, errno: .current) }
         return st
+    }
+
+    /// Whether `path`'s directory is sticky and writable by others (like /tmp), where files
+    /// of other users may have been planted.
+    static func inSharedStickyDirectory(_ path: String) -> Bool {
+        let slash = path.lastIndex(of: "/")
+        let directory = slash.map { $0 == path.startIndex ? "/" : String(path[..<$0]) } ?? "."
+        var st = stat()
+        return stat(directory, &st) == 0 && st.st_mode & S_ISVTX != 0 && st.st_mode & 0o002 != 0
     }
 
     /// What a file of type `type` (`st_mode & S_IFMT`) is, in words.
