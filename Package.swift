@@ -37,15 +37,21 @@ let package = Package(
             ]
         ),
         .executableTarget(name: "tcptrace-bpf", dependencies: ["TcptraceCLI"]),
-        // No root needed: core, decoding, CLI parsing, the embedded object's ABI and names.
+        // What both test targets use: the kernel-test gate and skips with a reason, running the
+        // built binary and other programs, loopback sockets, temporary paths, waiting.
+        .target(name: "TestSupport", dependencies: ["TcptraceKernel", "TcptraceHost", "TcptraceCore"], path: "Tests/TestSupport"),
+        // Any user: core, decoding, CLI parsing, the embedded object's ABI and names, the binary's
+        // outputs and exit codes, install, report and its HTML page (each part needing a tool or
+        // root is skipped saying so).
         .testTarget(
             name: "TcptraceTests",
-            dependencies: ["TcptraceCore", "TcptraceKernel", "TcptraceHost", "TcptraceCLI", "CTcptraceProgram"]
+            dependencies: ["TestSupport", "TcptraceCore", "TcptraceKernel", "TcptraceHost", "TcptraceCLI", "CTcptraceProgram", "CTcptraceHost"]
         ),
-        // Root and a BTF kernel: the real program, real loopback connections.
+        // Root and a BTF kernel: tests that load the real program into the kernel (and the
+        // namespaces and cgroups they trace), with real loopback connections.
         .testTarget(
             name: "TcptraceKernelTests",
-            dependencies: ["TcptraceKernel", "TcptraceHost", "TcptraceCore", "CTcptraceProgram", "CTcptraceHost", "CLibbpf"]
+            dependencies: ["TestSupport", "TcptraceKernel", "TcptraceHost", "TcptraceCore", "CTcptraceProgram", "CTcptraceHost", "CLibbpf"]
         ),
     ]
 )

@@ -8,12 +8,10 @@ import TcptraceKernel
 /// Aggregated mode (`--events` without transitions): the kernel sends a socket's transitions as
 /// one batch at CLOSE, CLOSE_WAIT or LISTEN. Two tracers watch the same traffic at the same
 /// time, one per mode; their connection and lingerer records and their summaries must agree.
-@Suite(.serialized) struct AggregationTests {
+@Suite(.serialized, .enabled(if: KernelGate.enabled, "needs root and a kernel with BTF"))
+struct AggregationTests {
     static let port: UInt16 = 31510
     static let refusedPort: UInt16 = 31511
-
-    func tempPath(_ name: String) -> String { "/tmp/tcptrace-test-kagg-\(getpid())-\(name)" }
-
 
     /// Every way a connection ends that the table tells apart, on both families: client closes
     /// first, server closes first, reset, refused connect, and a CLOSE_WAIT lingerer held past

@@ -6,7 +6,7 @@ import TcptraceKernel
 
 /// The consumer's thread runs at nice -10 while the ring is more than half full, and at its own
 /// nice again once it has drained.
-@Suite(.enabled(if: KernelGate.enabled), .serialized)
+@Suite(.serialized, .enabled(if: KernelGate.enabled, "needs root and a kernel with BTF"))
 struct CatchUpTests {
     /// 30 connections (300 events of 168 bytes, ~50 KB) queued in a 64 KB ring before the first
     /// poll: past half full, below full.

@@ -5,53 +5,9 @@ import TcptraceCore
 
 /// The tracer as a hostile local user and an unlucky operator meet it (issue 18): links planted
 /// where root writes, a stalled reader, a full disk, things that are not what an option names.
-/// Ports 21500-21512.
+/// Ports 21500-21512. What the binary refuses before loading anything: HardeningExitTests.
 @Suite(.serialized, .enabled(if: KernelGate.enabled, "needs root and a kernel with BTF"))
 struct HardeningTests {
-    /// A directory like /tmp (world-writable, sticky) and, beside it, a file only root may read
-    /// or write: what a planted link would make root overwrite.
-    final class SharedDirectory {
-        let root: String
-        let dir: String
-        let victim: String
-
-        /// Skipped (failed when kernel tests are required) without python3 and libseccomp.
-        init(_ name: String) throws {
-            guard access("/usr/bin/python3", X_OK) == 0 && dlopen("libseccomp.so.2", RTLD_NOW) != nil else {
-                if KernelGate.required { Issue.record("python3 or libseccomp.so.2 missing") }
-                throw CancellationError()
-            }
-            root = "/tmp/harden-test-\(getpid())-\(name)"
-            dir = root + "/shared"
-            victim = root + "/victim"
-            try? FileManager.default.removeItem(atPath: root)
-            try #require(mkdir(root, 0o755) == 0 && mkdir(dir, 0o777) == 0 && chmod(dir, 0o1777) == 0)
-            try #require(FileManager.default.createFile(atPath: victim, contents: Data("secret\n".utf8), attributes: [.posixPermissions: 0o600]))
-        }
-
-        deinit { try? FileManager.default.removeItem(atPath: root) }
-
-        var victimIntact: Bool { (try? String(contentsOfFile: victim, encoding: .utf8)) == "secret\n" }
-
-        /// Runs a command as user nobody (what any local user can do), to completion.
-        @discardableResult
-        func asNobody(_ command: String...) throws -> Int32 {
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
-            p.arguments = ["--reuid=65534", "--regid=65534", "--clear-groups"] + command
-            try p.run()
-            p.waitUntilExit()
-            return p.terminationStatus
-        }
-
-        /// nobody plants a symbolic link at `name` in the shared directory, pointing at the victim.
-        func plantLink(_ name: String) throws {
-            try #require(try asNobody("/bin/ln", "-s", victim, "\(dir)/\(name)") == 0)
-            var st = stat()
-            try #require(lstat("\(dir)/\(name)", &st) == 0 && st.st_uid == 65534)
-        }
-    }
-
     /// Waits for `p` to end, at most `seconds`; kills it past that. Whether it ended by itself.
     /// Ended means exited, as /proc says (a zombie): Foundation may notice later under load.
     @discardableResult
@@ -129,30 +85,6 @@ struct HardeningTests {
         #expect((try? String(contentsOfFile: page, encoding: .utf8))?.contains("tcptrace_events_total") == true)
         let left = try FileManager.default.contentsOfDirectory(atPath: shared.dir).sorted()
         #expect(left == ["t.prom", "t.prom.\(p.processIdentifier).tmp"], "no temporary file left: \(left)")
-    }
-
-    @Test func outputAppendAndHTMLRefuseAPlantedLink() throws {
-        try KernelGate.check()
-        let shared = try SharedDirectory("output")
-        try shared.plantLink("out.jsonl")
-        try shared.plantLink("page.html")
-        for extra in [[], ["--append"]] {
-            let r = try Binary.run(["--format", "json", "--output", shared.dir + "/out.jsonl", "--duration", "1s", "--port", "21501"] + extra)
-            #expect(r.status == ExitStatus.cannotCreate.rawValue, "\(extra): \(r.status) \(r.stderr)")
-            #expect(r.stderr.contains("out.jsonl: a symbolic link, refused") && !r.stderr.contains("tracing TCP"), "\(r.stderr)")
-        }
-        let report = try Binary.run(["report", "--html", shared.dir + "/page.html", "/dev/null"])
-        #expect(report.status == ExitStatus.cannotCreate.rawValue, "\(report.status) \(report.stderr)")
-        #expect(report.stderr.contains("page.html: a symbolic link, refused"), "\(report.stderr)")
-        // A hard link (which fs.protected_hardlinks=0 would let anyone make): refused too.
-        try #require(link(shared.victim, shared.dir + "/hard.jsonl") == 0)
-        let hard = try Binary.run(["--output", shared.dir + "/hard.jsonl", "--duration", "1s", "--port", "21501"])
-        #expect(hard.status == ExitStatus.cannotCreate.rawValue && hard.stderr.contains("2 hard links, refused"), "\(hard.stderr)")
-        #expect(shared.victimIntact, "the root-only file was truncated through a planted link")
-        // A regular file planted by another user, to be fed trace lines it can read and edit.
-        try #require(try shared.asNobody("/usr/bin/touch", shared.dir + "/planted.jsonl") == 0)
-        let planted = try Binary.run(["--output", shared.dir + "/planted.jsonl", "--duration", "1s", "--port", "21501"])
-        #expect(planted.status == ExitStatus.cannotCreate.rawValue && planted.stderr.contains("owned by uid 65534"), "\(planted.stderr)")
     }
 
     @Test func sighupNeverReopensALinkOrFIFOPlantedAfterRotation() throws {
@@ -241,7 +173,7 @@ struct HardeningTests {
 
     @Test func aFullDiskEndsTheRunWithTheSummaryOnStderr() throws {
         try KernelGate.check()
-        let mount = "/tmp/harden-test-\(getpid())-full"
+        let mount = tempPath("full")
         try #require(mkdir(mount, 0o755) == 0)
         defer { rmdir(mount) }
         let m = Process()
@@ -276,9 +208,6 @@ struct HardeningTests {
 
     // MARK: - The systemd unit's sandbox (item 9)
 
-    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().path
-
     /// The unit as installed, and a log directory of the uid standing in for its DynamicUser.
     final class Sandbox {
         static let uid: uid_t = 64_123
@@ -287,18 +216,17 @@ struct HardeningTests {
         let logs: String
         let execStart: [String]
 
-        /// Skipped (failed when kernel tests are required) without python3 and libseccomp.
+        /// Skipped, saying why, without python3 and libseccomp (the filter is built with them).
         init(_ name: String) throws {
-            guard access("/usr/bin/python3", X_OK) == 0 && dlopen("libseccomp.so.2", RTLD_NOW) != nil else {
-                if KernelGate.required { Issue.record("python3 or libseccomp.so.2 missing") }
-                throw CancellationError()
-            }
-            root = "/tmp/harden-test-\(getpid())-\(name)"
+            try Requirement.that(
+                access("/usr/bin/python3", X_OK) == 0 && dlopen("libseccomp.so.2", RTLD_NOW) != nil,
+                "python3 or libseccomp.so.2 (Debian package libseccomp2) missing: the unit's filter cannot be built")
+            root = tempPath("sandbox-\(name)")
             try? FileManager.default.removeItem(atPath: root)
             try #require(mkdir(root, 0o755) == 0)
             logs = root + "/log"
             try #require(mkdir(logs, 0o755) == 0 && chown(logs, Self.uid, Self.uid) == 0)
-            let text = try String(contentsOfFile: HardeningTests.repository + "/deploy/systemd/tcptrace-bpf.service.in", encoding: .utf8)
+            let text = try String(contentsOfFile: repositoryRoot + "/deploy/systemd/tcptrace-bpf.service.in", encoding: .utf8)
                 .replacingOccurrences(of: "@BINDIR@", with: "/usr/bin")
             unit = root + "/tcptrace-bpf.service"
             try text.write(toFile: unit, atomically: true, encoding: .utf8)
@@ -316,7 +244,7 @@ struct HardeningTests {
         }
 
         /// Runs the tracer with the unit's seccomp filter, user, capabilities, umask and /proc.
-        var prefix: [String] { ["/usr/bin/python3", HardeningTests.repository + "/scripts/run-as-unit.py", unit, "--uid", String(Self.uid), "--"] }
+        var prefix: [String] { ["/usr/bin/python3", repositoryRoot + "/scripts/run-as-unit.py", unit, "--uid", String(Self.uid), "--"] }
     }
 
     @Test func theServiceRunsEveryFeatureInsideItsUnitsSandbox() throws {
@@ -373,47 +301,5 @@ struct HardeningTests {
         #expect(p.terminationStatus == 0)
         let said = stderrText(err).split(separator: "\n").filter { $0.contains("cannot raise the ring consumer's priority") }
         #expect(said.count == 1 && said[0].contains("RestrictRealtime=yes forbids SCHED_FIFO"), "\(said)")
-    }
-
-    // MARK: - What an option names must be what it says (items 4 and 8)
-
-    @Test func netnsMustBeANetworkNamespace() throws {
-        try KernelGate.check()
-        for (spec, says) in [
-            ("/etc/passwd", "not a network namespace (a regular file)"), ("/proc/self/ns/mnt", "a namespace of another kind"),
-            ("/tmp", "a directory"),
-        ] {
-            let r = try Binary.run(["--netns", spec, "--duration", "1s", "--port", "21505"])
-            #expect(r.status == ExitStatus.usage.rawValue, "\(spec): \(r.status) \(r.stderr)")
-            #expect(r.stderr.contains(says) && r.stderr.split(separator: "\n").count == 1, "\(r.stderr)")
-        }
-        let own = try Binary.run(["--netns", "/proc/self/ns/net", "--duration", "300ms", "--port", "21505"])
-        #expect(own.status == 0, "\(own.stderr)")
-    }
-
-    @Test func anOutputThatTakesNoWriteFailsBeforeLoading() throws {
-        try KernelGate.check()
-        let r = try Binary.run(["--output", "/proc/version", "--duration", "1s", "--port", "21506"])
-        #expect(r.status == ExitStatus.cannotCreate.rawValue, "\(r.status) \(r.stderr)")
-        #expect(r.stderr.contains("/proc/version: cannot be written") && !r.stderr.contains("tracing TCP"), "\(r.stderr)")
-    }
-
-    @Test func aPrivilegedMetricsPortWithoutThePrivilegeIs77() throws {
-        try KernelGate.check()
-        // Root without CAP_NET_BIND_SERVICE: every capability the tracer needs, not that one.
-        let r = try Binary.run(
-            ["--metrics-address", "127.0.0.1:1", "--duration", "1s", "--port", "21507"],
-            prefix: ["/usr/bin/setpriv", "--bounding-set=-net_bind_service", "--inh-caps=-net_bind_service"])
-        #expect(r.status == ExitStatus.noPermission.rawValue, "\(r.status) \(r.stderr)")
-        #expect(r.stderr.contains("Permission denied") && r.stderr.contains("CAP_NET_BIND_SERVICE"), "\(r.stderr)")
-    }
-
-    @Test func aNegativeNumberIsNamed() throws {
-        try KernelGate.check()
-        for args in [["--pid", "-5"], ["--max-connections", "-1"], ["--duration", "-5s"], ["census", "--top", "-3"]] {
-            let r = try Binary.run(args)
-            #expect(r.status == ExitStatus.usage.rawValue)
-            #expect(r.stderr.contains("\(args[args.count - 2]) \(args.last!): negative values are not accepted"), "\(r.stderr)")
-        }
     }
 }

@@ -3,94 +3,8 @@ import Glibc
 import Testing
 import TcptraceCore
 
-/// A server in its own process that accepts and never closes: every client that closes leaves
-/// a socket in CLOSE_WAIT. It prints its port, then each accepted fd.
-let leakyServer = """
-    import socket, sys
-    s = socket.socket()
-    s.bind(("127.0.0.1", int(sys.argv[1]) if len(sys.argv) > 1 else 0))
-    s.listen(128)
-    print(s.getsockname()[1], flush=True)
-    held = []
-    while True:
-        c, _ = s.accept()
-        held.append(c)
-        print(c.fileno(), flush=True)
-    """
-
-final class LeakyServer {
-    let process = Process()
-    let output = Pipe()
-    let port: UInt16
-
-    /// `port` 0: an ephemeral one. A fixed port lets a tracer filtering on it start first and
-    /// see the listen (and so the owner every accepted socket inherits).
-    init(port fixedPort: UInt16 = 0) throws {
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        process.arguments = ["-c", leakyServer] + (fixedPort == 0 ? [] : [String(fixedPort)])
-        process.standardOutput = output
-        try process.run()
-        port = UInt16(try LeakyServer.readLine(output).trimmingCharacters(in: .whitespaces)) ?? 0
-    }
-
-    deinit {
-        // SIGKILL: Foundation starts children with SIGTERM blocked.
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
-    }
-
-    var pid: UInt32 { UInt32(process.processIdentifier) }
-
-    /// Connects, sends `bytes`, waits until the server has accepted, then closes first.
-    func leakOne(bytes: Int = 0) throws {
-        let c = try Loopback.connect(.v4, port: port)
-        Loopback.send(c, count: bytes)
-        _ = try LeakyServer.readLine(output)  // the server accepted (it printed the fd)
-        close(c)
-    }
-
-    static func readLine(_ pipe: Pipe) throws -> String {
-        var line = Data()
-        while true {
-            let byte = pipe.fileHandleForReading.readData(ofLength: 1)
-            if byte.isEmpty || byte == Data("\n".utf8) { break }
-            line.append(byte)
-        }
-        return String(decoding: line, as: UTF8.self)
-    }
-
-    /// The fd under which /proc shows this process holding socket `inode` (what ss -p shows).
-    func fd(holding inode: Int) -> Int? {
-        let dir = "/proc/\(pid)/fd"
-        for name in (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? [] {
-            if (try? FileManager.default.destinationOfSymbolicLink(atPath: "\(dir)/\(name)")) == "socket:[\(inode)]" {
-                return Int(name)
-            }
-        }
-        return nil
-    }
-}
-
 @Suite(.serialized, .enabled(if: KernelGate.enabled, "needs root and a kernel with BTF"))
 struct LingererTests {
-    func tempPath(_ name: String) -> String { "/tmp/tcptrace-test-\(getpid())-\(name)" }
-
-    /// Waits until `file` holds a record matching `predicate`, up to `seconds`.
-    func waitForRecord(in file: String, seconds: Double, _ predicate: ([String: Any]) -> Bool) -> [String: Any]? {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            if let text = try? String(contentsOfFile: file, encoding: .utf8) {
-                for line in text.split(separator: "\n") {
-                    if let obj = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], predicate(obj) {
-                        return obj
-                    }
-                }
-            }
-            usleep(100_000)
-        }
-        return nil
-    }
-
     @Test func leakingServerIsNamedWithItsFD() throws {
         try KernelGate.check()
         let file = tempPath("lingerer.jsonl")
@@ -180,7 +94,7 @@ struct LingererTests {
 struct PreexistingLeakTests {
     @Test func leakFromBeforeTheStartIsFoundWithALowerBoundAge() throws {
         try KernelGate.check()
-        let file = "/tmp/tcptrace-test-\(getpid())-preexisting.jsonl"
+        let file = tempPath("preexisting.jsonl")
         defer { unlink(file) }
         let server = try LeakyServer()
         try server.leakOne(bytes: 5)  // in CLOSE_WAIT before the tracer exists
@@ -192,14 +106,8 @@ struct PreexistingLeakTests {
             kill(tracer.processIdentifier, SIGTERM)
             tracer.waitUntilExit()
         }
-        let deadline = Date().addingTimeInterval(6)
-        var record: [String: Any]?
-        while record == nil && Date() < deadline {
-            usleep(200_000)
-            let text = (try? String(contentsOfFile: file, encoding: .utf8)) ?? ""
-            record = jsonLines(text).first { $0["type"] as? String == "lingerer" }
-        }
-        let r = try #require(record, "the pre-existing CLOSE_WAIT socket was not reported")
+        let r = try #require(
+            waitForRecord(in: file, seconds: 6) { $0["type"] as? String == "lingerer" }, "the pre-existing CLOSE_WAIT socket was not reported")
         #expect(r["age_is_lower_bound"] as? Bool == true)
         #expect((r["age_s"] as? Double ?? 0) >= 1)
         #expect(r["unread_bytes"] as? Int == 5)
@@ -211,7 +119,7 @@ struct PreexistingLeakTests {
         // A socket accepted now by the listener from before the start gets the listener's owner.
         try server.leakOne()
         usleep(300_000)
-        let accepted = jsonLines((try? String(contentsOfFile: file, encoding: .utf8)) ?? "").filter {
+        let accepted = records(in: file).filter {
             $0["type"] as? String == "transition" && $0["old"] as? String == "LISTEN" && $0["new"] as? String == "SYN_RECV"
         }
         #expect(accepted.count == 1)
@@ -221,7 +129,7 @@ struct PreexistingLeakTests {
         kill(server.process.processIdentifier, SIGKILL)  // exit closes the leaked socket
         server.process.waitUntilExit()
         usleep(400_000)
-        let records = jsonLines((try? String(contentsOfFile: file, encoding: .utf8)) ?? "")
+        let records = records(in: file)
         let closed = records.first { $0["type"] as? String == "lingerer" && $0["event"] as? String == "closed" }
         #expect(closed?["cookie"] as? Int == cookie)
         let conn = records.first { $0["type"] as? String == "connection" && $0["cookie"] as? Int == cookie }

@@ -11,17 +11,13 @@ struct MetricsKernelTests {
     static let prometheus = "/usr/bin/prometheus"
     static let promtool = "/usr/bin/promtool"
 
-    func tempPath(_ name: String) -> String { "/tmp/metrics-test-\(getpid())-\(name)" }
-
-    /// Prometheus (Debian's `prometheus`) is installed by scripts/install-deps; without it the
-    /// test is skipped, unless kernel tests are required.
+    /// Prometheus (Debian's `prometheus`, with promtool): without it the test is skipped saying
+    /// so, unless every test is required.
     func requirePrometheus() throws {
-        if access(Self.prometheus, X_OK) != 0 || access(Self.promtool, X_OK) != 0 {
-            if KernelGate.required { Issue.record("prometheus/promtool missing: run scripts/install-deps") }
-            throw CancellationError()
-        }
+        try Requirement.that(
+            access(Self.prometheus, X_OK) == 0 && access(Self.promtool, X_OK) == 0,
+            "prometheus is not installed (Debian package prometheus; `sudo make test` installs it)")
     }
-
 
     /// `count` connections, each closed by the client first; the server side reads to EOF.
     func connections(_ count: Int, listener: Int32, port: UInt16) throws {
@@ -63,30 +59,10 @@ struct MetricsKernelTests {
         return String(response[r.upperBound...])
     }
 
-    /// Repeats `probe` until it returns true or `seconds` pass; whether it did.
-    func eventually(seconds: Double, _ probe: () -> Bool) -> Bool {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            if probe() { return true }
-            usleep(250_000)
-        }
-        return probe()
-    }
-
     /// `promtool check metrics` on `page`: its exit status and what it said.
     func promtoolCheck(_ page: String) throws -> (Int32, String) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: Self.promtool)
-        p.arguments = ["check", "metrics"]
-        let input = Pipe(), output = Pipe()
-        p.standardInput = input
-        p.standardOutput = output
-        p.standardError = output
-        try p.run()
-        input.fileHandleForWriting.write(Data(page.utf8))
-        try input.fileHandleForWriting.close()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))
+        let r = try Command.run([Self.promtool, "check", "metrics"], input: page)
+        return (r.status, r.stdout + r.stderr)
     }
 
     /// The summary record at the end of a JSON lines file.

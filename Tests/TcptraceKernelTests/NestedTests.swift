@@ -66,11 +66,13 @@ final class LoopbackStorm: @unchecked Sendable {
             Thread.detachNewThread { [self] in
                 pinToCPU(cpu)
                 while true {
-                    let c = Glibc.accept(listener, nil, nil)
-                    if c < 0 {
-                        if errno == EINTR || errno == ECONNABORTED { continue }
+                    let c: Int32
+                    do {
+                        c = try Loopback.accept(listener)
+                    } catch let e as SocketError {
+                        if e.errno == EINTR || e.errno == ECONNABORTED { continue }
                         break  // the listener was shut down
-                    }
+                    } catch { break }
                     close(c)
                     add(accepted: 1)
                 }
@@ -101,8 +103,7 @@ final class LoopbackStorm: @unchecked Sendable {
         }
         clientsDone.wait()
         // Every connection made is accepted before the listener goes (else its child is reset).
-        let wait = Date().addingTimeInterval(10)
-        while counts.accepted < counts.connected && Date() < wait { usleep(1_000) }
+        eventually(seconds: 10, every: 0.001) { counts.accepted >= counts.connected }
         shutdown(listener, Int32(SHUT_RDWR))
         serversDone.wait()
         let c = counts

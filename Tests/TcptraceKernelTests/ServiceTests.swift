@@ -8,15 +8,8 @@ import TcptraceCore
 /// plain user holding only the capabilities it needs, dropping the rest after attach.
 @Suite(.serialized, .enabled(if: KernelGate.enabled, "needs root and a kernel with BTF"))
 struct ServiceTests {
-    func tempPath(_ name: String) -> String { "/tmp/fleet-test-\(getpid())-\(name)" }
-
     func waitForFile(_ path: String, seconds: Double = 10) -> Bool {
-        let deadline = Date().addingTimeInterval(seconds)
-        while access(path, F_OK) != 0 {
-            if Date() > deadline { return false }
-            usleep(2_000)
-        }
-        return true
+        eventually(seconds: seconds, every: 0.002) { access(path, F_OK) == 0 }
     }
 
     /// The connection storm of the rotation test: `count` connections to `port`, client closing
@@ -202,8 +195,7 @@ struct ServiceTests {
                 return String(decoding: cmdline, as: UTF8.self) == "\(Binary.path)\0--port\031313\0"
             })
         kill(tracer, SIGHUP)
-        let end = Date().addingTimeInterval(10)
-        while p.isRunning && Date() < end { usleep(20_000) }
+        eventually(seconds: 10, every: 0.02) { !p.isRunning }
         if p.isRunning { kill(tracer, SIGKILL) }
         p.waitUntilExit()
         #expect(p.terminationStatus == 0, "the hung-up terminal ends the run with status 0")
@@ -265,10 +257,7 @@ struct ServiceTests {
         let server = try Loopback.accept(listener)
         defer { close(server) }
         close(client)
-        let deadline = Date().addingTimeInterval(15)
-        while Date() < deadline && !((try? String(contentsOfFile: file, encoding: .utf8)) ?? "").contains("\"lingering\"") {
-            usleep(50_000)
-        }
+        waitForRecord(in: file, seconds: 15) { $0["event"] as? String == "lingering" }
         kill(p.processIdentifier, SIGTERM)
         p.waitUntilExit()
         #expect(p.terminationStatus == 0)

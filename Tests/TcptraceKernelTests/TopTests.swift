@@ -13,7 +13,7 @@ struct Tmux {
     /// signals blocked, which the panes would inherit. Here: default dispositions, none blocked.
     @discardableResult
     func run(_ args: [String]) throws -> (status: Int32, output: String) {
-        let outPath = "/tmp/top-test-\(getpid())-tmux-out"
+        let outPath = tempPath("tmux-out")
         defer { unlink(outPath) }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
@@ -21,6 +21,8 @@ struct Tmux {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, outPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        // Nothing else: the server lives on, and must not hold other suites' sockets open.
+        _ = posixSpawnFileActionsAddCloseFrom(&actions, 3)
         var attr = posix_spawnattr_t()
         posix_spawnattr_init(&attr)
         defer { posix_spawnattr_destroy(&attr) }
@@ -49,14 +51,12 @@ struct Tmux {
     /// Polls the pane every 100 ms until `predicate` holds, for at most `seconds`; the last
     /// capture either way.
     func waitFor(_ session: String, seconds: Double, _ predicate: ([String]) -> Bool) throws -> (Bool, [String]) {
-        let deadline = Date().addingTimeInterval(seconds)
         var rows: [String] = []
-        while Date() < deadline {
+        let held = try eventually(seconds: seconds) {
             rows = try capture(session)
-            if predicate(rows) { return (true, rows) }
-            usleep(100_000)
+            return predicate(rows)
         }
-        return (false, rows)
+        return (held, rows)
     }
 
     /// Ends the server and whatever still runs in its panes (killed with their process group,
@@ -78,7 +78,7 @@ struct TopTests {
         try KernelGate.check()
         let tmux = Tmux()
         let session = "top-leak"
-        let statusFile = "/tmp/top-test-\(getpid())-status"
+        let statusFile = tempPath("status")
         defer {
             tmux.kill()
             unlink(statusFile)
@@ -110,8 +110,7 @@ struct TopTests {
         #expect(reflowed, "no redraw at 70x20: \(small.joined(separator: "\n"))")
 
         try tmux.run(["send-keys", "-t", session, "q"])
-        let deadline = Date().addingTimeInterval(20)
-        while access(statusFile, R_OK) != 0 && Date() < deadline { usleep(100_000) }
+        eventually(seconds: 20) { access(statusFile, R_OK) == 0 }
         let status = (try? String(contentsOfFile: statusFile, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(status == "0", "top did not exit 0 on q")
         usleep(200_000)

@@ -22,7 +22,7 @@ import Testing
         var p = PrometheusText()
         p.histogram("x_seconds", [("state", "A")], h)
         let lines = p.text.split(separator: "\n").map(String.init)
-        #expect(lines.count == PrometheusText.durationBounds.count + 3)
+        #expect(lines.count == DurationHistogram.leBounds.count + 3)
         #expect(lines.first == #"x_seconds_bucket{state="A",le="2.5e-05"} 0"#)
         #expect(lines.contains(#"x_seconds_bucket{state="A",le="5e-05"} 1"#))
         #expect(lines.contains(#"x_seconds_bucket{state="A",le="0.001"} 1"#))
@@ -37,11 +37,28 @@ import Testing
         #expect(values == values.sorted())
     }
 
+    /// `le` is "at or below": exact on both sides of a bound, although the bound falls inside a
+    /// bucket of the log-linear histogram (1 ms: [999,424, 1,003,519] ns).
     @Test func aValueOnABoundCountsUnderIt() {
-        var h = DurationHistogram()
-        h.record(1_000_000)  // exactly 1 ms; its bucket's upper end is within 1/128 above
-        let c = h.cumulativeCounts(atOrBelow: [999_999, 1_000_000, 1_010_000])
-        #expect(c[0] == 0 && c[2] == 1)
+        let ms = DurationHistogram.leBounds.firstIndex(of: 1_000_000)!
+        for (value, under) in [(1_000_000, true), (999_999, true), (999_424, true), (1_000_001, false), (1_003_519, false)] {
+            var h = DurationHistogram()
+            h.record(UInt64(value))
+            let c = h.cumulativeCountsAtLEBounds
+            #expect(c[ms] == (under ? 1 : 0), "\(value) ns at le=0.001")
+            #expect(c[ms - 1] == 0 && c[ms + 1] == 1, "\(value) ns")
+        }
+        // Merged and subtracted copies keep the exact counts.
+        var a = DurationHistogram(), b = DurationHistogram()
+        a.record(1_000_000)
+        b.record(1_000_001)
+        var both = a
+        both.merge(b)
+        #expect(both.cumulativeCountsAtLEBounds[ms] == 1 && both.cumulativeCountsAtLEBounds[ms + 1] == 2)
+        #expect(both.subtracting(a).cumulativeCountsAtLEBounds[ms] == 0)
+        // Every bound's label, as Prometheus writes the number.
+        #expect(PrometheusText.durationBoundLabels.first == "2.5e-05" && PrometheusText.durationBoundLabels.last == "3600")
+        #expect(PrometheusText.durationBoundLabels.contains("0.001") && PrometheusText.durationBoundLabels.contains("2.5"))
     }
 
     @Test func labelValuesAndHelpAreEscaped() {

@@ -4,14 +4,11 @@
 public struct PrometheusText {
     public static let contentType = "text/plain; version=0.0.4; charset=utf-8"
 
-    /// The `le` bounds of every duration histogram, in seconds (25 µs to 1 h), with their text.
-    public static let durationBounds: [(seconds: Double, text: String)] = [
-        (0.000025, "2.5e-05"), (0.00005, "5e-05"), (0.0001, "0.0001"), (0.00025, "0.00025"), (0.0005, "0.0005"),
-        (0.001, "0.001"), (0.0025, "0.0025"), (0.005, "0.005"), (0.01, "0.01"), (0.025, "0.025"), (0.05, "0.05"),
-        (0.1, "0.1"), (0.25, "0.25"), (0.5, "0.5"), (1, "1"), (2.5, "2.5"), (5, "5"), (10, "10"), (30, "30"),
-        (60, "60"), (300, "300"), (1800, "1800"), (3600, "3600"),
-    ]
-    static let durationBoundsNanoseconds = durationBounds.map { UInt64(($0.seconds * 1e9).rounded()) }
+    /// The `le` label of each of `DurationHistogram.leBounds`: seconds as Prometheus writes them
+    /// (`2.5e-05`, `0.001`, `1`, `3600`).
+    public static let durationBoundLabels: [String] = DurationHistogram.leBounds.map { ns in
+        ns % 1_000_000_000 == 0 ? String(ns / 1_000_000_000) : (Double(ns) / 1e9).description
+    }
 
     public private(set) var text = ""
 
@@ -167,10 +164,9 @@ public struct PrometheusText {
         text += "\n"
     }
 
-    /// Cumulative `le` buckets over `durationBounds`, then `+Inf`, `_sum` (seconds) and `_count`.
+    /// Cumulative `le` buckets over `DurationHistogram.leBounds`, then `+Inf`, `_sum` (seconds) and `_count`.
     mutating func histogram(_ name: String, _ labels: [(String, String)], _ h: DurationHistogram) {
-        let cumulative = h.cumulativeCounts(atOrBelow: Self.durationBoundsNanoseconds)
-        for (bound, n) in zip(Self.durationBounds, cumulative) { sample(name + "_bucket", labels + [("le", bound.text)], n) }
+        for (bound, n) in zip(Self.durationBoundLabels, h.cumulativeCountsAtLEBounds) { sample(name + "_bucket", labels + [("le", bound)], n) }
         sample(name + "_bucket", labels + [("le", "+Inf")], h.count)
         sample(name + "_sum", labels, seconds(h.sum))
         sample(name + "_count", labels, h.count)

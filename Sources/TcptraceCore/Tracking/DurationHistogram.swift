@@ -16,6 +16,9 @@ public struct DurationHistogram: Hashable, Sendable {
     /// The exact total of all values recorded (wraps after 584 years of summed time).
     public private(set) var sum: UInt64 = 0
     private var counts: [UInt64] = []
+    /// Values by the first of `leBounds` at or above them (the last slot: above all), counted
+    /// exactly: a bucket may straddle a bound, a value is never on both sides of one.
+    private var byBound: [UInt64] = []
 
     public init() {}
 
@@ -23,6 +26,11 @@ public struct DurationHistogram: Hashable, Sendable {
         let i = Self.index(nanoseconds)
         if i >= counts.count { counts.append(contentsOf: repeatElement(0, count: i + 1 - counts.count)) }
         counts[i] &+= 1
+        let slot = Self.boundSlots[i]
+        var k = Int(slot & 0x7f)
+        if slot & 0x80 != 0 && nanoseconds > Self.leBounds[k] { k &+= 1 }
+        if byBound.isEmpty { byBound = [UInt64](repeating: 0, count: Self.leBounds.count + 1) }
+        byBound[k] &+= 1
         count &+= 1
         sum &+= nanoseconds
         max = Swift.max(max ?? 0, nanoseconds)
@@ -54,6 +62,7 @@ public struct DurationHistogram: Hashable, Sendable {
             counts.append(contentsOf: repeatElement(0, count: other.counts.count - counts.count))
         }
         for (i, n) in other.counts.enumerated() { counts[i] &+= n }
+        if byBound.isEmpty { byBound = other.byBound } else { for (k, n) in other.byBound.enumerated() { byBound[k] &+= n } }
         count &+= other.count
         sum &+= other.sum
         if let m = other.max { max = Swift.max(max ?? 0, m) }
@@ -67,26 +76,31 @@ public struct DurationHistogram: Hashable, Sendable {
         }
     }
 
-    /// How many values are at or below each of `bounds` (ascending, nanoseconds): cumulative
-    /// counts, as Prometheus `le` buckets want them. A bucket counts under the first bound at or
-    /// above its upper end, so a value within 1/128 below a bound may be counted one bound up.
-    public func cumulativeCounts(atOrBelow bounds: [UInt64]) -> [UInt64] {
-        var out = [UInt64](repeating: 0, count: bounds.count)
-        var b = 0
+    /// The `le` bounds of the duration histograms the metrics expose, in nanoseconds (25 µs to 1 h).
+    public static let leBounds: [UInt64] = [
+        25_000, 50_000, 100_000, 250_000, 500_000, 1_000_000, 2_500_000, 5_000_000, 10_000_000, 25_000_000, 50_000_000,
+        100_000_000, 250_000_000, 500_000_000, 1_000_000_000, 2_500_000_000, 5_000_000_000, 10_000_000_000, 30_000_000_000,
+        60_000_000_000, 300_000_000_000, 1_800_000_000_000, 3_600_000_000_000,
+    ]
+
+    /// How many values are at or below each of `leBounds`: cumulative counts, as Prometheus `le`
+    /// buckets want them. Exact: a value on a bound counts under it, one above it does not.
+    public var cumulativeCountsAtLEBounds: [UInt64] {
+        var out = [UInt64](repeating: 0, count: Self.leBounds.count)
         var seen: UInt64 = 0
-        for (i, n) in counts.enumerated() where n > 0 {
-            let high = Self.highestEquivalent(i)
-            while b < bounds.count && bounds[b] < high {
-                out[b] = seen
-                b += 1
-            }
-            seen &+= n
-        }
-        while b < bounds.count {
-            out[b] = seen
-            b += 1
+        for k in out.indices {
+            if k < byBound.count { seen &+= byBound[k] }
+            out[k] = seen
         }
         return out
+    }
+
+    /// Per bucket: the first of `leBounds` at or above its lowest value (the low 7 bits), and
+    /// whether that bound lies inside the bucket (0x80), where `record` compares the value itself.
+    static let boundSlots: [UInt8] = (0..<(64 * subBuckets)).map { i in
+        let low = lowestEquivalent(i), high = highestEquivalent(i)
+        let k = leBounds.firstIndex { $0 >= low } ?? leBounds.count
+        return UInt8(k) | (k < leBounds.count && leBounds[k] < high ? 0x80 : 0)
     }
 
     static func index(_ v: UInt64) -> Int {
@@ -113,6 +127,8 @@ extension DurationHistogram {
         var d = DurationHistogram()
         d.counts = counts
         for (i, n) in earlier.counts.enumerated() where i < d.counts.count { d.counts[i] &-= Swift.min(n, d.counts[i]) }
+        d.byBound = byBound
+        for (k, n) in earlier.byBound.enumerated() where k < d.byBound.count { d.byBound[k] &-= Swift.min(n, d.byBound[k]) }
         d.count = d.counts.reduce(0, &+)
         if let last = d.counts.lastIndex(where: { $0 > 0 }), let first = d.counts.firstIndex(where: { $0 > 0 }) {
             d.max = Swift.min(Self.highestEquivalent(last), max ?? .max)

@@ -1,7 +1,6 @@
 import Foundation
 import Glibc
 import Testing
-import TcptraceKernel
 import TcptraceHost
 import TcptraceCore
 
@@ -10,22 +9,15 @@ import TcptraceCore
 @_silgen_name("setns") func sys_setns(_ fd: Int32, _ nstype: Int32) -> Int32
 let cloneNewNet: Int32 = 0x4000_0000  // CLONE_NEWNET
 
-/// sock_diag against `ss` on real loopback sockets, and doctor on this host.
-@Suite(.serialized, .enabled(if: KernelGate.enabled, "needs root and a kernel with BTF"))
-struct CensusKernelTests {
+/// sock_diag against `ss` on real loopback sockets, in a network namespace of the test's own
+/// (root; no BPF program).
+@Suite(.serialized, .enabled(if: Requirement.rootOrRequired, "needs root: a network namespace of its own (unshare CLONE_NEWNET)"))
+struct CensusLiveTests {
     /// Lines `ss` prints for `state` with `port` on either side.
     func ssCount(_ state: String, port: UInt16, family: Loopback.Family) throws -> Int {
-        let p = Process()
-        let out = Pipe()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/ss")
-        p.arguments = [
-            "-tanH", family == .v4 ? "-4" : "-6", "state", state, "(", "sport", "=", ":\(port)", "or", "dport", "=", ":\(port)", ")",
-        ]
-        p.standardOutput = out
-        try p.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return String(decoding: data, as: UTF8.self).split(separator: "\n").count
+        try command([
+            "/usr/bin/ss", "-tanH", family == .v4 ? "-4" : "-6", "state", state, "(", "sport", "=", ":\(port)", "or", "dport", "=", ":\(port)", ")",
+        ]).split(separator: "\n").count
     }
 
     /// TIME_WAIT is capped per network namespace (tcp_max_tw_buckets); another program on the
@@ -33,7 +25,7 @@ struct CensusKernelTests {
     /// network namespace, entered by this thread only, with everything on this thread.
     @Test(arguments: [Loopback.Family.v4, .v6])
     func timeWaitAndCloseWaitCountedAsSSCounts(_ family: Loopback.Family) throws {
-        try KernelGate.check()
+        try Requirement.root("the test counts in a network namespace of its own (unshare CLONE_NEWNET)")
         let original = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC)
         try #require(original >= 0)
         defer {
@@ -128,39 +120,5 @@ struct CensusKernelTests {
         let states = try #require(lines.first?["states"] as? [String: Int])
         #expect(states["TIME_WAIT"] == timeWaitCount && states["CLOSE_WAIT"] == closeWaitCount)
         #expect(lines.first?["type"] as? String == "census")
-    }
-
-    @Test func doctorReportsRunnableWithRealSysctls() throws {
-        try KernelGate.check()
-        let r = try Binary.run(["doctor", "--format", "json"])
-        #expect(r.status == 0, "\(r.stdout) \(r.stderr)")
-        let lines = jsonLines(r.stdout)
-        let doc = try #require(lines.first)
-        #expect(lines.count == 1 && doc["type"] as? String == "doctor")
-        #expect(doc["runnable"] as? Bool == true)
-        let checks = try #require(doc["checks"] as? [[String: Any]])
-        let names = Set(checks.compactMap { $0["name"] as? String })
-        #expect(names.isSuperset(of: ["privileges", "kernel BTF", "tracepoint", "tracefs", "tp_btf", "ring buffer", "sk_storage", "load"]))
-        #expect(checks.allSatisfy { $0["status"] as? String != "fail" }, "\(checks)")
-        let sysctls = try #require(doc["sysctls"] as? [String: Any])
-        for name in TCPSysctls.names {
-            let path = TCPSysctls.procPath(name)
-            if let text = try? String(contentsOfFile: path, encoding: .utf8) {
-                #expect(sysctls[name] as? String == text.trimmingCharacters(in: .whitespacesAndNewlines), "\(name)")
-            } else {
-                #expect(sysctls[name] is NSNull, "\(name) is absent here")
-            }
-        }
-        let counters = try #require(doc["counters"] as? [String: Any])
-        #expect(counters["TcpExtTCPTimeWaitOverflow"] is Int)
-    }
-
-    @Test func doctorTextFailsWithoutPrivileges() throws {
-        try KernelGate.check()
-        // As nobody: the tracer cannot run, doctor says why and exits 77; the census still works.
-        let r = try Binary.run(["doctor"], prefix: ["/usr/sbin/runuser", "-u", "nobody", "--"])
-        #expect(r.status == ExitStatus.noPermission.rawValue, "\(r.stdout) \(r.stderr)")
-        #expect(r.stdout.contains("cannot run") && r.stdout.contains("[FAIL] privileges"))
-        #expect(r.stdout.contains("[ ok ] sock_diag"))
     }
 }

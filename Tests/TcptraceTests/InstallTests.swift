@@ -3,29 +3,17 @@ import Glibc
 import Testing
 
 /// `make install` into a staging directory, and what the installed files must satisfy: the tools
-/// that read them (groff, systemd-analyze, logrotate) accept them. Needs no root and no kernel;
-/// it lives here for the built binary (`Binary.path`), from which the man page and completions
-/// are generated.
+/// that read them (groff, systemd-analyze, logrotate) accept them. Needs no root and no kernel:
+/// the binary `swift build` made (`Binary.path`) is installed, and the man page and completions
+/// are generated from it. A tool that is missing skips its test, saying which.
 @Suite(.serialized) struct InstallTests {
-    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().path
+    static let repository = repositoryRoot
 
     /// Runs a program to its end: status and both outputs.
     @discardableResult
     func run(_ argv: [String], environment: [String: String] = [:], in directory: String? = nil) throws -> (status: Int32, out: String, err: String) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = argv
-        if !environment.isEmpty { p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
-        if let directory { p.currentDirectoryURL = URL(fileURLWithPath: directory) }
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        // Read before waiting: a full pipe would otherwise stop the child.
-        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+        let r = try Command.run(argv, environment: environment, in: directory)
+        return (r.status, r.stdout, r.stderr)
     }
 
     func files(under root: String) -> Set<String> {
@@ -39,7 +27,8 @@ import Testing
     }
 
     func staged(_ body: (String) throws -> Void) throws {
-        let root = "/tmp/fleet-install-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        try Requirement.program("make", package: "make")
+        let root = tempPath("install-\(UInt32.random(in: 0...UInt32.max))")
         defer { _ = try? FileManager.default.removeItem(atPath: root) }
         let r = try run(["make", "-s", "install", "DESTDIR=\(root)", "PREFIX=/usr", "BIN=\(Binary.path)"], in: Self.repository)
         try #require(r.status == 0, "make install: \(r.err)")
@@ -78,6 +67,7 @@ import Testing
 
     @Test func theManPageRendersWithTheCommandsAndTheReadmeSections() throws {
         try staged { root in
+            try Requirement.program("groff", package: "groff")
             let page = "\(root)/usr/share/man/man8/tcptrace-bpf.8"
             // -ww: every warning; -z: format without output. Silence is the pass.
             let check = try run(["groff", "-man", "-Tutf8", "-ww", "-z", page])
@@ -95,6 +85,7 @@ import Testing
     }
 
     @Test func systemdAcceptsTheUnit() throws {
+        try Requirement.program("systemd-analyze", package: "systemd")
         try staged { root in
             // systemd-analyze checks that ExecStart exists and the Documentation= page opens: point
             // both at the staged copies. It exits 0 on unknown keys, so any output is a failure.
@@ -115,6 +106,7 @@ import Testing
     /// `systemd-analyze security` (offline: no running systemd needed) rates the installed unit's
     /// exposure from 0 (locked down) to 10; the unit must stay at 2.5 or below.
     @Test func systemdRatesTheUnitsExposureAtMost2_5() throws {
+        try Requirement.program("systemd-analyze", package: "systemd")
         try staged { root in
             let unit = "\(root)/usr/lib/systemd/system/tcptrace-bpf.service"
             let r = try run(["systemd-analyze", "security", "--offline=true", "--no-pager", unit])
@@ -125,6 +117,7 @@ import Testing
     }
 
     @Test func logrotateRotatesWithoutCreatingTheNewFile() throws {
+        try Requirement.program("logrotate", package: "logrotate")
         try staged { root in
             let snippet = "\(root)/etc/logrotate.d/tcptrace-bpf"
             let debug = try run(["logrotate", "-d", snippet])
@@ -151,8 +144,8 @@ import Testing
                      "add: [\"BPF\", \"PERFMON\", \"SYS_ADMIN\", \"SYS_PTRACE\", \"DAC_READ_SEARCH\", \"SYS_NICE\"]", "containerPort: 9464"] {
             #expect(text.contains(line), "\(line)")
         }
-        // Parsed as YAML where python3 has PyYAML: every host mount read-only, limits set.
-        guard (try? run(["python3", "-c", "import yaml"]))?.status == 0 else { return }
+        // Parsed as YAML: every host mount read-only, limits set.
+        try Requirement.that((try? run(["python3", "-c", "import yaml"]))?.status == 0, "python3 cannot import yaml (Debian package python3-yaml)")
         let script = """
             import sys, yaml
             docs = [d for d in yaml.safe_load_all(open(sys.argv[1]))]

@@ -6,7 +6,7 @@ import TcptraceCore
 
 /// CgroupResolver: finding the cgroup2 mount, the cache and its rate-limited walks (over a
 /// directory tree of our own, no root needed: a walk only reads directories and their inode
-/// numbers), and the real cgroup2 file system (root).
+/// numbers), and the real cgroup2 file system (root: skipped saying so otherwise).
 @Suite(.serialized) struct CgroupResolverTests {
     static let second: UInt64 = 1_000_000_000
     static let containerdID = "2032491dcae31e6746f47daa0ac74564f2843a1bd847c5e6c4eb501ca132ac36"
@@ -84,21 +84,15 @@ import TcptraceCore
     }
 
     @Test func thisHostsMountIsWhereMountinfoSaysNotAGuess() throws {
-        guard let mount = CgroupResolver.cgroup2Mount() else { return }  // no cgroup2 here
+        let found = CgroupResolver.cgroup2Mount()
+        try Requirement.that(found != nil, "this host has no cgroup2 mount in /proc/self/mountinfo")
+        let mount = found!
         #expect(try Self.statTool(["-f", "-c", "%T", mount]) == "cgroup2fs", "\(mount)")
     }
 
     /// What stat(1) prints.
     static func statTool(_ args: [String]) throws -> String {
-        let p = Process()
-        let out = Pipe()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/stat")
-        p.arguments = args
-        p.standardOutput = out
-        try p.run()
-        let printed = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        return printed.trimmingCharacters(in: .whitespacesAndNewlines)
+        try command(["/usr/bin/stat"] + args).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     // MARK: - Cache and walks (a tree of our own)
@@ -202,9 +196,8 @@ import TcptraceCore
 
     // MARK: - The real cgroup2 file system
 
-    @Test(.enabled(if: KernelGate.enabled, "needs root"))
-    func realCgroupResolvesToItsContainer() throws {
-        try KernelGate.check()
+    @Test func realCgroupResolvesToItsContainer() throws {
+        try Requirement.root("the test makes cgroups")
         let mount = try #require(CgroupResolver.cgroup2Mount(), "no cgroup2 mount in /proc/self/mountinfo")
         let docker = Self.randomID()
         let tree = try Tree(under: mount, name: "tcptrace-test-\(getpid())")
