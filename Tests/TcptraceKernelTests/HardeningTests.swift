@@ -29,12 +29,23 @@ struct HardeningTests {
     func stderrText(_ err: Pipe) -> String { String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self) }
 
     /// `count` connections to `port` (a listener of its own), each closed by the client first.
-    func connections(_ count: Int, port: UInt16) throws {
-        let l = try Loopback.listening(.v4, port: port)
-        defer { close(l) }
-        let served = Loopback.serve(l, count: count)
-        for _ in 0..<count { close(try Loopback.connect(.v4, port: port)) }
-        served.wait()
+    /// A listener on a test's fixed port, bound once for the whole test (binding the port again
+    /// between batches failed now and then inside the full suite with EADDRINUSE).
+    final class Listener {
+        let fd: Int32
+        let port: UInt16
+        init(port: UInt16) throws {
+            fd = try Loopback.listening(.v4, port: port)
+            self.port = port
+        }
+        deinit { close(fd) }
+
+        /// `count` connections to it, each closed by the client first.
+        func connections(_ count: Int) throws {
+            let served = Loopback.serve(fd, count: count)
+            for _ in 0..<count { close(try Loopback.connect(.v4, port: port)) }
+            served.wait()
+        }
     }
 
     /// The whole lines of `text` (a last line cut short is not one).
@@ -92,6 +103,7 @@ struct HardeningTests {
         let shared = try SharedDirectory("reopen")
         let out = shared.dir + "/out.jsonl"
         let port: UInt16 = 21502
+        let listener = try Listener(port: port)
         let (p, err) = try Binary.start(["--format", "json", "--output", out, "--port", String(port), "--census-interval", "off"])
         defer { if p.isRunning { kill(p.processIdentifier, SIGKILL) } }
         // logrotate renames the file; before the SIGHUP, a local user plants a link at the name.
@@ -101,17 +113,17 @@ struct HardeningTests {
             kill(p.processIdentifier, SIGHUP)
             usleep(150_000)
         }
-        try connections(5, port: port)
+        try listener.connections(5)
         // Then a FIFO instead: opening it for writing would wait for a reader forever.
         try #require(try shared.asNobody("/bin/rm", out) == 0 && shared.asNobody("/usr/bin/mkfifo", "-m", "666", out) == 0)
         kill(p.processIdentifier, SIGHUP)
         usleep(150_000)
-        try connections(5, port: port)
+        try listener.connections(5)
         // Gone: the next SIGHUP creates the file anew.
         try #require(try shared.asNobody("/bin/rm", out) == 0)
         kill(p.processIdentifier, SIGHUP)
         usleep(300_000)
-        try connections(5, port: port)
+        try listener.connections(5)
         usleep(300_000)
         kill(p.processIdentifier, SIGTERM)
         #expect(finish(p, within: 10), "the run ends (a FIFO open would have blocked it)")
@@ -137,10 +149,11 @@ struct HardeningTests {
     @Test func aStopEndsTheRunPromptlyWhileTheOutputPipeIsStalled() throws {
         try KernelGate.check()
         let port: UInt16 = 21503
+        let listener = try Listener(port: port)
         let pipe = Pipe()  // never read until the tracer has ended
         let (p, err) = try Binary.start(["--format", "json", "--port", String(port), "--census-interval", "off"], stdout: pipe)
         defer { if p.isRunning { kill(p.processIdentifier, SIGKILL) } }
-        try connections(300, port: port)  // about 1.2 MB of JSON lines against a 64 KB pipe
+        try listener.connections(300)  // about 1.2 MB of JSON lines against a 64 KB pipe
         usleep(500_000)
         let stopped = Date()
         kill(p.processIdentifier, SIGTERM)
@@ -191,9 +204,10 @@ struct HardeningTests {
         }
         let out = mount + "/out.jsonl"
         let port: UInt16 = 21504
+        let listener = try Listener(port: port)
         let (p, err) = try Binary.start(["--format", "json", "--output", out, "--port", String(port), "--census-interval", "off"])
         defer { if p.isRunning { kill(p.processIdentifier, SIGKILL) } }
-        for _ in 0..<10 where p.isRunning { try connections(100, port: port) }  // about 1.5 MB against 256 KB
+        for _ in 0..<10 where p.isRunning { try listener.connections(100) }  // about 1.5 MB against 256 KB
         #expect(finish(p, within: 20), "a full disk ends the run")
         #expect(p.terminationStatus == ExitStatus.ioError.rawValue)
         let stderr = stderrText(err)
@@ -251,6 +265,7 @@ struct HardeningTests {
         try KernelGate.check()
         let sandbox = try Sandbox("sandbox")
         let tracedPort: UInt16 = 21509, leakyPort: UInt16 = 21510, metricsPort: UInt16 = 21508
+        let listener = try Listener(port: tracedPort)
         let (p, err) = try Binary.start(
             sandbox.arguments(metricsPort: metricsPort, ["--port", "\(tracedPort),\(leakyPort)", "--close-wait-threshold", "1s", "--census-interval", "1s"]),
             prefix: sandbox.prefix)
@@ -259,7 +274,7 @@ struct HardeningTests {
         // only CAP_SYS_PTRACE lets the tracer see it in /proc.
         let leaky = try LeakyServer(port: leakyPort)
         try leaky.leakOne()
-        try connections(5, port: tracedPort)
+        try listener.connections(5)
         // A scrape, and a rotation.
         let scraped = scrapeStatus(port: metricsPort)
         let events = sandbox.logs + "/events.jsonl"
@@ -267,7 +282,7 @@ struct HardeningTests {
         try #require(rename(events, events + ".1") == 0)
         kill(p.processIdentifier, SIGHUP)
         usleep(300_000)
-        try connections(2, port: tracedPort)
+        try listener.connections(2)
         usleep(300_000)
         kill(p.processIdentifier, SIGTERM)
         #expect(finish(p, within: 10))
@@ -288,12 +303,13 @@ struct HardeningTests {
         try KernelGate.check()
         let sandbox = try Sandbox("fifo")
         let port: UInt16 = 21511
+        let listener = try Listener(port: port)
         let (p, err) = try Binary.start(
             sandbox.arguments(metricsPort: 21512, ["--port", String(port), "--catch-up", "fifo", "--ring-buffer-size", "4096"]),
             prefix: sandbox.prefix)
         defer { if p.isRunning { kill(p.processIdentifier, SIGKILL) } }
         kill(p.processIdentifier, SIGSTOP)  // the ring fills past half while the consumer is stopped
-        try connections(50, port: port)
+        try listener.connections(50)
         kill(p.processIdentifier, SIGCONT)
         usleep(500_000)
         kill(p.processIdentifier, SIGTERM)
