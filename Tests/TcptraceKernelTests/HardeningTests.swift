@@ -105,7 +105,7 @@ struct HardeningTests {
         let port: UInt16 = 21502
         let listener = try Listener(port: port)
         let (p, err) = try Binary.start(["--format", "json", "--output", out, "--port", String(port), "--census-interval", "off"])
-        defer { if p.isRunning { kill(p.processIdentifier, SIGKILL) } }
+        defer { if p.isRunning { kill(p.processIdentifier, SIGKILL); p.waitUntilExit() } }
         // logrotate renames the file; before the SIGHUP, a local user plants a link at the name.
         try #require(rename(out, out + ".1") == 0)
         try shared.plantLink("out.jsonl")
@@ -152,7 +152,7 @@ struct HardeningTests {
         let listener = try Listener(port: port)
         let pipe = Pipe()  // never read until the tracer has ended
         let (p, err) = try Binary.start(["--format", "json", "--port", String(port), "--census-interval", "off"], stdout: pipe)
-        defer { if p.isRunning { kill(p.processIdentifier, SIGKILL) } }
+        defer { if p.isRunning { kill(p.processIdentifier, SIGKILL); p.waitUntilExit() } }
         try listener.connections(300)  // about 1.2 MB of JSON lines against a 64 KB pipe
         usleep(500_000)
         let stopped = Date()
@@ -189,24 +189,13 @@ struct HardeningTests {
         let mount = tempPath("full")
         try #require(mkdir(mount, 0o755) == 0)
         defer { rmdir(mount) }
-        let m = Process()
-        m.executableURL = URL(fileURLWithPath: "/bin/mount")
-        m.arguments = ["-t", "tmpfs", "-o", "size=256k", "harden-full", mount]
-        try m.run()
-        m.waitUntilExit()
-        try #require(m.terminationStatus == 0, "mount tmpfs")
-        defer {
-            let u = Process()
-            u.executableURL = URL(fileURLWithPath: "/bin/umount")
-            u.arguments = [mount]
-            try? u.run()
-            u.waitUntilExit()
-        }
+        try command(["/bin/mount", "-t", "tmpfs", "-o", "size=256k", "harden-full", mount])
+        defer { _ = try? Command.run(["/bin/umount", "--lazy", mount]) }  // detached even if something still holds it
         let out = mount + "/out.jsonl"
         let port: UInt16 = 21504
         let listener = try Listener(port: port)
         let (p, err) = try Binary.start(["--format", "json", "--output", out, "--port", String(port), "--census-interval", "off"])
-        defer { if p.isRunning { kill(p.processIdentifier, SIGKILL) } }
+        defer { if p.isRunning { kill(p.processIdentifier, SIGKILL); p.waitUntilExit() } }
         for _ in 0..<10 where p.isRunning { try listener.connections(100) }  // about 1.5 MB against 256 KB
         #expect(finish(p, within: 20), "a full disk ends the run")
         #expect(p.terminationStatus == ExitStatus.ioError.rawValue)
@@ -269,7 +258,7 @@ struct HardeningTests {
         let (p, err) = try Binary.start(
             sandbox.arguments(metricsPort: metricsPort, ["--port", "\(tracedPort),\(leakyPort)", "--close-wait-threshold", "1s", "--census-interval", "1s"]),
             prefix: sandbox.prefix)
-        defer { if p.isRunning { kill(p.processIdentifier, SIGKILL) } }
+        defer { if p.isRunning { kill(p.processIdentifier, SIGKILL); p.waitUntilExit() } }
         // A CLOSE_WAIT socket held by a process of another user (root): with ProtectProc=invisible
         // only CAP_SYS_PTRACE lets the tracer see it in /proc.
         let leaky = try LeakyServer(port: leakyPort)
@@ -307,7 +296,7 @@ struct HardeningTests {
         let (p, err) = try Binary.start(
             sandbox.arguments(metricsPort: 21512, ["--port", String(port), "--catch-up", "fifo", "--ring-buffer-size", "4096"]),
             prefix: sandbox.prefix)
-        defer { if p.isRunning { kill(p.processIdentifier, SIGKILL) } }
+        defer { if p.isRunning { kill(p.processIdentifier, SIGKILL); p.waitUntilExit() } }
         kill(p.processIdentifier, SIGSTOP)  // the ring fills past half while the consumer is stopped
         try listener.connections(50)
         kill(p.processIdentifier, SIGCONT)
