@@ -15,13 +15,33 @@
 #include <sys/syscall.h>
 #include <linux/capability.h>
 #include <termios.h>
+#include <time.h>
+#include <linux/nsfs.h>
+#include <linux/sched.h>
 
 static volatile sig_atomic_t stop_signal;
 static volatile sig_atomic_t hangup;
+/* After a stop, SIGALRM every 100 ms on the thread that installed the handlers, so a write
+ * blocked on a stalled pipe returns (EINTR or short) and the writer can give up on it. */
+static timer_t stop_nudge;
+static int stop_nudge_ok;
+
+static void arm_stop_nudge(void)
+{
+	struct itimerspec every = { { 0, 100 * 1000 * 1000 }, { 0, 1000 * 1000 } };
+	if (stop_nudge_ok)
+		timer_settime(stop_nudge, 0, &every, NULL); /* async-signal-safe */
+}
 
 static void on_stop(int sig)
 {
 	stop_signal = sig;
+	arm_stop_nudge();
+}
+
+static void on_nudge(int sig)
+{
+	(void)sig;
 }
 
 static void on_hangup(int sig)
@@ -38,6 +58,16 @@ void tcptrace_install_signal_handlers(void)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sa.sa_handler = on_nudge;
+	sigaction(SIGALRM, &sa, NULL);
+	if (!stop_nudge_ok) {
+		struct sigevent ev;
+		memset(&ev, 0, sizeof(ev));
+		ev.sigev_notify = SIGEV_THREAD_ID;
+		ev.sigev_signo = SIGALRM;
+		ev._sigev_un._tid = gettid();
+		stop_nudge_ok = timer_create(CLOCK_MONOTONIC, &ev, &stop_nudge) == 0;
+	}
 	/* SIGHUP may come in storms (logrotate): SA_RESTART keeps it from failing reads and writes
 	 * elsewhere; epoll_wait is never restarted, so the poll still returns at once. */
 	sa.sa_handler = on_hangup;
@@ -51,6 +81,7 @@ void tcptrace_install_signal_handlers(void)
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGPIPE);
 	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGALRM);
 	sigprocmask(SIG_UNBLOCK, &set, NULL);
 }
 
@@ -111,6 +142,7 @@ int tcptrace_set_no_new_privs(void)
 void tcptrace_request_stop(void)
 {
 	stop_signal = -1;
+	arm_stop_nudge();
 }
 
 static struct termios term_saved;
@@ -313,4 +345,18 @@ int tcptrace_socket_in_netns(const char *ns_path, int domain, int type, int prot
 {
 	struct netns_socket_job job = { ns_path, domain, type, protocol, NULL, -EINVAL };
 	return run_in_netns(&job);
+}
+
+int tcptrace_namespace_type(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
+		return -errno;
+	/* Only an nsfs file answers NS_GET_NSTYPE (others: ENOTTY). */
+	int type = ioctl(fd, NS_GET_NSTYPE);
+	int err = errno;
+	close(fd);
+	if (type < 0)
+		return err == ENOTTY || err == EINVAL ? 0 : -err;
+	return type;
 }

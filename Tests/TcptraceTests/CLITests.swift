@@ -57,6 +57,31 @@ import TcptraceCore
         #expect(t.settings.closeWaitThreshold == 5_000_000_000 && t.selection.netns == "host")
     }
 
+    /// A negative number after an option that takes a value reads as an option to the parser;
+    /// the message says what is wrong instead of "Missing value".
+    @Test(arguments: [["--pid", "-5"], ["--max-connections", "-1"], ["--duration", "-5s"], ["--port", "-80"], ["census", "--top", "-3"]])
+    func aNegativeNumberIsNamed(args: [String]) {
+        do {
+            _ = try TcptraceCommand.parseAsRoot(args)
+            Issue.record("\(args) parsed")
+        } catch {
+            #expect(TcptraceCommand.exitCode(for: error).rawValue == ExitStatus.usage.rawValue)
+            let message = TcptraceCommand.message(for: error, arguments: args)
+            #expect(message == "\(args[args.count - 2]) \(args.last!): negative values are not accepted", "\(message)")
+        }
+    }
+
+    @Test func aMissingValueIsStillSaidSo() {
+        for args in [["--pid"], ["--pid", "--port", "80"]] {
+            do {
+                _ = try TcptraceCommand.parseAsRoot(args)
+                Issue.record("\(args) parsed")
+            } catch {
+                #expect(TcptraceCommand.message(for: error, arguments: args).hasPrefix("Missing value for '--pid"))
+            }
+        }
+    }
+
     @Test(arguments: [
         (["top", "--format", "json"], "--format"),
         (["top", "--output", "x"], "--output"),

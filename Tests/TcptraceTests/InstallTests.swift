@@ -58,7 +58,7 @@ import Testing
             }
             let unit = try String(contentsOfFile: "\(root)/usr/lib/systemd/system/tcptrace-bpf.service", encoding: .utf8)
             #expect(unit.contains("ExecStart=/usr/bin/tcptrace-bpf trace "), "the unit runs the installed binary")
-            #expect(!unit.contains("@"), "every template placeholder filled")
+            #expect(unit.range(of: "@[A-Z]+@", options: .regularExpression) == nil, "every template placeholder filled")
             // uninstall removes exactly what install put there.
             let u = try run(["make", "-s", "uninstall", "DESTDIR=\(root)", "PREFIX=/usr", "BIN=\(Binary.path)"], in: Self.repository)
             #expect(u.status == 0 && files(under: root).isEmpty, "\(u.err)")
@@ -100,6 +100,19 @@ import Testing
                         "ProtectSystem=strict\n", "NoNewPrivileges=yes\n", "Restart=on-failure\n", "ExecReload=/bin/kill -HUP $MAINPID\n"] {
                 #expect(unit.contains(key), "\(key)")
             }
+        }
+    }
+
+    /// `systemd-analyze security` (offline: no running systemd needed) rates the installed unit's
+    /// exposure from 0 (locked down) to 10; the unit must stay at 2.5 or below.
+    @Test func systemdRatesTheUnitsExposureAtMost2_5() throws {
+        try Requirement.program("systemd-analyze", package: "systemd")
+        try staged { root in
+            let unit = "\(root)/usr/lib/systemd/system/tcptrace-bpf.service"
+            let r = try run(["systemd-analyze", "security", "--offline=true", "--no-pager", unit])
+            let line = try #require(r.out.split(separator: "\n").first { $0.contains("Overall exposure level") }, "\(r.out)\(r.err)")
+            let score = try #require(line.split(separator: ":").last?.split(separator: " ").first.flatMap { Double($0) }, "\(line)")
+            #expect(score <= 2.5, "\(line)")
         }
     }
 

@@ -88,6 +88,8 @@ public final class PipeDrain: @unchecked Sendable {
 /// The tcptrace-bpf executable built next to this test bundle (`swift build` first).
 public enum Binary {
     public static var path: String {
+        // Another build of it (today's main, to see a new test fail there): TCPTRACE_TEST_BINARY.
+        if let other = ProcessInfo.processInfo.environment["TCPTRACE_TEST_BINARY"], !other.isEmpty { return other }
         let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
         var dir = URL(fileURLWithPath: exe).deletingLastPathComponent()
         while dir.path != "/" && !FileManager.default.fileExists(atPath: dir.appendingPathComponent("tcptrace-bpf").path) {

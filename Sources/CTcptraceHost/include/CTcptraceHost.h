@@ -10,8 +10,10 @@
 /* Recorded logs for `report`, gzip or plain (gzread passes plain files through). */
 #include <zlib.h>
 
-/* Signals: SIGINT/SIGTERM set a flag (no SA_RESTART, so a blocking poll returns EINTR);
- * SIGPIPE is ignored so a closed pipe surfaces as EPIPE from write(). */
+/* Signals: SIGINT/SIGTERM set a flag (no SA_RESTART, so a blocking poll returns EINTR) and from
+ * then on SIGALRM interrupts the installing thread every 100 ms (a write blocked on a stalled
+ * pipe returns, so the run can give up on it); SIGPIPE is ignored so a closed pipe surfaces as
+ * EPIPE from write(). */
 void tcptrace_install_signal_handlers(void);
 /* The signal that asked us to stop, or 0; -1 when the program asked itself (top's `q`). */
 int tcptrace_stop_signal(void);
@@ -62,5 +64,9 @@ int tcptrace_socket_in_netns(const char *ns_path, int domain, int type, int prot
 /* The same for open(2) (read-only): /proc/sys/net files show the namespace of whoever opens
  * them. */
 int tcptrace_open_in_netns(const char *ns_path, const char *file);
+#include <linux/sched.h>
+/* The kind of namespace `path` is (NS_GET_NSTYPE: CLONE_NEWNET for a network namespace), 0 when
+ * it is not a namespace (not an nsfs file), or -errno when it cannot be opened. */
+int tcptrace_namespace_type(const char *path);
 
 #endif

@@ -54,11 +54,12 @@ public struct CensusCommand: ParsableCommand {
     public func run() throws {
         var namespaces = NetworkNamespaces.discover()
         if let netns {
-            guard let one = NetworkNamespaces.resolve(netns, among: namespaces) else {
-                printError("census: no network namespace \(netns)")
+            do {
+                namespaces = [try NetworkNamespaces.resolve(netns, among: namespaces)]
+            } catch {
+                printError("census: \(error.description)")
                 throw ExitCode(ExitStatus.usage.rawValue)
             }
-            namespaces = [one]
         }
         var censuses: [Census]
         do {

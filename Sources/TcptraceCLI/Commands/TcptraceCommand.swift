@@ -11,13 +11,28 @@ public struct TcptraceCommand: ParsableCommand {
             exitProcess(0)
         } catch {
             let code = exitCode(for: error)
-            let message = self.message(for: error)
+            let message = self.message(for: error, arguments: arguments ?? Array(CommandLine.arguments.dropFirst()))
             if code == .success || message.isEmpty {
                 self.exit(withError: error)  // --help, --version, or already reported
             }
             printError(message.split(separator: "\n").first.map(String.init) ?? message)
             exitProcess(code.rawValue)
         }
+    }
+
+    /// The parser's message, except where it misleads: a negative number after an option that
+    /// takes a value (`--pid -5`) is read as an option, so the parser says the value is missing.
+    static func message(for error: Error, arguments: [String]) -> String {
+        let message = self.message(for: error)
+        let prefix = "Missing value for '"
+        guard message.hasPrefix(prefix) else { return message }
+        let option = message.dropFirst(prefix.count).prefix { $0 != " " && $0 != "'" }
+        guard let at = arguments.firstIndex(of: String(option)), at + 1 < arguments.count else { return message }
+        let value = arguments[at + 1]
+        guard value.count > 1, value.first == "-", let second = value.dropFirst().first, second.isNumber || second == "." else {
+            return message
+        }
+        return "\(option) \(value): negative values are not accepted"
     }
 
     public static let configuration = CommandConfiguration(

@@ -19,7 +19,7 @@ public struct TraceCommand: ParsableCommand {
     @Option(help: "Output format: text for people, json for one JSON object per line.")
     var format: OutputFormat = .text
 
-    @Option(name: .shortAndLong, help: ArgumentHelp("Write to this file instead of standard output (created or truncated; SIGHUP reopens it, for logrotate).", valueName: "path"))
+    @Option(name: .shortAndLong, help: ArgumentHelp("Write to this file instead of standard output (created or truncated, never through a link; SIGHUP reopens it, for logrotate).", valueName: "path"))
     var output: String?
 
     @Flag(help: "With --output: append to the file instead of truncating it (a restarted service keeps what it wrote).")

@@ -32,7 +32,7 @@ final class MetricsExport {
             try textfile.write(exchange.render())
             textfileFailed = false
         } catch {
-            if !textfileFailed { printError("writing --metrics-textfile \(textfile.path) failed: \(error)") }
+            if !textfileFailed { printError("writing --metrics-textfile \(error.path) failed: \(error.reason)") }
             textfileFailed = true
         }
     }
@@ -49,7 +49,7 @@ extension TraceRun {
             do {
                 try file.write(export.exchange.render())
             } catch {
-                printError("cannot write --metrics-textfile \(path): \(error)")
+                printError("cannot write --metrics-textfile \(error)")
                 return .cannotCreate
             }
             export.textfile = file

@@ -32,7 +32,7 @@ final class ReportRun {
                 page = (try LineWriter.open(path: path), HTMLReportModel(closeWaitThresholdNanoseconds: options.closeWaitThreshold))
                 replay.emitsStateChanges = true
             } catch {
-                printError("cannot write output file \(path): \(error)")
+                printError("cannot write output file \(error)")
                 return .cannotCreate
             }
         }
@@ -149,8 +149,8 @@ final class ReportRun {
         switch outputError {
         case nil: return nil
         case .closed: return .success
-        case .failed(let e):
-            printError("writing output failed: \(Errno(e).description)")
+        case .failed, .stalled:
+            printError("writing output failed: \(outputError!)")
             return .ioError
         }
     }

@@ -11,7 +11,7 @@ extension TraceCommand {
             do {
                 writer = try LineWriter.open(path: output, append: append)
             } catch {
-                printError("cannot write output file \(output): \(error)")
+                printError("cannot write output file \(error)")
                 return .cannotCreate
             }
         } else {
@@ -76,6 +76,8 @@ final class TraceRun<Sink: RecordSink> {
     let censusTaker: CensusTaker
     /// Who asked for a census since the last one was collected.
     var censusUses: CensusUse = []
+    /// Why the last SIGHUP could not reopen the output (said once until a reopen works).
+    var reopenRefusal: OutputFile.OpenError?
     var reconciliation = LossReconciliation()
     var lossReport = LossReport()
     /// `--metrics-address`, `--metrics-textfile`; nil without them.
@@ -158,8 +160,10 @@ final class TraceRun<Sink: RecordSink> {
                 if !due.isEmpty && outputError == nil { flush() }
             }
             // Stop new events, then deliver everything already queued, and a census in flight.
+            // Output gone: still drained, so the summary counts every event and the writer the
+            // lines it could not write (a reader that went away: nobody is asking).
             tracer.detach()
-            if outputError == nil { try tracer.drain() }
+            if !outputClosed { try tracer.drain() }
             censusJob.wait()
             collectCensus()
         } catch {
@@ -218,7 +222,9 @@ final class TraceRun<Sink: RecordSink> {
                 try writer.flush()
             } catch {
                 outputError = error
-                return false
+                // A reader gone: stop at once. Output failed or stalled: go on consuming, so the
+                // summary counts every event and the writer the lines it could not write.
+                if case .closed = error { return false }
             }
         }
         return true
@@ -255,23 +261,35 @@ final class TraceRun<Sink: RecordSink> {
         }
     }
 
-    /// The summary record, and the exit status.
+    /// The summary record, and the exit status. When the output is gone (a write failed, or it
+    /// stalled after the stop signal), the summary goes to standard error instead, after a line
+    /// saying why and how many lines were not written.
     func finish(_ tracer: Tracer, overflow: TimeWaitOverflow) -> ExitStatus {
-        if case .closed = outputError { return .success }
+        if outputClosed { return .success }
         summary.end = SystemClock.wallNow()
         takeCounters(into: &summary, tracer: tracer)
         if let grew = overflow.sinceStart() { summary.timeWaitOverflow = grew }
         publishMetrics(tracer, overflow: overflow, final: true)
         if Sink.saysLossAsItHappens { lossReport.sayNew(summary.lost) }
-        sink.append(summary, to: &writer.buffer)
         flush()
-        switch outputError {
-        case .failed(let e):
-            printError("writing output failed: \(Errno(e).description)")
-            return .ioError
-        case .closed, nil:
-            return .success
+        let unwrittenBeforeSummary = writer.unwrittenLines
+        if outputError == nil {
+            sink.append(summary, to: &writer.buffer)
+            flush()
         }
+        guard let outputError, !outputClosed else { return .success }
+        var text: [UInt8] = []
+        sink.append(summary, to: &text)
+        printError(
+            "writing output failed: \(outputError); \(unwrittenBeforeSummary) lines not written; the summary follows on standard error")
+        writeStandardError(text)
+        return .ioError
+    }
+
+    /// The reader went away (EPIPE, or a terminal hung up): the run ends quietly.
+    var outputClosed: Bool {
+        if case .closed = outputError { return true }
+        return false
     }
 
     func seedPreexistingSockets() {

@@ -24,9 +24,11 @@ extension TraceRun {
     }
 
     /// SIGHUP: the buffered lines go to the old file, then the path is opened again. A failed
-    /// open is said once and the run goes on writing to the file it had: nothing is lost, and the
-    /// next SIGHUP tries again. On standard output, nothing happens, unless it is a terminal: there
-    /// SIGHUP is the hangup it is named for, and the output is gone as a closed pipe is.
+    /// open (a link planted at the path, a FIFO, a missing directory) is said once, not again
+    /// for the same reason until a reopen works, and the run goes on writing to the file it had:
+    /// nothing is lost, and the next SIGHUP tries again. On standard output, nothing happens,
+    /// unless it is a terminal: there SIGHUP is the hangup it is named for, and the output is
+    /// gone as a closed pipe is.
     func reopenOutput() {
         if writer.path == nil {
             if writer.isTerminal { outputError = .closed }
@@ -34,9 +36,15 @@ extension TraceRun {
         }
         do {
             if let e = try writer.reopen() {
-                printError("reopening output file \(writer.path ?? "") failed: \(e); still writing to the file opened before")
-            } else if emitTransitions && writer.isEmptyFile {
-                sink.appendTransitionHeader(to: &writer.buffer)  // text: a new file starts with its column header
+                if reopenRefusal != e {
+                    printError("reopening output file \(e.path) failed: \(e.reason); still writing to the file opened before")
+                }
+                reopenRefusal = e
+            } else {
+                reopenRefusal = nil
+                if emitTransitions && writer.isEmptyFile {
+                    sink.appendTransitionHeader(to: &writer.buffer)  // text: a new file starts with its column header
+                }
             }
         } catch {
             outputError = error

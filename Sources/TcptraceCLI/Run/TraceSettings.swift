@@ -62,9 +62,7 @@ extension TraceSelection {
         var f = filter
         var namespace: NetworkNamespace?
         if let netns {
-            guard let ns = NetworkNamespaces.resolve(netns, among: NetworkNamespaces.discover()) else {
-                throw .notFound("--netns \(netns): no such network namespace")
-            }
+            let ns = try NetworkNamespaces.resolve(netns, among: NetworkNamespaces.discover())
             namespace = ns
             f.netns = ns.inode
         }

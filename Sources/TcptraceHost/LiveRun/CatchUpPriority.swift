@@ -53,9 +53,12 @@ public struct CatchUpPriority: Sendable {
             rc = tcptrace_set_thread_fifo(Self.fifoPriority)
         }
         if rc != 0 {
+            let e = errno
             refused = true
+            // A systemd unit with RestrictRealtime=yes refuses SCHED_FIFO even to CAP_SYS_NICE.
+            let hint = scheduling == .fifo && e == EPERM ? "; a systemd unit's RestrictRealtime=yes forbids SCHED_FIFO: use --catch-up nice there" : ""
             printError(
-                "cannot raise the ring consumer's priority (\(String(cString: strerror(errno)))): events may be lost when CPUs are busy")
+                "cannot raise the ring consumer's priority (\(String(cString: strerror(e)))): events may be lost when CPUs are busy\(hint)")
             return
         }
         isRaised = true

@@ -3,11 +3,16 @@ import Synchronization
 import TcptraceCore
 
 /// `GET /metrics` over HTTP/1.1 on its own thread, so a scrape never waits for the ring consumer
-/// nor the consumer for a scrape. Bounded: `maxClients` at once (more are answered 503 and
-/// closed), `MetricsHTTP.maxHeadBytes` of request head (431), and `timeoutNanoseconds` per
-/// client from accept to the last byte sent (then closed).
+/// nor the consumer for a scrape. One poll loop serves every client. Bounded: `maxClients` at
+/// once, `MetricsHTTP.maxHeadBytes` of request head (431), `headTimeoutNanoseconds` from accept
+/// to a whole request head and `timeoutNanoseconds` to the last byte sent (then closed). Any
+/// local user can connect, so idle clients cannot keep a scraper out: past `maxClients`, the
+/// oldest client still without a whole request is closed to make room (503 only when every
+/// slot is sending an answer), and a new client's request is read as soon as it is accepted.
 public final class MetricsServer: @unchecked Sendable {
-    public static let maxClients = 64
+    public static let maxClients = 256
+    /// A scraper sends its request at once; an idle or trickling client is dropped after this.
+    public static let headTimeoutNanoseconds: UInt64 = 2_000_000_000
     public static let timeoutNanoseconds: UInt64 = 5_000_000_000
     /// How long one poll waits, so a stop is seen promptly.
     static let pollMilliseconds: Int32 = 200
@@ -34,6 +39,11 @@ public final class MetricsServer: @unchecked Sendable {
         if rc != 0 {
             let e = errno
             Glibc.close(fd)
+            if e == EACCES || e == EPERM {
+                // A port below net.ipv4.ip_unprivileged_port_start: a permission, not a busy port.
+                throw .notPermitted(
+                    "cannot listen on --metrics-address \(address): \(String(cString: strerror(e))) (ports below \(Sysctl.unprivilegedPortStart ?? 1024) need CAP_NET_BIND_SERVICE)")
+            }
             throw .cannotListen("cannot listen on --metrics-address \(address): \(String(cString: strerror(e)))")
         }
         listener = fd
@@ -82,7 +92,9 @@ public final class MetricsServer: @unchecked Sendable {
         var received: [UInt8] = []
         var response: [UInt8]? = nil
         var sent = 0
-        var deadline: UInt64
+        var accepted: UInt64
+        /// Until the request head is whole, the head timeout; then the exchange's.
+        var deadline: UInt64 { accepted + (response == nil ? MetricsServer.headTimeoutNanoseconds : MetricsServer.timeoutNanoseconds) }
     }
 
     private func serve() {
@@ -109,24 +121,36 @@ public final class MetricsServer: @unchecked Sendable {
                     clients.remove(at: i)
                 }
             }
-            if fds[0].revents & Int16(POLLIN) != 0 { accept(into: &clients, now: now) }
+            if fds[0].revents & Int16(POLLIN) != 0 { accept(into: &clients, now: now, chunk: &chunk) }
         }
         for c in clients { Glibc.close(c.fd) }
     }
 
-    /// Accepts what is waiting; past `maxClients`, answers 503 without reading and closes.
-    private func accept(into clients: inout [Client], now: UInt64) {
+    /// Accepts what is waiting. Past `maxClients`, the oldest client without a whole request is
+    /// closed to make room; when every slot is answering, the new one gets 503 and is closed.
+    /// A new client's request, often there already, is read at once.
+    private func accept(into clients: inout [Client], now: UInt64, chunk: inout [UInt8]) {
         for _ in 0..<256 {
             let fd = Glibc.accept(listener, nil, nil)
             if fd < 0 { return }
             _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
             _ = fcntl(fd, F_SETFL, O_NONBLOCK)
             if clients.count >= Self.maxClients {
-                MetricsHTTP.busy.withUnsafeBytes { _ = Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+                // Clients are in accept order: the first still reading is the oldest idle one.
+                guard let idle = clients.firstIndex(where: { $0.response == nil }) else {
+                    MetricsHTTP.busy.withUnsafeBytes { _ = Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+                    Glibc.close(fd)
+                    continue
+                }
+                Glibc.close(clients[idle].fd)
+                clients.remove(at: idle)
+            }
+            var client = Client(fd: fd, accepted: now)
+            if receive(&client, chunk: &chunk) || client.response != nil && send(&client) {
                 Glibc.close(fd)
                 continue
             }
-            clients.append(Client(fd: fd, deadline: now + Self.timeoutNanoseconds))
+            clients.append(client)
         }
     }
 

@@ -28,6 +28,16 @@ public final class LineWriter {
     /// Chunks under write-back before the oldest is waited for: the disk may fall this far
     /// (32 MB) behind before `flush` waits at all.
     static let writeBackWindow: Int64 = 4
+    /// After a stop signal, a write to an output that takes nothing for this long is given up.
+    public static let stallLimit: UInt64 = 1_000_000_000
+    /// After a stop signal, writing is given up this long after the stop was seen, stalled or not.
+    public static let stopLimit: UInt64 = 2_000_000_000
+    /// The first write error: from then on nothing is written (`flush` drops and counts).
+    public private(set) var failure: OutputError?
+    /// Lines dropped because the output was gone (one record each in JSON).
+    public private(set) var unwrittenLines: UInt64 = 0
+    /// When a flush first saw the stop signal.
+    private var stopSeenAt: UInt64?
     /// Regular files only: the file offset written up to, and where unstarted write-back begins.
     private var fileOffset: Int64 = -1
     private var writeBackStart: Int64 = 0
@@ -66,23 +76,21 @@ public final class LineWriter {
 
     /// Creates or truncates `path` for writing; with `append`, creates it or appends to it, and
     /// ends a last line left cut short (a full disk) so the first new record stays whole.
-    public static func open(path: String, append: Bool = false) throws(OutputError) -> LineWriter {
-        do {
-            let file = try FileDescriptor.open(path, O_WRONLY | O_CREAT | (append ? O_APPEND : O_TRUNC), mode: 0o644)
-            let writer = LineWriter(fd: file.raw, owned: file, path: path)
-            if append && !writer.endsWithWholeLine(path) { writer.buffer.append(UInt8(ascii: "\n")) }
-            return writer
-        } catch {
-            throw .failed(errno: error.code)
-        }
+    /// Through `OutputFile.open`: a link planted at the path is refused, never followed.
+    public static func open(path: String, append: Bool = false) throws(OutputFile.OpenError) -> LineWriter {
+        let file = try OutputFile.open(path, append: append)
+        let writer = LineWriter(fd: file.raw, owned: file, path: path)
+        if append && !writer.endsWithWholeLine() { writer.buffer.append(UInt8(ascii: "\n")) }
+        return writer
     }
 
-    /// Whether the file at `path` is empty or ends with a newline (read through a descriptor of
-    /// its own: the writer's is write-only).
-    private func endsWithWholeLine(_ path: String) -> Bool {
-        guard let file = try? FileDescriptor.open(path, O_RDONLY) else { return true }
+    /// Whether the file is empty or ends with a newline, read through a descriptor of its own on
+    /// the same file (/proc/self/fd: the writer's is write-only, and the path may have changed).
+    private func endsWithWholeLine() -> Bool {
         var st = stat()
-        guard fstat(file.raw, &st) == 0, st.st_size > 0 else { return true }
+        guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG, st.st_size > 0,
+            let file = try? FileDescriptor.open("/proc/self/fd/\(fd)", O_RDONLY)
+        else { return true }
         var last: UInt8 = 0
         return pread(file.raw, &last, 1, st.st_size - 1) == 1 ? last == UInt8(ascii: "\n") : true
     }
@@ -91,16 +99,17 @@ public final class LineWriter {
     /// whole lines only, goes to the old file first; then the path is opened for appending
     /// (created with the old file's permissions if missing) and the old file closed, so every
     /// line lands whole in exactly one of the two. Throws when writing to the old file fails;
-    /// returns the errno of a failed open, in which case the old file stays the output.
+    /// returns why the path could not be opened (a link or something other than a regular file
+    /// there: `OutputFile.reopen`), in which case the old file stays the output.
     /// Standard output: nothing to do.
-    public func reopen() throws(OutputError) -> Errno? {
+    public func reopen() throws(OutputError) -> OutputFile.OpenError? {
         guard let path else { return nil }
         try flush()
         var st = stat()
         let mode = fstat(fd, &st) == 0 ? st.st_mode & 0o7777 : 0o644
         let file: FileDescriptor
         do {
-            file = try FileDescriptor.open(path, O_WRONLY | O_CREAT | O_APPEND, mode: mode)
+            file = try OutputFile.reopen(path, mode: mode)
         } catch {
             return error
         }
@@ -128,24 +137,66 @@ public final class LineWriter {
         if storage.pointee.count >= flushThreshold { try flush() }
     }
 
+    /// Writes what is buffered. The first failure is thrown; from then on the output is gone and
+    /// every flush drops what is buffered, counting its lines (`unwrittenLines`). After a stop
+    /// signal, a write that makes no progress for `stallLimit`, or any still going on
+    /// `stopLimit` after the stop, is given up (`.stalled`): the signal and the nudges after it
+    /// (`StopSignal`) interrupt a write blocked on a stalled pipe.
     public func flush() throws(OutputError) {
+        if failure != nil {
+            dropBuffer(from: 0)
+            return
+        }
         var written = 0
         let count = storage.pointee.count
+        var lastProgress = SystemClock.monotonicNanoseconds()
         while written < count {
-            let n = retryingOnInterrupt { storage.pointee.withUnsafeBytes { write(fd, $0.baseAddress! + written, count - written) } }
+            let n = storage.pointee.withUnsafeBytes { write(fd, $0.baseAddress! + written, count - written) }
             if n < 0 {
                 let e = errno
-                if e == EAGAIN { continue }
-                storage.pointee.removeAll(keepingCapacity: true)
-                throw e == EPIPE ? .closed : .failed(errno: e)
+                if e == EINTR || e == EAGAIN {
+                    if stalledAfterStop(lastProgress: lastProgress) { try fail(.stalled, writtenUpTo: written) }
+                    continue
+                }
+                try fail(e == EPIPE ? .closed : .failed(errno: e), writtenUpTo: written)
             }
             written += n
+            lastProgress = SystemClock.monotonicNanoseconds()
+            if written < count && stalledAfterStop(lastProgress: lastProgress) { try fail(.stalled, writtenUpTo: written) }
         }
         storage.pointee.removeAll(keepingCapacity: true)
         if fileOffset >= 0 && written > 0 {
             fileOffset += Int64(written)
             paceWriteBack()
         }
+    }
+
+    /// After a stop: no byte taken for `stallLimit`, or `stopLimit` gone since the stop was seen.
+    private func stalledAfterStop(lastProgress: UInt64) -> Bool {
+        guard StopSignal.received != 0 else { return false }
+        let now = SystemClock.monotonicNanoseconds()
+        if stopSeenAt == nil { stopSeenAt = now }
+        return now &- max(lastProgress, stopSeenAt!) >= Self.stallLimit || now &- stopSeenAt! >= Self.stopLimit
+    }
+
+    /// The output is gone: what was not written is counted and dropped, and `error` thrown.
+    private func fail(_ error: OutputError, writtenUpTo written: Int) throws(OutputError) {
+        failure = error
+        dropBuffer(from: written)
+        throw error
+    }
+
+    /// Drops the buffer from `offset`, counting its lines (a line cut short counts as not written).
+    private func dropBuffer(from offset: Int) {
+        let count = storage.pointee.count
+        if offset < count {
+            unwrittenLines += storage.pointee.withUnsafeBytes { b in
+                var lines: UInt64 = 0
+                for byte in b[offset..<count] where byte == UInt8(ascii: "\n") { lines += 1 }
+                return lines
+            }
+        }
+        storage.pointee.removeAll(keepingCapacity: true)
     }
 
     /// Starts write-back of every whole chunk written since the last call; waits for the chunk
@@ -169,6 +220,17 @@ public final class LineWriter {
 
 /// One line on stderr, unbuffered.
 public func printError(_ message: String) {
-    var line = Array("tcptrace-bpf: \(message)\n".utf8)
-    line.withUnsafeMutableBytes { _ = write(2, $0.baseAddress, $0.count) }
+    writeStandardError(Array("tcptrace-bpf: \(message)\n".utf8))
+}
+
+/// Bytes to stderr, unbuffered, all of them unless it fails.
+public func writeStandardError(_ bytes: [UInt8]) {
+    bytes.withUnsafeBytes { b in
+        var done = 0
+        while done < b.count {
+            let n = retryingOnInterrupt { write(2, b.baseAddress! + done, b.count - done) }
+            if n <= 0 { return }
+            done += n
+        }
+    }
 }

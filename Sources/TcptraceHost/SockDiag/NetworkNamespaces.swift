@@ -33,7 +33,9 @@ public enum NetworkNamespaces {
                 if name == "." || name == ".." { continue }
                 var st = stat()
                 let path = "\(runNetns)/\(name)"
-                guard stat(path, &st) == 0, device == nil || UInt64(st.st_dev) == device else { continue }
+                guard stat(path, &st) == 0, device == nil || UInt64(st.st_dev) == device,
+                    tcptrace_namespace_type(path) == CLONE_NEWNET  // a stray file there is not a namespace
+                else { continue }
                 let inode = UInt32(truncatingIfNeeded: st.st_ino)
                 if var known = found[inode] {
                     known.name = known.name ?? name
@@ -59,13 +61,31 @@ public enum NetworkNamespaces {
     }
 
     /// The namespace a `--netns` value names: an inode, a path (`/run/netns/x`,
-    /// `/proc/PID/ns/net`), an `ip netns` name, or `host` (our own).
-    public static func resolve(_ spec: String, among all: [NetworkNamespace]) -> NetworkNamespace? {
-        if spec == "host" { return all.first { $0.isOwn } }
-        if let inode = UInt32(spec) { return all.first { $0.inode == inode } }
+    /// `/proc/PID/ns/net`), an `ip netns` name, or `host` (our own). A path must be a network
+    /// namespace (nsfs, NS_GET_NSTYPE): any other file's inode would become the kernel filter
+    /// and match nothing.
+    public static func resolve(_ spec: String, among all: [NetworkNamespace]) throws(SystemError) -> NetworkNamespace {
+        if spec == "host", let own = all.first(where: { $0.isOwn }) { return own }
+        if let inode = UInt32(spec) {
+            guard let known = all.first(where: { $0.inode == inode }) else {
+                throw .notFound("--netns \(spec): no network namespace with this inode on this host")
+            }
+            return known
+        }
         if let named = all.first(where: { $0.name == spec }) { return named }
         var st = stat()
-        guard stat(spec, &st) == 0 else { return nil }
+        guard stat(spec, &st) == 0 else {
+            let e = Errno.current
+            throw .notFound(
+                e.code == ENOENT
+                    ? "--netns \(spec): no such network namespace (neither an `ip netns` name nor a path)"
+                    : "--netns \(spec): cannot read it: \(e)")
+        }
+        let type = tcptrace_namespace_type(spec)
+        guard type == CLONE_NEWNET else {
+            let what = type < 0 ? "cannot open it: \(Errno(-type))" : "not a network namespace (\(type == 0 ? "a " + OutputFile.kindName(st.st_mode & S_IFMT) : "a namespace of another kind"))"
+            throw .notFound("--netns \(spec): \(what); give /proc/PID/ns/net, /run/netns/NAME, an inode or an `ip netns` name")
+        }
         let inode = UInt32(truncatingIfNeeded: st.st_ino)
         return all.first { $0.inode == inode } ?? NetworkNamespace(inode: inode, path: spec)
     }

@@ -42,6 +42,11 @@ public enum Sysctl {
         return TCPSysctls(raw: ["net.ipv4.ip_local_port_range": text]).ipLocalPortRange ?? .linuxDefault
     }
 
+    /// `net.ipv4.ip_unprivileged_port_start`: binding below it needs CAP_NET_BIND_SERVICE.
+    public static var unprivilegedPortStart: Int? {
+        readFile("/proc/sys/net/ipv4/ip_unprivileged_port_start").flatMap { Int($0.filter { !$0.isWhitespace }) }
+    }
+
     /// TcpExt counters from /proc/net/netstat.
     public static func tcpExtCounters() -> TCPExtCounters {
         readFile("/proc/net/netstat").map { TCPExtCounters(procNetNetstat: $0) } ?? TCPExtCounters()
