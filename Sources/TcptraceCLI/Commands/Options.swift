@@ -66,9 +66,12 @@ public struct TraceSelection: ParsableArguments {
     var ringBufferSize: UInt64 = 8 << 20
 
     @Option(
-        help: ArgumentHelp("Report a socket once it has been in CLOSE_WAIT this long.", valueName: "duration"),
+        name: .customLong("close-wait-threshold"),
+        help: ArgumentHelp("Report a socket once it has been in CLOSE_WAIT this long (default 30s; diagnose: 5s).", valueName: "duration"),
         transform: { s in try parsed { () throws(ValueParseError) in try OptionValues.duration(s) } })
-    var closeWaitThreshold: UInt64 = 30_000_000_000
+    var closeWaitThresholdOption: UInt64?
+    /// 30 s unless set (`diagnose` has its own default).
+    var closeWaitThreshold: UInt64 { closeWaitThresholdOption ?? 30_000_000_000 }
 
     @Option(help: ArgumentHelp("Most connections tracked at once; the least recently active are evicted past it.", valueName: "n"))
     var maxConnections: Int = 100_000
@@ -85,6 +88,18 @@ public struct TraceSelection: ParsableArguments {
     @Option(help: ArgumentHelp("Only sockets of the container whose id starts with this (docker, containerd, cri-o, podman; at least 4 characters).", valueName: "id"))
     var container: String?
 
+    @Option(
+        name: .customLong("threshold"),
+        help: ArgumentHelp("Set a finding threshold, NAME=VALUE (repeatable; see the README's thresholds table), e.g. port_use_warning=40.", valueName: "name=value"))
+    var thresholdAssignments: [String] = []
+
+    /// The findings' thresholds with `--threshold` applied.
+    var thresholds: FindingThresholds {
+        var t = FindingThresholds()
+        for a in thresholdAssignments { try? t.set(a) }
+        return t
+    }
+
     @Flag(name: .shortAndLong, help: "Print libbpf's log (verifier messages) and the capabilities kept after attaching on standard error.")
     var verbose = false
 
@@ -97,6 +112,8 @@ public struct TraceSelection: ParsableArguments {
                 throw ValidationError("--comm must be 1 to 15 bytes (the kernel keeps 15 of a command name)")
             }
         }
+        var t = FindingThresholds()
+        for a in thresholdAssignments { try parsed { () throws(ValueParseError) in try t.set(a) } }
         if pid == 0 { throw ValidationError("--pid must be a process id greater than 0") }
         if cgroup != nil && container != nil { throw ValidationError("--cgroup and --container exclude each other") }
         if let container, container.count < 4 { throw ValidationError("--container needs at least 4 characters of the id") }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import TcptraceHost
+import TcptraceCore
 
 /// `tcptrace-bpf`: tracing is the default subcommand, so `tcptrace-bpf --port 80` traces.
 public struct TcptraceCommand: ParsableCommand {
@@ -10,7 +11,13 @@ public struct TcptraceCommand: ParsableCommand {
             try command.run()
             exitProcess(0)
         } catch {
-            let code = exitCode(for: error)
+            var code = exitCode(for: error)
+            // diagnose is a monitoring plugin: whatever keeps it from watching is UNKNOWN (3).
+            if (arguments ?? Array(CommandLine.arguments.dropFirst())).first == "diagnose", code != .success,
+                ![0, 1, 2, 3].contains(code.rawValue)
+            {
+                code = ExitCode(PluginStatus.unknown.rawValue)
+            }
             let message = self.message(for: error, arguments: arguments ?? Array(CommandLine.arguments.dropFirst()))
             if code == .success || message.isEmpty {
                 self.exit(withError: error)  // --help, --version, or already reported
@@ -53,7 +60,7 @@ public struct TcptraceCommand: ParsableCommand {
               tcptrace-bpf --pid 1234 --format json  sockets owned by pid 1234
             """,
         version: "0.1.0",
-        subcommands: [TraceCommand.self, TopCommand.self, CensusCommand.self, DoctorCommand.self, ReportCommand.self],
+        subcommands: [TraceCommand.self, TopCommand.self, CensusCommand.self, DoctorCommand.self, DiagnoseCommand.self, ReportCommand.self],
         defaultSubcommand: TraceCommand.self
     )
 

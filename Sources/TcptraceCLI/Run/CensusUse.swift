@@ -7,4 +7,5 @@ struct CensusUse: OptionSet {
     let rawValue: UInt8
     static let output = CensusUse(rawValue: 1)
     static let metrics = CensusUse(rawValue: 2)
+    static let findings = CensusUse(rawValue: 4)
 }

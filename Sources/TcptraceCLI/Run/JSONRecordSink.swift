@@ -17,5 +17,6 @@ struct JSONRecordSink: RecordSink {
 
     func append(_ l: LingererRecord, to out: inout [UInt8]) { JSONLines.append(l, to: &out) }
     func append(_ c: Census, to out: inout [UInt8]) { JSONLines.append(c, to: &out) }
+    func append(_ f: inout FindingRecord, to out: inout [UInt8]) { JSONLines.append(f, to: &out) }
     func append(_ s: RunSummary, to out: inout [UInt8]) { JSONLines.append(s, to: &out) }
 }

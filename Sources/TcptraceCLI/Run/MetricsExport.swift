@@ -87,7 +87,8 @@ extension TraceRun {
             MetricsSnapshot(
                 summary: s, census: m.census, lingerers: m.lingerers, tracked: table.count,
                 timeWaitOverflow: final ? s.timeWaitOverflow : overflow.sinceStart(),
-                hostRetransmittedSegments: ProcessSelf.retransmittedSegments(), programs: tracer.programRunStats()))
+                hostRetransmittedSegments: ProcessSelf.retransmittedSegments(), programs: tracer.programRunStats(),
+                findings: findings.tracker.counts))
         m.writeTextfile()
         if final { m.server?.stop() }
     }

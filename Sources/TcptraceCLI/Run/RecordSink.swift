@@ -27,6 +27,20 @@ protocol RecordSink {
     func append(censusRound: [Census], to out: inout [UInt8])
     func append(_ s: RunSummary, to out: inout [UInt8])
 
+    /// A finding opened, changed severity or closed.
+    func append(_ f: inout FindingRecord, to out: inout [UInt8])
+    /// The end of the run: the summary, or (`diagnose`) the findings open then.
+    func appendEnd(_ s: RunSummary, findings: [Finding], to out: inout [UInt8])
+    /// How often the analyzers run (nil: never).
+    static var findingsInterval: UInt64? { get }
+    /// Whether the run says on standard error that it started (not `diagnose`: nothing unasked).
+    static var saysStart: Bool { get }
+    /// How often a progress line is due (nil: none).
+    var progressInterval: UInt64? { get }
+    func sayProgress(left: UInt64?, summary: RunSummary, lingerers: Int, open: [Finding])
+    /// Clears the progress line.
+    func endProgress()
+
     /// How often a live view gets its turn (`refresh`); nil: this sink is no live view.
     static var screenInterval: UInt64? { get }
     /// A live view's turn (`top`): false when the user asked to quit.
@@ -38,5 +52,12 @@ extension RecordSink {
         for c in censusRound { append(c, to: &out) }
     }
     static var screenInterval: UInt64? { nil }
+    func append(_ f: inout FindingRecord, to out: inout [UInt8]) {}
+    func appendEnd(_ s: RunSummary, findings: [Finding], to out: inout [UInt8]) { append(s, to: &out) }
+    static var findingsInterval: UInt64? { 10_000_000_000 }
+    static var saysStart: Bool { true }
+    var progressInterval: UInt64? { nil }
+    func sayProgress(left: UInt64?, summary: RunSummary, lingerers: Int, open: [Finding]) {}
+    func endProgress() {}
     func refresh(_ live: LiveRun, to out: inout [UInt8]) -> Bool { true }
 }

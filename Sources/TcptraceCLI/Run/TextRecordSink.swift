@@ -21,5 +21,6 @@ struct TextRecordSink: RecordSink {
 
     func append(_ l: LingererRecord, to out: inout [UInt8]) { text.append(l, color: color, to: &out) }
     func append(_ c: Census, to out: inout [UInt8]) { text.appendCensus(c, to: &out) }
+    func append(_ f: inout FindingRecord, to out: inout [UInt8]) { text.appendRecord(&f, to: &out) }
     func append(_ s: RunSummary, to out: inout [UInt8]) { text.appendSummary(s, to: &out) }
 }

@@ -66,6 +66,9 @@ final class TraceRun<Sink: RecordSink> {
     let emitTransitions: Bool
     let emitConnections: Bool
     let emitLingerers: Bool
+    let emitFindings: Bool
+    /// Evidence, analyzers and open findings.
+    let findings: FindingsWork
     /// The kernel aggregates transitions (`Tracer.Configuration.aggregate`).
     let aggregated: Bool
     /// The first output error; it stops the run.
@@ -82,6 +85,8 @@ final class TraceRun<Sink: RecordSink> {
     var lossReport = LossReport()
     /// `--metrics-address`, `--metrics-textfile`; nil without them.
     var metrics: MetricsExport?
+    /// When a `--duration` run ends (monotonic ns).
+    var deadline: UInt64?
     /// Declared last: the fields before it keep offsets fixed for every `Sink`.
     let sink: Sink
 
@@ -112,6 +117,8 @@ final class TraceRun<Sink: RecordSink> {
         emitTransitions = settings.events.contains(.transitions)
         emitConnections = settings.events.contains(.connections)
         emitLingerers = settings.events.contains(.lingerers)
+        emitFindings = settings.events.contains(.findings)
+        findings = FindingsWork(thresholds: settings.thresholds, saysMissing: true)
         lingererHolders = LingererHolders(limit: settings.maxConnections)
         censusTaker = CensusTaker(filter: settings.censusFilter, only: namespaces.only)
         aggregated = settings.tracerConfiguration(filter: filter).aggregate
@@ -140,8 +147,11 @@ final class TraceRun<Sink: RecordSink> {
         seedPreexistingSockets()
         dropPrivileges(tracer)
         let deadline = settings.duration.map { SystemClock.monotonicNanoseconds() + $0 }
-        printError(
-            "tracing TCP state transitions\(settings.duration == nil ? "" : " for \(settings.duration! / 1_000_000) ms"); Ctrl-C to end")
+        if Sink.saysStart {
+            printError(
+                "tracing TCP state transitions\(settings.duration == nil ? "" : " for \(settings.duration! / 1_000_000) ms"); Ctrl-C to end")
+        }
+        self.deadline = deadline
         if emitTransitions { sink.appendTransitionHeader(to: &writer.buffer) }
 
         var overflow = TimeWaitOverflow()
@@ -207,6 +217,7 @@ final class TraceRun<Sink: RecordSink> {
     func emitOutcome(_ outcome: inout ConnectionTable.Outcome, out: UnsafeMutablePointer<[UInt8]>) -> Bool {
         let hot = self.hot
         if var c = outcome.connection {
+            findings.observe(connection: c)
             if emitConnections {
                 containers.name(&c.identity, now: c.time)
                 sink.append(&c, to: &out.pointee, timeCache: &hot.pointee.timeCache)
@@ -237,6 +248,8 @@ final class TraceRun<Sink: RecordSink> {
         i.census = settings.censusInterval ?? Sink.defaultCensusInterval
         if metrics != nil { i.metrics = MetricsExport.interval }
         i.screen = Sink.screenInterval
+        i.findings = Sink.findingsInterval
+        i.progress = sink.progressInterval
         return i
     }
 
@@ -255,6 +268,13 @@ final class TraceRun<Sink: RecordSink> {
             startCensus(for: .output)
         case .metrics:
             publishMetrics(tracer, overflow: overflow)
+        case .findings:
+            startCensus(for: .findings)
+            evaluateFindings(tracer, overflow: overflow)
+        case .progress:
+            sink.sayProgress(
+                left: deadline.map { $0 > SystemClock.monotonicNanoseconds() ? $0 - SystemClock.monotonicNanoseconds() : 0 },
+                summary: summary, lingerers: findings.evidence.holders.values.reduce(0) { $0 + $1.open.count }, open: findings.tracker.ranked)
         case .screen:
             let live = LiveRun(summary: summary, lost: tracer.lostEvents) { [table] in table.state(of: $0) == .closeWait }
             if !sink.refresh(live, to: &writer.buffer) { StopSignal.request() }
@@ -271,10 +291,18 @@ final class TraceRun<Sink: RecordSink> {
         if let grew = overflow.sinceStart() { summary.timeWaitOverflow = grew }
         publishMetrics(tracer, overflow: overflow, final: true)
         if Sink.saysLossAsItHappens { lossReport.sayNew(summary.lost) }
+        if Sink.findingsInterval != nil {
+            // The last word: a census now, the counters as they end.
+            startCensus(for: .findings)
+            censusJob.wait()
+            collectCensus()
+            evaluateFindings(tracer, overflow: overflow, final: true)
+        }
+        sink.endProgress()
         flush()
         let unwrittenBeforeSummary = writer.unwrittenLines
         if outputError == nil {
-            sink.append(summary, to: &writer.buffer)
+            sink.appendEnd(summary, findings: findings.tracker.ranked, to: &writer.buffer)
             flush()
         }
         guard let outputError, !outputClosed else { return .success }
@@ -352,12 +380,24 @@ final class TraceRun<Sink: RecordSink> {
             if let error = taken.error { printError("census failed: \(error)") }
         }
         if uses.contains(.metrics) { noteCensus(taken) }
+        if taken.error == nil { findings.observe(census: taken.records) }
     }
 
     func emit(_ l: LingererRecord) {
         countForMetrics(l)
+        findings.observe(lingerer: l)
         guard emitLingerers else { return }
         sink.append(l, to: &writer.buffer)
+    }
+
+    /// The analyzers now; the records of what changed go to the sink.
+    func evaluateFindings(_ tracer: Tracer, overflow: TimeWaitOverflow, final: Bool = false) {
+        let lost = final ? summary.lost : tracer.lostEvents
+        let changed = findings.evaluate(
+            now: SystemClock.wallNow(), namespaces: namespaces.namespaces, lost: lost, events: summary.events,
+            timeWaitOverflow: overflow.sinceStart())
+        guard emitFindings else { return }
+        for var r in changed { sink.append(&r, to: &writer.buffer) }
     }
 
     /// Writes what is buffered; a failure stops the run.

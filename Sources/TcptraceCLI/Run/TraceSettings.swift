@@ -20,6 +20,8 @@ struct TraceSettings {
     var verbose = false
     var catchUp: CatchUpScheduling = .nice
     var ringBufferBytes: UInt64 = 8 << 20
+    /// Where evidence turns into findings (`--threshold`).
+    var thresholds = FindingThresholds()
 
     /// The kernel program's configuration for `filter` (the places looked up).
     func tracerConfiguration(filter: TraceFilter) -> Tracer.Configuration {
@@ -45,6 +47,7 @@ extension TraceSelection {
         s.duration = duration
         s.verbose = verbose
         s.ringBufferBytes = ringBufferSize
+        s.thresholds = thresholds
         return s
     }
 

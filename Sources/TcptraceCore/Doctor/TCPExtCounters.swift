@@ -6,6 +6,8 @@ public struct TCPExtCounters: Hashable, Sendable {
     public var listenOverflows: UInt64?
     /// TcpExtTCPReqQFullDrop: SYNs dropped because the SYN backlog was full and syncookies off.
     public var reqQueueFullDrop: UInt64?
+    /// TcpExtListenDrops: SYNs and final ACKs dropped at a listener (overflows and other drops).
+    public var listenDrops: UInt64?
     public init(timeWaitOverflow: UInt64? = nil, listenOverflows: UInt64? = nil, reqQueueFullDrop: UInt64? = nil) {
         self.timeWaitOverflow = timeWaitOverflow
         self.listenOverflows = listenOverflows
@@ -25,6 +27,7 @@ public struct TCPExtCounters: Hashable, Sendable {
                     case "TCPTimeWaitOverflow": timeWaitOverflow = UInt64(value)
                     case "ListenOverflows": listenOverflows = UInt64(value)
                     case "TCPReqQFullDrop": reqQueueFullDrop = UInt64(value)
+                    case "ListenDrops": listenDrops = UInt64(value)
                     default: break
                     }
                 }

@@ -14,12 +14,15 @@ public struct MetricsSnapshot: Sendable {
     public var programs: [ProgramRunStats]
     /// TIME_WAIT destinations shown (the most first).
     public var topTimeWait: Int
+    /// Open findings by kind and severity (nil: the run does not derive findings).
+    public var findings: [FindingKind: [FindingSeverity: Int]]?
 
     public init(
         summary: RunSummary, census: [Census]? = nil, lingerers: LingererTally = LingererTally(), tracked: Int = 0,
         timeWaitOverflow: UInt64? = nil, hostRetransmittedSegments: UInt64? = nil, programs: [ProgramRunStats] = [],
-        topTimeWait: Int = 10
+        topTimeWait: Int = 10, findings: [FindingKind: [FindingSeverity: Int]]? = nil
     ) {
+        self.findings = findings
         self.summary = summary
         self.census = census
         self.lingerers = lingerers

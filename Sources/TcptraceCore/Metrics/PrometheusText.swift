@@ -70,6 +70,15 @@ public struct PrometheusText {
             sample("tcptrace_host_retransmitted_segments_total", [], n)
         }
 
+        if let findings = s.findings {
+            family("tcptrace_findings", .gauge, "Open findings (diagnose's verdicts), by kind and severity.")
+            for kind in FindingKind.allCases {
+                for severity in FindingSeverity.allCases {
+                    sample("tcptrace_findings", [("kind", kind.rawValue), ("severity", severity.rawValue)], UInt64(findings[kind]?[severity] ?? 0))
+                }
+            }
+        }
+
         family("tcptrace_lost_events_total", .counter, "Transitions the tracer did not deliver, by cause.")
         sample("tcptrace_lost_events_total", [("cause", "ring_buffer_full")], sum.lost.ringBufferFull)
         sample("tcptrace_lost_events_total", [("cause", "recursion")], sum.lost.recursionMisses)

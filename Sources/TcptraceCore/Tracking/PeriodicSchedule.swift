@@ -18,10 +18,14 @@ public struct PeriodicSchedule: Sendable {
         /// A live view's turn (`top`): keys read, and a frame drawn when one is due or the
         /// terminal was resized.
         case screen
+        /// The analyzers over what the run has seen: `finding` records for what changed.
+        case findings
+        /// A progress line on standard error (`diagnose` on a terminal).
+        case progress
 
         /// The one-second checks look at once (the start-up census may have seeded lingerers);
         /// slower work waits one interval first.
-        public var runsAtStart: Bool { self == .lossReport || self == .lingererCheck || self == .screen }
+        public var runsAtStart: Bool { self == .lossReport || self == .lingererCheck || self == .screen || self == .progress }
     }
 
     /// Nanoseconds between two runs of each kind of work; nil or 0: never.
@@ -33,6 +37,8 @@ public struct PeriodicSchedule: Sendable {
         public var census: UInt64? = nil
         public var metrics: UInt64? = nil
         public var screen: UInt64? = nil
+        public var findings: UInt64? = nil
+        public var progress: UInt64? = nil
 
         public init() {}
 
@@ -46,6 +52,8 @@ public struct PeriodicSchedule: Sendable {
                 case .census: return census
                 case .metrics: return metrics
                 case .screen: return screen
+                case .findings: return findings
+                case .progress: return progress
                 }
             }
             set {
@@ -57,6 +65,8 @@ public struct PeriodicSchedule: Sendable {
                 case .census: census = newValue
                 case .metrics: metrics = newValue
                 case .screen: screen = newValue
+                case .findings: findings = newValue
+                case .progress: progress = newValue
                 }
             }
         }

@@ -19,7 +19,7 @@ extension HTMLReportModel {
         }
     }
 
-    public func html(summary: RunSummary, stats: Replay.InputStats, inputs: [String]) -> String {
+    public func html(summary: RunSummary, stats: Replay.InputStats, inputs: [String], findings: [Finding]? = nil) -> String {
         var m = Markup()
         let start = buckets.origin ?? summary.start.nanoseconds
         let end = max(self.end ?? summary.end.nanoseconds, summary.end.nanoseconds, start + 1)
@@ -28,6 +28,7 @@ extension HTMLReportModel {
         m.raw(Self.css)
         m.raw("</style></head><body><main>")
         header(&m, summary: summary, stats: stats, inputs: inputs)
+        if let findings { Self.findings(&m, findings) }
         lossBanner(&m, summary: summary, stats: stats)
         figures(&m, summary: summary)
         m.raw("<section><h2>Sockets by state over time</h2>")
@@ -59,6 +60,7 @@ extension HTMLReportModel {
         .sub{color:#555;margin:0 0 10px}code{font-family:"DejaVu Sans Mono",monospace;font-size:12px}
         .banner{padding:10px 14px;border-radius:4px;font-weight:bold;margin:10px 0}
         .banner.ok{background:#e7f4e4;border:1px solid #59a14f}.banner.warn{background:#fff4e0;border:1px solid #f28e2b}.banner.bad{background:#fde8e8;border:2px solid #c62828;color:#8e0000;font-size:16px}
+        .finding{border-left:4px solid #59a14f;padding:2px 10px;margin:8px 0}.finding.warning{border-color:#f28e2b}.finding.critical{border-color:#c62828}
         .banner span{font-weight:normal;display:block;font-size:13px;color:#333}
         .figs{display:flex;flex-wrap:wrap;gap:8px;margin:10px 0}
         .fig{border:1px solid #ddd;border-radius:4px;padding:6px 12px;min-width:110px}
@@ -74,6 +76,37 @@ extension HTMLReportModel {
         """
 
     // MARK: - Sections
+
+    /// The verdict first: each finding with its evidence and fix, most severe first.
+    static func findings(_ m: inout Markup, _ findings: [Finding]) {
+        let status = PluginStatus(worst: Finding.worst(findings))
+        m.raw("<section><h2>Findings</h2>")
+        m.raw("<div class=\"banner \(status == .critical ? "bad" : status == .warning ? "warn" : "ok")\">")
+        m.text("TCP \(status.label): \(findings.isEmpty ? "nothing found" : "\(findings.count) findings")")
+        m.raw("</div>")
+        for f in findings {
+            m.raw("<div class=\"finding \(f.severity.rawValue)\"><p><b>")
+            m.text("[\(f.severity.rawValue.uppercased())] \(f.kind.rawValue)")
+            m.raw("</b> ")
+            m.text(f.title)
+            m.raw("</p><table><tr><th>evidence</th><th>value</th><th>source</th></tr>")
+            for e in f.evidence {
+                m.raw("<tr><td>")
+                m.text(e.name)
+                m.raw("</td><td>")
+                m.text("\(TextLines.number(e.value)) \(e.unit)")
+                m.raw("</td><td>")
+                m.text(e.source)
+                m.raw("</td></tr>")
+            }
+            m.raw("</table><p><b>Fix:</b> ")
+            m.text(f.advice)
+            m.raw("<br/><b>Why:</b> ")
+            m.text(f.fact)
+            m.raw("</p></div>")
+        }
+        m.raw("</section>")
+    }
 
     func header(_ m: inout Markup, summary: RunSummary, stats: Replay.InputStats, inputs: [String]) {
         m.raw("<h1>tcptrace-bpf report</h1><p class=\"sub\">")
