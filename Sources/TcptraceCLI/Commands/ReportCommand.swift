@@ -48,6 +48,18 @@ public struct ReportCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Also write the report as one self-contained HTML page (timeline, lingerers, durations) to this file.", valueName: "path"))
     var html: String?
 
+    @Option(
+        name: .customLong("threshold"),
+        help: ArgumentHelp("Set a finding threshold, NAME=VALUE (repeatable; see the README's thresholds table).", valueName: "name=value"))
+    var thresholdAssignments: [String] = []
+
+    /// The findings' thresholds with `--threshold` applied (checked in `validate`).
+    var thresholds: FindingThresholds {
+        var t = FindingThresholds()
+        for a in thresholdAssignments { try? t.set(a) }
+        return t
+    }
+
     @Argument(help: ArgumentHelp("Recorded JSON-lines files, plain or gzip; '-' or none for standard input.", valueName: "file"))
     var files: [String] = []
 
@@ -68,6 +80,8 @@ public struct ReportCommand: ParsableCommand {
         if reorderWindow > 3_600_000_000_000 { throw ValidationError("--reorder-window must be at most 1h") }
         if files.contains("") { throw ValidationError("an input file name is empty") }
         if let html, html.isEmpty { throw ValidationError("--html needs a file path") }
+        var t = FindingThresholds()
+        for a in thresholdAssignments { try parsed { () throws(ValueParseError) in try t.set(a) } }
     }
 
     public func run() throws {

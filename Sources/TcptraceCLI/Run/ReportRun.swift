@@ -16,13 +16,24 @@ final class ReportRun {
     /// Malformed lines named on stderr; the rest are only counted.
     static let maxExamples = 10
     var examples = 0
+    /// Findings derived from the log as a live run derives them: evaluated every
+    /// `findingsInterval` of log time, and at the end.
+    var evidence = DiagnosisEvidence()
+    var tracker = FindingTracker()
+    let thresholds: FindingThresholds
+    var nextEvaluation: WallTime?
+    static let findingsInterval: Int64 = 10_000_000_000
+    var progress: ReportProgress?
 
     init(options: ReportCommand) {
         self.options = options
         json = options.format == .json
+        thresholds = options.thresholds
         replay = Replay(
             table: ConnectionTable(capacity: options.maxConnections, lingerThresholdNanoseconds: options.closeWaitThreshold),
             since: options.since, until: options.until, reorderWindowNanoseconds: Int64(options.reorderWindow))
+        // Census and summary records, and the log's own findings, are evidence.
+        replay.emitsStateChanges = true
     }
 
     func run() -> ExitStatus {
@@ -37,6 +48,7 @@ final class ReportRun {
             }
         }
         let inputs = options.files.isEmpty ? ["-"] : options.files
+        progress = ReportProgress(paths: inputs)
         for path in inputs {
             let log: RecordedLog
             do {
@@ -49,6 +61,7 @@ final class ReportRun {
             var versionError: String?
             do {
                 try log.forEachLine { line, number, cut in
+                    if number & 4095 == 0 { progress?.tick(reading: log) }
                     if cut {
                         replay.countMalformedLine()
                         malformed(name, number, "line longer than \(RecordedLog.maxLineBytes) bytes")
@@ -74,14 +87,17 @@ final class ReportRun {
                 printError(versionError)
                 return .dataError
             }
+            progress?.finished(log)
             if let status = flushOrStop() { return status }
         }
+        progress?.end()
 
         let atEnd = replay.finish(emit)
         for var l in atEnd {
             l.event = .openAtEnd
             emit(.lingerer(l))
         }
+        let open = evaluateFindings(at: replay.summary.end, final: true)
         let stats = replay.stats
         if examples < stats.malformed && stats.malformed > 0 {
             printError("\(stats.malformed) malformed lines in all (the first \(examples) named above)")
@@ -91,9 +107,15 @@ final class ReportRun {
                 stats, end: replay.summary.end, inputs: inputs, closeWaitThresholdNanoseconds: options.closeWaitThreshold,
                 to: &writer.buffer)
             JSONLines.append(replay.summary, to: &writer.buffer)
+            for f in open where page == nil { JSONLines.append(FindingRecord(event: .present, time: replay.summary.end, finding: f), to: &writer.buffer) }
         } else {
             text.appendSummary(replay.summary, to: &writer.buffer)
             text.appendInputStats(stats, to: &writer.buffer)
+            if page == nil {
+                writer.buffer.append(contentsOf: "\nfindings at the end of the log:\n".utf8)
+                if open.isEmpty { writer.buffer.append(contentsOf: "  none\n".utf8) }
+                for f in open { writer.buffer.append(contentsOf: "  [\(f.severity.rawValue.uppercased())] \(f.kind.rawValue): \(f.title)\n    fix: \(f.advice)\n".utf8) }
+            }
         }
         if let status = flushOrStop() { return status }
         if let status = writePage(stats: stats, inputs: inputs) { return status }
@@ -105,6 +127,7 @@ final class ReportRun {
     }
 
     func emit(_ o: Replay.Output) {
+        observe(o)
         if page != nil {
             page!.model.observe(o)
             return
@@ -114,7 +137,7 @@ final class ReportRun {
             if json { JSONLines.append(c, to: &writer.buffer) } else { text.append(c, to: &writer.buffer) }
         case .lingerer(let l):
             if json { JSONLines.append(l, to: &writer.buffer) } else { text.append(l, color: false, to: &writer.buffer) }
-        case .transition, .census, .recordedSummary: return
+        case .transition, .census, .recordedSummary, .finding: return
         }
         if outputError == nil {
             do { try writer.flushIfFull() } catch { outputError = error }
@@ -125,7 +148,7 @@ final class ReportRun {
     func writePage(stats: Replay.InputStats, inputs: [String]) -> ExitStatus? {
         guard let pageWriter = page?.writer, var model = page?.model else { return nil }
         model.close(at: replay.summary.end)
-        pageWriter.buffer.append(contentsOf: model.html(summary: replay.summary, stats: stats, inputs: inputs).utf8)
+        pageWriter.buffer.append(contentsOf: model.html(summary: replay.summary, stats: stats, inputs: inputs, findings: tracker.ranked).utf8)
         do {
             try pageWriter.flush()
         } catch {
@@ -133,6 +156,55 @@ final class ReportRun {
             return .ioError
         }
         return nil
+    }
+
+    /// The evidence in each output, and an evaluation each `findingsInterval` of log time.
+    func observe(_ o: Replay.Output) {
+        let time: WallTime
+        switch o {
+        case .connection(let c):
+            evidence.observe(connection: c)
+            time = c.time
+        case .lingerer(let l):
+            evidence.observe(lingerer: l, container: l.identity.container.flatMap { ContainerRegistry.shared.info($0)?.shortName })
+            time = l.time
+        case .census(let c):
+            evidence.observe(censusCounts: c)
+            time = c.time
+        case .recordedSummary(let lost):
+            evidence.lost.ringBufferFull += lost.ringBufferFull
+            evidence.lost.recursionMisses += lost.recursionMisses
+            evidence.lost.undecodable += lost.undecodable
+            return
+        case .finding(let f):
+            evidence.observe(recorded: f)
+            return
+        case .transition(let t):
+            time = t.time
+        }
+        guard let next = nextEvaluation else {
+            nextEvaluation = WallTime(nanoseconds: time.nanoseconds + Self.findingsInterval)
+            return
+        }
+        if time >= next {
+            _ = evaluateFindings(at: time, final: false)
+            nextEvaluation = WallTime(nanoseconds: time.nanoseconds + Self.findingsInterval)
+        }
+    }
+
+    /// The analyzers now (log time); the changes are written as `finding` records (not with
+    /// --html, whose page has them). Returns the open findings, ranked.
+    @discardableResult
+    func evaluateFindings(at time: WallTime, final: Bool) -> [Finding] {
+        evidence.now = max(evidence.now, time)
+        evidence.events = replay.stats.transitions
+        let changed = tracker.update(Diagnosis.findings(evidence, thresholds: thresholds), at: time)
+        if page == nil && !final {
+            for var r in changed {
+                if json { JSONLines.append(r, to: &writer.buffer) } else { text.appendRecord(&r, to: &writer.buffer) }
+            }
+        }
+        return tracker.ranked
     }
 
     func malformed(_ name: String, _ number: UInt64?, _ why: String) {

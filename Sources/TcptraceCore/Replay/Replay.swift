@@ -13,6 +13,8 @@ public struct Replay: Sendable {
         case census(CensusCounts)
         /// With `emitsStateChanges` only: the loss a live run's `summary` record in the log counted.
         case recordedSummary(LostEvents)
+        /// With `emitsStateChanges` only: a `finding` record in the log (a live run's verdict).
+        case finding(FindingRecord)
     }
 
     /// Counts about the input itself.
@@ -82,6 +84,9 @@ public struct Replay: Sendable {
                 see(time)
                 if emitsStateChanges && type == "summary", case .success(.some(let s)) = RecordLineParser.read(line, as: RecordedSummary.self) {
                     emit(.recordedSummary(s.lost))
+                }
+                if emitsStateChanges && type == "finding", case .success(.some(let f)) = RecordLineParser.read(line, as: FindingRecord.self) {
+                    emit(.finding(f))
                 }
                 if emitsStateChanges && type == "census", case .success(.some(let c)) = RecordLineParser.read(line, as: CensusCounts.self) {
                     if pendingCensus.count >= Self.maxPendingCensus { emit(.census(pendingCensus.removeFirst())) }

@@ -28,6 +28,8 @@ public final class RecordedLog {
     /// As given; "-" is standard input.
     public let path: String
     let file: gzFile
+    /// The file's size when it is a regular file (for progress); nil for a pipe.
+    public let totalBytes: UInt64?
     var buffer: [UInt8]
 
     public init(path: String) throws(ReadError) {
@@ -39,6 +41,8 @@ public final class RecordedLog {
             throw .open(path: path, errno: error.code)
         }
         // zlib owns the descriptor from here (gzclose closes it).
+        var st = stat()
+        totalBytes = fstat(descriptor.raw, &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG ? UInt64(st.st_size) : nil
         guard let f = gzdopen(descriptor.raw, "rb") else { throw .open(path: path, errno: errno == 0 ? ENOMEM : errno) }
         _ = descriptor.release()
         gzbuffer(f, UInt32(Self.readSize))
@@ -48,6 +52,9 @@ public final class RecordedLog {
     }
 
     deinit { gzclose(file) }
+
+    /// Bytes of the file read so far (compressed bytes for a gzip file).
+    public var bytesRead: UInt64 { UInt64(max(0, gzoffset(file))) }
 
     /// Calls `body` with each line (no newline, no trailing CR) and its 1-based number; a
     /// last line without a newline is passed too. `cut` is true for a line longer than

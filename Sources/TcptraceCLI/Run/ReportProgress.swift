@@ -1,0 +1,63 @@
+import Glibc
+import TcptraceHost
+import TcptraceCore
+
+/// `report`'s progress line on standard error, only when it is a terminal and the inputs'
+/// sizes are known: bytes read of the total, rate, time left; redrawn at most once a second,
+/// cleared at the end.
+final class ReportProgress {
+    let total: UInt64
+    var done: UInt64 = 0
+    let started = SystemClock.monotonicNanoseconds()
+    var drawn: UInt64 = 0
+    var shown = false
+
+    /// nil when standard error is no terminal or a size is unknown (a pipe).
+    init?(paths: [String]) {
+        guard isatty(2) == 1 else { return nil }
+        var t: UInt64 = 0
+        for p in paths {
+            var st = stat()
+            guard p != "-" || isatty(0) == 0, (p == "-" ? fstat(0, &st) : stat(p, &st)) == 0, (st.st_mode & S_IFMT) == S_IFREG else {
+                return nil
+            }
+            t += UInt64(st.st_size)
+        }
+        guard t > 0 else { return nil }
+        total = t
+    }
+
+    func tick(reading log: RecordedLog) {
+        let now = SystemClock.monotonicNanoseconds()
+        guard now &- drawn >= 1_000_000_000, now &- started >= 1_000_000_000 else { return }
+        drawn = now
+        let read = min(total, done + log.bytesRead)
+        let seconds = Double(now - started) / 1e9
+        let rate = Double(read) / max(seconds, 0.001)
+        let left = rate > 0 ? Double(total - read) / rate : 0
+        let line = Self.line(read: read, total: total, rate: rate, left: left)
+        writeStandardError(Array("\r\u{1B}[K\(line)".utf8))
+        shown = true
+    }
+
+    static func line(read: UInt64, total: UInt64, rate: Double, left: Double) -> String {
+        "report: \(bytes(Double(read))) of \(bytes(Double(total))) (\(read * 100 / max(1, total)) %), \(bytes(rate))/s, \(Int(left.rounded(.up))) s left"
+    }
+
+    static func bytes(_ b: Double) -> String {
+        let units = ["B", "KB", "MB", "GB", "TB"]
+        var v = b
+        var i = 0
+        while v >= 1000 && i < units.count - 1 {
+            v /= 1000
+            i += 1
+        }
+        return i == 0 ? "\(Int(v)) B" : "\((v * 10).rounded() / 10) \(units[i])"
+    }
+
+    func finished(_ log: RecordedLog) { done += log.totalBytes ?? 0 }
+
+    func end() {
+        if shown { writeStandardError(Array("\r\u{1B}[K".utf8)) }
+    }
+}
