@@ -86,15 +86,18 @@ ZSHDIR = $(PREFIX)/share/zsh/site-functions
 FISHDIR = $(PREFIX)/share/fish/vendor_completions.d
 UNITDIR = $(PREFIX)/lib/systemd/system
 LOGROTATEDIR = $(SYSCONFDIR)/logrotate.d
+# Alerting rules and the dashboard, for a fleet's Prometheus and Grafana to pick up.
+SHAREDIR = $(PREFIX)/share/tcptrace-bpf
 INSTALLED = $(BINDIR)/tcptrace-bpf $(MAN8DIR)/tcptrace-bpf.8 $(BASHDIR)/tcptrace-bpf $(ZSHDIR)/_tcptrace-bpf \
-	$(FISHDIR)/tcptrace-bpf.fish $(UNITDIR)/tcptrace-bpf.service $(LOGROTATEDIR)/tcptrace-bpf
+	$(FISHDIR)/tcptrace-bpf.fish $(UNITDIR)/tcptrace-bpf.service $(LOGROTATEDIR)/tcptrace-bpf \
+	$(SHAREDIR)/prometheus/tcptrace-rules.yml $(SHAREDIR)/prometheus/tcptrace-rules.test.yml $(SHAREDIR)/grafana/tcptrace-dashboard.json
 
 $(BIN):
 	$(Q)$(MAKE) build
 
 install: | $(BIN)
 	@echo "  INSTALL  $(DESTDIR)$(PREFIX)"
-	$(Q)install -d $(addprefix $(DESTDIR),$(BINDIR) $(MAN8DIR) $(BASHDIR) $(ZSHDIR) $(FISHDIR) $(UNITDIR) $(LOGROTATEDIR))
+	$(Q)install -d $(addprefix $(DESTDIR),$(BINDIR) $(MAN8DIR) $(BASHDIR) $(ZSHDIR) $(FISHDIR) $(UNITDIR) $(LOGROTATEDIR) $(SHAREDIR)/prometheus $(SHAREDIR)/grafana)
 	$(Q)install -m 755 $(BIN) $(DESTDIR)$(BINDIR)/tcptrace-bpf
 	$(Q)$(PYTHON) scripts/make-manpage.py $(BIN) README.md > $(DESTDIR)$(MAN8DIR)/tcptrace-bpf.8.tmp
 	$(Q)mv $(DESTDIR)$(MAN8DIR)/tcptrace-bpf.8.tmp $(DESTDIR)$(MAN8DIR)/tcptrace-bpf.8
@@ -103,6 +106,9 @@ install: | $(BIN)
 	$(Q)$(BIN) --generate-completion-script fish > $(DESTDIR)$(FISHDIR)/tcptrace-bpf.fish
 	$(Q)sed 's|@BINDIR@|$(BINDIR)|g' deploy/systemd/tcptrace-bpf.service.in > $(DESTDIR)$(UNITDIR)/tcptrace-bpf.service
 	$(Q)install -m 644 deploy/logrotate/tcptrace-bpf $(DESTDIR)$(LOGROTATEDIR)/tcptrace-bpf
+	$(Q)install -m 644 deploy/prometheus/tcptrace-rules.yml deploy/prometheus/tcptrace-rules.test.yml $(DESTDIR)$(SHAREDIR)/prometheus/
+	$(Q)install -m 644 deploy/grafana/tcptrace-dashboard.json $(DESTDIR)$(SHAREDIR)/grafana/
 
 uninstall:
 	$(Q)rm -f $(addprefix $(DESTDIR),$(INSTALLED))
+	$(Q)rmdir $(addprefix $(DESTDIR),$(SHAREDIR)/prometheus $(SHAREDIR)/grafana $(SHAREDIR)) 2>/dev/null || true

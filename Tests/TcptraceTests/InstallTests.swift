@@ -42,7 +42,8 @@ import Testing
                     "/usr/bin/tcptrace-bpf", "/usr/share/man/man8/tcptrace-bpf.8",
                     "/usr/share/bash-completion/completions/tcptrace-bpf", "/usr/share/zsh/site-functions/_tcptrace-bpf",
                     "/usr/share/fish/vendor_completions.d/tcptrace-bpf.fish", "/usr/lib/systemd/system/tcptrace-bpf.service",
-                    "/etc/logrotate.d/tcptrace-bpf",
+                    "/etc/logrotate.d/tcptrace-bpf", "/usr/share/tcptrace-bpf/prometheus/tcptrace-rules.yml",
+                    "/usr/share/tcptrace-bpf/prometheus/tcptrace-rules.test.yml", "/usr/share/tcptrace-bpf/grafana/tcptrace-dashboard.json",
                 ])
             #expect(access("\(root)/usr/bin/tcptrace-bpf", X_OK) == 0)
             #expect(FileManager.default.contentsEqual(atPath: "\(root)/usr/bin/tcptrace-bpf", andPath: Binary.path))
@@ -62,6 +63,21 @@ import Testing
             // uninstall removes exactly what install put there.
             let u = try run(["make", "-s", "uninstall", "DESTDIR=\(root)", "PREFIX=/usr", "BIN=\(Binary.path)"], in: Self.repository)
             #expect(u.status == 0 && files(under: root).isEmpty, "\(u.err)")
+        }
+    }
+
+    @Test func theInstalledAlertRulesPassPromtoolAndTheirUnitTests() throws {
+        try staged { root in
+            try Requirement.program("promtool", package: "prometheus")
+            let dir = "\(root)/usr/share/tcptrace-bpf/prometheus"
+            let check = try run(["promtool", "check", "rules", "\(dir)/tcptrace-rules.yml"])
+            #expect(check.status == 0, "\(check.out)\(check.err)")
+            #expect(check.out.contains("SUCCESS"), "\(check.out)")
+            let test = try run(["promtool", "test", "rules", "tcptrace-rules.test.yml"], in: dir)
+            #expect(test.status == 0, "\(test.out)\(test.err)")
+            let dashboard = try Data(contentsOf: URL(fileURLWithPath: "\(root)/usr/share/tcptrace-bpf/grafana/tcptrace-dashboard.json"))
+            let json = try JSONSerialization.jsonObject(with: dashboard) as? [String: Any]
+            #expect((json?["panels"] as? [Any])?.isEmpty == false, "the dashboard has panels")
         }
     }
 

@@ -13,6 +13,9 @@ import Testing
         ("transition", SchemaTable.markdown(Transition.self)),
         ("connection", SchemaTable.markdown(ConnectionRecord.self)),
         ("lingerer", SchemaTable.markdown(LingererRecord.self)),
+        ("finding", SchemaTable.markdown(FindingRecord.self)),
+        ("diagnosis", SchemaTable.markdown(DiagnosisRecord.self)),
+        ("thresholds", FindingThresholds.markdown),
     ]
 
     /// The text between `<!-- schema:NAME -->` and `<!-- /schema -->`.

@@ -88,7 +88,7 @@ extension TraceRun {
                 summary: s, census: m.census, lingerers: m.lingerers, tracked: table.count,
                 timeWaitOverflow: final ? s.timeWaitOverflow : overflow.sinceStart(),
                 hostRetransmittedSegments: ProcessSelf.retransmittedSegments(), programs: tracer.programRunStats(),
-                findings: findings.tracker.counts))
+                findings: findings.tracker.counts, oldestCloseWaitSeconds: findings.evidence.oldestCloseWait(now: SystemClock.wallNow())))
         m.writeTextfile()
         if final { m.server?.stop() }
     }

@@ -70,6 +70,10 @@ public struct PrometheusText {
             sample("tcptrace_host_retransmitted_segments_total", [], n)
         }
 
+        if let oldest = s.oldestCloseWaitSeconds {
+            family("tcptrace_close_wait_oldest_seconds", .gauge, "Age of the oldest reported CLOSE_WAIT lingerer still open (0: none).")
+            sample("tcptrace_close_wait_oldest_seconds", [], oldest)
+        }
         if let findings = s.findings {
             family("tcptrace_findings", .gauge, "Open findings (diagnose's verdicts), by kind and severity.")
             for kind in FindingKind.allCases {

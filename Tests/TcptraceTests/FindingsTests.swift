@@ -1,0 +1,189 @@
+import Foundation
+import Testing
+@testable import TcptraceCore
+
+/// The analyzers over plain evidence (no kernel, no clock): severities, subjects, evidence with
+/// sources, merging, the lifecycle of `finding` records, thresholds and the record's schema.
+@Suite struct FindingsTests {
+    static let t0 = WallTime(nanoseconds: 1_800_000_000_000_000_000)
+    static func at(_ s: Double) -> WallTime { WallTime(nanoseconds: t0.nanoseconds + Int64(s * 1e9)) }
+
+    static func lingerer(_ cookie: UInt64, pid: UInt32, comm: String, at s: Double, age: Double, event: LingererRecord.Event = .lingering)
+        -> LingererRecord
+    {
+        LingererRecord(
+            event: event, time: at(s),
+            identity: SocketIdentity(cookie: cookie, local: .v4(0x7f00_0001), localPort: 8080, remote: .v4(0x7f00_0001), remotePort: 40000),
+            holder: .init(process: Owner(pid: pid, comm: CommName(comm)), fd: 5), inode: 1, ageNanoseconds: UInt64(age * 1e9),
+            ageIsLowerBound: false, unreadBytes: 3)
+    }
+
+    static func client(to port: UInt16, at s: Double, owner: Owner, timeWait: Bool = true, retrans: UInt32 = 0, connectMs: Double = 0.05)
+        -> ConnectionRecord
+    {
+        var id = SocketIdentity(cookie: 1, local: .v4(0x7f00_0001), localPort: 50000, remote: .v4(0x0a00_0007), remotePort: port)
+        id.netns = 4_026_531_840
+        return ConnectionRecord(
+            time: at(s), identity: id, role: .client, owner: owner, timeline: [], connectNanoseconds: UInt64(connectMs * 1e6),
+            lifetimeNanoseconds: 1_000_000, closedBy: .local, timeWaitState: timeWait ? .timeWait : nil, retransmissions: retrans,
+            smoothedRTTMicroseconds: 100, partial: false)
+    }
+
+    @Test func aQuietHostHasNothingAboveInfo() {
+        var e = DiagnosisEvidence()
+        e.now = Self.at(30)
+        e.start = Self.t0
+        e.events = 200
+        e.sysctls = TCPSysctls(raw: ["net.ipv4.tcp_tw_reuse": "2", "net.ipv4.tcp_timestamps": "1", "net.ipv4.tcp_fin_timeout": "60"])
+        for i in 0..<40 { e.observe(connection: Self.client(to: 443, at: Double(i) * 0.5, owner: Owner(pid: 9, comm: "curl"))) }
+        e.observe(listenOverflows: 7, drops: 7, netns: nil, name: "host", at: Self.t0)
+        e.observe(listenOverflows: 7, drops: 7, netns: nil, name: "host", at: Self.at(30))
+        let f = Diagnosis.findings(e)
+        #expect(f.allSatisfy { $0.severity == .info }, "\(f.map(\.title))")
+        #expect(PluginStatus(worst: Finding.worst(f)) == .ok)
+    }
+
+    @Test func aLeakNamesItsHolderAndTurnsCriticalWithCount() {
+        var e = DiagnosisEvidence()
+        e.observe(lingerer: Self.lingerer(1, pid: 612, comm: "leaky", at: 10, age: 5))
+        e.observe(lingerer: Self.lingerer(2, pid: 612, comm: "leaky", at: 12, age: 5))
+        e.note(leakOf: 612, cause: "never closed after read() returned 0", opener: "accept4 <- serve+0x2a (leaky)")
+        e.now = Self.at(20)
+        var f = Diagnosis.findings(e)
+        let leak = try! #require(f.first)
+        #expect(leak.kind == .closeWaitLeak && leak.severity == .warning)
+        #expect(leak.subject.pid == 612 && leak.subject.name == "leaky (pid 612)")
+        #expect(leak.title.contains("cause: never closed") && leak.title.contains("opened at accept4"))
+        #expect(leak.evidence.first { $0.name == "close_wait_sockets" }?.value == 2)
+        #expect(leak.evidence.first { $0.name == "oldest_age" }?.value == 15)
+        #expect(leak.evidence.allSatisfy { !$0.source.isEmpty })
+        for i in 3...10 { e.observe(lingerer: Self.lingerer(UInt64(i), pid: 612, comm: "leaky", at: 15, age: 5)) }
+        f = Diagnosis.findings(e)
+        #expect(f.first?.severity == .critical)
+        // Closed sockets leave; when none is left the finding is gone.
+        for i in 1...10 { e.observe(lingerer: Self.lingerer(UInt64(i), pid: 612, comm: "leaky", at: 25, age: 20, event: .closed)) }
+        #expect(Diagnosis.findings(e).filter { $0.kind == .closeWaitLeak }.isEmpty)
+    }
+
+    @Test func timeWaitSourcesMergeIntoOneFindingPerDestination() {
+        var e = DiagnosisEvidence()
+        let maker = Owner(pid: 77, comm: "storm")
+        for i in 0..<600 { e.observe(connection: Self.client(to: 5432, at: Double(i) / 60, owner: maker)) }
+        var failed = Self.client(to: 5432, at: 10, owner: maker, timeWait: false)
+        failed.identity.localPort = 0
+        e.observe(connection: failed, failedConnect: "EADDRNOTAVAIL")
+        let range = PortRange(low: 40000, high: 40199)
+        let x = PortExhaustion(remote: .v4(0x0a00_0007), remotePort: 5432, timeWait: 180, localAddresses: 1, maxPerLocalAddress: 180, portRange: range)
+        var census = Census(time: Self.at(10), sockets: [SocketSnapshot](), portRange: range)
+        census.netns = 4_026_531_840
+        census.exhaustion = [x]
+        e.observe(census: [census])
+        e.now = Self.at(10)
+        let f = Diagnosis.findings(e).filter { $0.kind == .timeWaitPressure }
+        try! #require(f.count == 1, "\(f.map(\.id))")
+        #expect(f[0].severity == .critical)
+        #expect(f[0].subject.name == "10.0.0.7:5432" && f[0].subject.pid == 77)
+        #expect(f[0].advice.hasPrefix("storm (pid 77): ") && f[0].advice.contains("tcp_tw_reuse"))
+        let names = Set(f[0].evidence.map(\.name))
+        #expect(names.isSuperset(of: ["port_use", "time_wait_per_s", "failed_eaddrnotavail", "usable_ports"]), "\(names)")
+        #expect(f[0].fact.contains("TCP_TIMEWAIT_LEN"))
+    }
+
+    @Test func listenOverflowCountsGrowthNotHistory() {
+        var e = DiagnosisEvidence()
+        e.observe(listenOverflows: 500, drops: 500, netns: 1, name: "host", at: Self.t0)
+        #expect(Diagnosis.findings(e).isEmpty, "overflows before the start are history, not a finding")
+        e.observe(listenOverflows: 530, drops: 531, netns: 1, name: "host", at: Self.at(5))
+        let f = Diagnosis.findings(e)
+        #expect(f.first?.kind == .listenOverflow && f.first?.severity == .warning)
+        #expect(f.first?.evidence.first?.value == 30)
+        // An unreadable namespace is said once and leaves this finding intact.
+        let first = e.noteMissing("/proc/net/netstat of network namespace 2", why: "No such file", at: Self.at(6))
+        let again = e.noteMissing("/proc/net/netstat of network namespace 2", why: "No such file", at: Self.at(7))
+        #expect(first && !again, "said once")
+        let g = Diagnosis.findings(e)
+        #expect(g.contains { $0.kind == .listenOverflow && $0.severity == .warning })
+        #expect(g.contains { $0.kind == .evidenceMissing && $0.severity == .info })
+    }
+
+    @Test func lostEventsAndPeerQuality() {
+        var e = DiagnosisEvidence()
+        e.events = 1000
+        e.lost.ringBufferFull = 50
+        var peer = [Finding]()
+        for i in 0..<10 { e.observe(connection: Self.client(to: 80, at: Double(i), owner: Owner(pid: 3, comm: "c"), retrans: 5, connectMs: 1500)) }
+        e.now = Self.at(10)
+        peer = Diagnosis.findings(e)
+        #expect(peer.first { $0.kind == .lostEvents }?.severity == .critical)
+        #expect(peer.contains { $0.kind == .retransmissions && $0.severity == .warning })
+        #expect(peer.contains { $0.kind == .slowConnects && $0.severity == .warning })
+        #expect(!peer.contains { $0.kind == .highRTT })
+    }
+
+    @Test func rankingIsMostSevereFirst() {
+        func f(_ id: String, _ s: FindingSeverity, _ k: FindingKind) -> Finding {
+            Finding(id: id, kind: k, severity: s, subject: .host, title: "", evidence: [], advice: "", fact: "", firstSeen: Self.t0, lastSeen: Self.t0)
+        }
+        let r = Finding.ranked([f("a", .info, .closeWaitLeak), f("b", .critical, .sysctl), f("c", .warning, .lostEvents), f("d", .critical, .closeWaitLeak)])
+        #expect(r.map(\.id) == ["d", "b", "c", "a"])
+        #expect(PluginStatus(worst: .critical).rawValue == 2 && PluginStatus(worst: .warning).rawValue == 1 && PluginStatus(worst: nil).rawValue == 0)
+        #expect(PluginStatus.unknown.rawValue == 3)
+    }
+
+    @Test func trackerOpensChangesAndCloses() {
+        var tracker = FindingTracker()
+        var e = DiagnosisEvidence()
+        e.observe(lingerer: Self.lingerer(1, pid: 5, comm: "x", at: 1, age: 1))
+        e.now = Self.at(2)
+        var r = tracker.update(Diagnosis.findings(e), at: Self.at(2))
+        #expect(r.map(\.event) == [.open] && r.first?.severity == .warning)
+        r = tracker.update(Diagnosis.findings(e), at: Self.at(3))
+        #expect(r.isEmpty, "unchanged: nothing written")
+        e.now = Self.at(400)
+        r = tracker.update(Diagnosis.findings(e), at: Self.at(400))
+        #expect(r.map(\.event) == [.changed] && r.first?.severity == .critical && r.first?.firstSeen == Self.at(2) || r.first?.firstSeen == Self.at(1))
+        e.observe(lingerer: Self.lingerer(1, pid: 5, comm: "x", at: 401, age: 400, event: .closed))
+        r = tracker.update(Diagnosis.findings(e), at: Self.at(402))
+        #expect(r.map(\.event) == [.closed])
+        #expect(tracker.open.isEmpty && tracker.counts.isEmpty)
+    }
+
+    @Test func theRecordRoundTripsThroughItsDeclaration() throws {
+        var e = DiagnosisEvidence()
+        e.observe(lingerer: Self.lingerer(1, pid: 5, comm: "x\"y", at: 1, age: 1))
+        e.now = Self.at(2)
+        let f = try #require(Diagnosis.findings(e).first)
+        let rec = FindingRecord(event: .open, time: Self.at(2), finding: f)
+        var line: [UInt8] = []
+        JSONLines.append(rec, to: &line)
+        let object = try JSONSerialization.jsonObject(with: Data(line)) as? [String: Any]
+        #expect(object?["type"] as? String == "finding" && object?["severity"] as? String == "warning")
+        let back = RecordLineParser.read(Array(line.dropLast()), as: FindingRecord.self)
+        guard case .success(.some(let r)) = back else {
+            Issue.record("not read back: \(back)")
+            return
+        }
+        #expect(r == rec)
+        var d: [UInt8] = []
+        JSONLines.appendDiagnosis([f], status: .warning, at: Self.at(2), watchedSeconds: 15, to: &d)
+        let last = String(decoding: d, as: UTF8.self).split(separator: "\n").last!
+        let verdict = try JSONSerialization.jsonObject(with: Data(last.utf8)) as? [String: Any]
+        #expect(verdict?["status"] as? String == "WARNING" && verdict?["exit_status"] as? Int == 1 && verdict?["warning"] as? Int == 1)
+    }
+
+    @Test func thresholdsAreSetByNameAndRefuseNonsense() throws {
+        var t = FindingThresholds()
+        try t.set("port_use_warning=40")
+        #expect(t.portUseWarningPercent == 40)
+        #expect(throws: ValueParseError.self) { try t.set("port_use=40") }
+        #expect(throws: ValueParseError.self) { try t.set("port_use_warning=-1") }
+        #expect(throws: ValueParseError.self) { try t.set("port_use_warning") }
+        #expect(Set(FindingThresholds.all.map(\.name)).count == FindingThresholds.all.count)
+        // A lower leak threshold makes the same evidence critical.
+        var e = DiagnosisEvidence()
+        e.observe(lingerer: Self.lingerer(1, pid: 5, comm: "x", at: 1, age: 1))
+        e.now = Self.at(2)
+        try t.set("leak_critical_sockets=1")
+        #expect(Diagnosis.findings(e, thresholds: t).first?.severity == .critical)
+    }
+}
