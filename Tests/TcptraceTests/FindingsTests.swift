@@ -186,4 +186,27 @@ import Testing
         try t.set("leak_critical_sockets=1")
         #expect(Diagnosis.findings(e, thresholds: t).first?.severity == .critical)
     }
+
+    @Test func topListsTheOpenFindingsAboveInfo() {
+        var model = TopModel(closeWaitThresholdNanoseconds: 5_000_000_000, limit: 100)
+        var e = DiagnosisEvidence()
+        e.observe(lingerer: Self.lingerer(1, pid: 5, comm: "leaky", at: 1, age: 1))
+        e.now = Self.at(2)
+        var tracker = FindingTracker()
+        for r in tracker.update(Diagnosis.findings(e), at: Self.at(2)) { model.note(r) }
+        let snap = model.frame(summary: RunSummary(start: Self.t0), lost: LostEvents(), now: Self.at(3), monotonic: 1, isLingering: { _ in true })
+        let lines = TopScreen(width: 200, height: nil, color: false, utcOffsetSeconds: 0).lines(snap)
+        #expect(lines.contains { $0.hasPrefix("WARNING close_wait_leak: leaky (pid 5) leaks sockets in CLOSE_WAIT") }, "\(lines)")
+        e.observe(lingerer: Self.lingerer(1, pid: 5, comm: "leaky", at: 4, age: 3, event: .closed))
+        for r in tracker.update(Diagnosis.findings(e), at: Self.at(4)) { model.note(r) }
+        let after = TopScreen(width: 200, height: nil, color: false, utcOffsetSeconds: 0)
+            .lines(model.frame(summary: RunSummary(start: Self.t0), lost: LostEvents(), now: Self.at(5), monotonic: 2, isLingering: { _ in false }))
+        #expect(!after.contains { $0.contains("close_wait_leak") })
+    }
+
+    @Test func reportProgressLineSaysBytesRateAndTimeLeft() {
+        // The line's text (drawn only on a terminal, which a test does not have).
+        #expect(ReportProgressText.line(read: 250_000_000, total: 1_000_000_000, rate: 100_000_000, left: 7.5)
+            == "report: 250.0 MB of 1.0 GB (25 %), 100.0 MB/s, 8 s left")
+    }
 }

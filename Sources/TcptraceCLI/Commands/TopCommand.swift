@@ -28,7 +28,7 @@ public struct TopCommand: ParsableCommand {
         // Transitions go to the run one by one (not aggregated in the kernel): the view counts
         // them per second and its latencies as they happen, not when connections close.
         var settings = selection.settings
-        settings.events = [.transitions, .lingerers]
+        settings.events = [.transitions, .lingerers, .findings]
         let placed: (filter: TraceFilter, namespace: NetworkNamespace?)
         do {
             placed = try selection.placedFilter()

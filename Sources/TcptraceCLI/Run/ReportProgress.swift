@@ -35,24 +35,9 @@ final class ReportProgress {
         let seconds = Double(now - started) / 1e9
         let rate = Double(read) / max(seconds, 0.001)
         let left = rate > 0 ? Double(total - read) / rate : 0
-        let line = Self.line(read: read, total: total, rate: rate, left: left)
+        let line = ReportProgressText.line(read: read, total: total, rate: rate, left: left)
         writeStandardError(Array("\r\u{1B}[K\(line)".utf8))
         shown = true
-    }
-
-    static func line(read: UInt64, total: UInt64, rate: Double, left: Double) -> String {
-        "report: \(bytes(Double(read))) of \(bytes(Double(total))) (\(read * 100 / max(1, total)) %), \(bytes(rate))/s, \(Int(left.rounded(.up))) s left"
-    }
-
-    static func bytes(_ b: Double) -> String {
-        let units = ["B", "KB", "MB", "GB", "TB"]
-        var v = b
-        var i = 0
-        while v >= 1000 && i < units.count - 1 {
-            v /= 1000
-            i += 1
-        }
-        return i == 0 ? "\(Int(v)) B" : "\((v * 10).rounded() / 10) \(units[i])"
     }
 
     func finished(_ log: RecordedLog) { done += log.totalBytes ?? 0 }

@@ -9,6 +9,8 @@ public struct TopModel: Sendable {
     public let top: Int
     private var lingerers: [UInt64: LingererRecord] = [:]
     private var census: Census?
+    /// Open findings by id (bounded by the tracker that sends them).
+    private var findings: [String: Finding] = [:]
     private var previous: Previous?
 
     struct Previous {
@@ -37,6 +39,11 @@ public struct TopModel: Sendable {
     }
 
     /// One census round: a census per network namespace, taken together.
+    /// A finding opened, changed or closed.
+    public mutating func note(_ f: FindingRecord) {
+        if f.event == .closed { findings[f.id] = nil } else { findings[f.id] = f.finding }
+    }
+
     public mutating func note(censusRound parts: [Census]) {
         guard let first = parts.first else { return }
         census = parts.count == 1 ? first : Census.total(of: parts, time: first.time)
@@ -57,6 +64,7 @@ public struct TopModel: Sendable {
         s.closeWaitThresholdNanoseconds = closeWaitThresholdNanoseconds
         s.timeWaitTotal = summary.timeWait.total
         s.lost = lost
+        s.findings = Finding.ranked(Array(findings.values))
         let counts = summary.transitionCounts
 
         lingerers = lingerers.filter { isLingering($0.key) }

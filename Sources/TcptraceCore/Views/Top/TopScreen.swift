@@ -83,6 +83,7 @@ public struct TopScreen: Sendable {
     func layout(_ s: TopSnapshot) -> [Line] {
         var fixed = [header(s)]
         if s.lost.total > 0 { fixed.append(lostLine(s)) }
+        fixed += findingLines(s)
         fixed += socketLines(s) + transitionLines(s) + [latencyLine(s)]
 
         let leaks = s.lingerers.map(lingererRow)
@@ -135,6 +136,16 @@ public struct TopScreen: Sendable {
         b.appendDecimal(s.lost.total)
         b.appendASCII("  q: quit")
         return Line(text: String(decoding: b, as: UTF8.self), style: .bar)
+    }
+
+    /// The open findings above info, most severe first (at most 3, then how many more).
+    func findingLines(_ s: TopSnapshot) -> [Line] {
+        let alarming = s.findings.filter { $0.severity > .info }
+        var out = alarming.prefix(3).map { f in
+            Line(text: "\(f.severity == .critical ? "CRITICAL" : "WARNING") \(f.kind.rawValue): \(f.title)", style: f.severity == .critical ? .alert : .leak)
+        }
+        if alarming.count > 3 { out.append(Line(text: "  and \(alarming.count - 3) more findings (tcptrace-bpf diagnose)")) }
+        return out
     }
 
     func lostLine(_ s: TopSnapshot) -> Line {

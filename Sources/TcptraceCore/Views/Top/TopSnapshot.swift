@@ -47,6 +47,8 @@ public struct TopSnapshot: Sendable {
     public var lost = LostEvents()
     /// Lost over the last interval.
     public var recentlyLost: UInt64 = 0
+    /// Open findings, most severe first.
+    public var findings: [Finding] = []
 
     public init() {}
 
