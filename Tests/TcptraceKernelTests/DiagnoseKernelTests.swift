@@ -1,0 +1,116 @@
+import Foundation
+import Glibc
+import Testing
+import TcptraceCore
+
+/// `diagnose` as a monitoring check runs it: the quiet host (exit 0, nothing above info), a leak
+/// (named, exit 1 or 2), a namespace vanishing mid-run (said once, the rest intact), and the
+/// metrics the shipped alert rules and dashboard use, present on a real run's page.
+/// Ports (diagnose helper's range 24000-24499): 24400 the metrics, 24401-24402 traffic.
+@Suite(.serialized, .enabled(if: KernelGate.enabled, "needs root and a kernel with BTF"))
+struct DiagnoseKernelTests {
+    /// Starts the binary with `args`; its outputs are read when it ends.
+    func start(_ args: [String]) throws -> (Process, Pipe, Pipe) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: Binary.path)
+        p.arguments = args
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        p.standardInput = FileHandle.nullDevice
+        try p.run()
+        return (p, out, err)
+    }
+
+    func finish(_ r: (Process, Pipe, Pipe)) -> (status: Int32, out: String, err: String) {
+        let out = r.1.fileHandleForReading.readDataToEndOfFile()
+        let err = r.2.fileHandleForReading.readDataToEndOfFile()
+        r.0.waitUntilExit()
+        return (r.0.terminationStatus, String(decoding: out, as: UTF8.self), String(decoding: err, as: UTF8.self))
+    }
+
+    @Test func aQuietHostIsOKWithNothingAboveInfo() throws {
+        try KernelGate.check()
+        let text = finish(try start(["diagnose", "--duration", "4s"]))
+        print("diagnose on the quiet host (text):\n\(text.out)")
+        #expect(text.status == 0, "\(text.out)\(text.err)")
+        #expect(text.out.hasPrefix("TCP OK: "), "\(text.out)")
+        #expect(!text.out.contains("[WARNING]") && !text.out.contains("[CRITICAL]"), "\(text.out)")
+        #expect(text.err.isEmpty, "no progress line when standard error is no terminal: \(text.err)")
+
+        let json = finish(try start(["diagnose", "--duration", "3s", "--format", "json"]))
+        #expect(json.status == 0)
+        let lines = json.out.split(separator: "\n")
+        let records = jsonLines(json.out)
+        #expect(records.count == lines.count && !records.isEmpty, "every line parses: \(json.out)")
+        let verdict = try #require(records.last)
+        #expect(verdict["type"] as? String == "diagnosis" && verdict["status"] as? String == "OK" && verdict["exit_status"] as? Int == 0)
+        for r in records.dropLast() {
+            #expect(r["type"] as? String == "finding" && r["severity"] as? String == "info", "\(r)")
+        }
+    }
+
+    @Test func aLeakIsNamedWithItsHolderAndAVanishingNamespaceIsSaidOnce() throws {
+        try KernelGate.check()
+        let server = try LeakyServer()
+        let ns = "diagnose-vanish-\(getpid())"
+        _ = try Command.run(["ip", "netns", "add", ns])
+        var deleted = false
+        defer { if !deleted { _ = try? Command.run(["ip", "netns", "del", ns]) } }
+        let run = try start(["diagnose", "--duration", "7s", "--close-wait-threshold", "1s", "--format", "json"])
+        usleep(1_500_000)
+        for _ in 0..<3 { try server.leakOne(bytes: 5) }
+        usleep(500_000)
+        _ = try Command.run(["ip", "netns", "del", ns])
+        deleted = true
+        let r = finish(run)
+        #expect(r.status == 1 || r.status == 2, "\(r.out)\(r.err)")
+        let records = jsonLines(r.out)
+        #expect(records.count == r.out.split(separator: "\n").count, "every line parses")
+        let first = try #require(records.first)
+        #expect(first["kind"] as? String == "close_wait_leak", "\(r.out)")
+        let subject = first["subject"] as? [String: Any]
+        #expect(subject?["pid"] as? Int == Int(server.pid), "\(first)")
+        #expect((first["title"] as? String)?.contains("python3 (pid \(server.pid))") == true, "\(first)")
+        let evidence = first["evidence"] as? [[String: Any]] ?? []
+        #expect(evidence.contains { $0["name"] as? String == "close_wait_sockets" && ($0["value"] as? Double ?? 0) >= 3 }, "\(evidence)")
+        #expect(records.last?["status"] as? String == (r.status == 2 ? "CRITICAL" : "WARNING"))
+        // The namespace that vanished: said once on standard error, and nothing else broke.
+        let said = r.err.components(separatedBy: "listen-queue findings for that namespace left out").count - 1
+        #expect(said <= 1, "\(r.err)")
+    }
+
+    @Test func everyMetricTheRulesAndTheDashboardUseIsOnARealPage() throws {
+        try KernelGate.check()
+        let port: UInt16 = 24400
+        let (tracer, _) = try Binary.start([
+            "--format", "json", "--output", "/dev/null", "--port", "24401", "--metrics-address", "127.0.0.1:\(port)",
+        ])
+        defer {
+            if tracer.isRunning { kill(tracer.processIdentifier, SIGINT) }
+            tracer.waitUntilExit()
+        }
+        let l = try Loopback.listening(.v4, port: 24401)
+        defer { close(l) }
+        let served = Loopback.serve(l, count: 3)
+        for _ in 0..<3 { close(try Loopback.connect(.v4, port: 24401)) }
+        served.wait()
+        var page = ""
+        // The census behind tcptrace_sockets comes within 5 s, the findings within 10 s.
+        #expect(eventually(seconds: 15) {
+            page = (try? command(["curl", "-s", "http://127.0.0.1:\(port)/metrics"])) ?? ""
+            return page.contains("# TYPE tcptrace_sockets ") && page.contains("# TYPE tcptrace_findings ")
+        }, "\(page)")
+        let families = Set(page.split(separator: "\n").filter { $0.hasPrefix("# TYPE ") }.map { String($0.split(separator: " ")[2]) })
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        for file in ["deploy/prometheus/tcptrace-rules.yml", "deploy/grafana/tcptrace-dashboard.json"] {
+            let text = try String(contentsOf: root.appendingPathComponent(file), encoding: .utf8)
+            let used = Set(text.matches(of: /tcptrace_[a-z_]+/).map { String($0.output) })
+            #expect(!used.isEmpty)
+            for name in used {
+                let base = name.replacing(/_(bucket|sum|count)$/, with: "")
+                #expect(families.contains(name) || families.contains(base), "\(file) uses \(name), not on the page")
+            }
+        }
+    }
+}
