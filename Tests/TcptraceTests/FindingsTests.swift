@@ -210,3 +210,27 @@ import Testing
             == "report: 250.0 MB of 1.0 GB (25 %), 100.0 MB/s, 8 s left")
     }
 }
+
+extension FindingsTests {
+    @Test func leakGroupsGiveCauseOpenerAndHoldersNoLingererNamed() {
+        var e = DiagnosisEvidence()
+        e.observe(lingerer: Self.lingerer(1, pid: 612, comm: "leaky", at: 10, age: 5))
+        e.note(leakGroups: [
+            .init(
+                holder: Owner(pid: 612, comm: "leaky"), container: nil, netns: 1, endpoint: "server 127.0.0.1:8080", cause: "unread: Recv-Q > 0",
+                opener: "handle_client (leak-service.c:40)", sockets: 4, oldestAgeNanoseconds: 30_000_000_000, newPerMinute: 12, time: Self.at(20)),
+            .init(
+                holder: Owner(pid: 700, comm: "slowacc"), container: nil, netns: 1, endpoint: "server 127.0.0.1:9000", cause: "not_accepted",
+                opener: nil, sockets: 2, oldestAgeNanoseconds: 1_000_000_000, newPerMinute: 0, time: Self.at(20)),
+        ])
+        e.now = Self.at(20)
+        let f = Diagnosis.findings(e).filter { $0.kind == .closeWaitLeak }
+        let leaky = try! #require(f.first { $0.subject.pid == 612 })
+        #expect(leaky.title.contains("4 open") && leaky.title.contains("cause: unread") && leaky.title.contains("opened at handle_client"))
+        #expect(leaky.evidence.first { $0.name == "oldest_age" }?.value == 30)
+        #expect(f.contains { $0.subject.pid == 700 && $0.title.contains("not_accepted") })
+        // The next evaluation's groups replace these: a group gone is no longer counted.
+        e.note(leakGroups: [])
+        #expect(!Diagnosis.findings(e).contains { $0.subject.pid == 700 })
+    }
+}

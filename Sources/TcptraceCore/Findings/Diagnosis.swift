@@ -49,10 +49,10 @@ public enum Diagnosis {
 
     static func leaks(_ e: DiagnosisEvidence, _ t: FindingThresholds) -> [Finding] {
         e.holders.values.compactMap { h -> Finding? in
-            guard !h.open.isEmpty else { return nil }
-            let oldest = h.open.values.min()!
+            guard !h.open.isEmpty || h.groupSockets > 0 else { return nil }
+            let oldest = [h.open.values.min(), h.groupOldest].compactMap { $0 }.min()!
             let age = seconds(oldest, e.now)
-            let n = Double(h.open.count)
+            let n = Double(max(UInt64(h.open.count), h.groupSockets))
             let severity: FindingSeverity = n >= t.leakCriticalSockets || age >= t.leakCriticalAgeSeconds ? .critical : .warning
             let who = h.owner.pid == 0 ? "an unknown process" : "\(h.owner.comm) (pid \(h.owner.pid))"
             let ports = h.localPorts.sorted { $0.value > $1.value }.prefix(3).map { "\($0.key)" }.joined(separator: ", ")
@@ -63,11 +63,19 @@ public enum Diagnosis {
                 ev("closed_late", Double(h.closed), "sockets", "lingerer records: left CLOSE_WAIT after the threshold"),
                 ev("unread", Double(h.unread), "bytes", "lingerer records: received, never read"),
             ]
+            if h.groupSockets > 0 {
+                evidence.append(ev("in_leak_groups", Double(h.groupSockets), "sockets", "leak records: groups by holder, endpoint, cause, opener"))
+                evidence.append(ev("new_per_min", Double(h.growingPerMinute), "per_min", "leak records"))
+            }
             if age > 0 && h.reported > 1 {
                 evidence.append(ev("leak_rate", Double(h.reported) / max(1, seconds(h.first, e.now)) * 60, "per_min", "lingerer records"))
             }
-            var title = "\(who) leaks sockets in CLOSE_WAIT: \(h.open.count) open, oldest \(Int(age)) s"
-            if !ports.isEmpty { title += ", local port \(ports)" }
+            var title = "\(who) leaks sockets in CLOSE_WAIT: \(Int(n)) open, oldest \(Int(age)) s"
+            if !h.groupEndpoints.isEmpty {
+                title += " (\(h.groupEndpoints.joined(separator: ", ")))"
+            } else if !ports.isEmpty {
+                title += ", local port \(ports)"
+            }
             if let c = h.cause { title += "; cause: \(c)" }
             if let o = h.opener { title += "; opened at \(o)" }
             return Finding(

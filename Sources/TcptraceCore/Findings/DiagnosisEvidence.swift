@@ -56,6 +56,11 @@ public struct DiagnosisEvidence: Sendable {
         /// From the leak groups (leak branch): the cause and the opener stack, when known.
         public var cause: String?
         public var opener: String?
+        /// From the leak groups: sockets in this holder's groups now, their oldest, the endpoints.
+        public var groupSockets: UInt64 = 0
+        public var groupOldest: WallTime?
+        public var groupEndpoints: [String] = []
+        public var growingPerMinute: UInt64 = 0
         public var first: WallTime
         public var last: WallTime
     }
@@ -209,6 +214,68 @@ public struct DiagnosisEvidence: Sendable {
         guard holders[pid] != nil else { return }
         if let cause { holders[pid]!.cause = cause }
         if let opener { holders[pid]!.opener = opener }
+    }
+
+    /// The leak groups of one evaluation (holder, endpoint, cause, opener), as plain values:
+    /// `groups` replaces what the previous evaluation noted. A group's holder may be one no
+    /// lingerer named (a never-accepted child belongs to its listener's process).
+    public struct LeakGroupFacts: Sendable {
+        public var holder: Owner
+        public var container: String?
+        public var netns: UInt32?
+        public var endpoint: String
+        public var cause: String
+        public var opener: String?
+        public var sockets: UInt64
+        public var oldestAgeNanoseconds: UInt64
+        public var newPerMinute: UInt64
+        public var time: WallTime
+        public init(
+            holder: Owner, container: String?, netns: UInt32?, endpoint: String, cause: String, opener: String?, sockets: UInt64,
+            oldestAgeNanoseconds: UInt64, newPerMinute: UInt64, time: WallTime
+        ) {
+            self.holder = holder
+            self.container = container
+            self.netns = netns
+            self.endpoint = endpoint
+            self.cause = cause
+            self.opener = opener
+            self.sockets = sockets
+            self.oldestAgeNanoseconds = oldestAgeNanoseconds
+            self.newPerMinute = newPerMinute
+            self.time = time
+        }
+    }
+
+    public mutating func note(leakGroups groups: [LeakGroupFacts]) {
+        for k in holders.keys {
+            holders[k]!.groupSockets = 0
+            holders[k]!.groupOldest = nil
+            holders[k]!.groupEndpoints = []
+            holders[k]!.growingPerMinute = 0
+        }
+        // The largest group of a holder gives its cause and opener.
+        for g in groups.sorted(by: { $0.sockets > $1.sockets }) where g.sockets > 0 {
+            see(g.time)
+            let pid = g.holder.pid
+            if holders[pid] == nil {
+                guard holders.count < capacity else {
+                    holdersNotKept += 1
+                    continue
+                }
+                holders[pid] = Holder(owner: g.holder, netns: g.netns, container: g.container, first: g.time, last: g.time)
+            }
+            let entered = WallTime(nanoseconds: g.time.nanoseconds - Int64(g.oldestAgeNanoseconds))
+            holders[pid]!.last = g.time
+            if holders[pid]!.groupSockets == 0 {
+                holders[pid]!.cause = g.cause
+                holders[pid]!.opener = g.opener ?? holders[pid]!.opener
+            }
+            holders[pid]!.groupSockets += g.sockets
+            holders[pid]!.growingPerMinute += g.newPerMinute
+            holders[pid]!.groupOldest = min(holders[pid]!.groupOldest ?? entered, entered)
+            if holders[pid]!.groupEndpoints.count < 4 { holders[pid]!.groupEndpoints.append(g.endpoint) }
+        }
     }
 
     public mutating func observe(census: [Census]) {
