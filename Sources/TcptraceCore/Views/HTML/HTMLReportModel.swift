@@ -115,6 +115,7 @@ public struct HTMLReportModel {
         case .connection(let c): observe(c)
         case .lingerer(let l): observe(l)
         case .census(let c): observe(c)
+        case .portPressure: break
         case .recordedSummary(let lost):
             recordedSummaries += 1
             recordedLoss.ringBufferFull += lost.ringBufferFull
