@@ -187,4 +187,25 @@ import Testing
         #expect(summary.contains("TIME_WAIT makers"))
         #expect(summary.contains("app (pid 7)"))
     }
+
+    @Test func metricsAreBoundedAndSayTheReasons() {
+        var s = RunSummary(start: Self.client(at: 0).time)
+        s.churn.setPorts(NamespacePorts(range: PortRange(low: 40000, high: 40199), reserved: 0, twReuse: 0, timestamps: 1), netns: 1)
+        for port in UInt16(1)...30 {
+            for k in 0..<5 {
+                let c = Self.client(at: 1, ms: Int64(k), pid: UInt32(port), port: port)
+                s.record(c)
+                _ = s.churn.pressureWarnings(c)
+            }
+        }
+        s.record(Self.client(at: 1, error: .addressNotAvailable))
+        s.end = Self.client(at: 2).time
+        let page = PrometheusText.render(MetricsSnapshot(summary: s), process: nil)
+        #expect(page.contains(#"tcptrace_failed_connects_total{reason="EADDRNOTAVAIL"} 1"#))
+        #expect(page.contains(#"tcptrace_failed_connects_total{reason="ETIMEDOUT"} 0"#))
+        let lines = page.split(separator: "\n")
+        #expect(lines.filter { $0.hasPrefix("tcptrace_local_port_use_ratio{") }.count == 10)
+        #expect(lines.filter { $0.hasPrefix("tcptrace_time_wait_made_alive{") }.count == 10)
+        #expect(page.contains(#"tcptrace_local_port_use_ratio{netns="1",laddr="10.0.0.1",raddr="10.0.0.9",rport="#))
+    }
 }
