@@ -88,18 +88,22 @@ public struct PortPressure: Sendable {
             }
             entries[d] = Entry(firstSecond: second, lastSecond: second)
         }
-        var e = entries[d]!
-        e.lastSecond = max(e.lastSecond, second)
+        // Changed in place (a copy out of the dictionary would copy its slots on every connection).
+        let i = entries.index(forKey: d)!
+        entries.values[i].lastSecond = max(entries.values[i].lastSecond, second)
         if c.connectError == .addressNotAvailable {
-            e.slots.add(Field.failedNoPort, second: second)
+            entries.values[i].slots.add(Field.failedNoPort, second: second)
         } else {
-            e.slots.add(Field.connects, second: second)
-            if c.timeWait { e.slots.add(Field.timeWait, second: second) }
+            entries.values[i].slots.add(Field.connects, second: second)
+            if c.timeWait { entries.values[i].slots.add(Field.timeWait, second: second) }
         }
-        let r = Self.reading(d, e, ports: ports, now: second)
+        let r = Self.reading(d, entries.values[i], ports: ports, now: second)
         var crossed: [Level] = []
-        if r.usePercent < Self.warnPercents.half * 0.8 && r.forecastSeconds == nil { e.warned = [] }  // fell back: warn again
-        for level in Level.allCases where !e.warned.contains(level) {
+        if r.usePercent < Self.warnPercents.half * 0.8 && r.forecastSeconds == nil && !entries.values[i].warned.isEmpty {
+            entries.values[i].warned = []  // fell back: warn again
+        }
+        let warned = entries.values[i].warned
+        for level in Level.allCases where !warned.contains(level) {
             let on: Bool
             switch level {
             case .half: on = r.usePercent >= Self.warnPercents.half
@@ -107,11 +111,10 @@ public struct PortPressure: Sendable {
             case .forecast: on = r.forecastSeconds.map { $0 < Self.warnForecastSeconds } ?? false
             }
             if on {
-                e.warned.insert(level)
+                entries.values[i].warned.insert(level)
                 crossed.append(level)
             }
         }
-        entries[d] = e
         return (r, crossed)
     }
 
