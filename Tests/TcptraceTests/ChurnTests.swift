@@ -208,4 +208,20 @@ import Testing
         #expect(lines.filter { $0.hasPrefix("tcptrace_time_wait_made_alive{") }.count == 10)
         #expect(page.contains(#"tcptrace_local_port_use_ratio{netns="1",laddr="10.0.0.1",raddr="10.0.0.9",rport="#))
     }
+
+    @Test func topShowsTheMakersTheirPressureAndTheFailedConnects() {
+        var s = RunSummary(start: Self.client(at: 0).time)
+        s.churn.setPorts(NamespacePorts(range: PortRange(low: 40000, high: 40199), reserved: 0, twReuse: 0, timestamps: 1), netns: 1)
+        for k in 0..<150 {
+            let c = Self.client(at: Int64(k / 50), ms: Int64(k % 50 * 20))
+            s.record(c)
+            _ = s.churn.pressureWarnings(c)
+        }
+        s.record(Self.client(at: 3, error: .addressNotAvailable))
+        var model = TopModel(closeWaitThresholdNanoseconds: 1, limit: 100)
+        let snapshot = model.frame(summary: s, lost: LostEvents(), now: Self.client(at: 3).time, monotonic: 1, isLingering: { _ in false })
+        let lines = TopScreen(width: 160, height: nil, color: false, utcOffsetSeconds: 0).lines(snapshot)
+        #expect(lines.contains { $0.contains("FAILED CONNECTS 1: EADDRNOTAVAIL 1") }, "\(lines)")
+        #expect(lines.contains { $0.contains("MAKER app (pid 7) -> 10.0.0.9:5432  150 alive") && $0.contains("ports 75 % of 200") }, "\(lines)")
+    }
 }
