@@ -135,6 +135,15 @@ struct TimeWaitStormTests {
             return r as NSDictionary
         }
         #expect(offline.filter(type("port_pressure")).map(strip) == live.filter(type("port_pressure")).map(strip))
+
+        // The HTML report says the same.
+        let page = tempPath("storm\(family).html")
+        defer { unlink(page) }
+        let h = try Binary.run(["report", "--html", page, file])
+        #expect(h.status == 0, "\(h.stderr)")
+        let html = try String(contentsOfFile: page, encoding: .utf8)
+        #expect(html.contains("python3 (pid \(pid))") && html.contains("EADDRNOTAVAIL 40"))
+        #expect(html.contains("forecast_under_60s"))
     }
 
     @Test func ipv4StormIsForetoldAndEveryFailedConnectCounted() throws {
