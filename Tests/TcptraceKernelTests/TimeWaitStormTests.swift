@@ -2,6 +2,7 @@ import Foundation
 import Glibc
 import Testing
 import TcptraceCore
+import TcptraceKernel
 
 /// In a namespace of its own with 200 local ports and tcp_tw_reuse=0, a python3 client connects
 /// and closes first (each close leaves a timewait socket holding its port 60 s), ~20/s for 4 s,
@@ -152,5 +153,35 @@ struct TimeWaitStormTests {
 
     @Test func ipv6StormUnderNetnsFilter() throws {
         try check("6", limitToNamespace: true)
+    }
+
+    /// A port bound but not listening answers the SYN with an RST: connect() fails with
+    /// ECONNREFUSED, which the kernel set in sk_err before the socket went SYN_SENT -> CLOSE.
+    @Test func refusedConnectsAreNamedFromTheSocketsError() throws {
+        try KernelGate.check()
+        let (fd, port) = try Loopback.bound(.v4)
+        defer { close(fd) }
+        var filter = TraceFilter()
+        filter.ports = [port]
+        let collector = try Collector(filter: filter)
+        var errors: [Int32] = []
+        for _ in 0..<3 {
+            do {
+                close(try Loopback.connect(.v4, port: port))
+            } catch let e as SocketError {
+                errors.append(e.errno)
+            }
+        }
+        #expect(errors == [ECONNREFUSED, ECONNREFUSED, ECONNREFUSED])
+        try collector.collect(atLeast: 6)
+        var table = ConnectionTable()
+        var summary = RunSummary(start: WallTime(nanoseconds: 0))
+        var refused: [ConnectionRecord] = []
+        for var t in collector.transitions {
+            if let c = table.ingest(&t, summary: &summary).connection { refused.append(c) }
+        }
+        #expect(refused.count == 3 && refused.allSatisfy { $0.connectError == .connectionRefused && $0.identity.localPort != 0 })
+        #expect(collector.transitions.filter { $0.new == .close }.allSatisfy { $0.counters?.socketError == UInt16(ECONNREFUSED) })
+        #expect(summary.churn.failedConnects == [.connectionRefused: 3])
     }
 }
