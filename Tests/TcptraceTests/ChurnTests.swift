@@ -224,4 +224,21 @@ import Testing
         #expect(lines.contains { $0.contains("FAILED CONNECTS 1: EADDRNOTAVAIL 1") }, "\(lines)")
         #expect(lines.contains { $0.contains("MAKER app (pid 7) -> 10.0.0.9:5432  150 alive") && $0.contains("ports 75 % of 200") }, "\(lines)")
     }
+
+    @Test func censusUseIsAgainstTheUsablePorts() {
+        var c = Census(time: Self.client(at: 0).time, sockets: [SocketSnapshot]())
+        c.netns = 1
+        c.portRange = PortRange(low: 40000, high: 40199)
+        c.exhaustion = [
+            PortExhaustion(
+                remote: Self.server, remotePort: 5432, timeWait: 90, localAddresses: 1, maxPerLocalAddress: 90,
+                portRange: PortRange(low: 40000, high: 40199))
+        ]
+        #expect(c.exhaustion[0].usePercent == 45)
+        c.ports = NamespacePorts(range: PortRange(low: 40000, high: 40199), reserved: 20, twReuse: 0, timestamps: 1)
+        #expect(c.exhaustion[0].usePercent == 50)
+        var out: [UInt8] = []
+        JSONLines.append(c, to: &out)
+        #expect(String(decoding: out, as: UTF8.self).contains(#""size":200,"usable":180,"tw_reuse":0}"#))
+    }
 }
