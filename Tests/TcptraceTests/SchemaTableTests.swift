@@ -16,6 +16,9 @@ import Testing
         ("finding", SchemaTable.markdown(FindingRecord.self)),
         ("diagnosis", SchemaTable.markdown(DiagnosisRecord.self)),
         ("thresholds", FindingThresholds.markdown),
+        ("churn", SchemaTable.markdown(ChurnRecord.self)),
+        ("port_pressure", SchemaTable.markdown(PortPressureRecord.self)),
+        ("port_range", SchemaTable.markdown(PortRangeRecord.self)),
     ]
 
     /// The text between `<!-- schema:NAME -->` and `<!-- /schema -->`.

@@ -31,7 +31,8 @@ final class ReportRun {
         thresholds = options.thresholds
         replay = Replay(
             table: ConnectionTable(capacity: options.maxConnections, lingerThresholdNanoseconds: options.closeWaitThreshold),
-            since: options.since, until: options.until, reorderWindowNanoseconds: Int64(options.reorderWindow))
+            since: options.since, until: options.until, reorderWindowNanoseconds: Int64(options.reorderWindow),
+            churnTop: options.churnTop)
         // Census and summary records, and the log's own findings, are evidence.
         replay.emitsStateChanges = true
     }
@@ -137,6 +138,8 @@ final class ReportRun {
             if json { JSONLines.append(c, to: &writer.buffer) } else { text.append(c, to: &writer.buffer) }
         case .lingerer(let l):
             if json { JSONLines.append(l, to: &writer.buffer) } else { text.append(l, color: false, to: &writer.buffer) }
+        case .portPressure(var w):
+            if json { JSONLines.append(w, to: &writer.buffer) } else { text.appendRecord(&w, to: &writer.buffer) }
         case .transition, .census, .recordedSummary, .finding: return
         }
         if outputError == nil {

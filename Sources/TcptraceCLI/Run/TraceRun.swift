@@ -69,6 +69,8 @@ final class TraceRun<Sink: RecordSink> {
     let emitFindings: Bool
     /// Evidence, analyzers and open findings.
     let findings: FindingsWork
+    /// `churn`, `port_pressure` and `port_range` records.
+    let emitChurn: Bool
     /// The kernel aggregates transitions (`Tracer.Configuration.aggregate`).
     let aggregated: Bool
     /// The first output error; it stops the run.
@@ -119,6 +121,7 @@ final class TraceRun<Sink: RecordSink> {
         emitLingerers = settings.events.contains(.lingerers)
         emitFindings = settings.events.contains(.findings)
         findings = FindingsWork(thresholds: settings.thresholds, saysMissing: true)
+        emitChurn = settings.events.contains(.churn)
         lingererHolders = LingererHolders(limit: settings.maxConnections)
         censusTaker = CensusTaker(filter: settings.censusFilter, only: namespaces.only)
         aggregated = settings.tracerConfiguration(filter: filter).aggregate
@@ -144,6 +147,7 @@ final class TraceRun<Sink: RecordSink> {
             return error.exitStatus
         }
         summary = RunSummary(start: SystemClock.wallNow())
+        summary.churn = ChurnTracker(top: settings.churnTop)
         seedPreexistingSockets()
         dropPrivileges(tracer)
         let deadline = settings.duration.map { SystemClock.monotonicNanoseconds() + $0 }
@@ -222,6 +226,7 @@ final class TraceRun<Sink: RecordSink> {
                 containers.name(&c.identity, now: c.time)
                 sink.append(&c, to: &out.pointee, timeCache: &hot.pointee.timeCache)
             }
+            if c.role == .client { notePortPressure(c, out: out) }
         }
         if var l = outcome.lingererClosed {
             if let h = lingererHolders.takeHolder(ofClosed: l.identity.cookie) { l.holder = h }
@@ -246,6 +251,7 @@ final class TraceRun<Sink: RecordSink> {
         var i = PeriodicSchedule.Intervals()
         if !Sink.saysLossAsItHappens { i.lossReport = nil }
         i.census = settings.censusInterval ?? Sink.defaultCensusInterval
+        if emitChurn { i.churn = Self.churnInterval }
         if metrics != nil { i.metrics = MetricsExport.interval }
         i.screen = Sink.screenInterval
         i.findings = Sink.findingsInterval
@@ -266,6 +272,8 @@ final class TraceRun<Sink: RecordSink> {
             summary.vanishedConnections += UInt64(reconciliation.reconcile(&table, lost: tracer.lostEvents.total, namespaces: namespaces))
         case .census:
             startCensus(for: .output)
+        case .churn:
+            writeChurn()
         case .metrics:
             publishMetrics(tracer, overflow: overflow)
         case .findings:

@@ -166,6 +166,8 @@ public enum JSONLines {
         }
         out.appendASCII("],\"overflow\":")
         appendOptional(s.timeWaitOverflow, to: &out)
-        out.appendASCII("}}\n")
+        out.appendASCII("}")
+        ChurnSummary.appendJSON(s.churn, to: &out)
+        out.appendASCII("}\n")
     }
 }
