@@ -58,6 +58,7 @@ int main(void)
 		/* The peers: close backend connections at once, send 10 bytes on cache ones, then
 		 * connect to the queue listener and close. */
 		close(lq);
+		close(go[0]);
 		for (int i = 0; i < 30; i++) {
 			int c = accept(lb, NULL, NULL);
 			close(c);
@@ -69,7 +70,10 @@ int main(void)
 		}
 		for (int i = 0; i < 15; i++) {
 			int s = socket(AF_INET, SOCK_STREAM, 0);
-			if (connect(s, (struct sockaddr *)&queue, sizeof(queue))) return 1;
+			if (connect(s, (struct sockaddr *)&queue, sizeof(queue))) {
+				perror("peer connect");
+				return 1;
+			}
 			close(s);
 		}
 		if (write(go[1], "x", 1) != 1) return 1;
@@ -78,11 +82,15 @@ int main(void)
 	}
 	close(lb);
 	close(lc);
+	close(go[1]); /* a peer that dies ends the read below */
 	int held[50];
 	for (int i = 0; i < 30; i++) held[i] = fetch_from_backend(&backend);
 	for (int i = 0; i < 20; i++) held[30 + i] = fetch_from_cache(&cache);
 	char x;
-	if (read(go[0], &x, 1) != 1) return 1;
+	if (read(go[0], &x, 1) != 1) {
+		fprintf(stderr, "leak-service: the peer process failed\n");
+		return 1;
+	}
 	usleep(200000); /* the last FINs arrive */
 	printf("ready %d %d %d %d %d\n", (int)getpid(), ntohs(backend.sin_port), ntohs(cache.sin_port), ntohs(queue.sin_port), (int)peer);
 	fflush(stdout);

@@ -90,9 +90,16 @@ final class ReportRun {
             JSONLines.append(
                 stats, end: replay.summary.end, inputs: inputs, closeWaitThresholdNanoseconds: options.closeWaitThreshold,
                 to: &writer.buffer)
+            // The groups the log ends with, each stack they name first (once).
+            let groups = replay.leaks.groups
+            for id in Set(groups.compactMap(\.stack)).sorted() {
+                if let s = replay.leaks.stacks[id] { JSONLines.append(s, to: &writer.buffer) }
+            }
+            for r in groups { JSONLines.append(r, to: &writer.buffer) }
             JSONLines.append(replay.summary, to: &writer.buffer)
         } else {
             text.appendSummary(replay.summary, to: &writer.buffer)
+            text.appendLeakSection(replay.leaks.groups, stacks: replay.leaks.stacks, to: &writer.buffer)
             text.appendInputStats(stats, to: &writer.buffer)
         }
         if let status = flushOrStop() { return status }

@@ -74,7 +74,7 @@ public struct LeakRecord: Hashable, Sendable, Record {
         v.field(
             "holder", &r.holder, Nullable<Object<Owner>>.self, text: .column(0, absent: "holder unknown"),
             "the process holding the sockets (for `not_accepted`: the listener's)")
-        v.field("container", &r.container, Nullable<Text>.self, text: .labeled(" container "), "the holder's container, when the cgroup names one")
+        v.field("container", &r.container, Nullable<BareText>.self, text: .labeled(" container "), "the holder's container, when the cgroup names one")
         v.field("netns", &r.netns, Nullable<Integer<UInt32>>.self, text: .hidden, "network namespace inode")
         v.field("role", &r.role, Keyword<LeakRole>.self, text: .plain, "`server` (accepted from a listener) or `client` (connected out)")
         v.field("addr", &r.address, Address.self, text: .plain, "server: the listening address; client: the destination")
@@ -88,7 +88,7 @@ public struct LeakRecord: Hashable, Sendable, Record {
         v.field("new_per_min", &r.newPerMinute, Integer<UInt64>.self, text: .labeled(" +"), "sockets that joined the group in the last minute")
         v.field("closed_per_min", &r.closedPerMinute, Integer<UInt64>.self, text: .labeled(" -", suffix: "/min"), "sockets that left CLOSE_WAIT in the last minute")
         v.field("trend", &r.trend, Keyword<LeakTrend>.self, text: .plain, "over the last minute: `growing` (more joined than left), `steady`, `draining`")
-        v.field("opener", &r.opener, Nullable<Text>.self, text: .labeled(" opened at "), "the frame that opened the connections (`module!function+0xoff`): the innermost outside the C library")
+        v.field("opener", &r.opener, Nullable<BareText>.self, text: .labeled(" opened at "), "the frame that opened the connections (`module!function+0xoff`): the innermost outside the C library")
         v.field("stack", &r.stack, Nullable<Integer<UInt32>>.self, text: .labeled(" stack "), "the id of the `stack` record with the opener's frames")
         v.field("group", &r.group, Integer<UInt32>.self, text: .hidden, "the group's number in this run")
         v.field("folded", &r.folded, Boolean.self, text: .flag(" (folded: more groups than kept)"), "sockets of groups beyond the bound, folded together by cause")
@@ -132,7 +132,23 @@ public struct StackRecord: Hashable, Sendable, Record {
     public static func fields<V: FieldVisitor>(_ r: inout StackRecord, _ v: inout V) {
         v.field("id", &r.id, Integer<UInt32>.self, text: .plain, "referenced by `leak` records' `stack`")
         v.field("pid", &r.pid, Integer<UInt32>.self, text: .labeled(" pid "), "the process the stack was taken in")
-        v.field("frames", &r.frames, List<Text>.self, text: .plain, "innermost first: `module!function+0xoff`, or `module+0xoff` when no symbol covers it")
+        v.field("frames", &r.frames, List<BareText>.self, text: .plain, "innermost first: `module!function+0xoff`, or `module+0xoff` when no symbol covers it")
         v.field("truncated", &r.truncated, Boolean.self, text: .flag(" (truncated)"), "the walk stopped early (a frame without a frame pointer): outer frames are missing")
     }
+}
+
+/// A string shown bare in text (a frame, a container name): JSON as `Text`, text without
+/// quotes, control characters as `?`.
+public enum BareText: FieldFormat {
+    public typealias Value = String
+    public static var jsonType: String { "string" }
+    @inlinable public static var maxBytes: Int { 2 }
+    @inlinable public static func extraBytes(_ value: String) -> Int { 6 * value.utf8.count }
+    @inlinable
+    public static func json(_ s: String, _ c: inout ByteCursor) { c.jsonString(s) }
+    @inlinable
+    public static func text(_ s: String, _ c: inout ByteCursor) {
+        for b in s.utf8 { c.byte(b < 0x20 || b == 0x7f ? UInt8(ascii: "?") : b) }
+    }
+    public static func read(_ p: inout JSONReader) throws(RecordLineError) -> String? { p.stringValue() }
 }
