@@ -105,6 +105,10 @@ public struct TraceSelection: ParsableArguments {
         for a in thresholdAssignments { try? t.set(a) }
         return t
     }
+    @Flag(
+        name: .customLong("no-opener-stacks"),
+        help: "Take no user stack where connections are opened (connect(), accept()): CLOSE_WAIT leak groups then name no opener.")
+    var noOpenerStacks = false
 
     @Flag(name: .shortAndLong, help: "Print libbpf's log (verifier messages) and the capabilities kept after attaching on standard error.")
     var verbose = false

@@ -39,6 +39,9 @@ public struct TraceCommand: ParsableCommand {
         transform: RecordKind.parseList)
     var events: Set<RecordKind> = Set(RecordKind.allCases)
 
+    @Flag(help: "Text: a LINGERER line per socket in CLOSE_WAIT past the threshold too, not only a LEAK line per group.")
+    var leakSockets = false
+
     @Option(
         help: ArgumentHelp(
             "Emit a census record (sock_diag state counts) this often; 'off' to disable (default: 60s with --format json, off in text).",
@@ -89,6 +92,7 @@ public struct TraceCommand: ParsableCommand {
         s.metricsAddress = metricsAddress
         s.metricsTextfile = metricsTextfile
         s.catchUp = catchUp
+        s.leakSockets = leakSockets
         return s
     }
 }

@@ -38,6 +38,7 @@ final class DiagnoseSink: RecordSink {
     }
     func append(_ s: RunSummary, to out: inout [UInt8]) {}
     func append(_ f: inout FindingRecord, to out: inout [UInt8]) {}
+    func appendRecord<R: Record>(_ r: inout R, to out: inout [UInt8]) {}
 
     func appendEnd(_ s: RunSummary, findings: [Finding], to out: inout [UInt8]) {
         let status = PluginStatus(worst: Finding.worst(findings))

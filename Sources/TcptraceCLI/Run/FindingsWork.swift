@@ -17,7 +17,7 @@ final class FindingsWork {
         self.saysMissing = saysMissing
     }
 
-    func observe(connection c: ConnectionRecord) { evidence.observe(connection: c) }
+    func observe(connection c: ConnectionRecord) { evidence.observe(connection: c, failedConnect: c.connectError?.rawValue) }
 
     func observe(lingerer l: LingererRecord) {
         evidence.observe(lingerer: l, container: l.identity.container.flatMap { ContainerRegistry.shared.info($0)?.shortName })

@@ -107,10 +107,17 @@ final class ReportRun {
             JSONLines.append(
                 stats, end: replay.summary.end, inputs: inputs, closeWaitThresholdNanoseconds: options.closeWaitThreshold,
                 to: &writer.buffer)
+            // The groups the log ends with, each stack they name first (once).
+            let groups = replay.leaks.groups
+            for id in Set(groups.compactMap(\.stack)).sorted() {
+                if let s = replay.leaks.stacks[id] { JSONLines.append(s, to: &writer.buffer) }
+            }
+            for r in groups { JSONLines.append(r, to: &writer.buffer) }
             JSONLines.append(replay.summary, to: &writer.buffer)
             for f in open where page == nil { JSONLines.append(FindingRecord(event: .present, time: replay.summary.end, finding: f), to: &writer.buffer) }
         } else {
             text.appendSummary(replay.summary, to: &writer.buffer)
+            text.appendLeakSection(replay.leaks.groups, stacks: replay.leaks.stacks, to: &writer.buffer)
             text.appendInputStats(stats, to: &writer.buffer)
             if page == nil {
                 writer.buffer.append(contentsOf: "\nfindings at the end of the log:\n".utf8)
@@ -166,7 +173,7 @@ final class ReportRun {
         let time: WallTime
         switch o {
         case .connection(let c):
-            evidence.observe(connection: c)
+            evidence.observe(connection: c, failedConnect: c.connectError?.rawValue)
             time = c.time
         case .lingerer(let l):
             evidence.observe(lingerer: l, container: l.identity.container.flatMap { ContainerRegistry.shared.info($0)?.shortName })
@@ -181,6 +188,8 @@ final class ReportRun {
             return
         case .finding(let f):
             evidence.observe(recorded: f)
+            return
+        case .portPressure:
             return
         case .transition(let t):
             time = t.time
@@ -201,6 +210,7 @@ final class ReportRun {
     func evaluateFindings(at time: WallTime, final: Bool) -> [Finding] {
         evidence.now = max(evidence.now, time)
         evidence.events = replay.stats.transitions
+        evidence.observe(churn: replay.summary.churn, now: time)
         let changed = tracker.update(Diagnosis.findings(evidence, thresholds: thresholds), at: time)
         if page == nil && !final {
             for var r in changed {

@@ -24,6 +24,10 @@ struct TraceSettings {
     var ringBufferBytes: UInt64 = 8 << 20
     /// Where evidence turns into findings (`--threshold`).
     var thresholds = FindingThresholds()
+    /// Opener stacks at connect() and accept() (`--no-opener-stacks` turns them off).
+    var openerStacks = true
+    /// Text: a line per lingering socket too, not only per leak group (`--leak-sockets`).
+    var leakSockets = false
 
     /// The kernel program's configuration for `filter` (the places looked up).
     func tracerConfiguration(filter: TraceFilter) -> Tracer.Configuration {
@@ -35,6 +39,7 @@ struct TraceSettings {
         // CLOSE_WAIT or LISTEN) instead of one record each.
         c.aggregate = !events.contains(.transitions)
         c.verbose = verbose
+        c.captureStacks = openerStacks
         return c
     }
 }
@@ -51,6 +56,7 @@ extension TraceSelection {
         s.verbose = verbose
         s.ringBufferBytes = ringBufferSize
         s.thresholds = thresholds
+        s.openerStacks = !noOpenerStacks
         return s
     }
 

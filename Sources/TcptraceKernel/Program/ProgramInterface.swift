@@ -13,6 +13,13 @@ public enum ProgramInterface {
     public enum Program: String, CaseIterable, Sendable {
         case main = "handle_set_state"
         case nested = "handle_nested"
+        /// Opener stacks of accepted sockets (syscall exit tracepoints): attached after the
+        /// two above when the kernel has them; without them the run goes on, saying so once.
+        case acceptOpener = "note_accept4"
+        case acceptOpenerOld = "note_accept"
+
+        /// Programs the run cannot do without.
+        public static var required: [Self] { [.main, .nested] }
     }
 
     /// The maps user space opens.
@@ -21,6 +28,10 @@ public enum ProgramInterface {
         case events
         /// Per-CPU __u64 counters indexed by enum tcptrace_counter.
         case counters
+        /// Opener of each socket by cookie (struct tcptrace_opener), LRU.
+        case openers
+        /// User stacks by id (TCPTRACE_STACK_DEPTH addresses each).
+        case stacks
         /// The `const volatile` globals below; libbpf finds an internal map by its section name.
         case readOnlyData = ".rodata"
     }
@@ -68,9 +79,12 @@ public enum ProgramInterface {
         public let taskStackBytes = Global<UInt64>("task_stack_bytes")
         /// 1: aggregated mode, one `tcptrace_batch` per flush instead of an event per transition.
         public let aggregate = Global<UInt8>("aggregate")
+        /// 1: take opener stacks at connect() and accept() (bpf/opener.bpf.h).
+        public let captureStacks = Global<UInt8>("capture_stacks")
         /// Never written: pointers that put the records' structs into the object's BTF.
         public let eventAnchor = Global<UnsafeRawPointer?>("abi_event_anchor")
         public let batchAnchor = Global<UnsafeRawPointer?>("abi_batch_anchor")
+        public let openerAnchor = Global<UnsafeRawPointer?>("abi_opener_anchor")
     }
 
     public static let globals = Globals()

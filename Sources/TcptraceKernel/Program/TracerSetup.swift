@@ -35,6 +35,7 @@ extension Tracer {
         try rodata.set(\.wakeupBytes, c.wakeupBytes ?? c.ringBufferBytes / 4)
         try rodata.set(\.taskStackBytes, taskStackBytes())
         try rodata.set(\.aggregate, c.aggregate ? 1 : 0)
+        try rodata.set(\.captureStacks, c.captureStacks ? 1 : 0)
         try rodata.commit()
     }
 
