@@ -114,3 +114,67 @@ struct DiagnoseKernelTests {
         }
     }
 }
+
+extension DiagnoseKernelTests {
+    /// The acceptance: the leak service (Tests/Fixtures/leak-service.c, 65 CLOSE_WAIT
+    /// sockets three ways) and a TIME_WAIT storm through a 200-port range (tcp_tw_reuse=0) in a
+    /// namespace of its own, at once: `diagnose --duration 15s` puts exactly those two at the top,
+    /// the leaking process with its cause and opener, the storm's maker with its destination,
+    /// port use and advice; exit 2 (both critical) and JSON that parses.
+    @Test func aLeakAndATimeWaitStormAreTheTopTwo() throws {
+        try KernelGate.check()
+        let cc = try Requirement.program("cc", package: "gcc")
+        let directory = tempPath("leak-bin")
+        mkdir(directory, 0o755)
+        let binary = directory + "/leak-service"
+        defer {
+            unlink(binary)
+            rmdir(directory)
+        }
+        let built = try Command.run([cc, "-O1", "-g", "-fno-omit-frame-pointer", "-o", binary, LeakGroupTests.source])
+        try #require(built.status == 0, Comment(rawValue: "cc failed: " + built.stderr))
+
+        let container = try Container("dgstorm", subgroups: ["client"])
+        defer { container.remove() }
+        for (key, value) in [("ip_local_port_range", "40000 40199"), ("tcp_tw_reuse", "0")] {
+            _ = try command(["/usr/sbin/ip", "netns", "exec", container.name, "/bin/sh", "-c", "echo \(value) > /proc/sys/net/ipv4/\(key)"])
+        }
+        let port: UInt16 = 24410
+        let (client, out) = try container.start(timeWaitStorm, ["4", String(port)], cgroup: container.cgroup + "/client")
+        try #require(try LeakyServer.readLine(out) == "ready", "the storm did not start")
+
+        let run = try start(["diagnose", "--duration", "15s", "--close-wait-threshold", "1s", "--format", "json"])
+        usleep(1_000_000)
+        let service = try LeakGroupTests.Service(binary: binary)
+        defer { service.stop() }
+        container.send("go", to: client)
+        let report = try LeakyServer.readLine(out)
+        let storm = try #require(try JSONSerialization.jsonObject(with: Data(report.utf8)) as? [String: Any], "client said \(report)")
+        let r = finish(run)
+        print("diagnose with a leak and a storm (json):\n\(r.out)")
+        #expect(storm["failed"] as? Int == 40)
+        #expect(r.status == 2, "\(r.err)")
+        let records = jsonLines(r.out)
+        #expect(records.count == r.out.split(separator: "\n").count && records.count >= 3, "every line parses")
+        try #require(records.count >= 3)
+        #expect(Set(records.prefix(2).compactMap { $0["kind"] as? String }) == ["close_wait_leak", "time_wait_pressure"], "\(r.out)")
+        #expect(records.prefix(2).allSatisfy { $0["severity"] as? String == "critical" })
+
+        let leak = try #require(records.first { $0["kind"] as? String == "close_wait_leak" })
+        #expect((leak["subject"] as? [String: Any])?["pid"] as? Int == service.pid, "\(leak)")
+        let title = leak["title"] as? String ?? ""
+        #expect(title.contains("leak-service (pid \(service.pid))") && title.contains("cause: "), "\(title)")
+        #expect(title.contains("opened at ") && title.contains("fetch_from_"), "\(title)")
+
+        let tw = try #require(records.first { $0["kind"] as? String == "time_wait_pressure" })
+        let subject = tw["subject"] as? [String: Any]
+        #expect(subject?["name"] as? String == "127.0.0.1:\(port)" && subject?["netns"] as? Int == Int(container.inode), "\(tw)")
+        #expect(subject?["pid"] as? Int == storm["pid"] as? Int)
+        let evidence = Dictionary((tw["evidence"] as? [[String: Any]] ?? []).map { ($0["name"] as? String ?? "", $0["value"] as? Double ?? -1) }) { a, _ in a }
+        #expect((evidence["port_use"] ?? 0) >= 80, "\(evidence)")
+        #expect(evidence["failed_eaddrnotavail"] == 40, "\(evidence)")
+        let advice = tw["advice"] as? String ?? ""
+        #expect(advice.contains("python3 (pid ") && advice.contains("tcp_tw_reuse=1") && advice.contains("ip_local_port_range"), "\(advice)")
+        #expect(records.last?["type"] as? String == "diagnosis" && records.last?["status"] as? String == "CRITICAL")
+    }
+}
