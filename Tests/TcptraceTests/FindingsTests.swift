@@ -234,3 +234,25 @@ extension FindingsTests {
         #expect(!Diagnosis.findings(e).contains { $0.subject.pid == 700 })
     }
 }
+
+extension FindingsTests {
+    @Test func diagnoseTextSaysTheVerdictThenEachFindingWithEvidenceAndFix() {
+        var e = DiagnosisEvidence()
+        e.observe(lingerer: Self.lingerer(1, pid: 612, comm: "leaky", at: 10, age: 5))
+        e.now = Self.at(20)
+        let f = Diagnosis.findings(e)
+        var out: [UInt8] = []
+        TextLines(utcOffsetSeconds: 0).appendDiagnosis(f, status: PluginStatus(worst: Finding.worst(f)), watchedSeconds: 15, to: &out)
+        let text = String(decoding: out, as: UTF8.self)
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        #expect(lines[0] == "TCP WARNING: 0 critical, 1 warning, 0 info (watched 15 s)", "\(text)")
+        #expect(lines[2].hasPrefix("1. [WARNING] close_wait_leak: leaky (pid 612) leaks sockets in CLOSE_WAIT: 1 open, oldest 15 s"), "\(text)")
+        #expect(lines[3] == "   subject: process leaky (pid 612)")
+        #expect(text.contains("     close_wait_sockets = 1 sockets  [lingerer records: in CLOSE_WAIT past the threshold, still open]"), "\(text)")
+        #expect(text.contains("   fix: fix leaky to close() the socket"))
+        #expect(text.contains("   why: CLOSE_WAIT means the peer closed"))
+        var quiet: [UInt8] = []
+        TextLines(utcOffsetSeconds: 0).appendDiagnosis([], status: .ok, watchedSeconds: 30, to: &quiet)
+        #expect(String(decoding: quiet, as: UTF8.self) == "TCP OK: nothing found (watched 30 s)\n")
+    }
+}
