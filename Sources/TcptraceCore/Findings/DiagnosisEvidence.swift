@@ -107,6 +107,10 @@ public struct DiagnosisEvidence: Sendable {
     public var peersNotKept: UInt64 = 0
     public var holders: [UInt32: Holder] = [:]
     public var holdersNotKept: UInt64 = 0
+    /// CLOSE_WAIT sockets kept over all holders (at most `maxOpenSockets`), and those counted only.
+    public private(set) var openSockets = 0
+    public var socketsNotKept: UInt64 = 0
+    public static let maxOpenSockets = 65_536
     /// The latest census per namespace (nil key: a census without a namespace).
     public var census: [UInt32?: Census] = [:]
     /// From a log: the latest states per namespace (the census records' counts).
@@ -195,7 +199,12 @@ public struct DiagnosisEvidence: Sendable {
         case .lingering, .openAtEnd:
             let entered = WallTime(nanoseconds: l.time.nanoseconds - Int64(l.ageNanoseconds))
             if holders.values[i].open[l.identity.cookie] == nil {
-                if holders.values[i].open.count < 4096 { holders.values[i].open[l.identity.cookie] = entered }
+                if openSockets < Self.maxOpenSockets {
+                    holders.values[i].open[l.identity.cookie] = entered
+                    openSockets += 1
+                } else {
+                    socketsNotKept += 1
+                }
                 holders.values[i].reported += 1
                 holders.values[i].unread += l.unreadBytes ?? 0
                 if holders.values[i].localPorts[l.identity.localPort] != nil || holders.values[i].localPorts.count < 8 {
@@ -204,7 +213,10 @@ public struct DiagnosisEvidence: Sendable {
             }
             if l.ageIsLowerBound { holders.values[i].openLowerBound.insert(l.identity.cookie) }
         case .closed:
-            if holders.values[i].open.removeValue(forKey: l.identity.cookie) != nil { holders.values[i].closed += 1 }
+            if holders.values[i].open.removeValue(forKey: l.identity.cookie) != nil {
+                holders.values[i].closed += 1
+                openSockets -= 1
+            }
             holders.values[i].openLowerBound.remove(l.identity.cookie)
         }
     }
