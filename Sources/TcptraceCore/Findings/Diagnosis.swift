@@ -142,6 +142,7 @@ public enum Diagnosis {
 
     static func timeWait(_ e: DiagnosisEvidence, _ t: FindingThresholds) -> [Finding] {
         var out: [Finding] = []
+        // The host's setting; the TIME_WAIT tracker's advice, when there, has the namespace's own.
         let reuse = e.sysctls?.tcpTwReuse
         // The tracer's count of TIME_WAIT made, per destination, with its maker.
         for (p, s) in e.peers where s.timeWait > 0 && p.localPort == 0 {
@@ -164,8 +165,8 @@ public enum Diagnosis {
                     title: noPort > 0
                         ? "connects to \(p.text) fail for want of a local port (EADDRNOTAVAIL ×\(Int(noPort))); \(who) makes \(Int(rate)) TIME_WAIT/s there"
                         : "\(who) makes \(Int(rate)) TIME_WAIT/s towards \(p.text)",
-                    evidence: evidence, advice: portAdvice(maker?.owner, reuse: reuse, usable: nil), fact: timeWaitFact,
-                    firstSeen: s.first, lastSeen: s.last))
+                    evidence: evidence, advice: e.portReadings[p]?.advice ?? portAdvice(maker?.owner, reuse: reuse, usable: nil),
+                    fact: timeWaitFact, firstSeen: s.first, lastSeen: s.last))
         }
         // The census: outbound TIME_WAIT held per destination against the port range.
         for (netns, c) in e.census {
@@ -186,7 +187,8 @@ public enum Diagnosis {
                             ev("time_wait_sockets", Double(x.timeWait), "sockets", "sock_diag census"),
                             ev("usable_ports", Double(x.portRange.size), "count", "ip_local_port_range"),
                         ],
-                        advice: portAdvice(maker?.owner, reuse: reuse, usable: Int(x.portRange.size)), fact: timeWaitFact,
+                        advice: e.portReadings[p]?.advice ?? portAdvice(maker?.owner, reuse: reuse, usable: Int(x.portRange.size)),
+                        fact: timeWaitFact,
                         firstSeen: c.time, lastSeen: c.time))
             }
         }
