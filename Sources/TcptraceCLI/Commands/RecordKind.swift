@@ -9,6 +9,10 @@ public enum RecordKind: String, CaseIterable, Sendable {
     /// `churn`, `port_pressure` and `port_range` records (TIME_WAIT makers, local-port pressure).
     case churn
 
+    /// Without `--events`: every type but `finding` records, which are asked for by name (their
+    /// lines are not among the transitions and connections the summary counts).
+    static var defaults: Set<RecordKind> { Set(allCases).subtracting([.findings]) }
+
     static func parseList(_ text: String) throws -> Set<RecordKind> {
         var out = Set<RecordKind>()
         for part in text.split(separator: ",", omittingEmptySubsequences: false) {

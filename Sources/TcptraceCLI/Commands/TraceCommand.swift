@@ -35,9 +35,9 @@ public struct TraceCommand: ParsableCommand {
     var catchUp: CatchUpScheduling = .nice
 
     @Option(
-        help: ArgumentHelp("Record types to emit, comma-separated: transitions,connections,lingerers (default: all).", valueName: "list"),
+        help: ArgumentHelp("Record types to emit, comma-separated: transitions,connections,lingerers,churn,findings (default: all but findings).", valueName: "list"),
         transform: RecordKind.parseList)
-    var events: Set<RecordKind> = Set(RecordKind.allCases)
+    var events: Set<RecordKind> = RecordKind.defaults
 
     @Flag(help: "Text: a LINGERER line per socket in CLOSE_WAIT past the threshold too, not only a LEAK line per group.")
     var leakSockets = false

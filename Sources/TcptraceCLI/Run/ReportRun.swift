@@ -104,6 +104,8 @@ final class ReportRun {
             printError("\(stats.malformed) malformed lines in all (the first \(examples) named above)")
         }
         if json {
+            // The findings open at the end, before the report and summary lines (the last two).
+            for f in open where page == nil { JSONLines.append(FindingRecord(event: .present, time: replay.summary.end, finding: f), to: &writer.buffer) }
             JSONLines.append(
                 stats, end: replay.summary.end, inputs: inputs, closeWaitThresholdNanoseconds: options.closeWaitThreshold,
                 to: &writer.buffer)
@@ -114,7 +116,6 @@ final class ReportRun {
             }
             for r in groups { JSONLines.append(r, to: &writer.buffer) }
             JSONLines.append(replay.summary, to: &writer.buffer)
-            for f in open where page == nil { JSONLines.append(FindingRecord(event: .present, time: replay.summary.end, finding: f), to: &writer.buffer) }
         } else {
             text.appendSummary(replay.summary, to: &writer.buffer)
             text.appendLeakSection(replay.leaks.groups, stacks: replay.leaks.stacks, to: &writer.buffer)

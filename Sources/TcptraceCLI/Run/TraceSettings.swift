@@ -6,7 +6,7 @@ import TcptraceHost
 /// from their parsed options at the edge; nothing below them reads the parser's types.
 struct TraceSettings {
     /// Record types to emit.
-    var events: Set<RecordKind> = Set(RecordKind.allCases)
+    var events: Set<RecordKind> = RecordKind.defaults
     var closeWaitThreshold: UInt64 = 30_000_000_000
     var maxConnections = 100_000
     /// `--churn-top`: TIME_WAIT makers and pressure destinations kept.
