@@ -22,6 +22,21 @@ struct DiagnoseKernelTests {
         return (p, out, err)
     }
 
+    /// Starts `diagnose --verbose …` and returns once it has attached (it says so with
+    /// --verbose only: otherwise it prints nothing until the end); what it said so far is kept.
+    func startAttached(_ args: [String]) throws -> (Process, Pipe, Pipe, String) {
+        let r = try start(["diagnose", "--verbose"] + args)
+        var seen = Data()
+        let deadline = Date().addingTimeInterval(20)
+        while Date() < deadline {
+            let chunk = r.2.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            seen.append(chunk)
+            if String(decoding: seen, as: UTF8.self).contains("capabilities after attach") { break }
+        }
+        return (r.0, r.1, r.2, String(decoding: seen, as: UTF8.self))
+    }
+
     func finish(_ r: (Process, Pipe, Pipe)) -> (status: Int32, out: String, err: String) {
         let out = r.1.fileHandleForReading.readDataToEndOfFile()
         let err = r.2.fileHandleForReading.readDataToEndOfFile()
@@ -29,16 +44,20 @@ struct DiagnoseKernelTests {
         return (r.0.terminationStatus, String(decoding: out, as: UTF8.self), String(decoding: err, as: UTF8.self))
     }
 
+    /// A quiet namespace (other kernel tests may run at the same time on the host: their leaks
+    /// and storms are real findings there): nothing above info, exit 0.
     @Test func aQuietHostIsOKWithNothingAboveInfo() throws {
         try KernelGate.check()
-        let text = finish(try start(["diagnose", "--duration", "4s"]))
+        let container = try Container("dgquiet", subgroups: ["client"])
+        defer { container.remove() }
+        let text = finish(try start(["diagnose", "--duration", "4s", "--netns", container.name]))
         print("diagnose on the quiet host (text):\n\(text.out)")
         #expect(text.status == 0, "\(text.out)\(text.err)")
         #expect(text.out.hasPrefix("TCP OK: "), "\(text.out)")
         #expect(!text.out.contains("[WARNING]") && !text.out.contains("[CRITICAL]"), "\(text.out)")
         #expect(text.err.isEmpty, "no progress line when standard error is no terminal: \(text.err)")
 
-        let json = finish(try start(["diagnose", "--duration", "3s", "--format", "json"]))
+        let json = finish(try start(["diagnose", "--duration", "3s", "--format", "json", "--netns", container.name]))
         #expect(json.status == 0)
         let lines = json.out.split(separator: "\n")
         let records = jsonLines(json.out)
@@ -57,8 +76,8 @@ struct DiagnoseKernelTests {
         _ = try Command.run(["ip", "netns", "add", ns])
         var deleted = false
         defer { if !deleted { _ = try? Command.run(["ip", "netns", "del", ns]) } }
-        let run = try start(["diagnose", "--duration", "7s", "--close-wait-threshold", "1s", "--format", "json"])
-        usleep(1_500_000)
+        let attached = try startAttached(["--duration", "7s", "--close-wait-threshold", "1s", "--format", "json"])
+        let run = (attached.0, attached.1, attached.2)
         for _ in 0..<3 { try server.leakOne(bytes: 5) }
         usleep(500_000)
         _ = try Command.run(["ip", "netns", "del", ns])
@@ -67,7 +86,8 @@ struct DiagnoseKernelTests {
         #expect(r.status == 1 || r.status == 2, "\(r.out)\(r.err)")
         let records = jsonLines(r.out)
         #expect(records.count == r.out.split(separator: "\n").count, "every line parses")
-        let first = try #require(records.first)
+        // Other kernel tests may leak at the same time: this server's finding, whatever its rank.
+        let first = try #require(records.first { ($0["subject"] as? [String: Any])?["pid"] as? Int == Int(server.pid) }, "\(r.out)")
         #expect(first["kind"] as? String == "close_wait_leak", "\(r.out)")
         let subject = first["subject"] as? [String: Any]
         #expect(subject?["pid"] as? Int == Int(server.pid), "\(first)")
@@ -75,6 +95,7 @@ struct DiagnoseKernelTests {
         let evidence = first["evidence"] as? [[String: Any]] ?? []
         #expect(evidence.contains { $0["name"] as? String == "close_wait_sockets" && ($0["value"] as? Double ?? 0) >= 3 }, "\(evidence)")
         #expect(records.last?["status"] as? String == (r.status == 2 ? "CRITICAL" : "WARNING"))
+        _ = attached.3
         // The namespace that vanished: said once on standard error, and nothing else broke.
         let said = r.err.components(separatedBy: "listen-queue findings for that namespace left out").count - 1
         #expect(said <= 1, "\(r.err)")
@@ -143,10 +164,26 @@ extension DiagnoseKernelTests {
         let (client, out) = try container.start(timeWaitStorm, ["4", String(port)], cgroup: container.cgroup + "/client")
         try #require(try LeakyServer.readLine(out) == "ready", "the storm did not start")
 
-        let run = try start(["diagnose", "--duration", "15s", "--close-wait-threshold", "1s", "--format", "json"])
-        usleep(1_000_000)
-        let service = try LeakGroupTests.Service(binary: binary)
-        defer { service.stop() }
+        // Both in the container's namespace, diagnosed there (other kernel tests may leak and storm
+        // on the host at the same time); diagnose attached before the service opens its sockets,
+        // so their opener stacks are taken.
+        let attached = try startAttached(["--duration", "15s", "--close-wait-threshold", "1s", "--format", "json", "--netns", container.name])
+        let run = (attached.0, attached.1, attached.2)
+        let service = Process()
+        service.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
+        service.arguments = ["netns", "exec", container.name, binary]
+        let serviceOut = Pipe()
+        service.standardOutput = serviceOut
+        try service.run()
+        let ready = String(decoding: serviceOut.fileHandleForReading.availableData, as: UTF8.self).split(separator: " ")
+        let servicePID = ready.count >= 2 && ready[0] == "ready" ? Int(ready[1]) ?? 0 : 0
+        let peer = ready.count >= 6 ? pid_t(ready[5].trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0 : 0
+        defer {
+            if peer > 0 { kill(peer, SIGKILL) }
+            kill(service.processIdentifier, SIGKILL)
+            service.waitUntilExit()
+        }
+        try #require(servicePID > 0, "leak-service did not start: \(ready)")
         container.send("go", to: client)
         let report = try LeakyServer.readLine(out)
         let storm = try #require(try JSONSerialization.jsonObject(with: Data(report.utf8)) as? [String: Any], "client said \(report)")
@@ -161,9 +198,9 @@ extension DiagnoseKernelTests {
         #expect(records.prefix(2).allSatisfy { $0["severity"] as? String == "critical" })
 
         let leak = try #require(records.first { $0["kind"] as? String == "close_wait_leak" })
-        #expect((leak["subject"] as? [String: Any])?["pid"] as? Int == service.pid, "\(leak)")
+        #expect((leak["subject"] as? [String: Any])?["pid"] as? Int == servicePID, "\(leak)")
         let title = leak["title"] as? String ?? ""
-        #expect(title.contains("leak-service (pid \(service.pid))") && title.contains("cause: "), "\(title)")
+        #expect(title.contains("leak-service (pid \(servicePID))") && title.contains("cause: "), "\(title)")
         #expect(title.contains("opened at ") && title.contains("fetch_from_"), "\(title)")
 
         let tw = try #require(records.first { $0["kind"] as? String == "time_wait_pressure" })

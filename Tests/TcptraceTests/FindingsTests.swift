@@ -256,3 +256,21 @@ extension FindingsTests {
         #expect(String(decoding: quiet, as: UTF8.self) == "TCP OK: nothing found (watched 30 s)\n")
     }
 }
+
+extension FindingsTests {
+    @Test func anUnknownHolderIsNoLeakOfItsOwnWhenTheRunGroupsLeaks() {
+        var e = DiagnosisEvidence()
+        var orphan = Self.lingerer(9, pid: 0, comm: "?", at: 5, age: 5)
+        orphan.holder = nil
+        e.observe(lingerer: orphan)
+        e.now = Self.at(10)
+        #expect(Diagnosis.findings(e).contains { $0.subject.pid == 0 }, "without leak groups: an unknown process")
+        e.note(leakGroups: [
+            .init(
+                holder: Owner(pid: 44, comm: "svc"), container: nil, netns: nil, endpoint: "server 127.0.0.1:80", cause: "never accepted",
+                opener: nil, sockets: 1, oldestAgeNanoseconds: 5_000_000_000, newPerMinute: 1, time: Self.at(10))
+        ])
+        let f = Diagnosis.findings(e)
+        #expect(!f.contains { $0.subject.pid == 0 } && f.contains { $0.subject.pid == 44 }, "the listener's process holds it")
+    }
+}

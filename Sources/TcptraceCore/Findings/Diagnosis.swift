@@ -50,6 +50,7 @@ public enum Diagnosis {
     static func leaks(_ e: DiagnosisEvidence, _ t: FindingThresholds) -> [Finding] {
         e.holders.values.compactMap { h -> Finding? in
             guard !h.open.isEmpty || h.groupSockets > 0 else { return nil }
+            if h.owner.pid == 0 && e.hasLeakGroups && h.groupSockets == 0 { return nil }
             let oldest = [h.open.values.min(), h.groupOldest].compactMap { $0 }.min()!
             let age = seconds(oldest, e.now)
             let n = Double(max(UInt64(h.open.count), h.groupSockets))

@@ -107,6 +107,9 @@ public struct DiagnosisEvidence: Sendable {
     public var peersNotKept: UInt64 = 0
     public var holders: [UInt32: Holder] = [:]
     public var holdersNotKept: UInt64 = 0
+    /// The run groups leaks: a never-accepted child's lingerer (no holder, pid 0) is in its
+    /// listener's process's group, not a leak of an unknown process.
+    public private(set) var hasLeakGroups = false
     /// CLOSE_WAIT sockets kept over all holders (at most `maxOpenSockets`), and those counted only.
     public private(set) var openSockets = 0
     public var socketsNotKept: UInt64 = 0
@@ -260,6 +263,7 @@ public struct DiagnosisEvidence: Sendable {
     }
 
     public mutating func note(leakGroups groups: [LeakGroupFacts]) {
+        hasLeakGroups = true
         for k in holders.keys {
             holders[k]!.groupSockets = 0
             holders[k]!.groupOldest = nil
