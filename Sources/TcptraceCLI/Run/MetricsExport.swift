@@ -99,6 +99,7 @@ extension TraceRun {
         s.lost.ringBufferFull = s.kernel.ringBufferFull
         s.lost.recursionMisses = tracer.recursionMisses()
         s.lost.undecodable = tracer.undecodable
+        s.lost.unseen = s.kernel.unseen
         s.tableEvictions = table.evictions
         s.openConnections = UInt64(table.count)
     }

@@ -23,6 +23,8 @@ public struct ConnectionTable: Sendable {
         var lingererReported = false
         var unreadBytes: UInt64?
         var partial: Bool
+        /// Transitions of it reached neither kernel program (`Transition.afterGap`).
+        var gap = false
     }
 
     public let capacity: Int
@@ -165,6 +167,7 @@ public struct ConnectionTable: Sendable {
         if let c = t.identity.cgroup { e.identity.cgroup = c }
         if let o = t.owner { e.owner = o }
         if let i = t.inode { e.inode = i }
+        if t.afterGap { e.gap = true }
         e.lastActivity = t.time
 
         let bornNow = isNew && e.born != nil
@@ -298,6 +301,7 @@ public struct ConnectionTable: Sendable {
             lifetimeNanoseconds: e.born.map { UInt64(max(0, t.time.nanoseconds - $0.nanoseconds)) },
             closedBy: closedBy, timeWaitState: timeWaitState, bytesSent: nil, bytesReceived: nil, retransmissions: nil,
             smoothedRTTMicroseconds: nil, partial: e.partial)
+        r.gap = e.gap
         if let c = t.counters {
             // The kernel counts SYN and FIN as one sequence number each; payload excludes them.
             let synAcked: UInt64 = e.role == .client && e.connectNanoseconds != nil ? 1 : 0
