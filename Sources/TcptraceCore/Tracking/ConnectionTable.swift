@@ -326,6 +326,18 @@ public struct ConnectionTable: Sendable {
         return gone.count
     }
 
+    /// States the kernel's own timers end (SYN and FIN retransmissions, an orphan's FIN_WAIT1):
+    /// an entry idle in one for long may have lost its later transitions without any counter
+    /// saying so (the kernel skipping every program for a burst of hits, docs/benchmarks.md).
+    public static func isTransient(_ s: TCPState) -> Bool {
+        s == .synSent || s == .synRecv || s == .finWait1 || s == .closing || s == .lastAck
+    }
+
+    /// Whether an entry has been idle in a transient state since before `idleBefore`.
+    public func hasIdleTransient(idleBefore: WallTime) -> Bool {
+        entries.contains { Self.isTransient($0.state) && $0.lastActivity < idleBefore }
+    }
+
     /// Keeps the table under `capacity`: evicts the least recently active 1%, CLOSE_WAIT last.
     mutating func makeRoom(now: WallTime) {
         guard entries.count >= capacity else { return }
@@ -384,6 +396,11 @@ extension ConnectionTable {
 
         /// Every live entry with its cookie.
         var all: [(cookie: UInt64, entry: Entry)] { slotOf.map { ($0.key, slots[$0.value]) } }
+
+        /// Whether a live entry satisfies `predicate` (no copy of the entries).
+        func contains(where predicate: (Entry) -> Bool) -> Bool {
+            slotOf.values.contains { predicate(slots[$0]) }
+        }
     }
 }
 
