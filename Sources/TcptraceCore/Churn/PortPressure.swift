@@ -76,7 +76,8 @@ public struct PortPressure: Sendable {
         {
             d = known  // no port, and no source address chosen either: the destination's row
         }
-        if entries[d] == nil {
+        var found = entries.index(forKey: d)
+        if found == nil {
             if entries.count >= capacity {
                 guard let idle = entries.min(by: { $0.value.lastSecond < $1.value.lastSecond }),
                     idle.value.lastSecond <= second - Int64(SecondSlots.span)
@@ -87,9 +88,10 @@ public struct PortPressure: Sendable {
                 entries[idle.key] = nil
             }
             entries[d] = Entry(firstSecond: second, lastSecond: second)
+            found = entries.index(forKey: d)
         }
         // Changed in place (a copy out of the dictionary would copy its slots on every connection).
-        let i = entries.index(forKey: d)!
+        let i = found!
         entries.values[i].lastSecond = max(entries.values[i].lastSecond, second)
         if c.connectError == .addressNotAvailable {
             entries.values[i].slots.add(Field.failedNoPort, second: second)
