@@ -86,6 +86,9 @@ final class TraceRun<Sink: RecordSink> {
     /// Why the last SIGHUP could not reopen the output (said once until a reopen works).
     var reopenRefusal: OutputFile.OpenError?
     var reconciliation = LossReconciliation()
+    /// Connections reconciliation found gone with no loss counted: their end never reached the
+    /// programs (added to `lost.unseen`).
+    var vanishedUncounted: UInt64 = 0
     var lossReport = LossReport()
     /// `--metrics-address`, `--metrics-textfile`; nil without them.
     var metrics: MetricsExport?
@@ -268,13 +271,15 @@ final class TraceRun<Sink: RecordSink> {
     func perform(_ work: PeriodicSchedule.Work, tracer: Tracer, overflow: inout TimeWaitOverflow) {
         switch work {
         case .lossReport:
-            lossReport.sayNew(tracer.lostEvents)
+            lossReport.sayNew(lost(tracer))
         case .lingererCheck:
             checkLingerers(tracer: tracer)
         case .overflowCheck:
             reportTimeWaitOverflow(&overflow)
         case .reconcile:
-            summary.vanishedConnections += UInt64(reconciliation.reconcile(&table, lost: tracer.lostEvents.total, namespaces: namespaces))
+            let r = reconciliation.reconcile(&table, lost: lost(tracer).total, namespaces: namespaces)
+            summary.vanishedConnections += UInt64(r.vanished)
+            vanishedUncounted += UInt64(r.uncounted)
         case .census:
             startCensus(for: .output)
         case .churn:
@@ -289,7 +294,7 @@ final class TraceRun<Sink: RecordSink> {
                 left: deadline.map { $0 > SystemClock.monotonicNanoseconds() ? $0 - SystemClock.monotonicNanoseconds() : 0 },
                 summary: summary, lingerers: findings.evidence.holders.values.reduce(0) { $0 + $1.open.count }, open: findings.tracker.ranked)
         case .screen:
-            let live = LiveRun(summary: summary, lost: tracer.lostEvents) { [table] in table.state(of: $0) == .closeWait }
+            let live = LiveRun(summary: summary, lost: lost(tracer)) { [table] in table.state(of: $0) == .closeWait }
             if !sink.refresh(live, to: &writer.buffer) { StopSignal.request() }
         }
     }

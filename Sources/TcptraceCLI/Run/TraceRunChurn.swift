@@ -9,9 +9,10 @@ extension TraceRun {
 
     @inline(never)
     func notePortPressure(_ c: ConnectionRecord, out: UnsafeMutablePointer<[UInt8]>) {
-        if summary.churn.needsPorts(c) {
+        // Through the pointer: `summary`'s getter would copy the whole summary.
+        if hot.pointee.summary.churn.needsPorts(c) {
             let ports = NamespacePortsReader.read(netns: c.identity.netns)
-            summary.churn.setPorts(ports, netns: c.identity.netns)
+            hot.pointee.summary.churn.setPorts(ports, netns: c.identity.netns)
             if let ports {
                 var r = PortRangeRecord(time: c.time, netns: c.identity.netns, ports: ports)
                 if emitChurn { sink.appendRecord(&r, to: &out.pointee) }
@@ -20,7 +21,7 @@ extension TraceRun {
                     "network namespace \(c.identity.netns.map(String.init) ?? "?"): ip_local_port_range unreadable, its port-pressure forecast is left out")
             }
         }
-        for var w in summary.churn.pressureWarnings(c) {
+        for var w in hot.pointee.summary.churn.pressureWarnings(c) {
             if emitChurn { sink.appendRecord(&w, to: &out.pointee) }
         }
     }

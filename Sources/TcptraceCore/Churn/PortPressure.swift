@@ -40,13 +40,22 @@ public struct PortPressure: Sendable {
         case half = "use_50"
         case high = "use_80"
         case forecast = "forecast_under_60s"
+
+        var bit: UInt8 {
+            switch self {
+            case .half: return 1
+            case .high: return 2
+            case .forecast: return 4
+            }
+        }
     }
 
     struct Entry: Sendable {
         var slots = SecondSlots(stride: 3)
         var firstSecond: Int64
         var lastSecond: Int64
-        var warned: Set<Level> = []
+        /// Levels warned about in this episode, one bit each (`Level.bit`).
+        var warned: UInt8 = 0
     }
 
     enum Field { static let connects = 0, timeWait = 1, failedNoPort = 2 }
@@ -76,7 +85,8 @@ public struct PortPressure: Sendable {
         {
             d = known  // no port, and no source address chosen either: the destination's row
         }
-        if entries[d] == nil {
+        var found = entries.index(forKey: d)
+        if found == nil {
             if entries.count >= capacity {
                 guard let idle = entries.min(by: { $0.value.lastSecond < $1.value.lastSecond }),
                     idle.value.lastSecond <= second - Int64(SecondSlots.span)
@@ -87,9 +97,10 @@ public struct PortPressure: Sendable {
                 entries[idle.key] = nil
             }
             entries[d] = Entry(firstSecond: second, lastSecond: second)
+            found = entries.index(forKey: d)
         }
         // Changed in place (a copy out of the dictionary would copy its slots on every connection).
-        let i = entries.index(forKey: d)!
+        let i = found!
         entries.values[i].lastSecond = max(entries.values[i].lastSecond, second)
         if c.connectError == .addressNotAvailable {
             entries.values[i].slots.add(Field.failedNoPort, second: second)
@@ -99,11 +110,11 @@ public struct PortPressure: Sendable {
         }
         let r = Self.reading(d, entries.values[i], ports: ports, now: second)
         var crossed: [Level] = []
-        if r.usePercent < Self.warnPercents.half * 0.8 && r.forecastSeconds == nil && !entries.values[i].warned.isEmpty {
-            entries.values[i].warned = []  // fell back: warn again
+        if r.usePercent < Self.warnPercents.half * 0.8 && r.forecastSeconds == nil && entries.values[i].warned != 0 {
+            entries.values[i].warned = 0  // fell back: warn again
         }
         let warned = entries.values[i].warned
-        for level in Level.allCases where !warned.contains(level) {
+        for level in Level.allCases where warned & level.bit == 0 {
             let on: Bool
             switch level {
             case .half: on = r.usePercent >= Self.warnPercents.half
@@ -111,7 +122,7 @@ public struct PortPressure: Sendable {
             case .forecast: on = r.forecastSeconds.map { $0 < Self.warnForecastSeconds } ?? false
             }
             if on {
-                entries.values[i].warned.insert(level)
+                entries.values[i].warned |= level.bit
                 crossed.append(level)
             }
         }

@@ -27,8 +27,11 @@ public struct SecondSlots: Sendable {
     /// Counter `field` summed over the `window` seconds ending with `now` (inclusive).
     public func sum(_ field: Int, window: Int, now: Int64) -> UInt64 {
         var total: UInt64 = 0
-        for slot in 0..<Self.span where seconds[slot] <= now && seconds[slot] > now - Int64(window) {
-            total += UInt64(counts[slot * stride + field])
+        // The window's seconds, newest first: only their slots are looked at.
+        for k in 0..<Int64(min(window, Self.span)) {
+            let second = now - k
+            let slot = Int(((second % Int64(Self.span)) + Int64(Self.span)) % Int64(Self.span))
+            if seconds[slot] == second { total += UInt64(counts[slot * stride + field]) }
         }
         return total
     }

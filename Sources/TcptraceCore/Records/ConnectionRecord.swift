@@ -60,6 +60,10 @@ public struct ConnectionRecord: Hashable, Sendable, Record {
     /// The tracer saw only part of this connection (it existed before the tracer started, or
     /// its table entry was evicted).
     public var partial: Bool
+    /// The kernel ran neither tracer program for some of its transitions (found in the kernel:
+    /// a transition began in another state than the last one seen ended in): its timeline
+    /// lacks those states, and the time of the state before them includes theirs.
+    public var gap = false
     /// A connect() that failed, and the errno the application got; nil for any other connection.
     public var connectError: ConnectError?
 
@@ -139,6 +143,9 @@ public struct ConnectionRecord: Hashable, Sendable, Record {
         v.field(
             "partial", &r.partial, Boolean.self, text: .flag(" (partial)"),
             "the tracer saw only part of it (it existed before the start, or its table entry was evicted)")
+        v.field(
+            "gap", &r.gap, Boolean.self, text: .flag(" (gap)"), required: false,
+            "the kernel skipped some of its transitions without running the tracer's programs (counted in the summary's `lost.unseen`): the timeline lacks those states")
         v.field(
             "connect_error", &r.connectError, Nullable<Keyword<ConnectError>>.self, text: .labeled(" failed connect "),
             required: false,
