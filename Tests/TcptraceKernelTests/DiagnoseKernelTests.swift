@@ -50,12 +50,16 @@ struct DiagnoseKernelTests {
         try KernelGate.check()
         let container = try Container("dgquiet", subgroups: ["client"])
         defer { container.remove() }
-        let text = finish(try start(["diagnose", "--duration", "4s", "--netns", container.name]))
+        let page = tempPath("quiet.html")
+        defer { unlink(page) }
+        let text = finish(try start(["diagnose", "--duration", "4s", "--netns", container.name, "--html", page]))
         print("diagnose on the quiet host (text):\n\(text.out)")
         #expect(text.status == 0, "\(text.out)\(text.err)")
         #expect(text.out.hasPrefix("TCP OK: "), "\(text.out)")
         #expect(!text.out.contains("[WARNING]") && !text.out.contains("[CRITICAL]"), "\(text.out)")
         #expect(text.err.isEmpty, "no progress line when standard error is no terminal: \(text.err)")
+        let html = (try? String(contentsOfFile: page, encoding: .utf8)) ?? ""
+        #expect(html.contains("<h2>Findings</h2>") && html.contains("TCP OK: nothing found"), "the page opens with the findings")
 
         let json = finish(try start(["diagnose", "--duration", "3s", "--format", "json", "--netns", container.name]))
         #expect(json.status == 0)
