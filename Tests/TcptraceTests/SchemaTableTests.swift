@@ -13,6 +13,8 @@ import Testing
         ("transition", SchemaTable.markdown(Transition.self)),
         ("connection", SchemaTable.markdown(ConnectionRecord.self)),
         ("lingerer", SchemaTable.markdown(LingererRecord.self)),
+        ("leak", SchemaTable.markdown(LeakRecord.self)),
+        ("stack", SchemaTable.markdown(StackRecord.self)),
     ]
 
     /// The text between `<!-- schema:NAME -->` and `<!-- /schema -->`.
