@@ -129,7 +129,7 @@ struct PooledClientLeakTests {
         mkdir(dir, 0o755)
         defer { _ = try? Command.run(["rm", "-rf", dir]) }
         let conf = """
-            worker_processes 1; daemon off; pid \(dir)/nginx.pid; error_log \(dir)/error.log;
+            master_process off; daemon off; pid \(dir)/nginx.pid; error_log \(dir)/error.log;
             events { worker_connections 128; }
             http { access_log off; keepalive_timeout 1s; client_body_temp_path \(dir);
               server { listen 127.0.0.1:\(Self.port); location / { return 200 "ok\\n"; } } }
@@ -140,7 +140,8 @@ struct PooledClientLeakTests {
         server.arguments = ["-c", dir + "/nginx.conf", "-p", dir]
         try server.run()
         defer {
-            server.terminate()
+            // SIGKILL: a child of the test runner may inherit SIGTERM blocked (one process: no master).
+            kill(server.processIdentifier, SIGKILL)
             server.waitUntilExit()
         }
         #expect(eventually(seconds: 5) { (try? Loopback.connect(.v4, port: Self.port)).map { close($0); return true } ?? false })
