@@ -57,6 +57,8 @@ public struct PrometheusText {
             sample("tcptrace_close_wait_lingerers_total", [("comm", key.comm), ("container", key.container)], n)
         }
 
+        leaks(s.leaks)
+
         family("tcptrace_time_wait_entered_total", .counter, "Connections the kernel handed to a TIME_WAIT socket at close.")
         sample("tcptrace_time_wait_entered_total", [], sum.timeWait.total)
         if let grew = s.timeWaitOverflow {
