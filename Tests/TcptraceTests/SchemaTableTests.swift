@@ -13,6 +13,9 @@ import Testing
         ("transition", SchemaTable.markdown(Transition.self)),
         ("connection", SchemaTable.markdown(ConnectionRecord.self)),
         ("lingerer", SchemaTable.markdown(LingererRecord.self)),
+        ("churn", SchemaTable.markdown(ChurnRecord.self)),
+        ("port_pressure", SchemaTable.markdown(PortPressureRecord.self)),
+        ("port_range", SchemaTable.markdown(PortRangeRecord.self)),
     ]
 
     /// The text between `<!-- schema:NAME -->` and `<!-- /schema -->`.

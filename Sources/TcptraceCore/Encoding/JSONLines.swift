@@ -168,6 +168,8 @@ public enum JSONLines {
         }
         out.appendASCII("],\"overflow\":")
         appendOptional(s.timeWaitOverflow, to: &out)
-        out.appendASCII("}}\n")
+        out.appendASCII("}")
+        ChurnSummary.appendJSON(s.churn, to: &out)
+        out.appendASCII("}\n")
     }
 }

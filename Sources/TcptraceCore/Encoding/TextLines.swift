@@ -111,6 +111,7 @@ public struct TextLines: Sendable {
                 out.append(UInt8(ascii: "\n"))
             }
         }
+        appendChurn(s.churn, to: &out)
         if let o = s.timeWaitOverflow, o > 0 {
             out.appendASCII("host-wide, ")
             out.appendDecimal(o)

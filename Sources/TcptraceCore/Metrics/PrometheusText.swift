@@ -63,6 +63,7 @@ public struct PrometheusText {
             family("tcptrace_time_wait_overflow_total", .counter, "Growth of TcpExtTCPTimeWaitOverflow since the start (tcp_max_tw_buckets reached).")
             sample("tcptrace_time_wait_overflow_total", [], grew)
         }
+        churn(sum, top: s.topTimeWait)
         family("tcptrace_retransmitted_segments_total", .counter, "Retransmissions of traced connections, read from the socket at CLOSE.")
         sample("tcptrace_retransmitted_segments_total", [], sum.closed.retransmissions)
         if let n = s.hostRetransmittedSegments {
