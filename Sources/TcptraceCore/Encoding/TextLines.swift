@@ -75,6 +75,8 @@ public struct TextLines: Sendable {
         out.appendDecimal(s.lost.recursionMisses)
         out.appendASCII(", undecodable ")
         out.appendDecimal(s.lost.undecodable)
+        out.appendASCII(", unseen ")
+        out.appendDecimal(s.lost.unseen)
         out.appendASCII(")\n")
         out.appendDecimal(s.connections)
         out.appendASCII(" connections closed")

@@ -75,6 +75,7 @@ public struct PrometheusText {
         sample("tcptrace_lost_events_total", [("cause", "ring_buffer_full")], sum.lost.ringBufferFull)
         sample("tcptrace_lost_events_total", [("cause", "recursion")], sum.lost.recursionMisses)
         sample("tcptrace_lost_events_total", [("cause", "undecodable")], sum.lost.undecodable)
+        sample("tcptrace_lost_events_total", [("cause", "unseen")], sum.lost.unseen)
         family("tcptrace_events_total", .counter, "Transitions received from the kernel.")
         sample("tcptrace_events_total", [], sum.events)
         family("tcptrace_connections_tracked", .gauge, "Connections in the tracer's table now.")

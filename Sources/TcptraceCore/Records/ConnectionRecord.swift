@@ -60,6 +60,10 @@ public struct ConnectionRecord: Hashable, Sendable, Record {
     /// The tracer saw only part of this connection (it existed before the tracer started, or
     /// its table entry was evicted).
     public var partial: Bool
+    /// The kernel ran neither tracer program for some of its transitions (found in the kernel:
+    /// a transition began in another state than the last one seen ended in): its timeline
+    /// lacks those states, and the time of the state before them includes theirs.
+    public var gap = false
     /// A connect() that failed, and the errno the application got; nil for any other connection.
     public var connectError: ConnectError?
 
@@ -140,6 +144,8 @@ public struct ConnectionRecord: Hashable, Sendable, Record {
             "partial", &r.partial, Boolean.self, text: .flag(" (partial)"),
             "the tracer saw only part of it (it existed before the start, or its table entry was evicted)")
         v.field(
+            "gap", &r.gap, Boolean.self, text: .flag(" (gap)"), required: false,
+            "the kernel skipped some of its transitions without running the tracer's programs (counted in the summary's `lost.unseen`): the timeline lacks those states")
             "connect_error", &r.connectError, Nullable<Keyword<ConnectError>>.self, text: .labeled(" failed connect "),
             required: false,
             "a failed `connect()`: the errno the application got. `EADDRNOTAVAIL`: no free local port (`CLOSE -> SYN_SENT -> CLOSE` with local port 0); `ECONNREFUSED`: RST in `SYN_SENT`; `ETIMEDOUT`: SYN retries exhausted; others as the kernel set `sk_err`. `null` for any other connection")
