@@ -146,6 +146,7 @@ public struct ConnectionRecord: Hashable, Sendable, Record {
         v.field(
             "gap", &r.gap, Boolean.self, text: .flag(" (gap)"), required: false,
             "the kernel skipped some of its transitions without running the tracer's programs (counted in the summary's `lost.unseen`): the timeline lacks those states")
+        v.field(
             "connect_error", &r.connectError, Nullable<Keyword<ConnectError>>.self, text: .labeled(" failed connect "),
             required: false,
             "a failed `connect()`: the errno the application got. `EADDRNOTAVAIL`: no free local port (`CLOSE -> SYN_SENT -> CLOSE` with local port 0); `ECONNREFUSED`: RST in `SYN_SENT`; `ETIMEDOUT`: SYN retries exhausted; others as the kernel set `sk_err`. `null` for any other connection")
