@@ -113,3 +113,80 @@ struct LeakGroupTests {
         }
     }
 }
+
+/// A real client library's pool: python3 urllib3 (Debian's python3-urllib3) keeps idle pooled
+/// connections to nginx (Debian's nginx-light) open after nginx's short keepalive_timeout closed
+/// its side: one `not_closed` group under python3, not a line per socket.
+@Suite(.serialized, .enabled(if: KernelGate.enabled, "needs root and a kernel with BTF"))
+struct PooledClientLeakTests {
+    static let port: UInt16 = 23_600  // the leak helper's loopback range
+
+    @Test func urllib3PoolIsOneNotClosedGroup() throws {
+        try KernelGate.check()
+        let nginx = try Requirement.program("nginx", package: "nginx-light")
+        try Requirement.that(FileManager.default.fileExists(atPath: "/usr/lib/python3/dist-packages/urllib3"), "python3-urllib3 is not installed")
+        let dir = tempPath("nginx")
+        mkdir(dir, 0o755)
+        defer { _ = try? Command.run(["rm", "-rf", dir]) }
+        let conf = """
+            master_process off; daemon off; pid \(dir)/nginx.pid; error_log \(dir)/error.log;
+            events { worker_connections 128; }
+            http { access_log off; keepalive_timeout 1s; client_body_temp_path \(dir);
+              server { listen 127.0.0.1:\(Self.port); location / { return 200 "ok\\n"; } } }
+            """
+        try conf.write(toFile: dir + "/nginx.conf", atomically: true, encoding: .utf8)
+        let server = Process()
+        server.executableURL = URL(fileURLWithPath: nginx)
+        server.arguments = ["-c", dir + "/nginx.conf", "-p", dir]
+        try server.run()
+        defer {
+            // SIGKILL: a child of the test runner may inherit SIGTERM blocked (one process: no master).
+            kill(server.processIdentifier, SIGKILL)
+            server.waitUntilExit()
+        }
+        #expect(eventually(seconds: 5) { (try? Loopback.connect(.v4, port: Self.port)).map { close($0); return true } ?? false })
+
+        let file = tempPath("pool.jsonl")
+        defer { unlink(file) }
+        let (tracer, _) = try Binary.start([
+            "--format", "json", "--output", file, "--events", "lingerers", "--rport", String(Self.port), "--close-wait-threshold", "1s",
+        ])
+        let client = Process()
+        client.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        client.arguments = [
+            "-c",
+            """
+            import sys, threading, time
+            sys.path.insert(0, "/usr/lib/python3/dist-packages")
+            import urllib3
+            http = urllib3.PoolManager(maxsize=8, block=False)
+            ts = [threading.Thread(target=lambda: http.request("GET", "http://127.0.0.1:\(Self.port)/")) for _ in range(8)]
+            [t.start() for t in ts]; [t.join() for t in ts]
+            print("ready", flush=True); time.sleep(600)
+            """,
+        ]
+        let out = Pipe()
+        client.standardOutput = out
+        try client.run()
+        defer {
+            kill(client.processIdentifier, SIGKILL)
+            client.waitUntilExit()
+        }
+        _ = out.fileHandleForReading.availableData
+        let grouped = eventually(seconds: 8) {
+            records(in: file).contains { $0["type"] as? String == "leak" && ($0["sockets"] as? Int ?? 0) >= 2 }
+        }
+        kill(tracer.processIdentifier, SIGTERM)
+        tracer.waitUntilExit()
+        #expect(grouped, "a leak group within 8 s")
+        let exits = records(in: file).filter { $0["type"] as? String == "leak" && $0["event"] as? String == "exit" }
+        #expect(exits.count == 1, "one group: \(exits)")
+        let g = try #require(exits.first)
+        #expect(g["cause"] as? String == "not_closed")
+        #expect(g["role"] as? String == "client" && g["port"] as? Int == Int(Self.port))
+        let holder = g["holder"] as? [String: Any]
+        #expect(holder?["comm"] as? String == "python3" && holder?["pid"] as? Int == Int(client.processIdentifier))
+        let lingerers = records(in: file).filter { $0["type"] as? String == "lingerer" && $0["event"] as? String == "lingering" }
+        #expect(g["sockets"] as? Int == lingerers.count && lingerers.count >= 2, "every pooled socket in the one group")
+    }
+}

@@ -119,3 +119,27 @@ import Testing
         #expect(book.groups.map(\.sockets) == [5])
     }
 }
+
+/// The leak metrics: bounded holders, causes always listed.
+@Suite struct LeakMetricsTests {
+    @Test func holdersBeyondTheTopAreSummed() {
+        var groups: [LeakRecord] = []
+        for i in 0..<15 {
+            var r = LeakRecord()
+            r.group = UInt32(i)
+            r.holder = Owner(pid: UInt32(100 + i), comm: CommName("app\(i)"))
+            r.sockets = UInt64(i + 1)
+            r.oldestAgeNanoseconds = UInt64(i) * 1_000_000_000
+            r.cause = i % 2 == 0 ? .unread : .notClosed
+            groups.append(r)
+        }
+        var p = PrometheusText()
+        p.leaks(groups)
+        let lines = p.text.split(separator: "\n").filter { $0.hasPrefix("tcptrace_close_wait_leak_sockets{") }
+        #expect(lines.count == 11)
+        #expect(lines.contains(#"tcptrace_close_wait_leak_sockets{comm="other",container=""} 15"#))  // 1+2+3+4+5
+        #expect(lines.contains(#"tcptrace_close_wait_leak_sockets{comm="app14",container=""} 15"#))
+        #expect(p.text.contains(#"tcptrace_close_wait_leak_sockets_by_cause{cause="not_accepted"} 0"#))
+        #expect(p.text.contains(#"tcptrace_close_wait_leak_oldest_seconds{comm="other",container=""} 4"#))
+    }
+}

@@ -83,12 +83,13 @@ extension TraceRun {
             s.end = SystemClock.wallNow()
             takeCounters(into: &s, tracer: tracer)
         }
-        m.exchange.publish(
-            MetricsSnapshot(
-                summary: s, census: m.census, lingerers: m.lingerers, tracked: table.count,
-                timeWaitOverflow: final ? s.timeWaitOverflow : overflow.sinceStart(),
-                hostRetransmittedSegments: ProcessSelf.retransmittedSegments(), programs: tracer.programRunStats(),
-                findings: findings.tracker.counts, oldestCloseWaitSeconds: findings.evidence.oldestCloseWait(now: SystemClock.wallNow())))
+        var snapshot = MetricsSnapshot(
+            summary: s, census: m.census, lingerers: m.lingerers, tracked: table.count,
+            timeWaitOverflow: final ? s.timeWaitOverflow : overflow.sinceStart(),
+            hostRetransmittedSegments: ProcessSelf.retransmittedSegments(), programs: tracer.programRunStats())
+        snapshot.leaks = leaks.groups.current(now: s.end)
+        snapshot.findings = findings.tracker.counts
+        m.exchange.publish(snapshot)
         m.writeTextfile()
         if final { m.server?.stop() }
     }

@@ -159,6 +159,7 @@ final class ReportRun {
     func writePage(stats: Replay.InputStats, inputs: [String]) -> ExitStatus? {
         guard let pageWriter = page?.writer, var model = page?.model else { return nil }
         model.close(at: replay.summary.end)
+        model.leaks = replay.leaks
         pageWriter.buffer.append(contentsOf: model.html(summary: replay.summary, stats: stats, inputs: inputs, findings: tracker.ranked).utf8)
         do {
             try pageWriter.flush()

@@ -140,12 +140,6 @@ public struct DiagnosisEvidence: Sendable {
         if t > now { now = t }
     }
 
-    /// Seconds the oldest lingerer still open has been in CLOSE_WAIT, as of `now` (0: none).
-    public func oldestCloseWait(now: WallTime) -> Double {
-        let oldest = holders.values.compactMap { $0.open.values.min() }.min()
-        return oldest.map { Double(max(0, now.nanoseconds - $0.nanoseconds)) / 1e9 } ?? 0
-    }
-
     /// A connection that closed.
     public mutating func observe(connection c: ConnectionRecord, failedConnect: String? = nil) {
         see(c.time)

@@ -16,15 +16,14 @@ public struct MetricsSnapshot: Sendable {
     public var topTimeWait: Int
     /// Open findings by kind and severity (nil: the run does not derive findings).
     public var findings: [FindingKind: [FindingSeverity: Int]]?
-    /// Age of the oldest reported lingerer still in CLOSE_WAIT (0: none).
-    public var oldestCloseWaitSeconds: Double?
+    /// CLOSE_WAIT leak groups now.
+    public var leaks: [LeakRecord] = []
 
     public init(
         summary: RunSummary, census: [Census]? = nil, lingerers: LingererTally = LingererTally(), tracked: Int = 0,
         timeWaitOverflow: UInt64? = nil, hostRetransmittedSegments: UInt64? = nil, programs: [ProgramRunStats] = [],
-        topTimeWait: Int = 10, findings: [FindingKind: [FindingSeverity: Int]]? = nil, oldestCloseWaitSeconds: Double? = nil
+        topTimeWait: Int = 10, findings: [FindingKind: [FindingSeverity: Int]]? = nil
     ) {
-        self.oldestCloseWaitSeconds = oldestCloseWaitSeconds
         self.findings = findings
         self.summary = summary
         self.census = census

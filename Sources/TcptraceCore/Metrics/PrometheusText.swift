@@ -57,6 +57,8 @@ public struct PrometheusText {
             sample("tcptrace_close_wait_lingerers_total", [("comm", key.comm), ("container", key.container)], n)
         }
 
+        leaks(s.leaks)
+
         family("tcptrace_time_wait_entered_total", .counter, "Connections the kernel handed to a TIME_WAIT socket at close.")
         sample("tcptrace_time_wait_entered_total", [], sum.timeWait.total)
         if let grew = s.timeWaitOverflow {
@@ -71,10 +73,6 @@ public struct PrometheusText {
             sample("tcptrace_host_retransmitted_segments_total", [], n)
         }
 
-        if let oldest = s.oldestCloseWaitSeconds {
-            family("tcptrace_close_wait_oldest_seconds", .gauge, "Age of the oldest reported CLOSE_WAIT lingerer still open (0: none).")
-            sample("tcptrace_close_wait_oldest_seconds", [], oldest)
-        }
         if let findings = s.findings {
             family("tcptrace_findings", .gauge, "Open findings (diagnose's verdicts), by kind and severity.")
             for kind in FindingKind.allCases {

@@ -8,6 +8,8 @@ public struct TopModel: Sendable {
     /// Destinations listed.
     public let top: Int
     private var lingerers: [UInt64: LingererRecord] = [:]
+    /// The latest record of each leak group.
+    private var leaks = LeakBook()
     private var census: Census?
     /// Open findings by id (bounded by the tracker that sends them).
     private var findings: [String: Finding] = [:]
@@ -43,6 +45,7 @@ public struct TopModel: Sendable {
     public mutating func note(_ f: FindingRecord) {
         if f.event == .closed { findings[f.id] = nil } else { findings[f.id] = f.finding }
     }
+    public mutating func note(_ r: LeakRecord) { leaks.note(r) }
 
     public mutating func note(censusRound parts: [Census]) {
         guard let first = parts.first else { return }
@@ -67,6 +70,11 @@ public struct TopModel: Sendable {
         s.findings = Finding.ranked(Array(findings.values))
         let counts = summary.transitionCounts
 
+        s.leakGroups = leaks.groups.map { g in
+            var g = g
+            g.oldestAgeNanoseconds &+= UInt64(max(0, now.nanoseconds - g.time.nanoseconds))
+            return g
+        }
         lingerers = lingerers.filter { isLingering($0.key) }
         s.lingerers = lingerers.values.map { l in
             var l = l

@@ -86,7 +86,8 @@ public struct TopScreen: Sendable {
         fixed += findingLines(s)
         fixed += socketLines(s) + transitionLines(s) + [latencyLine(s)]
 
-        let leaks = s.lingerers.map(lingererRow)
+        let grouped = !s.leakGroups.isEmpty
+        let leaks = grouped ? s.leakGroups.map(leakRow) : s.lingerers.map(lingererRow)
         let waits = s.timeWaitTop.map(destinationRow) + makerLines(s)
         // No blank lines in a frame without a height: there a blank line ends the frame.
         let spacious = height.map { $0 >= Self.spaciousHeight } ?? false
@@ -105,7 +106,11 @@ public struct TopScreen: Sendable {
 
         var out = fixed + gap
         out.append(lingererTitle(s))
-        out.append(Line(text: "  AGE       PID     COMM              FD  LOCAL                  REMOTE                 UNREAD", style: .heads))
+        if grouped {
+            out.append(Line(text: "  SOCKETS  CAUSE         PID     COMM             ENDPOINT                       OLDEST    TREND     OPENER", style: .heads))
+        } else {
+            out.append(Line(text: "  AGE       PID     COMM              FD  LOCAL                  REMOTE                 UNREAD", style: .heads))
+        }
         out += Self.listed(leaks, rows: leakRows, none: "  none: no socket has been in CLOSE_WAIT longer than the threshold")
         out += gap
         out.append(timeWaitTitle(s))
@@ -252,6 +257,27 @@ public struct TopScreen: Sendable {
             if by.count > 5 { b.appendASCII(" ...") }
         }
         return Line(text: String(decoding: b, as: UTF8.self), style: s.lingerers.isEmpty ? .title : .alert)
+    }
+
+    /// One leak group: size, cause, holder, endpoint, oldest age, trend and opener.
+    func leakRow(_ g: LeakRecord) -> Line {
+        var b: [UInt8] = []
+        b.appendASCII("  ")
+        Self.pad(&b, to: 9) { $0.appendDecimal(g.sockets) }
+        Self.pad(&b, to: 14) { $0.append(g.cause.rawValue) }
+        Self.pad(&b, to: 8) { b in if let h = g.holder { b.appendDecimal(UInt64(h.pid)) } else { b.appendASCII("?") } }
+        Self.pad(&b, to: 17) { b in if let h = g.holder { Self.appendComm(h.comm, to: &b) } else { b.appendASCII("?") } }
+        Self.pad(&b, to: 31) { b in
+            b.append(g.role == .client ? "-> " : "on ")
+            TextLines.appendEndpoint(g.address, g.port, to: &b)
+        }
+        Self.pad(&b, to: 10) { b in
+            if g.ageIsLowerBound { b.appendASCII(">") }
+            Self.appendDuration(g.oldestAgeNanoseconds, to: &b)
+        }
+        Self.pad(&b, to: 10) { $0.append(g.trend.rawValue) }
+        if let o = g.opener { b.append(o) }
+        return Line(text: String(decoding: b, as: UTF8.self), style: .leak)
     }
 
     func lingererRow(_ l: LingererRecord) -> Line {
