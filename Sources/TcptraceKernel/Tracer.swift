@@ -144,6 +144,7 @@ public final class Tracer {
         let before = consumer.handled
         // Before waiting too: the periodic work since the last poll may have left the ring full.
         consumer.adjustPriority()
+        consumer.woken = true
         let rc = ring_buffer__poll(ring, timeoutMilliseconds)
         if rc < 0 && rc != -EINTR && !consumer.stopped { throw .call("ring_buffer__poll", errno: -rc) }
         if !consumer.stopped { try drain() }
