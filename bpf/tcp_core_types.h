@@ -33,6 +33,7 @@ struct sock_common {
 	__be16 skc_dport;
 	__u16 skc_num;
 	unsigned short skc_family;
+	volatile unsigned char skc_state;
 	struct in6_addr skc_v6_daddr;
 	struct in6_addr skc_v6_rcv_saddr;
 	struct {
@@ -102,6 +103,7 @@ struct sock {
 	__u16 sk_protocol;
 	struct socket *sk_socket;
 	struct sock_cgroup_data sk_cgrp_data; /* CONFIG_SOCK_CGROUP_DATA (cgroups and net) */
+	int sk_err;
 };
 
 struct inet_sock {

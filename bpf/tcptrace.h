@@ -18,6 +18,9 @@ enum tcptrace_event_flag {
 	TCPTRACE_F_HAS_RCV_QUEUE = 1 << 5,    /* rcv_queue is valid */
 	TCPTRACE_F_HAS_NETNS = 1 << 6,        /* netns is known (no CONFIG_NET_NS: unknown) */
 	TCPTRACE_F_HAS_CGROUP = 1 << 7,       /* cgroup_id is known (see the field) */
+	TCPTRACE_F_GAP = 1 << 8,              /* the kernel skipped transitions of this socket since its
+	                                       * last record: neither program ran for them (see
+	                                       * TCPTRACE_CTR_UNSEEN) */
 };
 
 /* Indices of the per-CPU counter array `counters`. */
@@ -30,7 +33,14 @@ enum tcptrace_counter {
 	TCPTRACE_CTR_NESTED = 4,       /* hits (any protocol) the main program was skipped for (it
 	                                * was running on that CPU) that the fallback program caught,
 	                                * and handled if TCP */
-	TCPTRACE_CTR_MAX = 5,
+	TCPTRACE_CTR_UNSEEN = 5,       /* gaps: a hit on a socket whose old state is not the new state
+	                                * of its last hit (or a socket destroyed in another state than
+	                                * its last hit's), so the kernel ran neither program for at
+	                                * least one transition of it (at destruction, plus the
+	                                * transitions the socket's storage still held, lost with it).
+	                                * Sockets that passed the filters and whose history the
+	                                * program saw from its start only */
+	TCPTRACE_CTR_MAX = 6,
 };
 
 struct tcptrace_event {
@@ -60,12 +70,15 @@ struct tcptrace_event {
 	char comm[TCPTRACE_COMM_LEN];
 	char owner_comm[TCPTRACE_COMM_LEN];
 	__u32 flags;          /* enum tcptrace_event_flag */
-	__u32 kind;           /* enum tcptrace_record_kind; also makes the tail explicit: the ring
+	__u16 kind;           /* enum tcptrace_record_kind; also makes the tail explicit: the ring
 	                       * slot is not zeroed */
+	__u16 sk_err;         /* at ->CLOSE (TCPTRACE_F_HAS_STATS): sk->sk_err, the error connect()
+	                       * returns: ECONNREFUSED after an RST in SYN_SENT, ETIMEDOUT when the
+	                       * SYNs ran out; 0 when no error (EADDRNOTAVAIL leaves it 0) */
 };
 
 _Static_assert(sizeof(struct tcptrace_event) == 160, "tcptrace_event layout changed: bump the ABI");
-_Static_assert(__builtin_offsetof(struct tcptrace_event, kind) + sizeof(__u32) == 160,
+_Static_assert(__builtin_offsetof(struct tcptrace_event, sk_err) + sizeof(__u16) == 160,
 	       "tcptrace_event has tail padding: every byte must be a field the program writes");
 
 /* What a ring record is, in tcptrace_event.kind (the batch's `last.kind`). */

@@ -15,6 +15,9 @@ import Testing
         ("lingerer", SchemaTable.markdown(LingererRecord.self)),
         ("leak", SchemaTable.markdown(LeakRecord.self)),
         ("stack", SchemaTable.markdown(StackRecord.self)),
+        ("churn", SchemaTable.markdown(ChurnRecord.self)),
+        ("port_pressure", SchemaTable.markdown(PortPressureRecord.self)),
+        ("port_range", SchemaTable.markdown(PortRangeRecord.self)),
     ]
 
     /// The text between `<!-- schema:NAME -->` and `<!-- /schema -->`.

@@ -75,6 +75,12 @@ public struct TraceSelection: ParsableArguments {
 
     @Option(
         help: ArgumentHelp(
+            "TIME_WAIT makers and port-pressure destinations kept (owner, destination pairs); the rest are summed in one `other` row.",
+            valueName: "n"))
+    var churnTop: Int = TimeWaitMakers.defaultCapacity
+
+    @Option(
+        help: ArgumentHelp(
             "Only sockets in this network namespace: its inode, a path (/run/netns/NAME, /proc/PID/ns/net), an `ip netns` name, or host.",
             valueName: "ns"))
     var netns: String?
@@ -107,6 +113,7 @@ public struct TraceSelection: ParsableArguments {
         if maxConnections < 100 || maxConnections > 100_000_000 {
             throw ValidationError("--max-connections must be between 100 and 100000000")
         }
+        if churnTop < 1 || churnTop > 4096 { throw ValidationError("--churn-top must be between 1 and 4096") }
     }
 
     public var filter: TraceFilter {

@@ -45,6 +45,11 @@ public struct ReportCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Most connections tracked at once; the least recently active are evicted past it.", valueName: "n"))
     var maxConnections: Int = 100_000
 
+    @Option(
+        help: ArgumentHelp(
+            "TIME_WAIT makers and port-pressure destinations kept (as trace's --churn-top).", valueName: "n"))
+    var churnTop: Int = TimeWaitMakers.defaultCapacity
+
     @Option(help: ArgumentHelp("Also write the report as one self-contained HTML page (timeline, lingerers, durations) to this file.", valueName: "path"))
     var html: String?
 
@@ -65,6 +70,7 @@ public struct ReportCommand: ParsableCommand {
         if maxConnections < 100 || maxConnections > 100_000_000 {
             throw ValidationError("--max-connections must be between 100 and 100000000")
         }
+        if churnTop < 1 || churnTop > 4096 { throw ValidationError("--churn-top must be between 1 and 4096") }
         if reorderWindow > 3_600_000_000_000 { throw ValidationError("--reorder-window must be at most 1h") }
         if files.contains("") { throw ValidationError("an input file name is empty") }
         if let html, html.isEmpty { throw ValidationError("--html needs a file path") }

@@ -25,4 +25,8 @@ struct JSONRecordSink: RecordSink {
         for r in groups { JSONLines.append(r, to: &out) }
     }
     func append(_ s: RunSummary, to out: inout [UInt8]) { JSONLines.append(s, to: &out) }
+    func appendRecord<R: Record>(_ r: inout R, to out: inout [UInt8]) {
+        var cache = RFC3339Cache()
+        JSONLines.append(&r, to: &out, timeCache: &cache)
+    }
 }

@@ -26,6 +26,8 @@ protocol RecordSink {
     /// One census: a record per network namespace.
     func append(censusRound: [Census], to out: inout [UInt8])
     func append(_ s: RunSummary, to out: inout [UInt8])
+    /// Records of the TIME_WAIT view (`churn`, `port_pressure`, `port_range`).
+    func appendRecord<R: Record>(_ r: inout R, to out: inout [UInt8])
 
     /// CLOSE_WAIT leak groups (`leak`) and the stacks they name (`stack`), as they are due.
     func append(_ r: LeakRecord, to out: inout [UInt8])

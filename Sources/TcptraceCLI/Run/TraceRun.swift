@@ -66,6 +66,8 @@ final class TraceRun<Sink: RecordSink> {
     let emitTransitions: Bool
     let emitConnections: Bool
     let emitLingerers: Bool
+    /// `churn`, `port_pressure` and `port_range` records.
+    let emitChurn: Bool
     /// The kernel aggregates transitions (`Tracer.Configuration.aggregate`).
     let aggregated: Bool
     /// The first output error; it stops the run.
@@ -81,6 +83,9 @@ final class TraceRun<Sink: RecordSink> {
     /// Why the last SIGHUP could not reopen the output (said once until a reopen works).
     var reopenRefusal: OutputFile.OpenError?
     var reconciliation = LossReconciliation()
+    /// Connections reconciliation found gone with no loss counted: their end never reached the
+    /// programs (added to `lost.unseen`).
+    var vanishedUncounted: UInt64 = 0
     var lossReport = LossReport()
     /// `--metrics-address`, `--metrics-textfile`; nil without them.
     var metrics: MetricsExport?
@@ -114,6 +119,7 @@ final class TraceRun<Sink: RecordSink> {
         emitTransitions = settings.events.contains(.transitions)
         emitConnections = settings.events.contains(.connections)
         emitLingerers = settings.events.contains(.lingerers)
+        emitChurn = settings.events.contains(.churn)
         lingererHolders = LingererHolders(limit: settings.maxConnections)
         leaks = LeakTracker(maxSockets: settings.maxConnections)
         censusTaker = CensusTaker(filter: settings.censusFilter, only: namespaces.only)
@@ -140,6 +146,7 @@ final class TraceRun<Sink: RecordSink> {
             return error.exitStatus
         }
         summary = RunSummary(start: SystemClock.wallNow())
+        summary.churn = ChurnTracker(top: settings.churnTop)
         if let why = tracer.acceptStacksUnavailable { printError("accept() opener stacks off: \(why)") }
         seedPreexistingSockets()
         dropPrivileges(tracer)
@@ -215,6 +222,7 @@ final class TraceRun<Sink: RecordSink> {
                 containers.name(&c.identity, now: c.time)
                 sink.append(&c, to: &out.pointee, timeCache: &hot.pointee.timeCache)
             }
+            if c.role == .client { notePortPressure(c, out: out) }
         }
         if var l = outcome.lingererClosed {
             leaks.remove(cookie: l.identity.cookie, now: l.time)
@@ -240,6 +248,7 @@ final class TraceRun<Sink: RecordSink> {
         var i = PeriodicSchedule.Intervals()
         if !Sink.saysLossAsItHappens { i.lossReport = nil }
         i.census = settings.censusInterval ?? Sink.defaultCensusInterval
+        if emitChurn { i.churn = Self.churnInterval }
         if metrics != nil { i.metrics = MetricsExport.interval }
         i.screen = Sink.screenInterval
         return i
@@ -249,19 +258,23 @@ final class TraceRun<Sink: RecordSink> {
     func perform(_ work: PeriodicSchedule.Work, tracer: Tracer, overflow: inout TimeWaitOverflow) {
         switch work {
         case .lossReport:
-            lossReport.sayNew(tracer.lostEvents)
+            lossReport.sayNew(lost(tracer))
         case .lingererCheck:
             checkLingerers(tracer: tracer)
         case .overflowCheck:
             reportTimeWaitOverflow(&overflow)
         case .reconcile:
-            summary.vanishedConnections += UInt64(reconciliation.reconcile(&table, lost: tracer.lostEvents.total, namespaces: namespaces))
+            let r = reconciliation.reconcile(&table, lost: lost(tracer).total, namespaces: namespaces)
+            summary.vanishedConnections += UInt64(r.vanished)
+            vanishedUncounted += UInt64(r.uncounted)
         case .census:
             startCensus(for: .output)
+        case .churn:
+            writeChurn()
         case .metrics:
             publishMetrics(tracer, overflow: overflow)
         case .screen:
-            let live = LiveRun(summary: summary, lost: tracer.lostEvents) { [table] in table.state(of: $0) == .closeWait }
+            let live = LiveRun(summary: summary, lost: lost(tracer)) { [table] in table.state(of: $0) == .closeWait }
             if !sink.refresh(live, to: &writer.buffer) { StopSignal.request() }
         }
     }

@@ -61,6 +61,12 @@ extension JSONLines {
         out.appendDecimal(UInt64(c.portRange.high))
         out.appendASCII(",\"size\":")
         out.appendDecimal(UInt64(c.portRange.size))
+        if let p = c.ports {
+            out.appendASCII(",\"usable\":")
+            out.appendDecimal(UInt64(p.usable))
+            out.appendASCII(",\"tw_reuse\":")
+            if let r = p.twReuse { out.appendDecimal(UInt64(max(0, r))) } else { out.appendASCII("null") }
+        }
         out.appendASCII("},\"port_exhaustion\":[")
         for (i, e) in c.exhaustion.enumerated() {
             if i > 0 { out.append(UInt8(ascii: ",")) }
@@ -134,7 +140,7 @@ extension TextLines {
         }
         guard c.netns != nil else { return }  // a total: ports are per namespace
         out.append(
-            "\nlocal port range \(c.portRange.low)-\(c.portRange.high) (\(c.portRange.size) ports); outbound TIME_WAIT per destination:\n")
+            "\nlocal port range \(c.portRange.low)-\(c.portRange.high) (\(c.portRange.size) ports\(c.ports.map { p in "; \(p.usable) usable, tcp_tw_reuse=\(p.twReuse.map(String.init) ?? "?")" } ?? "")); outbound TIME_WAIT per destination:\n")
         if c.exhaustion.isEmpty {
             out.appendASCII("  none\n")
         }
@@ -146,7 +152,7 @@ extension TextLines {
             out.append(
                 " \(e.timeWait) in TIME_WAIT from \(e.localAddresses) source address\(e.localAddresses == 1 ? "" : "es"); at most \(e.maxPerLocalAddress) from one = ")
             out.appendFixed(UInt64((e.usePercent * 10).rounded()), scaleDigits: 1, decimals: 1)
-            out.appendASCII(" % of the range\n")
+            out.appendASCII(c.ports == nil ? " % of the range\n" : " % of the usable ports\n")
         }
     }
 }

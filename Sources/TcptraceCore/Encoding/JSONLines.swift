@@ -103,6 +103,8 @@ public enum JSONLines {
         out.appendDecimal(s.lost.recursionMisses)
         out.appendASCII(",\"undecodable\":")
         out.appendDecimal(s.lost.undecodable)
+        out.appendASCII(",\"unseen\":")
+        out.appendDecimal(s.lost.unseen)
         out.appendASCII(",\"total\":")
         out.appendDecimal(s.lost.total)
         out.appendASCII("},\"kernel\":{\"seen\":")
@@ -166,6 +168,8 @@ public enum JSONLines {
         }
         out.appendASCII("],\"overflow\":")
         appendOptional(s.timeWaitOverflow, to: &out)
-        out.appendASCII("}}\n")
+        out.appendASCII("}")
+        ChurnSummary.appendJSON(s.churn, to: &out)
+        out.appendASCII("}\n")
     }
 }

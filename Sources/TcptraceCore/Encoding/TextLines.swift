@@ -75,6 +75,8 @@ public struct TextLines: Sendable {
         out.appendDecimal(s.lost.recursionMisses)
         out.appendASCII(", undecodable ")
         out.appendDecimal(s.lost.undecodable)
+        out.appendASCII(", unseen ")
+        out.appendDecimal(s.lost.unseen)
         out.appendASCII(")\n")
         out.appendDecimal(s.connections)
         out.appendASCII(" connections closed")
@@ -109,6 +111,7 @@ public struct TextLines: Sendable {
                 out.append(UInt8(ascii: "\n"))
             }
         }
+        appendChurn(s.churn, to: &out)
         if let o = s.timeWaitOverflow, o > 0 {
             out.appendASCII("host-wide, ")
             out.appendDecimal(o)

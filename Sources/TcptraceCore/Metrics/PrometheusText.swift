@@ -65,6 +65,7 @@ public struct PrometheusText {
             family("tcptrace_time_wait_overflow_total", .counter, "Growth of TcpExtTCPTimeWaitOverflow since the start (tcp_max_tw_buckets reached).")
             sample("tcptrace_time_wait_overflow_total", [], grew)
         }
+        churn(sum, top: s.topTimeWait)
         family("tcptrace_retransmitted_segments_total", .counter, "Retransmissions of traced connections, read from the socket at CLOSE.")
         sample("tcptrace_retransmitted_segments_total", [], sum.closed.retransmissions)
         if let n = s.hostRetransmittedSegments {
@@ -76,6 +77,7 @@ public struct PrometheusText {
         sample("tcptrace_lost_events_total", [("cause", "ring_buffer_full")], sum.lost.ringBufferFull)
         sample("tcptrace_lost_events_total", [("cause", "recursion")], sum.lost.recursionMisses)
         sample("tcptrace_lost_events_total", [("cause", "undecodable")], sum.lost.undecodable)
+        sample("tcptrace_lost_events_total", [("cause", "unseen")], sum.lost.unseen)
         family("tcptrace_events_total", .counter, "Transitions received from the kernel.")
         sample("tcptrace_events_total", [], sum.events)
         family("tcptrace_connections_tracked", .gauge, "Connections in the tracer's table now.")

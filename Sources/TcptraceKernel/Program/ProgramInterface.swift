@@ -13,13 +13,17 @@ public enum ProgramInterface {
     public enum Program: String, CaseIterable, Sendable {
         case main = "handle_set_state"
         case nested = "handle_nested"
+        /// tp_btf/tcp_destroy_sock: a socket destroyed in another state than its last hit left
+        /// it in (TCPTRACE_CTR_UNSEEN). Attached last, detached first: alone with the others
+        /// gone it would take every socket's missing CLOSE for a gap.
+        case destroy = "handle_destroy"
         /// Opener stacks of accepted sockets (syscall exit tracepoints): attached after the
         /// two above when the kernel has them; without them the run goes on, saying so once.
         case acceptOpener = "note_accept4"
         case acceptOpenerOld = "note_accept"
 
         /// Programs the run cannot do without.
-        public static var required: [Self] { [.main, .nested] }
+        public static var required: [Self] { [.main, .nested, .destroy] }
     }
 
     /// The maps user space opens.
@@ -81,6 +85,11 @@ public enum ProgramInterface {
         public let aggregate = Global<UInt8>("aggregate")
         /// 1: take opener stacks at connect() and accept() (bpf/opener.bpf.h).
         public let captureStacks = Global<UInt8>("capture_stacks")
+        /// Tests only: hits of sockets with this remote port, from `testSkipOld` to
+        /// `testSkipNew`, ignored as if the kernel had skipped them (0: none).
+        public let testSkipRemotePort = Global<UInt16>("test_skip_rport")
+        public let testSkipOld = Global<UInt8>("test_skip_old")
+        public let testSkipNew = Global<UInt8>("test_skip_new")
         /// Never written: pointers that put the records' structs into the object's BTF.
         public let eventAnchor = Global<UnsafeRawPointer?>("abi_event_anchor")
         public let batchAnchor = Global<UnsafeRawPointer?>("abi_batch_anchor")
