@@ -13,11 +13,11 @@ import Testing
         ("transition", SchemaTable.markdown(Transition.self)),
         ("connection", SchemaTable.markdown(ConnectionRecord.self)),
         ("lingerer", SchemaTable.markdown(LingererRecord.self)),
-        ("leak", SchemaTable.markdown(LeakRecord.self)),
-        ("stack", SchemaTable.markdown(StackRecord.self)),
         ("churn", SchemaTable.markdown(ChurnRecord.self)),
         ("port_pressure", SchemaTable.markdown(PortPressureRecord.self)),
         ("port_range", SchemaTable.markdown(PortRangeRecord.self)),
+        ("leak", SchemaTable.markdown(LeakRecord.self)),
+        ("stack", SchemaTable.markdown(StackRecord.self)),
     ]
 
     /// The text between `<!-- schema:NAME -->` and `<!-- /schema -->`.

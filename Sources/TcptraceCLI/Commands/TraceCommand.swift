@@ -35,7 +35,7 @@ public struct TraceCommand: ParsableCommand {
     var catchUp: CatchUpScheduling = .nice
 
     @Option(
-        help: ArgumentHelp("Record types to emit, comma-separated: transitions,connections,lingerers (default: all).", valueName: "list"),
+        help: ArgumentHelp("Record types to emit, comma-separated: transitions,connections,lingerers,churn (default: all).", valueName: "list"),
         transform: RecordKind.parseList)
     var events: Set<RecordKind> = Set(RecordKind.allCases)
 

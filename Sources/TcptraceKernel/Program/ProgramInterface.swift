@@ -18,7 +18,7 @@ public enum ProgramInterface {
         /// gone it would take every socket's missing CLOSE for a gap.
         case destroy = "handle_destroy"
         /// Opener stacks of accepted sockets (syscall exit tracepoints): attached after the
-        /// two above when the kernel has them; without them the run goes on, saying so once.
+        /// three above when the kernel has them; without them the run goes on, saying so once.
         case acceptOpener = "note_accept4"
         case acceptOpenerOld = "note_accept"
 
@@ -83,13 +83,13 @@ public enum ProgramInterface {
         public let taskStackBytes = Global<UInt64>("task_stack_bytes")
         /// 1: aggregated mode, one `tcptrace_batch` per flush instead of an event per transition.
         public let aggregate = Global<UInt8>("aggregate")
-        /// 1: take opener stacks at connect() and accept() (bpf/opener.bpf.h).
-        public let captureStacks = Global<UInt8>("capture_stacks")
         /// Tests only: hits of sockets with this remote port, from `testSkipOld` to
         /// `testSkipNew`, ignored as if the kernel had skipped them (0: none).
         public let testSkipRemotePort = Global<UInt16>("test_skip_rport")
         public let testSkipOld = Global<UInt8>("test_skip_old")
         public let testSkipNew = Global<UInt8>("test_skip_new")
+        /// 1: take opener stacks at connect() and accept() (bpf/opener.bpf.h).
+        public let captureStacks = Global<UInt8>("capture_stacks")
         /// Never written: pointers that put the records' structs into the object's BTF.
         public let eventAnchor = Global<UnsafeRawPointer?>("abi_event_anchor")
         public let batchAnchor = Global<UnsafeRawPointer?>("abi_batch_anchor")

@@ -35,12 +35,12 @@ extension Tracer {
         try rodata.set(\.wakeupBytes, c.wakeupBytes ?? c.ringBufferBytes / 4)
         try rodata.set(\.taskStackBytes, taskStackBytes())
         try rodata.set(\.aggregate, c.aggregate ? 1 : 0)
-        try rodata.set(\.captureStacks, c.captureStacks ? 1 : 0)
         if let skip = c.testSkip {
             try rodata.set(\.testSkipRemotePort, skip.remotePort)
             try rodata.set(\.testSkipOld, skip.old.rawValue)
             try rodata.set(\.testSkipNew, skip.new.rawValue)
         }
+        try rodata.set(\.captureStacks, c.captureStacks ? 1 : 0)
         try rodata.commit()
     }
 

@@ -85,12 +85,8 @@ public struct TopScreen: Sendable {
         if s.lost.total > 0 { fixed.append(lostLine(s)) }
         fixed += socketLines(s) + transitionLines(s) + [latencyLine(s)]
 
-        // Leak groups (largest first, a few) above the single lingerers, which keep their rows.
-        if !s.leakGroups.isEmpty {
-            fixed.append(Line(text: "CLOSE_WAIT LEAKS  \(s.leakGroups.count) group\(s.leakGroups.count == 1 ? "" : "s")  SOCKETS CAUSE  HOLDER  ENDPOINT  OLDEST  TREND  OPENER", style: .alert))
-            fixed += s.leakGroups.prefix(Self.leakGroupRows).map(leakRow)
-        }
-        let leaks = s.lingerers.map(lingererRow)
+        let grouped = !s.leakGroups.isEmpty
+        let leaks = grouped ? s.leakGroups.map(leakRow) : s.lingerers.map(lingererRow)
         let waits = s.timeWaitTop.map(destinationRow) + makerLines(s)
         // No blank lines in a frame without a height: there a blank line ends the frame.
         let spacious = height.map { $0 >= Self.spaciousHeight } ?? false
@@ -109,7 +105,11 @@ public struct TopScreen: Sendable {
 
         var out = fixed + gap
         out.append(lingererTitle(s))
-        out.append(Line(text: "  AGE       PID     COMM              FD  LOCAL                  REMOTE                 UNREAD", style: .heads))
+        if grouped {
+            out.append(Line(text: "  SOCKETS  CAUSE         PID     COMM             ENDPOINT                       OLDEST    TREND     OPENER", style: .heads))
+        } else {
+            out.append(Line(text: "  AGE       PID     COMM              FD  LOCAL                  REMOTE                 UNREAD", style: .heads))
+        }
         out += Self.listed(leaks, rows: leakRows, none: "  none: no socket has been in CLOSE_WAIT longer than the threshold")
         out += gap
         out.append(timeWaitTitle(s))
@@ -248,26 +248,14 @@ public struct TopScreen: Sendable {
         return Line(text: String(decoding: b, as: UTF8.self), style: s.lingerers.isEmpty ? .title : .alert)
     }
 
-    /// Leak groups shown (the largest).
-    static let leakGroupRows = 3
-
     /// One leak group: size, cause, holder, endpoint, oldest age, trend and opener.
     func leakRow(_ g: LeakRecord) -> Line {
         var b: [UInt8] = []
         b.appendASCII("  ")
         Self.pad(&b, to: 9) { $0.appendDecimal(g.sockets) }
         Self.pad(&b, to: 14) { $0.append(g.cause.rawValue) }
-        // comm[pid], as the lingerers' title names holders.
-        Self.pad(&b, to: 24) { b in
-            if let h = g.holder {
-                Self.appendComm(h.comm, to: &b)
-                b.appendASCII("[")
-                b.appendDecimal(UInt64(h.pid))
-                b.appendASCII("]")
-            } else {
-                b.appendASCII("?")
-            }
-        }
+        Self.pad(&b, to: 8) { b in if let h = g.holder { b.appendDecimal(UInt64(h.pid)) } else { b.appendASCII("?") } }
+        Self.pad(&b, to: 17) { b in if let h = g.holder { Self.appendComm(h.comm, to: &b) } else { b.appendASCII("?") } }
         Self.pad(&b, to: 31) { b in
             b.append(g.role == .client ? "-> " : "on ")
             TextLines.appendEndpoint(g.address, g.port, to: &b)
