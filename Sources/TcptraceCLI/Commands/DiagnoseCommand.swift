@@ -43,6 +43,8 @@ public struct DiagnoseCommand: ParsableCommand {
         var s = selection.settings
         s.duration = selection.duration ?? 30_000_000_000
         s.closeWaitThreshold = selection.closeWaitThresholdOption ?? 5_000_000_000
+        // A short run: opener stacks (about 3 µs a connect) name the code that opened a leak.
+        s.openerStacks = true
         // Connections and lingerers only: the kernel aggregates each socket's transitions.
         s.events = [.connections, .lingerers, .findings]
         s.censusInterval = 0

@@ -24,8 +24,9 @@ struct TraceSettings {
     var ringBufferBytes: UInt64 = 8 << 20
     /// Where evidence turns into findings (`--threshold`).
     var thresholds = FindingThresholds()
-    /// Opener stacks at connect() and accept() (`--no-opener-stacks` turns them off).
-    var openerStacks = true
+    /// Opener stacks at connect() and accept() (`--opener-stacks`; off by default: they cost
+    /// about 3 µs of kernel time per connect, see docs/benchmarks.md).
+    var openerStacks = false
     /// Text: a line per lingering socket too, not only per leak group (`--leak-sockets`).
     var leakSockets = false
 
@@ -56,7 +57,7 @@ extension TraceSelection {
         s.verbose = verbose
         s.ringBufferBytes = ringBufferSize
         s.thresholds = thresholds
-        s.openerStacks = !noOpenerStacks
+        s.openerStacks = openerStacks
         return s
     }
 
