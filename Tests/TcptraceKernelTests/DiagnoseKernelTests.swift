@@ -205,7 +205,7 @@ extension DiagnoseKernelTests {
         let leak = try #require(records.first { $0["kind"] as? String == "close_wait_leak" })
         #expect((leak["subject"] as? [String: Any])?["pid"] as? Int == servicePID, "\(leak)")
         let title = leak["title"] as? String ?? ""
-        #expect(title.contains("leak-service (pid \(servicePID))") && title.contains("cause: "), "\(title)")
+        #expect(title.contains("leak-service (pid \(servicePID))") && title.contains("causes: ") && title.contains("never accepted") && title.contains("unread"), "\(title)")
         #expect(title.contains("opened at ") && title.contains("fetch_from_"), "\(title)")
 
         let tw = try #require(records.first { $0["kind"] as? String == "time_wait_pressure" })

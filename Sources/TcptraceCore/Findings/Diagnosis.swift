@@ -77,7 +77,11 @@ public enum Diagnosis {
             } else if !ports.isEmpty {
                 title += ", local port \(ports)"
             }
-            if let c = h.cause { title += "; cause: \(c)" }
+            if h.causes.count > 1 {
+                title += "; causes: " + h.causes.sorted { ($0.value, $1.key) > ($1.value, $0.key) }.map { "\($0.key) ×\($0.value)" }.joined(separator: ", ")
+            } else if let c = h.cause {
+                title += "; cause: \(c)"
+            }
             if let o = h.opener { title += "; opened at \(o)" }
             return Finding(
                 id: "close_wait_leak/pid:\(h.owner.pid)", kind: .closeWaitLeak, severity: severity,

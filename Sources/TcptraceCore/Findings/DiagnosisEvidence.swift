@@ -61,6 +61,8 @@ public struct DiagnosisEvidence: Sendable {
         public var groupOldest: WallTime?
         public var groupEndpoints: [String] = []
         public var growingPerMinute: UInt64 = 0
+        /// Sockets per cause over the holder's groups (the leak groups' causes).
+        public var causes: [String: UInt64] = [:]
         public var first: WallTime
         public var last: WallTime
     }
@@ -263,6 +265,7 @@ public struct DiagnosisEvidence: Sendable {
             holders[k]!.groupOldest = nil
             holders[k]!.groupEndpoints = []
             holders[k]!.growingPerMinute = 0
+            holders[k]!.causes = [:]
         }
         // The largest group of a holder gives its cause and opener.
         for g in groups.sorted(by: { $0.sockets > $1.sockets }) where g.sockets > 0 {
@@ -282,6 +285,7 @@ public struct DiagnosisEvidence: Sendable {
                 holders[pid]!.opener = g.opener ?? holders[pid]!.opener
             }
             holders[pid]!.groupSockets += g.sockets
+            holders[pid]!.causes[g.cause, default: 0] += g.sockets
             holders[pid]!.growingPerMinute += g.newPerMinute
             holders[pid]!.groupOldest = min(holders[pid]!.groupOldest ?? entered, entered)
             if holders[pid]!.groupEndpoints.count < 4 { holders[pid]!.groupEndpoints.append(g.endpoint) }
