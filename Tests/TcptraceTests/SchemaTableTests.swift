@@ -13,6 +13,7 @@ import Testing
         ("transition", SchemaTable.markdown(Transition.self)),
         ("connection", SchemaTable.markdown(ConnectionRecord.self)),
         ("lingerer", SchemaTable.markdown(LingererRecord.self)),
+        ("summary", SchemaTable.markdown(SummaryRecord.self)),
     ]
 
     /// The text between `<!-- schema:NAME -->` and `<!-- /schema -->`.

@@ -80,7 +80,7 @@ public struct Replay: Sendable {
             stats.otherRecords += 1
             if let time, inWindow(time) {
                 see(time)
-                if emitsStateChanges && type == "summary", case .success(.some(let s)) = RecordLineParser.read(line, as: RecordedSummary.self) {
+                if emitsStateChanges && type == "summary", case .success(.some(let s)) = RecordLineParser.read(line, as: SummaryRecord.self) {
                     emit(.recordedSummary(s.lost))
                 }
                 if emitsStateChanges && type == "census", case .success(.some(let c)) = RecordLineParser.read(line, as: CensusCounts.self) {
