@@ -24,7 +24,9 @@ import TestSupport
             case .transition(let t): if json { JSONLines.append(t, to: &out) } else { text.append(t, to: &out) }
             case .connection(let c): if json { JSONLines.append(c, to: &out) } else { text.append(c, to: &out) }
             case .lingerer(let l): if json { JSONLines.append(l, to: &out) } else { text.append(l, color: false, to: &out) }
-            case .census(let c): if json { JSONLines.append(c, to: &out) } else { var c = c; text.appendRecord(&c, to: &out) }
+            case .census(let c):
+                var v = CensusCountsView(c)
+                if json { JSONLines.append(v, to: &out) } else { text.appendRecord(&v, to: &out) }
             case .recordedSummary(let lost):
                 // The loss read back from the log's summary line (the test's own rendering).
                 if json {
@@ -159,5 +161,24 @@ import TestSupport
         }
         _ = replay.finish { _ in }
         try check("metrics.prom", Array(Self.metrics(replay.summary).utf8))
+    }
+}
+
+/// What the replay hands the HTML report from a census line (time, namespace, counts), as a
+/// record of its own so that the golden files show it.
+struct CensusCountsView: Record {
+    var time = WallTime(nanoseconds: 0)
+    var netns: UInt32?
+    var states: [Keyed<TCPState, UInt64>] = []
+    init() {}
+    init(_ c: CensusRecord) {
+        (time, netns, states) = (c.time, c.netns, c.states.sorted { $0.key < $1.key })
+    }
+    static var type: StaticString { "census" }
+    static var jsonPrefix: StaticString { "{\"type\":\"census\",\"v\":" }
+    static var textTag: StaticString { "CENSUS" }
+    static func fields<V: FieldVisitor>(_ r: inout CensusCountsView, _ v: inout V) {
+        v.field("netns", &r.netns, Nullable<Integer<UInt32>>.self, text: .labeled(" netns "), "network namespace inode")
+        v.field("states", &r.states, KeyedObject<StateKey, Integer<UInt64>>.self, text: .plain, "sockets per state")
     }
 }

@@ -14,6 +14,9 @@ import Testing
         ("connection", SchemaTable.markdown(ConnectionRecord.self)),
         ("lingerer", SchemaTable.markdown(LingererRecord.self)),
         ("summary", SchemaTable.markdown(SummaryRecord.self)),
+        ("census", SchemaTable.markdown(CensusRecord.self)),
+        ("report", SchemaTable.markdown(ReportRecord.self)),
+        ("doctor", SchemaTable.markdown(DoctorRecord.self)),
     ]
 
     /// The text between `<!-- schema:NAME -->` and `<!-- /schema -->`.

@@ -2,7 +2,7 @@
 /// sysctls and counters say about what the census measures now.
 public struct DoctorReport: Sendable {
     public struct Check: Hashable, Sendable {
-        public enum Status: String, Sendable {
+        public enum Status: String, Sendable, CaseIterable {
             /// Present and working.
             case ok
             /// Missing: the tracer cannot run.
@@ -48,72 +48,7 @@ public struct DoctorReport: Sendable {
 
 extension JSONLines {
     /// One `doctor` line, newline included.
-    public static func append(_ r: DoctorReport, to out: inout [UInt8]) {
-        appendHeader("doctor", time: r.time, to: &out)
-        out.appendASCII(",\"runnable\":")
-        out.appendASCII(r.runnable ? "true" : "false")
-        out.appendASCII(",\"checks\":[")
-        for (i, c) in r.checks.enumerated() {
-            if i > 0 { out.append(UInt8(ascii: ",")) }
-            out.appendASCII("{\"name\":")
-            out.appendJSONString(c.name)
-            out.appendASCII(",\"status\":\"")
-            out.append(c.status.rawValue)
-            out.appendASCII("\",\"detail\":")
-            out.appendJSONString(c.detail)
-            out.append(UInt8(ascii: "}"))
-        }
-        out.appendASCII("],\"sysctls\":{")
-        for (i, name) in TCPSysctls.names.enumerated() {
-            if i > 0 { out.append(UInt8(ascii: ",")) }
-            out.appendJSONString(name)
-            out.append(UInt8(ascii: ":"))
-            if let v = r.sysctlText[name] ?? nil { out.appendJSONString(String(v.trimmingWhitespace)) } else { out.appendASCII("null") }
-        }
-        out.appendASCII("},\"counters\":{\"TcpExtTCPTimeWaitOverflow\":")
-        appendOptional(r.counters.timeWaitOverflow, to: &out)
-        out.appendASCII(",\"TcpExtListenOverflows\":")
-        appendOptional(r.counters.listenOverflows, to: &out)
-        out.appendASCII(",\"TcpExtTCPReqQFullDrop\":")
-        appendOptional(r.counters.reqQueueFullDrop, to: &out)
-        out.appendASCII("},\"census\":")
-        if let c = r.census {
-            out.appendASCII("{\"total\":")
-            out.appendDecimal(UInt64(c.total))
-            out.appendASCII(",\"states\":")
-            appendStates(c, to: &out)
-            out.append(UInt8(ascii: "}"))
-        } else {
-            out.appendASCII("null")
-        }
-        out.appendASCII(",\"audit\":[")
-        for (i, f) in r.facts.enumerated() {
-            if i > 0 { out.append(UInt8(ascii: ",")) }
-            out.appendASCII("{\"sysctl\":")
-            out.appendJSONString(f.sysctl)
-            out.appendASCII(",\"value\":")
-            if let v = f.value { out.appendJSONString(v) } else { out.appendASCII("null") }
-            out.appendASCII(",\"fact\":")
-            out.appendJSONString(f.fact)
-            out.appendASCII(",\"doc\":")
-            out.appendJSONString(f.doc)
-            out.append(UInt8(ascii: "}"))
-        }
-        out.appendASCII("],\"advice\":[")
-        for (i, a) in r.advice.enumerated() {
-            if i > 0 { out.append(UInt8(ascii: ",")) }
-            out.appendASCII("{\"rule\":\"")
-            out.append(a.rule.rawValue)
-            out.appendASCII("\",\"sysctl\":")
-            if let s = a.sysctl { out.appendJSONString(s) } else { out.appendASCII("null") }
-            out.appendASCII(",\"message\":")
-            out.appendJSONString(a.message)
-            out.appendASCII(",\"doc\":")
-            out.appendJSONString(a.doc)
-            out.append(UInt8(ascii: "}"))
-        }
-        out.appendASCII("]}\n")
-    }
+    public static func append(_ r: DoctorReport, to out: inout [UInt8]) { append(DoctorRecord(r), to: &out) }
 }
 
 extension TextLines {

@@ -199,12 +199,12 @@ public struct HTMLReportModel {
         }
     }
 
-    mutating func observe(_ c: CensusCounts) {
+    mutating func observe(_ c: CensusRecord) {
         censusRecords += 1
         let i = advance(to: c.time.nanoseconds)
         let ns = levels.slot(of: c.netns)
         for (slot, state) in Self.drawnStates.enumerated() {
-            levels.set(Int32(clamping: c.states[state] ?? 0), state: slot, namespace: ns)
+            levels.set(Int32(clamping: c.count(state)), state: slot, namespace: ns)
         }
         buckets.markCensus(at: i)
         note(i)
