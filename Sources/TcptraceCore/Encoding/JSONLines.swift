@@ -3,26 +3,7 @@
 public enum JSONLines {
     public static let schemaVersion = 1
 
-    static func appendHeader(_ type: StaticString, time: WallTime, to out: inout [UInt8]) {
-        var cache = RFC3339Cache()
-        appendHeader(type, time: time, to: &out, cache: &cache)
-    }
-
-    static func appendHeader(_ type: StaticString, time: WallTime, to out: inout [UInt8], cache: inout RFC3339Cache) {
-        out.appendASCII("{\"type\":\"")
-        out.appendASCII(type)
-        out.appendASCII("\",\"v\":")
-        out.appendDecimal(UInt64(schemaVersion))
-        out.appendASCII(",\"time\":\"")
-        time.appendRFC3339(to: &out, cache: &cache)
-        out.append(UInt8(ascii: "\""))
-    }
-
-    static func appendOptional(_ value: UInt64?, to out: inout [UInt8]) {
-        if let value { out.appendDecimal(value) } else { out.appendASCII("null") }
-    }
-
-    /// One line of a declared record (`transition`, `connection`, `lingerer`), newline included.
+    /// One line of any declared record, newline included.
     @inlinable
     public static func append<R: Record>(_ record: R, to out: inout [UInt8]) {
         var cache = RFC3339Cache()

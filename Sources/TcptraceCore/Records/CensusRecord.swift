@@ -116,19 +116,3 @@ public struct CensusRecord: Hashable, Sendable, Record {
             "per destination, highest use first: outbound TIME_WAIT and how much of the port range one source address holds")
     }
 }
-
-/// A tenth-unit count written with one decimal (`0.4`).
-public enum Tenths: FieldFormat {
-    public typealias Value = UInt64
-    public static var jsonType: String { "number" }
-    @inlinable public static var maxBytes: Int { 21 }
-    @inlinable
-    public static func json(_ v: UInt64, _ c: inout ByteCursor) {
-        c.decimal(v / 10)
-        c.byte(UInt8(ascii: "."))
-        c.decimal(v % 10)
-    }
-    public static func read(_ p: inout JSONReader) throws(RecordLineError) -> UInt64? {
-        p.decimalAsNanoseconds(scaleDigits: 6).map { ($0 + 50_000) / 100_000 }
-    }
-}

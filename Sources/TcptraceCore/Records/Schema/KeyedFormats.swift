@@ -1,5 +1,5 @@
-/// Formats for values the records hold as data-named keys (`{"ESTABLISHED":3,…}`) and for
-/// rates; each writes JSON, text and reads back, like the formats in FieldFormats.swift.
+/// Objects whose member names are data (`{"ESTABLISHED":3,…}`): written, read back and
+/// described like the formats in FieldFormats.swift.
 
 /// One member of a keyed object.
 public struct Keyed<Key, Value> {
@@ -85,20 +85,7 @@ public enum KeyedObject<K: KeyFormat, F: FieldFormat>: FieldFormat {
     }
 }
 
-/// A count per second, held in thousandths, written with 3 decimals (`6.126`).
-public enum Rate: FieldFormat {
-    public typealias Value = UInt64
-    public static var jsonType: String { "number" }
-    @inlinable public static var maxBytes: Int { 21 }
-    @inlinable
-    public static func json(_ v: UInt64, _ c: inout ByteCursor) {
-        c.decimal(v / 1000)
-        c.byte(UInt8(ascii: "."))
-        c.decimal(v % 1000, width: 3)
-    }
-    public static func read(_ p: inout JSONReader) throws(RecordLineError) -> UInt64? {
-        p.decimalAsNanoseconds(scaleDigits: 6).map { $0 / 1000 }
-    }
+extension Fixed where S == ThousandthScale {
     /// `n` events over `seconds`, in thousandths per second.
     public static func of(_ n: UInt64, over seconds: Double) -> UInt64 { UInt64((Double(n) / seconds * 1000).rounded()) }
 }
