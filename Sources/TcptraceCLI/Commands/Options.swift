@@ -31,19 +31,19 @@ public struct TraceSelection: ParsableArguments {
     var ipv6Only = false
 
     @Option(
-        help: ArgumentHelp("Ports to show, either side, comma-separated (at most 8).", valueName: "list"),
+        help: ArgumentHelp("Ports to show, either side, comma-separated (at most \(TraceFilter.maxPortsPerList)).", valueName: "list"),
         transform: { s in try parsed { () throws(ValueParseError) in try OptionValues.ports(s, max: TraceFilter.maxPortsPerList) } })
     var port: [UInt16]?
 
     @Option(
         help: ArgumentHelp(
-            "Local ports to show (at most 8). A client's CLOSE->SYN_SENT has no local port yet unless it bound one.",
+            "Local ports to show (at most \(TraceFilter.maxPortsPerList)). A client's CLOSE->SYN_SENT has no local port yet unless it bound one.",
             valueName: "list"),
         transform: { s in try parsed { () throws(ValueParseError) in try OptionValues.ports(s, max: TraceFilter.maxPortsPerList) } })
     var lport: [UInt16]?
 
     @Option(
-        help: ArgumentHelp("Remote ports to show (at most 8).", valueName: "list"),
+        help: ArgumentHelp("Remote ports to show (at most \(TraceFilter.maxPortsPerList)).", valueName: "list"),
         transform: { s in try parsed { () throws(ValueParseError) in try OptionValues.ports(s, max: TraceFilter.maxPortsPerList) } })
     var rport: [UInt16]?
 
@@ -93,8 +93,9 @@ public struct TraceSelection: ParsableArguments {
     public mutating func validate() throws {
         if ipv4Only && ipv6Only { throw ValidationError("-4 and -6 exclude each other") }
         if let comm {
-            if comm.isEmpty || comm.utf8.count > 15 {
-                throw ValidationError("--comm must be 1 to 15 bytes (the kernel keeps 15 of a command name)")
+            let most = TraceFilter.maxCommBytes
+            if comm.isEmpty || comm.utf8.count > most {
+                throw ValidationError("--comm must be 1 to \(most) bytes (the kernel keeps \(most) of a command name)")
             }
         }
         if pid == 0 { throw ValidationError("--pid must be a process id greater than 0") }

@@ -1,5 +1,4 @@
 import ArgumentParser
-import TcptraceKernel
 import TcptraceHost
 import TcptraceCore
 
