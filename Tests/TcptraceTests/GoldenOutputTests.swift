@@ -16,7 +16,7 @@ import TestSupport
     /// Replays the recorded log as `report` does, with every output of the replay written.
     func replayed(json: Bool) throws -> [UInt8] {
         var out: [UInt8] = []
-        if !json { out.append(TextLines.header) }
+        if !json { out.append(contentsOf: TextLines.header.utf8) }
         var replay = Replay(table: ConnectionTable(capacity: 1000, lingerThresholdNanoseconds: 2_000_000_000))
         replay.emitsStateChanges = true
         let emit: (Replay.Output) -> Void = { o in
@@ -30,9 +30,9 @@ import TestSupport
             case .recordedSummary(let lost):
                 // The loss read back from the log's summary line (the test's own rendering).
                 if json {
-                    out.append(
+                    out.append(contentsOf: (
                         "{\"type\":\"summary\",\"v\":1,\"time\":\"1970-01-01T00:00:00.000000000Z\",\"lost\":{\"ringbuf_full\":\(lost.ringBufferFull),"
-                            + "\"recursion_misses\":\(lost.recursionMisses),\"undecodable\":\(lost.undecodable)}}\n")
+                            + "\"recursion_misses\":\(lost.recursionMisses),\"undecodable\":\(lost.undecodable)}}\n").utf8)
                 }
             }
         }

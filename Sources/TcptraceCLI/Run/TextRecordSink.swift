@@ -9,7 +9,7 @@ struct TextRecordSink: RecordSink {
     /// ANSI emphasis on lingerer alerts (only when writing to a terminal).
     let color: Bool
 
-    func appendTransitionHeader(to out: inout [UInt8]) { out.append(TextLines.header) }
+    func appendTransitionHeader(to out: inout [UInt8]) { out.append(contentsOf: TextLines.header.utf8) }
 
     func append(_ t: inout Transition, to out: inout [UInt8], timeCache: inout RFC3339Cache) {
         text.append(t, to: &out)

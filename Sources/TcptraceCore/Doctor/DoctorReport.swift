@@ -53,47 +53,25 @@ extension JSONLines {
 
 extension TextLines {
     public func appendDoctor(_ r: DoctorReport, to out: inout [UInt8]) {
-        out.append(r.runnable ? "tcptrace-bpf can run on this host.\n\n" : "tcptrace-bpf cannot run on this host:\n\n")
+        var t = r.runnable ? "tcptrace-bpf can run on this host.\n\n" : "tcptrace-bpf cannot run on this host:\n\n"
         for c in r.checks {
-            out.appendASCII("  [")
-            out.append(c.status == .ok ? " ok " : c.status == .fail ? "FAIL" : "info")
-            out.appendASCII("] ")
-            out.append(c.name, paddedTo: max(14, c.name.utf8.count + 1))
-            out.append(c.detail)
-            out.append(UInt8(ascii: "\n"))
+            t += "  [" + (c.status == .ok ? " ok " : c.status == .fail ? "FAIL" : "info") + "] "
+            t += c.name.padded(to: max(14, c.name.utf8.count + 1)) + c.detail + "\n"
         }
-        out.appendASCII("\nsysctls (what each does, and where the kernel documents it):\n")
+        t += "\nsysctls (what each does, and where the kernel documents it):\n"
         for f in r.facts {
-            out.appendASCII("  ")
-            out.append(f.sysctl, paddedTo: 30)
-            out.append(f.value ?? "(absent)")
-            out.appendASCII("\n      ")
-            out.append(f.fact)
-            out.appendASCII("\n      [")
-            out.append(f.doc)
-            out.appendASCII("]\n")
+            t += "  " + f.sysctl.padded(to: 30) + (f.value ?? "(absent)") + "\n      " + f.fact + "\n      [" + f.doc + "]\n"
         }
-        out.appendASCII("\ncounters (/proc/net/netstat): TcpExtTCPTimeWaitOverflow ")
-        out.append(r.counters.timeWaitOverflow.map(String.init) ?? "?")
-        out.appendASCII(", TcpExtListenOverflows ")
-        out.append(r.counters.listenOverflows.map(String.init) ?? "?")
-        out.appendASCII(", TcpExtTCPReqQFullDrop ")
-        out.append(r.counters.reqQueueFullDrop.map(String.init) ?? "?")
-        out.append(UInt8(ascii: "\n"))
+        let k = r.counters
+        t += "\ncounters (/proc/net/netstat): TcpExtTCPTimeWaitOverflow \(k.timeWaitOverflow.map(String.init) ?? "?")"
+        t += ", TcpExtListenOverflows \(k.listenOverflows.map(String.init) ?? "?"), TcpExtTCPReqQFullDrop \(k.reqQueueFullDrop.map(String.init) ?? "?")\n"
         if let c = r.census {
-            out.append(
-                "census now: \(c.total) TCP sockets, TIME_WAIT \(c.count(.timeWait)), CLOSE_WAIT \(c.count(.closeWait)), SYN_RECV \(c.count(.synRecv)), ESTABLISHED \(c.count(.established))\n"
-            )
+            t += "census now: \(c.total) TCP sockets, TIME_WAIT \(c.count(.timeWait)), CLOSE_WAIT \(c.count(.closeWait)), SYN_RECV \(c.count(.synRecv)), ESTABLISHED \(c.count(.established))\n"
         }
         let advice = r.advice
-        out.appendASCII("\nadvice:\n")
-        if advice.isEmpty { out.appendASCII("  nothing to advise: the census and counters show no TIME_WAIT, CLOSE_WAIT or backlog trouble\n") }
-        for a in advice {
-            out.appendASCII("  - ")
-            out.append(a.message)
-            out.appendASCII("\n    [")
-            out.append(a.doc)
-            out.appendASCII("]\n")
-        }
+        t += "\nadvice:\n"
+        if advice.isEmpty { t += "  nothing to advise: the census and counters show no TIME_WAIT, CLOSE_WAIT or backlog trouble\n" }
+        for a in advice { t += "  - " + a.message + "\n    [" + a.doc + "]\n" }
+        out.append(contentsOf: t.utf8)
     }
 }

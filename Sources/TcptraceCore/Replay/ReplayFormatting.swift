@@ -10,33 +10,10 @@ extension JSONLines {
 extension TextLines {
     /// What `report` read, for people (after the summary).
     public func appendInputStats(_ s: Replay.InputStats, to out: inout [UInt8]) {
-        out.appendASCII("input: ")
-        out.appendDecimal(s.lines)
-        out.appendASCII(" lines, ")
-        out.appendDecimal(s.transitions)
-        out.appendASCII(" transitions, ")
-        out.appendDecimal(s.malformed)
-        out.appendASCII(" malformed, ")
-        out.appendDecimal(s.otherRecords)
-        out.appendASCII(" other records passed over")
-        if s.outsideWindow > 0 {
-            out.appendASCII(", ")
-            out.appendDecimal(s.outsideWindow)
-            out.appendASCII(" outside --since/--until")
-        }
-        if s.reordered > 0 || s.late > 0 {
-            out.appendASCII(", ")
-            out.appendDecimal(s.reordered)
-            out.appendASCII(" put back in time order, ")
-            out.appendDecimal(s.late)
-            out.appendASCII(" too late to reorder")
-        }
-        if let first = s.first, let last = s.last {
-            out.appendASCII("; log from ")
-            first.appendRFC3339(to: &out)
-            out.appendASCII(" to ")
-            last.appendRFC3339(to: &out)
-        }
-        out.append(UInt8(ascii: "\n"))
+        var t = "input: \(s.lines) lines, \(s.transitions) transitions, \(s.malformed) malformed, \(s.otherRecords) other records passed over"
+        if s.outsideWindow > 0 { t += ", \(s.outsideWindow) outside --since/--until" }
+        if s.reordered > 0 || s.late > 0 { t += ", \(s.reordered) put back in time order, \(s.late) too late to reorder" }
+        if let first = s.first, let last = s.last { t += "; log from \(first.rfc3339) to \(last.rfc3339)" }
+        out.append(contentsOf: (t + "\n").utf8)
     }
 }

@@ -239,11 +239,7 @@ public struct HTMLReportModel {
         note(i)
     }
 
-    static func endpoint(_ a: IPAddress, _ port: UInt16) -> String {
-        var out: [UInt8] = []
-        TextLines.appendEndpoint(a, port, to: &out)
-        return String(decoding: out, as: UTF8.self)
-    }
+    static func endpoint(_ a: IPAddress, _ port: UInt16) -> String { TextLayout.endpoint(a, port) }
 }
 
 /// The count of sockets per state in each network namespace, and their total: transitions move
