@@ -65,13 +65,11 @@ public struct TraceSelection: ParsableArguments {
         })
     var ringBufferSize: UInt64 = 8 << 20
 
-    @Option(
-        help: ArgumentHelp("Report a socket once it has been in CLOSE_WAIT this long.", valueName: "duration"),
-        transform: { s in try parsed { () throws(ValueParseError) in try OptionValues.duration(s) } })
-    var closeWaitThreshold: UInt64 = 30_000_000_000
+    @Option(help: TableOptions.closeWaitThresholdHelp, transform: TableOptions.duration)
+    var closeWaitThreshold: UInt64 = TableOptions.closeWaitThreshold
 
-    @Option(help: ArgumentHelp("Most connections tracked at once; the least recently active are evicted past it.", valueName: "n"))
-    var maxConnections: Int = 100_000
+    @Option(help: TableOptions.maxConnectionsHelp)
+    var maxConnections: Int = TableOptions.maxConnections
 
     @Option(
         help: ArgumentHelp(
@@ -101,9 +99,7 @@ public struct TraceSelection: ParsableArguments {
         if pid == 0 { throw ValidationError("--pid must be a process id greater than 0") }
         if cgroup != nil && container != nil { throw ValidationError("--cgroup and --container exclude each other") }
         if let container, container.count < 4 { throw ValidationError("--container needs at least 4 characters of the id") }
-        if maxConnections < 100 || maxConnections > 100_000_000 {
-            throw ValidationError("--max-connections must be between 100 and 100000000")
-        }
+        try TableOptions.validate(maxConnections: maxConnections)
     }
 
     public var filter: TraceFilter {
@@ -115,5 +111,23 @@ public struct TraceSelection: ParsableArguments {
         f.ownerPID = pid
         f.ownerComm = comm
         return f
+    }
+}
+
+/// The connection table's options, which `trace`, `top` (through `TraceSelection`) and `report`
+/// share: declared once here, each command placing them where its help lists them.
+enum TableOptions {
+    static let closeWaitThresholdHelp = ArgumentHelp("Report a socket once it has been in CLOSE_WAIT this long.", valueName: "duration")
+    static let closeWaitThreshold: UInt64 = 30_000_000_000
+    static let maxConnectionsHelp = ArgumentHelp(
+        "Most connections tracked at once; the least recently active are evicted past it.", valueName: "n")
+    static let maxConnections = 100_000
+
+    static func duration(_ s: String) throws -> UInt64 { try parsed { () throws(ValueParseError) in try OptionValues.duration(s) } }
+
+    static func validate(maxConnections: Int) throws {
+        if maxConnections < 100 || maxConnections > 100_000_000 {
+            throw ValidationError("--max-connections must be between 100 and 100000000")
+        }
     }
 }

@@ -28,9 +28,9 @@ public struct DoctorRecord: Sendable, Record {
         sysctls = TCPSysctls.names.map { name in Keyed(name, (r.sysctlText[name] ?? nil).map { String($0.trimmingWhitespace) }) }
         counters = r.counters
         census = r.census.map { c in
+            let whole = CensusRecord(c)
             var t = Totals()
-            t.total = UInt64(max(0, c.total))
-            t.states = c.listedStates.map { Keyed($0, UInt64(max(0, c.count($0)))) }
+            (t.total, t.states) = (whole.total, whole.states)
             return t
         }
         audit = r.facts
