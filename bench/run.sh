@@ -2,7 +2,7 @@
 # Connection-storm benchmark: tcptrace-bpf side by side with libbpf-tools tcpstates and bpftrace.
 #
 #   sudo bench/run.sh [--connections N] [--rounds R] [--quick] [--only LIST] [--keep] [--no-stats]
-#                     [--port P] [--ring-buffer-size LIST]
+#                     [--port P] [--ring-buffer-size LIST] [--no-perf-check]
 #
 # Each round runs every configuration once, in a rotating order, against the same storm
 # (bench/storm.c: N loopback connections, 10 TCP transitions each). Per run it measures the
@@ -11,7 +11,10 @@
 # Configurations (--only): none tcptrace-json tcptrace-text tcptrace-conns tcpstates
 # bpftrace-printf bpftrace-count. --ring-buffer-size 4M,8M,16M runs each tcptrace configuration
 # once per size (tcptrace-json@4M, ...). Prints a markdown table of medians (min-max), then how
-# many rounds lost anything, and writes raw results under bench/out/.
+# many rounds lost anything, and writes raw results under bench/out/. Each run (the untraced one
+# too, so that all pay the same) is watched by perf's per-CPU counting events on the tracepoint,
+# opened before the tracer attaches and closed after it exits, filtered on the port: the
+# transitions the storm made, to check received + counted losses = made (--no-perf-check: off).
 # All traffic is on 127.0.0.0/8; every wait is bounded.
 set -euo pipefail
 
@@ -24,6 +27,7 @@ ONLY="none,tcptrace-json,tcptrace-text,tcpstates,bpftrace-printf,bpftrace-count"
 KEEP=0
 STATS=1
 RING_SIZES=
+PERF_CHECK=1
 BIN=${TCPTRACE_BIN:-$ROOT/.build/release/tcptrace-bpf}
 
 usage() { sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 64; }
@@ -37,6 +41,7 @@ while [ $# -gt 0 ]; do
 	--keep) KEEP=1; shift ;;
 	--no-stats) STATS=0; shift ;;
 	--ring-buffer-size) RING_SIZES=$2; shift 2 ;;
+	--no-perf-check) PERF_CHECK=0; shift ;;
 	-h | --help) usage ;;
 	*) echo "run.sh: unknown argument $1" >&2; usage ;;
 	esac
@@ -64,7 +69,7 @@ STORM=$HERE/.output/storm
 OUT=$HERE/out/$(date -u +%Y%m%dT%H%M%SZ)
 mkdir -p "$OUT"
 RESULTS=$OUT/results.tsv
-printf 'round\tconfig\tconn_per_s\treceived\texpected\tcpu_s\tkernel_ns\tkernel_runs\trecursion_misses\tpeak_rss_kb\tringbuf_full\tuser_s\n' >"$RESULTS"
+printf 'round\tconfig\tconn_per_s\treceived\texpected\tcpu_s\tkernel_ns\tkernel_runs\trecursion_misses\tpeak_rss_kb\tringbuf_full\tuser_s\tmade\tlost_total\tunseen\n' >"$RESULTS"
 EXPECTED=$((CONNECTIONS * 10 + 2)) # + the listener's CLOSE->LISTEN and LISTEN->CLOSE
 
 # bpf_stats on for every run (also the untraced one) so all pay the same; restored at exit.
@@ -127,8 +132,13 @@ count_events() { # dir config
 
 offset=0
 run_one() { # round config
-	local round=$1 cfg=$2 dir=$OUT/r$1-$2 tpid="" pid="" cpu0="0 0" s0="0 0 0" s1="0 0 0" rate
+	local round=$1 cfg=$2 dir=$OUT/r$1-$2 tpid="" pid="" cpu0="0 0" s0="0 0 0" s1="0 0 0" rate ppid="" made=""
 	mkdir -p "$dir"
+	if [ "$PERF_CHECK" = 1 ]; then # registered on the tracepoint before the tracer's programs
+		perf stat -x, -o "$dir/perf" -a -e sock:inet_sock_set_state --filter "sport == $PORT || dport == $PORT" &
+		ppid=$!
+		sleep 0.3
+	fi
 	if [ "$cfg" != none ]; then
 		# GNU time reports the tracer's whole-life user/sys CPU and peak RSS once it exits.
 		tracer_cmd "$dir" "$cfg"
@@ -155,7 +165,13 @@ run_one() { # round config
 		kill -0 "$tpid" 2>/dev/null && { echo "run.sh: $cfg did not stop on SIGINT" >&2; kill -KILL "$pid"; }
 		wait "$tpid" || true
 	fi
-	local received=0 cpu=0 user=0 rss=0 kns=0 kcnt=0 kmiss=0 rbfull=""
+	if [ -n "$ppid" ]; then
+		sleep 0.2
+		kill -INT "$ppid"
+		wait "$ppid" || true
+		made=$(grep inet_sock_set_state "$dir/perf" | head -1 | cut -d, -f1 || true)
+	fi
+	local received=0 cpu=0 user=0 rss=0 kns=0 kcnt=0 kmiss=0 rbfull="" ltotal="" unseen=""
 	if [ "$cfg" != none ]; then
 		received=$(count_events "$dir" "$cfg")
 		read -r u s rss <"$dir/time"
@@ -169,17 +185,21 @@ run_one() { # round config
 			rbfull=$(tail -1 "$dir/out" | grep -o '"ringbuf_full":[0-9]*' | cut -d: -f2 || true)
 			# Misses its fallback program did not catch: the events actually lost to recursion.
 			kmiss=$(tail -1 "$dir/out" | grep -o '"recursion_misses":[0-9]*' | cut -d: -f2 || echo "$kmiss")
+			ltotal=$(tail -1 "$dir/out" | grep -o '"total":[0-9]*' | head -1 | cut -d: -f2 || true)
+			unseen=$(tail -1 "$dir/out" | grep -o '"unseen":[0-9]*' | cut -d: -f2 || true)
 		elif [ "${cfg%@*}" = tcptrace-text ]; then
 			kmiss=$(tail -20 "$dir/out" | grep -o 'recursion misses [0-9]*' | tail -1 | awk '{print $3}' || true)
 			kmiss=${kmiss:-0}
 			rbfull=$(tail -20 "$dir/out" | grep -o 'ring buffer full [0-9]*' | tail -1 | awk '{print $4}' || true)
+			ltotal=$(tail -20 "$dir/out" | grep -o 'lost events: [0-9]*' | tail -1 | awk '{print $3}' || true)
+			unseen=$(tail -20 "$dir/out" | grep -o 'unseen [0-9]*' | tail -1 | awk '{print $2}' || true)
 		fi
 		[ "$KEEP" = 1 ] || rm -f "$dir/out" "$dir/stdout"
 	fi
-	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$cfg" "$rate" "$received" "$EXPECTED" \
-		"$cpu" "$kns" "$kcnt" "$kmiss" "$rss" "${rbfull:-}" "$user" >>"$RESULTS"
-	printf 'round %s %-20s %6s conn/s  events %s/%s  ring full %s  cpu %ss (user %ss)  kernel %s ns/%s runs  misses %s  rss %s KB\n' \
-		"$round" "$cfg" "$rate" "$received" "$EXPECTED" "${rbfull:--}" "$cpu" "$user" "$kns" "$kcnt" "$kmiss" "$rss" >&2
+	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$cfg" "$rate" "$received" "$EXPECTED" \
+		"$cpu" "$kns" "$kcnt" "$kmiss" "$rss" "${rbfull:-}" "$user" "${made:-}" "${ltotal:-}" "${unseen:-}" >>"$RESULTS"
+	printf 'round %s %-20s %6s conn/s  events %s/%s (perf: %s made)  lost %s (unseen %s)  ring full %s  cpu %ss (user %ss)  kernel %s ns/%s runs  misses %s  rss %s KB\n' \
+		"$round" "$cfg" "$rate" "$received" "$EXPECTED" "${made:--}" "${ltotal:--}" "${unseen:--}" "${rbfull:--}" "$cpu" "$user" "$kns" "$kcnt" "$kmiss" "$rss" >&2
 }
 
 IFS=, read -r -a ONLY_LIST <<<"$ONLY"
@@ -271,4 +291,14 @@ print("Rounds that lost events (fewer transitions received than the storm made) 
 for cfg, n, lossy, total, full, miss in losses:
     cause = f" (ring full in {full}, recursion losses in {miss})" if cfg.startswith("tcptrace") else ""
     print(f"- {n}: {lossy}/{total}{cause}")
+checked = [r for r in rows if r["config"].startswith("tcptrace") and r.get("made") and r.get("lost_total")]
+if checked:
+    print()
+    print("Received + counted losses against the transitions perf counted on the port (tcptrace-bpf; "
+          "`unseen` gaps count one per socket, a lower bound):")
+    for r in checked:
+        made, rec, lost = int(r["made"]), int(r["received"]), int(r["lost_total"])
+        status = "holds" if rec + lost == made else ("losses over-counted" if rec + lost > made else "UNCOUNTED")
+        print(f"- round {r['round']} {name(r['config'])}: made {made:,}, received {rec:,} + lost {lost:,} "
+              f"(unseen {r.get('unseen') or 0}) = {rec + lost:,}: {status} ({made - rec - lost:+,})")
 EOF

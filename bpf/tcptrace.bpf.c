@@ -46,6 +46,12 @@ const volatile __u32 filter_cgroup_level = 0;
 /* 1: aggregated mode (see struct tcptrace_batch): set when transitions are not printed. */
 const volatile __u8 aggregate = 0;
 
+/* Tests only: hits the program ignores as though the kernel had run neither program for them,
+ * to make a gap (TCPTRACE_CTR_UNSEEN): the transition test_skip_old -> test_skip_new of sockets
+ * whose remote port is test_skip_rport. 0: none (the verifier drops the check). */
+const volatile __u16 test_skip_rport = 0;
+const volatile __u8 test_skip_old = 0, test_skip_new = 0;
+
 /* Anchor the records' structs in the object's BTF so a test can compare their layouts. */
 const volatile struct tcptrace_event *const abi_event_anchor = 0;
 const volatile struct tcptrace_batch *const abi_batch_anchor = 0;
@@ -83,6 +89,7 @@ enum sock_state_flag {
 	SS_ENTERED_KNOWN = 1 << 0, /* entered_ns is when the socket entered its current state */
 	SS_OWNER = 1 << 1,
 	SS_MATCHED = 1 << 2, /* passed the filters once: later transitions pass too */
+	SS_GAP = 1 << 3,     /* a gap was found since the socket's last record: the next one says so */
 };
 
 enum place_flag {
@@ -123,6 +130,9 @@ struct sock_state {
 	__u32 owner_pid;
 	__u32 flags;
 	char owner_comm[TCPTRACE_COMM_LEN];
+	/* The new state of the socket's last hit; 0: none seen since the storage was created (a
+	 * socket older than the tracer). A child's is its listener's copy: LISTEN. */
+	__u8 last_state;
 	struct pending pending;
 };
 
@@ -346,6 +356,8 @@ static __always_inline void fill_event(struct tcptrace_event *out, struct sock *
 		oc[1] = 0;
 	}
 	if (st) {
+		if (st->flags & SS_GAP)
+			flags |= TCPTRACE_F_GAP;
 		if (st->flags & SS_ENTERED_KNOWN) {
 			out->ns_in_old = now - st->entered_ns;
 			flags |= TCPTRACE_F_HAS_OLD_DURATION;
@@ -479,6 +491,7 @@ static __always_inline void aggregate_transition(struct sock *sk, int oldstate, 
 		b->newstate[i] = used ? p->new[i] : 0;
 	}
 	bpf_ringbuf_submit(b, wake_flags(sizeof(*b)));
+	st->flags &= ~SS_GAP;
 sent:
 	/* The connection is over at CLOSE (the table drops its entry): a later connect() on the
 	 * socket starts from no known endpoints, as its new table entry does. */
@@ -504,7 +517,7 @@ static __always_inline void send_held_syn_recv(struct sock *sk, __u64 cookie, __
 	st->flags &= ~SS_ENTERED_KNOWN; /* its time in LISTEN is its listener's: unknown */
 	read_endpoints(sk, family, (__u64 *)out->saddr, (__u64 *)out->daddr);
 	fill_event(out, sk, TCP_LISTEN, TCP_SYN_RECV, st->pending.ts_ns[0], cookie, pid_tgid, here, st, family, lport, rport);
-	st->flags = flags;
+	st->flags = flags & ~SS_GAP;
 	out->kind = TCPTRACE_KIND_TRANSITION;
 	bpf_ringbuf_submit(out, wake_flags(sizeof(*out)));
 }
@@ -513,6 +526,9 @@ static __always_inline void send_held_syn_recv(struct sock *sk, __u64 cookie, __
  * SCTP and MPTCP). cookie is bpf_get_socket_cookie(sk). */
 static __always_inline void handle(struct sock *sk, int oldstate, int newstate, __u64 cookie)
 {
+	if (test_skip_rport && oldstate == test_skip_old && newstate == test_skip_new &&
+	    bpf_ntohs(sk->__sk_common.skc_dport) == test_skip_rport)
+		return;
 	count(TCPTRACE_CTR_SEEN);
 
 	__u64 now = bpf_ktime_get_ns();
@@ -520,6 +536,8 @@ static __always_inline void handle(struct sock *sk, int oldstate, int newstate, 
 	struct sock_state *st = bpf_sk_storage_get(&sockets, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
 	if (!st)
 		count(TCPTRACE_CTR_NO_STORAGE);
+	/* The socket left its last hit's state by hits that reached neither program. */
+	bool gap = st && st->last_state && st->last_state != oldstate;
 
 	/* A child's storage was cloned from its listener: keep the owner, forget the timing. Its
 	 * place is read from the child itself (the kernel copied the listener's cgroup into it). */
@@ -561,6 +579,10 @@ static __always_inline void handle(struct sock *sk, int oldstate, int newstate, 
 	}
 	if (st)
 		st->flags |= SS_MATCHED;
+	if (gap) {
+		count(TCPTRACE_CTR_UNSEEN);
+		st->flags |= SS_GAP;
+	}
 
 	if (aggregate && st) {
 		aggregate_transition(sk, oldstate, newstate, now, cookie, pid_tgid, &here, st, family, lport, rport);
@@ -586,11 +608,14 @@ static __always_inline void handle(struct sock *sk, int oldstate, int newstate, 
 	fill_event(out, sk, oldstate, newstate, now, cookie, pid_tgid, &here, st, family, lport, rport);
 	out->kind = TCPTRACE_KIND_TRANSITION;
 	bpf_ringbuf_submit(out, wake_flags(sizeof(*out)));
+	if (st)
+		st->flags &= ~SS_GAP;
 
 update_state:
 	if (st) {
 		st->entered_ns = now;
 		st->flags |= SS_ENTERED_KNOWN;
+		st->last_state = newstate;
 	}
 }
 
@@ -704,6 +729,21 @@ int BPF_PROG(handle_nested, struct sock *sk, int oldstate, int newstate)
 	count(TCPTRACE_CTR_NESTED);
 	if (sk->sk_protocol == IPPROTO_TCP)
 		handle(sk, oldstate, newstate, cookie);
+	return 0;
+}
+
+/* A tracked socket destroyed in another state than the one its last hit left it in: its last
+ * transitions reached neither program, and no later hit will show the gap. The transitions its
+ * storage still held (the batch the missing CLOSE would have sent) die with it: counted too.
+ * Sockets without storage (older than the tracer, or never moved) are not looked at. */
+SEC("tp_btf/tcp_destroy_sock")
+int BPF_PROG(handle_destroy, struct sock *sk)
+{
+	struct sock_state *st = bpf_sk_storage_get(&sockets, sk, 0, 0);
+	if (!st || !st->last_state || !(st->flags & SS_MATCHED) || st->last_state == sk->__sk_common.skc_state)
+		return 0;
+	__u32 held = st->pending.n;
+	count_n(TCPTRACE_CTR_UNSEEN, 1 + (held < TCPTRACE_BATCH_MAX ? held : TCPTRACE_BATCH_MAX));
 	return 0;
 }
 

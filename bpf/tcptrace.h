@@ -18,6 +18,9 @@ enum tcptrace_event_flag {
 	TCPTRACE_F_HAS_RCV_QUEUE = 1 << 5,    /* rcv_queue is valid */
 	TCPTRACE_F_HAS_NETNS = 1 << 6,        /* netns is known (no CONFIG_NET_NS: unknown) */
 	TCPTRACE_F_HAS_CGROUP = 1 << 7,       /* cgroup_id is known (see the field) */
+	TCPTRACE_F_GAP = 1 << 8,              /* the kernel skipped transitions of this socket since its
+	                                       * last record: neither program ran for them (see
+	                                       * TCPTRACE_CTR_UNSEEN) */
 };
 
 /* Indices of the per-CPU counter array `counters`. */
@@ -30,7 +33,14 @@ enum tcptrace_counter {
 	TCPTRACE_CTR_NESTED = 4,       /* hits (any protocol) the main program was skipped for (it
 	                                * was running on that CPU) that the fallback program caught,
 	                                * and handled if TCP */
-	TCPTRACE_CTR_MAX = 5,
+	TCPTRACE_CTR_UNSEEN = 5,       /* gaps: a hit on a socket whose old state is not the new state
+	                                * of its last hit (or a socket destroyed in another state than
+	                                * its last hit's), so the kernel ran neither program for at
+	                                * least one transition of it (at destruction, plus the
+	                                * transitions the socket's storage still held, lost with it).
+	                                * Sockets that passed the filters and whose history the
+	                                * program saw from its start only */
+	TCPTRACE_CTR_MAX = 6,
 };
 
 struct tcptrace_event {

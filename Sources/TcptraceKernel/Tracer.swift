@@ -22,6 +22,9 @@ public final class Tracer {
         /// once its batch is sent: for when transitions are not printed as they happen.
         public var aggregate = false
         public var verbose = false
+        /// Tests only: one transition of the sockets with this remote port that the program
+        /// ignores as though the kernel had skipped it, to make a gap (`LostEvents.unseen`).
+        public var testSkip: (remotePort: UInt16, old: TCPState, new: TCPState)? = nil
         public init() {}
     }
 
@@ -172,6 +175,7 @@ public final class Tracer {
         k.ringBufferFull = read(TCPTRACE_CTR_RINGBUF_FULL)
         k.noStorage = read(TCPTRACE_CTR_NO_STORAGE)
         k.nested = read(TCPTRACE_CTR_NESTED)
+        k.unseen = read(TCPTRACE_CTR_UNSEEN)
         return k
     }
 

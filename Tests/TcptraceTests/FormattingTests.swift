@@ -100,7 +100,7 @@ func sampleTransition() -> Transition {
         JSONLines.append(s, to: &out)
         #expect(
             String(decoding: out, as: UTF8.self)
-                == #"{"type":"summary","v":1,"time":"2026-11-25T13:40:12.500000000Z","duration_s":2.500,"events":3,"transitions":{"SYN_SENT->ESTABLISHED":2,"CLOSE->SYN_SENT":1},"lost":{"ringbuf_full":5,"recursion_misses":1,"undecodable":0,"total":6},"kernel":{"seen":8,"filtered":0,"no_storage":0,"ring_records":0,"nested":0},"connections":1,"lingerers":{"total":3,"by_holder":[{"pid":99,"comm":"leaky","count":2},{"pid":0,"comm":"?","count":1}]},"table_evictions":4,"open_connections":0,"vanished_connections":0,"durations_ms":{"SYN_SENT":{"count":2,"p50":1.234,"p90":1.234,"p99":1.234,"max":1.234},"CLOSE":{"count":1,"p50":1.234,"p90":1.234,"p99":1.234,"max":1.234}},"connect_latency_ms":{"count":2,"p50":1.234,"p90":1.234,"p99":1.234,"max":1.234},"time_wait":{"total":2,"per_s":0.800,"top":[{"raddr":"10.0.0.9","rport":5432,"count":2,"per_s":0.800}],"overflow":0}}"#
+                == #"{"type":"summary","v":1,"time":"2026-11-25T13:40:12.500000000Z","duration_s":2.500,"events":3,"transitions":{"SYN_SENT->ESTABLISHED":2,"CLOSE->SYN_SENT":1},"lost":{"ringbuf_full":5,"recursion_misses":1,"undecodable":0,"unseen":0,"total":6},"kernel":{"seen":8,"filtered":0,"no_storage":0,"ring_records":0,"nested":0},"connections":1,"lingerers":{"total":3,"by_holder":[{"pid":99,"comm":"leaky","count":2},{"pid":0,"comm":"?","count":1}]},"table_evictions":4,"open_connections":0,"vanished_connections":0,"durations_ms":{"SYN_SENT":{"count":2,"p50":1.234,"p90":1.234,"p99":1.234,"max":1.234},"CLOSE":{"count":1,"p50":1.234,"p90":1.234,"p99":1.234,"max":1.234}},"connect_latency_ms":{"count":2,"p50":1.234,"p90":1.234,"p99":1.234,"max":1.234},"time_wait":{"total":2,"per_s":0.800,"top":[{"raddr":"10.0.0.9","rport":5432,"count":2,"per_s":0.800}],"overflow":0}}"#
                 + "\n")
     }
 
@@ -169,7 +169,7 @@ func sampleTransition() -> Transition {
         let text = String(decoding: out, as: UTF8.self)
         #expect(text.contains("1 transitions in 3.0 s"))
         #expect(text.contains("SYN_SENT -> ESTABLISHED"))
-        #expect(text.contains("lost events: 2 (ring buffer full 2, recursion misses 0, undecodable 0)"))
+        #expect(text.contains("lost events: 2 (ring buffer full 2, recursion misses 0, undecodable 0, unseen 0)"))
     }
 
     @Test func numbers() {

@@ -17,7 +17,7 @@ import TcptraceCore
 
     @Test func declarationListsEveryGlobalOnce() {
         let d = ProgramInterface.declaration
-        #expect(d.programs == ["handle_set_state", "handle_nested"], "attach order: main program first")
+        #expect(d.programs == ["handle_set_state", "handle_nested", "handle_destroy"], "attach order: main program first, the destroy check last")
         #expect(Set(d.globals.map(\.name)).count == d.globals.count)
         // Reflection found them all (one per stored property of Globals).
         #expect(d.globals.count == Mirror(reflecting: ProgramInterface.globals).children.count)

@@ -34,6 +34,7 @@ import Testing
                 let r = try #require(Self.block(name, in: text), "README has no schema:\(name) block")
                 text.replaceSubrange(r, with: table)
             }
+            text = try MetricFamilyTests.generated(text)
             try text.write(to: Self.readme, atomically: true, encoding: .utf8)
         }
         for (name, table) in Self.tables {

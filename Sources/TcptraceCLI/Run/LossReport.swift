@@ -15,6 +15,9 @@ struct LossReport {
         if lost.recursionMisses > said.recursionMisses {
             printError("lost \(lost.recursionMisses - said.recursionMisses) events: program busy on that CPU (recursion misses)")
         }
+        if lost.unseen > said.unseen {
+            printError("lost \(lost.unseen - said.unseen) events or more: the kernel skipped transitions without running the program (gaps in as many sockets' histories)")
+        }
         if lost.undecodable > said.undecodable {
             printError("skipped \(lost.undecodable - said.undecodable) undecodable records")
         }
@@ -30,6 +33,7 @@ extension Tracer {
         lost.ringBufferFull = kernelCounters().ringBufferFull
         lost.recursionMisses = recursionMisses()
         lost.undecodable = undecodable
+        lost.unseen = kernelCounters().unseen
         return lost
     }
 }

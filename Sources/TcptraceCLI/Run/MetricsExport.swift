@@ -92,6 +92,13 @@ extension TraceRun {
         if final { m.server?.stop() }
     }
 
+    /// Every event lost so far: the kernel's counts, and the connections found gone uncounted.
+    func lost(_ tracer: Tracer) -> LostEvents {
+        var l = tracer.lostEvents
+        l.unseen += vanishedUncounted
+        return l
+    }
+
     /// The kernel's and the table's counters, now, into a summary.
     func takeCounters(into s: inout RunSummary, tracer: Tracer) {
         s.kernel = tracer.kernelCounters()
@@ -99,6 +106,7 @@ extension TraceRun {
         s.lost.ringBufferFull = s.kernel.ringBufferFull
         s.lost.recursionMisses = tracer.recursionMisses()
         s.lost.undecodable = tracer.undecodable
+        s.lost.unseen = s.kernel.unseen + vanishedUncounted
         s.tableEvictions = table.evictions
         s.openConnections = UInt64(table.count)
     }

@@ -77,6 +77,9 @@ final class TraceRun<Sink: RecordSink> {
     /// Why the last SIGHUP could not reopen the output (said once until a reopen works).
     var reopenRefusal: OutputFile.OpenError?
     var reconciliation = LossReconciliation()
+    /// Connections reconciliation found gone with no loss counted: their end never reached the
+    /// programs (added to `lost.unseen`).
+    var vanishedUncounted: UInt64 = 0
     var lossReport = LossReport()
     /// `--metrics-address`, `--metrics-textfile`; nil without them.
     var metrics: MetricsExport?
@@ -242,19 +245,21 @@ final class TraceRun<Sink: RecordSink> {
     func perform(_ work: PeriodicSchedule.Work, tracer: Tracer, overflow: inout TimeWaitOverflow) {
         switch work {
         case .lossReport:
-            lossReport.sayNew(tracer.lostEvents)
+            lossReport.sayNew(lost(tracer))
         case .lingererCheck:
             checkLingerers()
         case .overflowCheck:
             reportTimeWaitOverflow(&overflow)
         case .reconcile:
-            summary.vanishedConnections += UInt64(reconciliation.reconcile(&table, lost: tracer.lostEvents.total, namespaces: namespaces))
+            let r = reconciliation.reconcile(&table, lost: lost(tracer).total, namespaces: namespaces)
+            summary.vanishedConnections += UInt64(r.vanished)
+            vanishedUncounted += UInt64(r.uncounted)
         case .census:
             startCensus(for: .output)
         case .metrics:
             publishMetrics(tracer, overflow: overflow)
         case .screen:
-            let live = LiveRun(summary: summary, lost: tracer.lostEvents) { [table] in table.state(of: $0) == .closeWait }
+            let live = LiveRun(summary: summary, lost: lost(tracer)) { [table] in table.state(of: $0) == .closeWait }
             if !sink.refresh(live, to: &writer.buffer) { StopSignal.request() }
         }
     }

@@ -30,7 +30,7 @@ public struct TextLines: Sendable {
             t += "  " + "\(pair.old.name) -> \(pair.new.name)".padded(to: 28) + "\(n)\n"
         }
         t += "lost events: \(s.lost.total) (ring buffer full \(s.lost.ringBufferFull), recursion misses \(s.lost.recursionMisses)"
-        t += ", undecodable \(s.lost.undecodable))\n"
+        t += ", undecodable \(s.lost.undecodable), unseen \(s.lost.unseen))\n"
         t += "\(s.connections) connections closed"
         if s.tableEvictions > 0 { t += ", \(s.tableEvictions) table entries evicted (raise --max-connections)" }
         t += "\n"

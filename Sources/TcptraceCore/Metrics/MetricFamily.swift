@@ -76,7 +76,7 @@ extension MetricFamily {
         meaning: "`Tcp: RetransSegs` from `/proc/net/snmp` of the tracer's network namespace (the host's when run on the host; containers' namespaces not included), not since the start")
     public static let lostEventsTotal = MetricFamily(
         "tcptrace_lost_events_total", .counter, labels: ["cause"], help: "Transitions the tracer did not deliver, by cause.",
-        labelsDoc: "`cause` (ring_buffer_full, recursion, undecodable)", series: 3,
+        labelsDoc: "`cause` (ring_buffer_full, recursion, undecodable, unseen)", series: 4,
         meaning: "as in the summary's `lost`")
     public static let eventsTotal = MetricFamily(
         "tcptrace_events_total", .counter, labels: [], help: "Transitions received from the kernel.",

@@ -76,6 +76,7 @@ public struct PrometheusText {
         sample(F.lostEventsTotal, ["ring_buffer_full"], sum.lost.ringBufferFull)
         sample(F.lostEventsTotal, ["recursion"], sum.lost.recursionMisses)
         sample(F.lostEventsTotal, ["undecodable"], sum.lost.undecodable)
+        sample(F.lostEventsTotal, ["unseen"], sum.lost.unseen)
         family(F.eventsTotal)
         sample(F.eventsTotal, [], sum.events)
         family(F.connectionsTracked)

@@ -15,6 +15,10 @@ public struct Transition: Hashable, Sendable, Record {
     /// (rcv_nxt - copied_seq): unread bytes, plus 1 when the peer's FIN has arrived.
     public var receiveQueue: UInt32?
     public var counters: TCPCounters?
+    /// The kernel skipped transitions of this socket before this one (or before the earlier
+    /// ones of its batch): neither program ran for them. Not a field of the record: the
+    /// connection record says it (`gap`).
+    public var afterGap = false
 
     @inlinable
     public init(

@@ -60,6 +60,10 @@ public struct ConnectionRecord: Hashable, Sendable, Record {
     /// The tracer saw only part of this connection (it existed before the tracer started, or
     /// its table entry was evicted).
     public var partial: Bool
+    /// The kernel ran neither tracer program for some of its transitions (found in the kernel:
+    /// a transition began in another state than the last one seen ended in): its timeline
+    /// lacks those states, and the time of the state before them includes theirs.
+    public var gap = false
 
     public init(
         time: WallTime, identity: SocketIdentity, role: Role, owner: Owner?, timeline: [Span],
@@ -136,6 +140,9 @@ public struct ConnectionRecord: Hashable, Sendable, Record {
         v.field(
             "partial", &r.partial, Boolean.self, text: .flag(" (partial)"),
             "the tracer saw only part of it (it existed before the start, or its table entry was evicted)")
+        v.field(
+            "gap", &r.gap, Boolean.self, text: .flag(" (gap)"), required: false,
+            "the kernel skipped some of its transitions without running the tracer's programs (counted in the summary's `lost.unseen`): the timeline lacks those states")
     }
 
     public var family: AddressFamily { identity.family }

@@ -167,6 +167,9 @@ extension LostEvents: FieldGroup {
         v.field("ringbuf_full", &r.ringBufferFull, Integer<UInt64>.self, text: .plain, "ring buffer reservations that failed")
         v.field("recursion_misses", &r.recursionMisses, Integer<UInt64>.self, text: .plain, "tracepoint hits skipped")
         v.field("undecodable", &r.undecodable, Integer<UInt64>.self, text: .plain, "records that could not be decoded")
+        v.field(
+            "unseen", &r.unseen, Integer<UInt64>.self, text: .plain, required: false,
+            "gaps: transitions of a socket for which the kernel ran neither program (at least one each, see \"Lost events\")")
         v.field("total", &r.totalField, Integer<UInt64>.self, text: .plain, required: false, "all of them")
     }
 

@@ -7,6 +7,10 @@ public struct LostEvents: Hashable, Sendable {
     public var recursionMisses: UInt64 = 0
     /// Records that arrived but could not be decoded (short or malformed).
     public var undecodable: UInt64 = 0
+    /// Gaps in sockets' histories: the kernel ran neither program for at least one transition
+    /// of the socket (a hit whose old state is not the state its last hit left it in, or a
+    /// socket destroyed in another state), and counted no miss. Each is at least one event.
+    public var unseen: UInt64 = 0
     public init() {}
-    public var total: UInt64 { ringBufferFull + recursionMisses + undecodable }
+    public var total: UInt64 { ringBufferFull + recursionMisses + undecodable + unseen }
 }

@@ -23,6 +23,8 @@ public struct ConnectionTable: Sendable {
         var lingererReported = false
         var unreadBytes: UInt64?
         var partial: Bool
+        /// Transitions of it reached neither kernel program (`Transition.afterGap`).
+        var gap = false
     }
 
     public let capacity: Int
@@ -165,6 +167,7 @@ public struct ConnectionTable: Sendable {
         if let c = t.identity.cgroup { e.identity.cgroup = c }
         if let o = t.owner { e.owner = o }
         if let i = t.inode { e.inode = i }
+        if t.afterGap { e.gap = true }
         e.lastActivity = t.time
 
         let bornNow = isNew && e.born != nil
@@ -298,6 +301,7 @@ public struct ConnectionTable: Sendable {
             lifetimeNanoseconds: e.born.map { UInt64(max(0, t.time.nanoseconds - $0.nanoseconds)) },
             closedBy: closedBy, timeWaitState: timeWaitState, bytesSent: nil, bytesReceived: nil, retransmissions: nil,
             smoothedRTTMicroseconds: nil, partial: e.partial)
+        r.gap = e.gap
         if let c = t.counters {
             // The kernel counts SYN and FIN as one sequence number each; payload excludes them.
             let synAcked: UInt64 = e.role == .client && e.connectNanoseconds != nil ? 1 : 0
@@ -320,6 +324,18 @@ public struct ConnectionTable: Sendable {
             closeWaitPending[cookie] = nil
         }
         return gone.count
+    }
+
+    /// States the kernel's own timers end (SYN and FIN retransmissions, an orphan's FIN_WAIT1):
+    /// an entry idle in one for long may have lost its later transitions without any counter
+    /// saying so (the kernel skipping every program for a burst of hits, docs/benchmarks.md).
+    public static func isTransient(_ s: TCPState) -> Bool {
+        s == .synSent || s == .synRecv || s == .finWait1 || s == .closing || s == .lastAck
+    }
+
+    /// Whether an entry has been idle in a transient state since before `idleBefore`.
+    public func hasIdleTransient(idleBefore: WallTime) -> Bool {
+        entries.contains { Self.isTransient($0.state) && $0.lastActivity < idleBefore }
     }
 
     /// Keeps the table under `capacity`: evicts the least recently active 1%, CLOSE_WAIT last.
@@ -380,6 +396,11 @@ extension ConnectionTable {
 
         /// Every live entry with its cookie.
         var all: [(cookie: UInt64, entry: Entry)] { slotOf.map { ($0.key, slots[$0.value]) } }
+
+        /// Whether a live entry satisfies `predicate` (no copy of the entries).
+        func contains(where predicate: (Entry) -> Bool) -> Bool {
+            slotOf.values.contains { predicate(slots[$0]) }
+        }
     }
 }
 

@@ -1,28 +1,51 @@
 import TcptraceCore
 
 /// After lost events, some table entries may belong to sockets whose CLOSE never arrived: a
-/// sock_diag dump says which cookies still exist; the rest, idle long enough, are dropped.
+/// sock_diag dump says which cookies still exist; the rest, idle long enough, are dropped. The
+/// kernel can also skip a socket's last transitions without any counter saying so (every BPF
+/// program skipped for a burst of hits, its destruction included): an entry idle in a state the
+/// kernel's timers end (`ConnectionTable.isTransient`) brings a dump too, at most every 30 s,
+/// and the entries it finds gone then were lost uncounted (`Result.uncounted`).
 public struct LossReconciliation {
     /// An entry idle this long whose socket the dump did not find is gone.
     public static let idleNanoseconds: Int64 = 5_000_000_000
+    /// Least time between two dumps brought by idle transient entries alone.
+    public static let transientCheckNanoseconds: Int64 = 30_000_000_000
     /// Events lost as of the last dump: no new loss, no dump.
     private var lostAtLastDump: UInt64 = 0
+    private var lastTransientCheck = WallTime(nanoseconds: 0)
 
     public init() {}
 
+    public struct Result: Equatable, Sendable {
+        /// Entries dropped: their socket is gone.
+        public var vanished = 0
+        /// Of those, found with no counted loss since the last dump: connections whose end the
+        /// kernel never reported to the programs (lost uncounted until now).
+        public var uncounted = 0
+    }
+
     /// Drops the vanished entries if events were lost since the last call (`lost`: every event
-    /// lost so far); returns how many.
-    public mutating func reconcile(_ table: inout ConnectionTable, lost: UInt64, namespaces: NamespaceDiag) -> Int {
-        guard lost != lostAtLastDump else { return 0 }
+    /// lost so far), or if an entry has idled in a transient state; says how many.
+    public mutating func reconcile(_ table: inout ConnectionTable, lost: UInt64, namespaces: NamespaceDiag) -> Result {
+        let now = SystemClock.wallNow()
+        let idleBefore = WallTime(nanoseconds: now.nanoseconds - Self.idleNanoseconds)
+        let newLoss = lost != lostAtLastDump
+        if !newLoss {
+            guard now.nanoseconds - lastTransientCheck.nanoseconds >= Self.transientCheckNanoseconds,
+                table.hasIdleTransient(idleBefore: idleBefore)
+            else { return Result() }
+            lastTransientCheck = now
+        }
         lostAtLastDump = lost
         var alive = Set<UInt64>()
         do {
             namespaces.refresh()
             try namespaces.forEach { _, s in alive.insert(s.cookie) }
         } catch {
-            return 0
+            return Result()
         }
-        let idleBefore = WallTime(nanoseconds: SystemClock.wallNow().nanoseconds - Self.idleNanoseconds)
-        return table.removeVanished(alive: alive, idleBefore: idleBefore)
+        let gone = table.removeVanished(alive: alive, idleBefore: idleBefore)
+        return Result(vanished: gone, uncounted: newLoss ? 0 : gone)
     }
 }

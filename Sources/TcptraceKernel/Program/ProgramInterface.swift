@@ -13,6 +13,10 @@ public enum ProgramInterface {
     public enum Program: String, CaseIterable, Sendable {
         case main = "handle_set_state"
         case nested = "handle_nested"
+        /// tp_btf/tcp_destroy_sock: a socket destroyed in another state than its last hit left
+        /// it in (TCPTRACE_CTR_UNSEEN). Attached last, detached first: alone with the others
+        /// gone it would take every socket's missing CLOSE for a gap.
+        case destroy = "handle_destroy"
     }
 
     /// The maps user space opens.
@@ -68,6 +72,11 @@ public enum ProgramInterface {
         public let taskStackBytes = Global<UInt64>("task_stack_bytes")
         /// 1: aggregated mode, one `tcptrace_batch` per flush instead of an event per transition.
         public let aggregate = Global<UInt8>("aggregate")
+        /// Tests only: hits of sockets with this remote port, from `testSkipOld` to
+        /// `testSkipNew`, ignored as if the kernel had skipped them (0: none).
+        public let testSkipRemotePort = Global<UInt16>("test_skip_rport")
+        public let testSkipOld = Global<UInt8>("test_skip_old")
+        public let testSkipNew = Global<UInt8>("test_skip_new")
         /// Never written: pointers that put the records' structs into the object's BTF.
         public let eventAnchor = Global<UnsafeRawPointer?>("abi_event_anchor")
         public let batchAnchor = Global<UnsafeRawPointer?>("abi_batch_anchor")

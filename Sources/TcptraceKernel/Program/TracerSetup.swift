@@ -35,6 +35,11 @@ extension Tracer {
         try rodata.set(\.wakeupBytes, c.wakeupBytes ?? c.ringBufferBytes / 4)
         try rodata.set(\.taskStackBytes, taskStackBytes())
         try rodata.set(\.aggregate, c.aggregate ? 1 : 0)
+        if let skip = c.testSkip {
+            try rodata.set(\.testSkipRemotePort, skip.remotePort)
+            try rodata.set(\.testSkipOld, skip.old.rawValue)
+            try rodata.set(\.testSkipNew, skip.new.rawValue)
+        }
         try rodata.commit()
     }
 

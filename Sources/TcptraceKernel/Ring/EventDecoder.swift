@@ -100,6 +100,7 @@ public enum EventDecoder {
             t.owner = Owner(pid: e.owner_pid, comm: CommName(kernel: e.owner_comm))
         }
         if has(TCPTRACE_F_HAS_INODE) { t.inode = e.inode }
+        if has(TCPTRACE_F_GAP) { t.afterGap = true }
         if has(TCPTRACE_F_HAS_RCV_QUEUE) { t.receiveQueue = e.rcv_queue }
         if has(TCPTRACE_F_HAS_STATS) {
             t.counters = TCPCounters(
