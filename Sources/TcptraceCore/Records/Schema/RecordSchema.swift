@@ -46,6 +46,28 @@ extension FieldVisitor {
     public mutating func group<G: FieldGroup>(_ g: inout G) {
         G.fields(&g, &self)
     }
+
+    /// The same with none of them required when read back: a part that earlier builds of this
+    /// schema version did not write.
+    @inlinable @inline(__always)
+    public mutating func optionalGroup<G: FieldGroup>(_ g: inout G) {
+        var w = OptionalFields(inner: self)
+        G.fields(&g, &w)
+        self = w.inner
+    }
+}
+
+/// Passes every field on as not required (see `optionalGroup`).
+public struct OptionalFields<V: FieldVisitor>: FieldVisitor {
+    public var inner: V
+    @inlinable public init(inner: V) { self.inner = inner }
+    @inlinable @inline(__always)
+    public mutating func field<F: FieldFormat>(
+        _ name: StaticString, _ value: inout F.Value, _ format: F.Type, text: TextStyle, required: Bool,
+        _ meaning: StaticString
+    ) {
+        inner.field(name, &value, format, text: text, required: false, meaning)
+    }
 }
 
 /// Where and how a field appears in a text line for people.
