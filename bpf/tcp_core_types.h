@@ -87,6 +87,7 @@ struct sock {
 	__u16 sk_protocol;
 	struct socket *sk_socket;
 	struct sock_cgroup_data sk_cgrp_data; /* CONFIG_SOCK_CGROUP_DATA (cgroups and net) */
+	int sk_err;
 };
 
 struct inet_sock {

@@ -332,6 +332,7 @@ static __always_inline void fill_event(struct tcptrace_event *out, struct sock *
 	out->total_retrans = 0;
 	out->srtt_us = 0;
 	out->rcv_queue = 0;
+	out->sk_err = 0;
 	out->pid = pid_tgid >> 32;
 	out->owner_pid = 0;
 	out->netns = here->netns;
@@ -379,6 +380,8 @@ static __always_inline void fill_event(struct tcptrace_event *out, struct sock *
 				out->bytes_received = tp->bytes_received;
 				out->total_retrans = tp->total_retrans;
 				out->srtt_us = tp->srtt_us >> 3;
+				/* Set before tcp_done(): what a failed connect() returns. */
+				out->sk_err = (__u16)sk->sk_err;
 				flags |= TCPTRACE_F_HAS_STATS;
 			}
 		}

@@ -70,12 +70,15 @@ struct tcptrace_event {
 	char comm[TCPTRACE_COMM_LEN];
 	char owner_comm[TCPTRACE_COMM_LEN];
 	__u32 flags;          /* enum tcptrace_event_flag */
-	__u32 kind;           /* enum tcptrace_record_kind; also makes the tail explicit: the ring
+	__u16 kind;           /* enum tcptrace_record_kind; also makes the tail explicit: the ring
 	                       * slot is not zeroed */
+	__u16 sk_err;         /* at ->CLOSE (TCPTRACE_F_HAS_STATS): sk->sk_err, the error connect()
+	                       * returns: ECONNREFUSED after an RST in SYN_SENT, ETIMEDOUT when the
+	                       * SYNs ran out; 0 when no error (EADDRNOTAVAIL leaves it 0) */
 };
 
 _Static_assert(sizeof(struct tcptrace_event) == 160, "tcptrace_event layout changed: bump the ABI");
-_Static_assert(__builtin_offsetof(struct tcptrace_event, kind) + sizeof(__u32) == 160,
+_Static_assert(__builtin_offsetof(struct tcptrace_event, sk_err) + sizeof(__u16) == 160,
 	       "tcptrace_event has tail padding: every byte must be a field the program writes");
 
 /* What a ring record is, in tcptrace_event.kind (the batch's `last.kind`). */

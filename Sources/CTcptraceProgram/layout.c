@@ -6,7 +6,7 @@ const struct tcptrace_field_layout tcptrace_event_fields[] = {
 	FIELD(bytes_acked), FIELD(bytes_received), FIELD(total_retrans), FIELD(srtt_us),
 	FIELD(rcv_queue), FIELD(pid), FIELD(owner_pid), FIELD(netns), FIELD(family), FIELD(lport),
 	FIELD(rport), FIELD(oldstate), FIELD(newstate), FIELD(saddr), FIELD(daddr), FIELD(comm),
-	FIELD(owner_comm), FIELD(flags), FIELD(kind),
+	FIELD(owner_comm), FIELD(flags), FIELD(kind), FIELD(sk_err),
 };
 const size_t tcptrace_event_field_count = sizeof(tcptrace_event_fields) / sizeof(tcptrace_event_fields[0]);
 

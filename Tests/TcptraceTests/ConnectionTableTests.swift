@@ -220,7 +220,7 @@ func counters(acked: UInt64, received: UInt64) -> TCPCounters {
         JSONLines.append(r, to: &out)
         #expect(
             String(decoding: out, as: UTF8.self)
-                == #"{"type":"connection","v":1,"time":"2026-11-25T13:40:10.150000000Z","cookie":11,"family":"ipv4","laddr":"127.0.0.1","lport":40000,"raddr":"127.0.0.1","rport":80,"netns":null,"cgroup":null,"container":null,"role":"client","owner":{"pid":7,"comm":"app"},"timeline":[{"state":"SYN_SENT","ms":0.500},{"state":"ESTABLISHED","ms":99.500},{"state":"FIN_WAIT1","ms":0.250},{"state":"FIN_WAIT2","ms":49.750}],"connect_ms":0.500,"lifetime_ms":150.000,"closed_by":"local","time_wait":true,"timewait_state":"TIME_WAIT","bytes_sent":10,"bytes_received":0,"retransmits":0,"srtt_us":40,"partial":false,"gap":false}"#
+                == #"{"type":"connection","v":1,"time":"2026-11-25T13:40:10.150000000Z","cookie":11,"family":"ipv4","laddr":"127.0.0.1","lport":40000,"raddr":"127.0.0.1","rport":80,"netns":null,"cgroup":null,"container":null,"role":"client","owner":{"pid":7,"comm":"app"},"timeline":[{"state":"SYN_SENT","ms":0.500},{"state":"ESTABLISHED","ms":99.500},{"state":"FIN_WAIT1","ms":0.250},{"state":"FIN_WAIT2","ms":49.750}],"connect_ms":0.500,"lifetime_ms":150.000,"closed_by":"local","time_wait":true,"timewait_state":"TIME_WAIT","bytes_sent":10,"bytes_received":0,"retransmits":0,"srtt_us":40,"partial":false,"gap":false,"connect_error":null}"#
                 + "\n")
         let l = LingererRecord(
             event: .lingering, time: Script.at(0), identity: SocketIdentity(cookie: 12, local: IPAddress("::1")!, localPort: 80, remote: IPAddress("::1")!, remotePort: 4444),  holder: .init(process: Owner(pid: 99, comm: "leaky"), fd: 5), inode: 777,

@@ -106,7 +106,7 @@ import TcptraceCore
     func rawBatch(earlier: [(old: UInt8, new: UInt8, ts: UInt64)], entered: UInt64?, _ body: (inout tcptrace_event) -> Void) -> [UInt8] {
         var b = tcptrace_batch()
         body(&b.last)
-        b.last.kind = TCPTRACE_KIND_BATCH.rawValue
+        b.last.kind = UInt16(TCPTRACE_KIND_BATCH.rawValue)
         b.n_before = UInt8(earlier.count)
         b.entered_known = entered == nil ? 0 : 1
         b.entered_ns = entered ?? 0

@@ -56,7 +56,7 @@ func sampleTransition() -> Transition {
         JSONLines.append(t, to: &out)
         #expect(
             String(decoding: out, as: UTF8.self)
-                == #"{"type":"transition","v":1,"time":"2026-11-25T13:40:10.123456789Z","cookie":4242,"family":"ipv6","laddr":"::1","lport":40832,"raddr":"2001:db8::2","rport":8080,"netns":null,"cgroup":null,"container":null,"old":"SYN_SENT","new":"UNKNOWN_99","ms_in_old":null,"pid":0,"comm":"a\"b\\c\u0001","owner":null,"inode":null,"rcv_queue":null,"tcp":{"bytes_acked":7,"bytes_received":1,"retransmits":2,"srtt_us":33}}"#
+                == #"{"type":"transition","v":1,"time":"2026-11-25T13:40:10.123456789Z","cookie":4242,"family":"ipv6","laddr":"::1","lport":40832,"raddr":"2001:db8::2","rport":8080,"netns":null,"cgroup":null,"container":null,"old":"SYN_SENT","new":"UNKNOWN_99","ms_in_old":null,"pid":0,"comm":"a\"b\\c\u0001","owner":null,"inode":null,"rcv_queue":null,"tcp":{"bytes_acked":7,"bytes_received":1,"retransmits":2,"srtt_us":33,"sk_err":0}}"#
                 + "\n")
     }
 
@@ -100,7 +100,7 @@ func sampleTransition() -> Transition {
         JSONLines.append(s, to: &out)
         #expect(
             String(decoding: out, as: UTF8.self)
-                == #"{"type":"summary","v":1,"time":"2026-11-25T13:40:12.500000000Z","duration_s":2.500,"events":3,"transitions":{"SYN_SENT->ESTABLISHED":2,"CLOSE->SYN_SENT":1},"lost":{"ringbuf_full":5,"recursion_misses":1,"undecodable":0,"unseen":0,"total":6},"kernel":{"seen":8,"filtered":0,"no_storage":0,"ring_records":0,"nested":0},"connections":1,"lingerers":{"total":3,"by_holder":[{"pid":99,"comm":"leaky","count":2},{"pid":0,"comm":"?","count":1}]},"table_evictions":4,"open_connections":0,"vanished_connections":0,"durations_ms":{"SYN_SENT":{"count":2,"p50":1.234,"p90":1.234,"p99":1.234,"max":1.234},"CLOSE":{"count":1,"p50":1.234,"p90":1.234,"p99":1.234,"max":1.234}},"connect_latency_ms":{"count":2,"p50":1.234,"p90":1.234,"p99":1.234,"max":1.234},"time_wait":{"total":2,"per_s":0.800,"top":[{"raddr":"10.0.0.9","rport":5432,"count":2,"per_s":0.800}],"overflow":0}}"#
+                == #"{"type":"summary","v":1,"time":"2026-11-25T13:40:12.500000000Z","duration_s":2.500,"events":3,"transitions":{"SYN_SENT->ESTABLISHED":2,"CLOSE->SYN_SENT":1},"lost":{"ringbuf_full":5,"recursion_misses":1,"undecodable":0,"unseen":0,"total":6},"kernel":{"seen":8,"filtered":0,"no_storage":0,"ring_records":0,"nested":0},"connections":1,"lingerers":{"total":3,"by_holder":[{"pid":99,"comm":"leaky","count":2},{"pid":0,"comm":"?","count":1}]},"table_evictions":4,"open_connections":0,"vanished_connections":0,"durations_ms":{"SYN_SENT":{"count":2,"p50":1.234,"p90":1.234,"p99":1.234,"max":1.234},"CLOSE":{"count":1,"p50":1.234,"p90":1.234,"p99":1.234,"max":1.234}},"connect_latency_ms":{"count":2,"p50":1.234,"p90":1.234,"p99":1.234,"max":1.234},"time_wait":{"total":2,"per_s":0.800,"top":[{"raddr":"10.0.0.9","rport":5432,"count":2,"per_s":0.800}],"overflow":0},"failed_connects":0,"failed_connects_by_reason":{},"time_wait_makers":[],"port_pressure_warnings":0}"#
                 + "\n")
     }
 

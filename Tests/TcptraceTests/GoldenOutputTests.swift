@@ -27,6 +27,7 @@ import TestSupport
             case .census(let c):
                 var v = CensusCountsView(c)
                 if json { JSONLines.append(v, to: &out) } else { text.appendRecord(&v, to: &out) }
+            case .portPressure(var w): if json { JSONLines.append(w, to: &out) } else { text.appendRecord(&w, to: &out) }
             case .recordedSummary(let lost):
                 // The loss read back from the log's summary line (the test's own rendering).
                 if json {

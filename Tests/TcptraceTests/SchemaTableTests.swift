@@ -17,6 +17,9 @@ import Testing
         ("census", SchemaTable.markdown(CensusRecord.self)),
         ("report", SchemaTable.markdown(ReportRecord.self)),
         ("doctor", SchemaTable.markdown(DoctorRecord.self)),
+        ("churn", SchemaTable.markdown(ChurnRecord.self)),
+        ("port_pressure", SchemaTable.markdown(PortPressureRecord.self)),
+        ("port_range", SchemaTable.markdown(PortRangeRecord.self)),
     ]
 
     /// The text between `<!-- schema:NAME -->` and `<!-- /schema -->`.

@@ -73,6 +73,12 @@ public struct TraceSelection: ParsableArguments {
 
     @Option(
         help: ArgumentHelp(
+            "TIME_WAIT makers and port-pressure destinations kept (owner, destination pairs); the rest are summed in one `other` row.",
+            valueName: "n"))
+    var churnTop: Int = TimeWaitMakers.defaultCapacity
+
+    @Option(
+        help: ArgumentHelp(
             "Only sockets in this network namespace: its inode, a path (/run/netns/NAME, /proc/PID/ns/net), an `ip netns` name, or host.",
             valueName: "ns"))
     var netns: String?
@@ -99,7 +105,7 @@ public struct TraceSelection: ParsableArguments {
         if pid == 0 { throw ValidationError("--pid must be a process id greater than 0") }
         if cgroup != nil && container != nil { throw ValidationError("--cgroup and --container exclude each other") }
         if let container, container.count < 4 { throw ValidationError("--container needs at least 4 characters of the id") }
-        try TableOptions.validate(maxConnections: maxConnections)
+        try TableOptions.validate(maxConnections: maxConnections, churnTop: churnTop)
     }
 
     public var filter: TraceFilter {
@@ -125,9 +131,10 @@ enum TableOptions {
 
     static func duration(_ s: String) throws -> UInt64 { try parsed { () throws(ValueParseError) in try OptionValues.duration(s) } }
 
-    static func validate(maxConnections: Int) throws {
+    static func validate(maxConnections: Int, churnTop: Int) throws {
         if maxConnections < 100 || maxConnections > 100_000_000 {
             throw ValidationError("--max-connections must be between 100 and 100000000")
         }
+        if churnTop < 1 || churnTop > 4096 { throw ValidationError("--churn-top must be between 1 and 4096") }
     }
 }

@@ -42,6 +42,11 @@ public struct ReportCommand: ParsableCommand {
     @Option(help: TableOptions.maxConnectionsHelp)
     var maxConnections: Int = TableOptions.maxConnections
 
+    @Option(
+        help: ArgumentHelp(
+            "TIME_WAIT makers and port-pressure destinations kept (as trace's --churn-top).", valueName: "n"))
+    var churnTop: Int = TimeWaitMakers.defaultCapacity
+
     @Option(help: ArgumentHelp("Also write the report as one self-contained HTML page (timeline, lingerers, durations) to this file.", valueName: "path"))
     var html: String?
 
@@ -59,7 +64,7 @@ public struct ReportCommand: ParsableCommand {
 
     public mutating func validate() throws {
         if let since, let until, until < since { throw ValidationError("--until is before --since") }
-        try TableOptions.validate(maxConnections: maxConnections)
+        try TableOptions.validate(maxConnections: maxConnections, churnTop: churnTop)
         if reorderWindow > 3_600_000_000_000 { throw ValidationError("--reorder-window must be at most 1h") }
         if files.contains("") { throw ValidationError("an input file name is empty") }
         if let html, html.isEmpty { throw ValidationError("--html needs a file path") }

@@ -18,4 +18,8 @@ struct JSONRecordSink: RecordSink {
     func append(_ l: LingererRecord, to out: inout [UInt8]) { JSONLines.append(l, to: &out) }
     func append(_ c: Census, to out: inout [UInt8]) { JSONLines.append(c, to: &out) }
     func append(_ s: RunSummary, to out: inout [UInt8]) { JSONLines.append(s, to: &out) }
+    func appendRecord<R: Record>(_ r: inout R, to out: inout [UInt8]) {
+        var cache = RFC3339Cache()
+        JSONLines.append(&r, to: &out, timeCache: &cache)
+    }
 }

@@ -26,6 +26,8 @@ protocol RecordSink {
     /// One census: a record per network namespace.
     func append(censusRound: [Census], to out: inout [UInt8])
     func append(_ s: RunSummary, to out: inout [UInt8])
+    /// Records of the TIME_WAIT view (`churn`, `port_pressure`, `port_range`).
+    func appendRecord<R: Record>(_ r: inout R, to out: inout [UInt8])
 
     /// How often a live view gets its turn (`refresh`); nil: this sink is no live view.
     static var screenInterval: UInt64? { get }

@@ -22,7 +22,8 @@ final class ReportRun {
         json = options.format == .json
         replay = Replay(
             table: ConnectionTable(capacity: options.maxConnections, lingerThresholdNanoseconds: options.closeWaitThreshold),
-            since: options.since, until: options.until, reorderWindowNanoseconds: Int64(options.reorderWindow))
+            since: options.since, until: options.until, reorderWindowNanoseconds: Int64(options.reorderWindow),
+            churnTop: options.churnTop)
     }
 
     func run() -> ExitStatus {
@@ -114,6 +115,8 @@ final class ReportRun {
             if json { JSONLines.append(c, to: &writer.buffer) } else { text.append(c, to: &writer.buffer) }
         case .lingerer(let l):
             if json { JSONLines.append(l, to: &writer.buffer) } else { text.append(l, color: false, to: &writer.buffer) }
+        case .portPressure(var w):
+            if json { JSONLines.append(w, to: &writer.buffer) } else { text.appendRecord(&w, to: &writer.buffer) }
         case .transition, .census, .recordedSummary: return
         }
         if outputError == nil {

@@ -22,4 +22,5 @@ struct TextRecordSink: RecordSink {
     func append(_ l: LingererRecord, to out: inout [UInt8]) { text.append(l, color: color, to: &out) }
     func append(_ c: Census, to out: inout [UInt8]) { text.appendCensus(c, to: &out) }
     func append(_ s: RunSummary, to out: inout [UInt8]) { text.appendSummary(s, to: &out) }
+    func appendRecord<R: Record>(_ r: inout R, to out: inout [UInt8]) { text.appendRecord(&r, to: &out) }
 }

@@ -32,6 +32,7 @@ final class TopSink: RecordSink {
     func append(_ c: Census, to out: inout [UInt8]) {}
     func append(censusRound: [Census], to out: inout [UInt8]) { model.note(censusRound: censusRound) }
     func append(_ s: RunSummary, to out: inout [UInt8]) {}
+    func appendRecord<R: Record>(_ r: inout R, to out: inout [UInt8]) {}
 
     func refresh(_ live: LiveRun, to out: inout [UInt8]) -> Bool {
         if terminal.readKeys().contains(where: { $0 == UInt8(ascii: "q") || $0 == UInt8(ascii: "Q") }) { return false }

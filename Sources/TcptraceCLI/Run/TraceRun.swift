@@ -64,6 +64,8 @@ final class TraceRun<Sink: RecordSink> {
     let emitTransitions: Bool
     let emitConnections: Bool
     let emitLingerers: Bool
+    /// `churn`, `port_pressure` and `port_range` records.
+    let emitChurn: Bool
     /// The kernel aggregates transitions (`Tracer.Configuration.aggregate`).
     let aggregated: Bool
     /// The first output error; it stops the run.
@@ -113,6 +115,7 @@ final class TraceRun<Sink: RecordSink> {
         emitTransitions = settings.events.contains(.transitions)
         emitConnections = settings.events.contains(.connections)
         emitLingerers = settings.events.contains(.lingerers)
+        emitChurn = settings.events.contains(.churn)
         lingererHolders = LingererHolders(limit: settings.maxConnections)
         censusTaker = CensusTaker(filter: settings.censusFilter, only: namespaces.only)
         aggregated = settings.tracerConfiguration(filter: filter).aggregate
@@ -138,6 +141,7 @@ final class TraceRun<Sink: RecordSink> {
             return error.exitStatus
         }
         summary = RunSummary(start: SystemClock.wallNow())
+        summary.churn = ChurnTracker(top: settings.churnTop)
         seedPreexistingSockets()
         dropPrivileges(tracer)
         let deadline = settings.duration.map { SystemClock.monotonicNanoseconds() + $0 }
@@ -212,6 +216,7 @@ final class TraceRun<Sink: RecordSink> {
                 containers.name(&c.identity, now: c.time)
                 sink.append(&c, to: &out.pointee, timeCache: &hot.pointee.timeCache)
             }
+            if c.role == .client { notePortPressure(c, out: out) }
         }
         if var l = outcome.lingererClosed {
             if let h = lingererHolders.takeHolder(ofClosed: l.identity.cookie) { l.holder = h }
@@ -236,6 +241,7 @@ final class TraceRun<Sink: RecordSink> {
         var i = PeriodicSchedule.Intervals()
         if !Sink.saysLossAsItHappens { i.lossReport = nil }
         i.census = settings.censusInterval ?? Sink.defaultCensusInterval
+        if emitChurn { i.churn = Self.churnInterval }
         if metrics != nil { i.metrics = MetricsExport.interval }
         i.screen = Sink.screenInterval
         return i
@@ -256,6 +262,8 @@ final class TraceRun<Sink: RecordSink> {
             vanishedUncounted += UInt64(r.uncounted)
         case .census:
             startCensus(for: .output)
+        case .churn:
+            writeChurn()
         case .metrics:
             publishMetrics(tracer, overflow: overflow)
         case .screen:

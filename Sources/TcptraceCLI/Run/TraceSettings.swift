@@ -9,6 +9,8 @@ struct TraceSettings {
     var events: Set<RecordKind> = Set(RecordKind.allCases)
     var closeWaitThreshold: UInt64 = 30_000_000_000
     var maxConnections = 100_000
+    /// `--churn-top`: TIME_WAIT makers and pressure destinations kept.
+    var churnTop = TimeWaitMakers.defaultCapacity
     /// nil: the sink's default.
     var censusInterval: UInt64?
     /// The census records' filter.
@@ -41,6 +43,7 @@ extension TraceSelection {
         var s = TraceSettings()
         s.closeWaitThreshold = closeWaitThreshold
         s.maxConnections = maxConnections
+        s.churnTop = churnTop
         s.censusFilter = censusFilter
         s.duration = duration
         s.verbose = verbose

@@ -18,6 +18,12 @@ public struct Census: Hashable, Sendable {
     public var netnsName: String?
     public var filter: CensusFilter
     public var portRange: PortRange
+    /// The namespace's local-port settings (reserved ports, tcp_tw_reuse), when read.
+    public var ports: NamespacePorts? {
+        didSet {
+            for i in exhaustion.indices { exhaustion[i].usablePorts = ports?.usable }
+        }
+    }
     /// Every state seen, with its count (states absent from the map: 0).
     public var states: [TCPState: Int]
     public var total: Int

@@ -13,8 +13,11 @@ public struct PortExhaustion: Hashable, Sendable {
     /// The most held by one source address: what runs out first.
     public var maxPerLocalAddress: Int
     public var portRange: PortRange
-    /// maxPerLocalAddress / portRange.size, in percent.
+    /// The range less `ip_local_reserved_ports`, when the namespace's were read.
+    public var usablePorts: Int?
+    /// maxPerLocalAddress / usable ports (the range's size when unknown), in percent.
     public var usePercent: Double {
-        portRange.size == 0 ? 100 : Double(maxPerLocalAddress) * 100 / Double(portRange.size)
+        let usable = usablePorts ?? portRange.size
+        return usable == 0 ? 100 : Double(maxPerLocalAddress) * 100 / Double(usable)
     }
 }

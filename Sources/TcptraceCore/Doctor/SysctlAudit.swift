@@ -15,13 +15,12 @@ public enum SysctlAudit {
         return [
             SysctlFact(
                 sysctl: "net.ipv4.tcp_tw_reuse", value: v(s.tcpTwReuse),
-                fact:
-                    "0 off, 1 on, 2 (default) loopback only: lets a new outgoing connect() take a local port held in TIME_WAIT when safe by TCP timestamps; it never helps incoming connections, and needs tcp_timestamps on",
+                fact: TimeWaitFacts.twReuse,
                 doc: doc("tcp_tw_reuse")),
             SysctlFact(
                 sysctl: "net.ipv4.tcp_tw_recycle", value: v(s.tcpTwRecycle),
                 fact: s.tcpTwRecycle == nil
-                    ? "does not exist since Linux 4.12 (it broke clients behind NAT); a sysctl.conf that sets it makes `sysctl -p` fail"
+                    ? TimeWaitFacts.twRecycleRemoved
                     : "present on this old kernel: 1 drops connections from clients behind NAT; removed in Linux 4.12",
                 doc: "\(ipSysctl) (no tcp_tw_recycle entry since Linux 4.12)"),
             SysctlFact(
@@ -29,8 +28,7 @@ public enum SysctlAudit {
                 fact: "TCP timestamps (RFC 1323/7323); tcp_tw_reuse relies on them", doc: doc("tcp_timestamps")),
             SysctlFact(
                 sysctl: "net.ipv4.tcp_fin_timeout", value: v(s.tcpFinTimeout),
-                fact:
-                    "how long an orphaned connection stays in FIN_WAIT2 before it is aborted (default 60 s); it does not change TIME_WAIT, which is fixed at 60 s (TCP_TIMEWAIT_LEN)",
+                fact: TimeWaitFacts.finTimeout,
                 doc: doc("tcp_fin_timeout") + "; include/net/tcp.h: TCP_TIMEWAIT_LEN"),
             SysctlFact(
                 sysctl: "net.ipv4.tcp_max_tw_buckets", value: v(s.tcpMaxTwBuckets),
@@ -39,7 +37,7 @@ public enum SysctlAudit {
                 doc: doc("tcp_max_tw_buckets")),
             SysctlFact(
                 sysctl: "net.ipv4.ip_local_port_range", value: s.ipLocalPortRange.map { "\($0.low) \($0.high)" },
-                fact: "the local ports connect() picks from (default 32768 60999, \(PortRange.linuxDefault.size) ports): with TIME_WAIT, the limit on new connections per source address and destination",
+                fact: TimeWaitFacts.portRange,
                 doc: doc("ip_local_port_range")),
             SysctlFact(
                 sysctl: "net.ipv4.tcp_syncookies", value: v(s.tcpSyncookies),
@@ -76,7 +74,7 @@ public enum SysctlAudit {
                     SysctlAdvice(
                         rule: .twReuseNearPortExhaustion, sysctl: "net.ipv4.tcp_tw_reuse",
                         message:
-                            "outbound TIME_WAIT to \(dest) holds \(held): set tcp_tw_reuse=1\(timestamps) so connect() can reuse them, widen ip_local_port_range, or keep connections open (pooling)",
+                            "outbound TIME_WAIT to \(dest) holds \(held): set tcp_tw_reuse=1\(timestamps) so connect() can reuse them (2, the default, is loopback only), widen ip_local_port_range, keep connections open (pooling), use IP_BIND_ADDRESS_NO_PORT where the client binds before connect(), or more destination addresses",
                         doc: doc("tcp_tw_reuse") + "; " + doc("ip_local_port_range")))
             } else {
                 out.append(

@@ -308,17 +308,17 @@ public struct JSONReader {
             i = start
             return nil
         }
-        if n.exponent == nil && n.frac.count <= 6, let ms = digits(n.int, max: UInt64.max / 1_000_000) {
-            var frac = digits(n.frac, max: 999_999) ?? 0
-            for _ in n.frac.count..<6 { frac *= 10 }
-            return ms * 1_000_000 + frac
+        if n.exponent == nil && n.frac.count <= scaleDigits, let whole = digits(n.int, max: UInt64.max / scale) {
+            var frac = digits(n.frac, max: scale - 1) ?? 0
+            for _ in n.frac.count..<scaleDigits { frac *= 10 }
+            return whole * scale + frac
         }
         let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<i]), as: UTF8.self)
-        guard let d = Double(text), d.isFinite, d >= 0, d * 1e6 < 1.8e19 else {
+        guard let d = Double(text), d.isFinite, d >= 0, d * Double(scale) < 1.8e19 else {
             i = start
             return nil
         }
-        return UInt64(d * 1e6)
+        return UInt64(d * Double(scale))
     }
 
     /// Skips any JSON value, nesting bounded by `maxDepth`.

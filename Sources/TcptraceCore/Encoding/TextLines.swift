@@ -49,6 +49,7 @@ public struct TextLines: Sendable {
             t += "\(s.timeWait.total) connections closed into timewait sockets (TIME_WAIT, or an orphaned FIN_WAIT2)\n"
             for (e, n) in s.timeWait.top(5) { t += "  \(n)  to \(TextLayout.endpoint(e.remote, e.remotePort))\n" }
         }
+        t += churnText(s.churn)
         if let o = s.timeWaitOverflow, o > 0 {
             t += "host-wide, \(o) connections closed without TIME_WAIT during the run: tcp_max_tw_buckets reached (TcpExtTCPTimeWaitOverflow)\n"
         }

@@ -62,6 +62,28 @@ extension MetricFamily {
         "tcptrace_time_wait_entered_total", .counter, labels: [], help: "Connections the kernel handed to a TIME_WAIT socket at close.",
         labelsDoc: "—", series: 1,
         meaning: "connections handed to a timewait socket at close (inferred from the close path)")
+    public static let failedConnectsTotal = MetricFamily(
+        "tcptrace_failed_connects_total", .counter, labels: ["reason"], help: "connect() calls that failed, by the errno the application got.",
+        labelsDoc: "`reason` (EADDRNOTAVAIL, ECONNREFUSED, ETIMEDOUT always; EHOSTUNREACH, ENETUNREACH, ECONNRESET, EPERM, other once seen)", series: 8,
+        meaning: "failed connect() calls, exact: one per `connection` record with `connect_error`")
+    public static let portPressureWarningsTotal = MetricFamily(
+        "tcptrace_port_pressure_warnings_total", .counter, labels: [], help: "port_pressure records written (50 %, 80 % or a forecast under 60 s).",
+        labelsDoc: "—", series: 1, meaning: "`port_pressure` records written")
+    public static let localPortUseRatio = MetricFamily(
+        "tcptrace_local_port_use_ratio", .gauge, labels: ["netns", "laddr", "raddr", "rport"],
+        help: "Local ports held towards a destination (timewait sockets of the last 60 s) over the usable ports, for the most used destinations.",
+        labelsDoc: "`netns`, `laddr`, `raddr`, `rport`", series: 10,
+        meaning: "local ports held towards a destination (timewait sockets its clients made in the last 60 s, 1 s when `tcp_tw_reuse` applies) over its namespace's usable ports, for the 10 most used destinations active in the last 60 s")
+    public static let localPortExhaustionForecastSeconds = MetricFamily(
+        "tcptrace_local_port_exhaustion_forecast_seconds", .gauge, labels: ["netns", "laddr", "raddr", "rport"],
+        help: "Seconds until a destination's local ports are used up at the current rate (only where the steady state exceeds them).",
+        labelsDoc: "`netns`, `laddr`, `raddr`, `rport`", series: 10,
+        meaning: "seconds until those ports are used up at the current rate; only where the steady state exceeds them")
+    public static let timeWaitMadeAlive = MetricFamily(
+        "tcptrace_time_wait_made_alive", .gauge, labels: ["comm", "remote"],
+        help: "Timewait sockets made in the last 60 s, by the command that made them and destination (the top makers).",
+        labelsDoc: "`comm`, `remote`", series: 10,
+        meaning: "timewait sockets made in the last 60 s by the 10 top makers (command name, destination; `other` for the rest)")
     public static let timeWaitOverflowTotal = MetricFamily(
         "tcptrace_time_wait_overflow_total", .counter, labels: [], help: "Growth of TcpExtTCPTimeWaitOverflow since the start (tcp_max_tw_buckets reached).",
         labelsDoc: "—", series: 1,
@@ -108,7 +130,8 @@ extension MetricFamily {
     /// The tracer's families, in page order.
     public static let tracer: [MetricFamily] = [
         sockets, timeWaitSockets, transitionsTotal, connectionsClosedTotal, connectDurationSeconds, stateDurationSeconds,
-        closeWaitLingerers, closeWaitLingerersTotal, timeWaitEnteredTotal, timeWaitOverflowTotal, retransmittedSegmentsTotal,
+        closeWaitLingerers, closeWaitLingerersTotal, timeWaitEnteredTotal, failedConnectsTotal, portPressureWarningsTotal,
+        localPortUseRatio, localPortExhaustionForecastSeconds, timeWaitMadeAlive, timeWaitOverflowTotal, retransmittedSegmentsTotal,
         hostRetransmittedSegmentsTotal, lostEventsTotal, eventsTotal, connectionsTracked, connectionTableEvictionsTotal,
         bpfProgramRunSecondsTotal, bpfProgramRunsTotal,
     ]

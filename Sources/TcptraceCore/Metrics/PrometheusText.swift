@@ -65,6 +65,7 @@ public struct PrometheusText {
             family(F.timeWaitOverflowTotal)
             sample(F.timeWaitOverflowTotal, [], grew)
         }
+        churn(sum, top: s.topTimeWait)
         family(F.retransmittedSegmentsTotal)
         sample(F.retransmittedSegmentsTotal, [], sum.closed.retransmissions)
         if let n = s.hostRetransmittedSegments {

@@ -24,11 +24,19 @@ public struct CensusRecord: Hashable, Sendable, Record {
         public var low: UInt16 = 0
         public var high: UInt16 = 0
         public var size: UInt64 = 0
+        public var usable: UInt64?
+        public var twReuse: UInt64??
         public init() {}
         public static func fields<V: FieldVisitor>(_ r: inout Range, _ v: inout V) {
             v.field("low", &r.low, Integer<UInt16>.self, text: .plain, "first port")
             v.field("high", &r.high, Integer<UInt16>.self, text: .plain, "last port")
             v.field("size", &r.size, Integer<UInt64>.self, text: .plain, "ports in the range")
+            v.field(
+                "usable", &r.usable, Omitted<Integer<UInt64>>.self, text: .plain,
+                "less `ip_local_reserved_ports`; absent when the namespace's settings could not be read")
+            v.field(
+                "tw_reuse", &r.twReuse, Omitted<Nullable<Integer<UInt64>>>.self, text: .plain,
+                "`tcp_tw_reuse`, null if unreadable; absent with `usable`")
         }
     }
 
@@ -52,7 +60,7 @@ public struct CensusRecord: Hashable, Sendable, Record {
             v.field("time_wait", &r.timeWait, Integer<UInt64>.self, text: .plain, "outbound TIME_WAIT sockets to it")
             v.field("local_addrs", &r.localAddresses, Integer<UInt64>.self, text: .plain, "source addresses among them")
             v.field("max_per_laddr", &r.maxPerLocalAddress, Integer<UInt64>.self, text: .plain, "most held by one source address")
-            v.field("use_pct", &r.usePermille, Tenths.self, text: .plain, "`max_per_laddr` / `port_range.size`, percent, one decimal")
+            v.field("use_pct", &r.usePermille, Tenths.self, text: .plain, "`max_per_laddr` / `port_range.usable` (or `size` when unknown), percent, one decimal")
         }
     }
 
@@ -81,6 +89,10 @@ public struct CensusRecord: Hashable, Sendable, Record {
         topTimeWait = c.topTimeWait.map(PeerCount.init)
         topCloseWait = c.topCloseWait.map(PeerCount.init)
         (portRange.low, portRange.high, portRange.size) = (c.portRange.low, c.portRange.high, UInt64(c.portRange.size))
+        if let p = c.ports {
+            portRange.usable = UInt64(p.usable)
+            portRange.twReuse = .some(p.twReuse.map { UInt64(max(0, $0)) })
+        }
         exhaustion = c.exhaustion.map(Exhaustion.init)
     }
 

@@ -64,12 +64,14 @@ public struct ConnectionRecord: Hashable, Sendable, Record {
     /// a transition began in another state than the last one seen ended in): its timeline
     /// lacks those states, and the time of the state before them includes theirs.
     public var gap = false
+    /// A connect() that failed, and the errno the application got; nil for any other connection.
+    public var connectError: ConnectError?
 
     public init(
         time: WallTime, identity: SocketIdentity, role: Role, owner: Owner?, timeline: [Span],
         connectNanoseconds: UInt64?, lifetimeNanoseconds: UInt64?, closedBy: Closer, timeWaitState: TCPState?,
         bytesSent: UInt64? = nil, bytesReceived: UInt64? = nil, retransmissions: UInt32? = nil,
-        smoothedRTTMicroseconds: UInt32? = nil, partial: Bool
+        smoothedRTTMicroseconds: UInt32? = nil, partial: Bool, connectError: ConnectError? = nil
     ) {
         self.time = time
         self.identity = identity
@@ -85,6 +87,7 @@ public struct ConnectionRecord: Hashable, Sendable, Record {
         self.retransmissions = retransmissions
         self.smoothedRTTMicroseconds = smoothedRTTMicroseconds
         self.partial = partial
+        self.connectError = connectError
     }
 
     public init() {
@@ -143,6 +146,10 @@ public struct ConnectionRecord: Hashable, Sendable, Record {
         v.field(
             "gap", &r.gap, Boolean.self, text: .flag(" (gap)"), required: false,
             "the kernel skipped some of its transitions without running the tracer's programs (counted in the summary's `lost.unseen`): the timeline lacks those states")
+        v.field(
+            "connect_error", &r.connectError, Nullable<Keyword<ConnectError>>.self, text: .labeled(" failed connect "),
+            required: false,
+            "a failed `connect()`: the errno the application got. `EADDRNOTAVAIL`: no free local port (`CLOSE -> SYN_SENT -> CLOSE` with local port 0); `ECONNREFUSED`: RST in `SYN_SENT`; `ETIMEDOUT`: SYN retries exhausted; others as the kernel set `sk_err`. `null` for any other connection")
     }
 
     public var family: AddressFamily { identity.family }

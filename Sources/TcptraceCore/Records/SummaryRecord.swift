@@ -101,6 +101,8 @@ public struct SummaryRecord: Sendable, Record {
     public var durations: [Keyed<TCPState, Percentiles?>] = []
     public var connectLatency: Percentiles?
     public var timeWait = TimeWait()
+    /// Failed connects and the TIME_WAIT makers (issue 21), flattened into the record.
+    public var churn = ChurnSummary()
 
     public init() {}
 
@@ -129,6 +131,7 @@ public struct SummaryRecord: Sendable, Record {
             return p
         }
         timeWait.overflow = s.timeWaitOverflow
+        churn = ChurnSummary(s.churn)
     }
 
     public static var type: StaticString { "summary" }
@@ -159,6 +162,7 @@ public struct SummaryRecord: Sendable, Record {
             "connect_latency_ms", &r.connectLatency, Nullable<Object<Percentiles>>.self, text: .plain, required: false,
             "the same for client `SYN_SENT -> ESTABLISHED`, null when none")
         v.field("time_wait", &r.timeWait, Object<TimeWait>.self, text: .plain, required: false, "connections closed into timewait sockets")
+        v.optionalGroup(&r.churn)
     }
 }
 

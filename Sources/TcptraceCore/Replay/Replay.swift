@@ -13,6 +13,8 @@ public struct Replay: Sendable {
         case census(CensusRecord)
         /// With `emitsStateChanges` only: the loss a live run's `summary` record in the log counted.
         case recordedSummary(LostEvents)
+        /// A destination's local ports crossed a warning level (as the live run said it).
+        case portPressure(PortPressureRecord)
     }
 
     /// Counts about the input itself.
@@ -56,7 +58,8 @@ public struct Replay: Sendable {
     /// still be put in place; `reorderCapacity` bounds the buffer whatever the rate.
     public init(
         table: ConnectionTable, since: WallTime? = nil, until: WallTime? = nil,
-        reorderWindowNanoseconds: Int64 = 1_000_000_000, reorderCapacity: Int = 100_000
+        reorderWindowNanoseconds: Int64 = 1_000_000_000, reorderCapacity: Int = 100_000,
+        churnTop: Int = TimeWaitMakers.defaultCapacity
     ) {
         self.table = table
         self.since = since
@@ -64,6 +67,7 @@ public struct Replay: Sendable {
         self.window = reorderWindowNanoseconds
         self.pending = TimeOrderedBuffer(capacity: reorderCapacity)
         self.summary = RunSummary(start: since ?? WallTime(nanoseconds: 0))
+        self.summary.churn = ChurnTracker(top: churnTop)
     }
 
     /// One line of the log. Errors are the line's own (counted as malformed), except
@@ -78,6 +82,10 @@ public struct Replay: Sendable {
             return nil
         case .success(.other(let type, let time)):
             stats.otherRecords += 1
+            // A namespace's ports, as the live run read them: needed from then on for pressure.
+            if type == "port_range", case .success(.some(let r)) = RecordLineParser.read(line, as: PortRangeRecord.self) {
+                summary.churn.setPorts(r.ports, netns: r.netns)
+            }
             if let time, inWindow(time) {
                 see(time)
                 if emitsStateChanges && type == "summary", case .success(.some(let s)) = RecordLineParser.read(line, as: SummaryRecord.self) {
@@ -164,7 +172,12 @@ public struct Replay: Sendable {
             emit(.transition(t))
         }
         let outcome = table.ingest(&t, summary: &summary)
-        if let c = outcome.connection { emit(.connection(c)) }
+        if let c = outcome.connection {
+            emit(.connection(c))
+            if c.role == .client {
+                for w in summary.churn.pressureWarnings(c) { emit(.portPressure(w)) }
+            }
+        }
         if let l = outcome.lingererClosed { emit(.lingerer(l)) }
     }
 

@@ -45,6 +45,8 @@ public struct RunSummary: Sendable {
     /// Growth of TcpExtTCPTimeWaitOverflow during the run: TIME_WAIT sockets the kernel did not
     /// create because tcp_max_tw_buckets was reached. nil when /proc/net/netstat was unreadable.
     public var timeWaitOverflow: UInt64?
+    /// Failed connects, TIME_WAIT makers and local-port pressure (fed once per connection).
+    public var churn = ChurnTracker()
 
     /// States with at least one measured duration, in state-number order.
     public var measuredStates: [(state: TCPState, histogram: DurationHistogram)] {
@@ -72,6 +74,7 @@ public struct RunSummary: Sendable {
         connections += 1
         closed.record(c)
         timeWait.record(c)
+        churn.record(c)
     }
 
     public mutating func record(_ t: Transition) {

@@ -302,6 +302,10 @@ public struct ConnectionTable: Sendable {
             closedBy: closedBy, timeWaitState: timeWaitState, bytesSent: nil, bytesReceived: nil, retransmissions: nil,
             smoothedRTTMicroseconds: nil, partial: e.partial)
         r.gap = e.gap
+        if e.role == .client && t.counters != nil {
+            r.connectError = ConnectError.of(
+                closingFrom: t.old, socketError: t.counters?.socketError ?? 0, localPort: e.identity.localPort)
+        }
         if let c = t.counters {
             // The kernel counts SYN and FIN as one sequence number each; payload excludes them.
             let synAcked: UInt64 = e.role == .client && e.connectNanoseconds != nil ? 1 : 0

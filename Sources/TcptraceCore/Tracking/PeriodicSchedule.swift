@@ -13,6 +13,8 @@ public struct PeriodicSchedule: Sendable {
         case reconcile
         /// A `census` record.
         case census
+        /// `churn` records: the TIME_WAIT makers over 10 s and 60 s.
+        case churn
         /// A new metrics snapshot for `/metrics` and the textfile.
         case metrics
         /// A live view's turn (`top`): keys read, and a frame drawn when one is due or the
@@ -31,6 +33,7 @@ public struct PeriodicSchedule: Sendable {
         public var overflowCheck: UInt64? = 10_000_000_000
         public var reconcile: UInt64? = 5_000_000_000
         public var census: UInt64? = nil
+        public var churn: UInt64? = nil
         public var metrics: UInt64? = nil
         public var screen: UInt64? = nil
 
@@ -44,6 +47,7 @@ public struct PeriodicSchedule: Sendable {
                 case .overflowCheck: return overflowCheck
                 case .reconcile: return reconcile
                 case .census: return census
+                case .churn: return churn
                 case .metrics: return metrics
                 case .screen: return screen
                 }
@@ -55,6 +59,7 @@ public struct PeriodicSchedule: Sendable {
                 case .overflowCheck: overflowCheck = newValue
                 case .reconcile: reconcile = newValue
                 case .census: census = newValue
+                case .churn: churn = newValue
                 case .metrics: metrics = newValue
                 case .screen: screen = newValue
                 }

@@ -18,6 +18,7 @@ public enum CensusSource {
         try SockDiag.forEach(families: families, in: ns, sockets: sockets) { tally.add($0) }
         var c = tally.census(time: SystemClock.wallNow(), top: top)
         c.netns = ns.inode
+        c.ports = NamespacePortsReader.read(in: ns)
         c.netnsName = ns.name ?? (ns.isOwn ? "host" : nil)
         return c
     }

@@ -20,10 +20,10 @@ public enum EventDecoder {
     @inline(__always)
     public static func isBatch(_ raw: UnsafeRawBufferPointer) throws(DecodeError) -> Bool {
         guard raw.count >= eventSize, let base = raw.baseAddress else { throw .short(size: raw.count) }
-        let kind = base.loadUnaligned(fromByteOffset: MemoryLayout<tcptrace_event>.offset(of: \.kind)!, as: UInt32.self)
-        if kind == TCPTRACE_KIND_TRANSITION.rawValue { return false }
-        if kind == TCPTRACE_KIND_BATCH.rawValue { return true }
-        throw .unknownKind(kind)
+        let kind = base.loadUnaligned(fromByteOffset: MemoryLayout<tcptrace_event>.offset(of: \.kind)!, as: UInt16.self)
+        if UInt32(kind) == TCPTRACE_KIND_TRANSITION.rawValue { return false }
+        if UInt32(kind) == TCPTRACE_KIND_BATCH.rawValue { return true }
+        throw .unknownKind(UInt32(kind))
     }
 
     /// One ring record of either kind, its transitions handed to `deliver` oldest first.
@@ -46,7 +46,7 @@ public enum EventDecoder {
     public static func decodeBatch(_ raw: UnsafeRawBufferPointer, clock: MonotonicToWall) throws(DecodeError) -> TransitionBatch {
         guard raw.count >= batchSize, let base = raw.baseAddress else { throw .short(size: raw.count) }
         let r = base.loadUnaligned(as: tcptrace_batch.self)
-        guard r.last.kind == TCPTRACE_KIND_BATCH.rawValue else { throw .unknownKind(r.last.kind) }
+        guard UInt32(r.last.kind) == TCPTRACE_KIND_BATCH.rawValue else { throw .unknownKind(UInt32(r.last.kind)) }
         var b = TransitionBatch(last: try transition(r.last, clock: clock))
         let n = min(Int(r.n_before), TransitionBatch.maxEarlier, Int(TCPTRACE_BATCH_MAX) - 1)
         var entered: UInt64? = r.entered_known != 0 ? r.entered_ns : nil
@@ -71,7 +71,7 @@ public enum EventDecoder {
     public static func decode(_ raw: UnsafeRawBufferPointer, clock: MonotonicToWall) throws(DecodeError) -> Transition {
         guard raw.count >= eventSize, let base = raw.baseAddress else { throw .short(size: raw.count) }
         let e = base.loadUnaligned(as: tcptrace_event.self)
-        guard e.kind == TCPTRACE_KIND_TRANSITION.rawValue else { throw .unknownKind(e.kind) }
+        guard UInt32(e.kind) == TCPTRACE_KIND_TRANSITION.rawValue else { throw .unknownKind(UInt32(e.kind)) }
         return try transition(e, clock: clock)
     }
 
@@ -105,7 +105,7 @@ public enum EventDecoder {
         if has(TCPTRACE_F_HAS_STATS) {
             t.counters = TCPCounters(
                 bytesAcked: e.bytes_acked, bytesReceived: e.bytes_received,
-                totalRetransmissions: e.total_retrans, smoothedRTTMicroseconds: e.srtt_us)
+                totalRetransmissions: e.total_retrans, smoothedRTTMicroseconds: e.srtt_us, socketError: e.sk_err)
         }
         return t
     }

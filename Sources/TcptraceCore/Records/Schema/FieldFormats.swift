@@ -28,6 +28,29 @@ public enum Nullable<F: FieldFormat>: FieldFormat {
     }
 }
 
+/// `F`'s value, or nothing at all: the field is left out of the JSON line when nil (for
+/// fields a record has only under some condition, as `census`'s `port_range.usable`).
+public enum Omitted<F: FieldFormat>: FieldFormat {
+    public typealias Value = F.Value?
+    public static var jsonType: String { F.jsonType + " | absent" }
+    @inlinable public static var isNullable: Bool { true }
+    @inlinable public static var maxBytes: Int { F.maxBytes }
+    @inlinable @inline(__always)
+    public static func extraBytes(_ value: Value) -> Int { value.map(F.extraBytes) ?? 0 }
+    @inlinable @inline(__always)
+    public static func json(_ value: Value, _ c: inout ByteCursor) { if let value { F.json(value, &c) } }
+    @inlinable @inline(__always)
+    public static func text(_ value: Value, _ c: inout ByteCursor) { if let value { F.text(value, &c) } }
+    @inlinable @inline(__always)
+    public static func isAbsent(_ value: Value) -> Bool { value.map(F.isAbsent) ?? true }
+    @inlinable @inline(__always) public static func isOmitted(_ value: Value) -> Bool { value == nil }
+    @inlinable
+    public static func read(_ p: inout JSONReader) throws(RecordLineError) -> Value? {
+        guard let v = try F.read(&p) else { return nil }
+        return .some(v)
+    }
+}
+
 /// A non-negative integer.
 public enum Integer<T: FixedWidthInteger & UnsignedInteger>: FieldFormat {
     public typealias Value = T

@@ -139,6 +139,8 @@ public protocol FieldFormat {
     static func text(_ value: Value, _ c: inout ByteCursor)
     /// Text leaves absent values out (or marks them).
     static func isAbsent(_ value: Value) -> Bool
+    /// JSON leaves the field out altogether (name and value): see `Omitted`.
+    static func isOmitted(_ value: Value) -> Bool
     /// One value at the reader; nil when it is not a valid value of this field.
     static func read(_ p: inout JSONReader) throws(RecordLineError) -> Value?
 }
@@ -147,5 +149,6 @@ extension FieldFormat {
     @inlinable public static var isNullable: Bool { false }
     @inlinable @inline(__always) public static func extraBytes(_ value: Value) -> Int { 0 }
     @inlinable public static func isAbsent(_ value: Value) -> Bool { false }
+    @inlinable @inline(__always) public static func isOmitted(_ value: Value) -> Bool { false }
     @inlinable public static func text(_ value: Value, _ c: inout ByteCursor) { json(value, &c) }
 }

@@ -38,6 +38,8 @@ extension HTMLReportModel {
         durations(&m, summary: summary)
         m.raw("</section><section><h2>TIME_WAIT by destination</h2>")
         timeWait(&m, summary: summary)
+        m.raw("</section><section><h2>TIME_WAIT makers and failed connects</h2>")
+        churn(&m, summary: summary)
         m.raw("</section><section><h2>Longest-lived connections</h2>")
         connectionTable(&m, longestConnections, emptyText: "No connection closed in the log.")
         m.raw("</section><section><h2>Slowest connects</h2>")

@@ -43,6 +43,10 @@ public struct HTMLReportModel {
     public internal(set) var holders: [Owner: HolderStats] = [:]
     public internal(set) var otherHolders = HolderStats()
     var longest = TopN<KeptConnection>(keptConnections) { $0.lifetime > $1.lifetime }
+    /// The first `keptWarnings` port-pressure warnings of the log, and how many there were.
+    public internal(set) var pressureWarnings: [PortPressureRecord] = []
+    public internal(set) var pressureWarningCount = 0
+    public static let keptWarnings = 20
     var slowest = TopN<KeptConnection>(keptConnections) { ($0.record.connectNanoseconds ?? 0) > ($1.record.connectNanoseconds ?? 0) }
     public internal(set) var censusRecords: UInt64 = 0
     /// Loss counted by the live runs whose `summary` records are in the log.
@@ -115,6 +119,9 @@ public struct HTMLReportModel {
         case .connection(let c): observe(c)
         case .lingerer(let l): observe(l)
         case .census(let c): observe(c)
+        case .portPressure(let w):
+            pressureWarningCount += 1
+            if pressureWarnings.count < Self.keptWarnings { pressureWarnings.append(w) }
         case .recordedSummary(let lost):
             recordedSummaries += 1
             recordedLoss.ringBufferFull += lost.ringBufferFull

@@ -86,6 +86,9 @@ public struct TopModel: Sendable {
             let before = previous?.timeWait.byEndpoint[e] ?? 0
             return TopSnapshot.Destination(endpoint: e, count: n, perSecond: seconds > 0 ? Double(n &- before) / seconds : 0)
         }
+        s.makers = Array(summary.churn.makers.views(now: now).prefix(top))
+        s.pressure = summary.churn.readings(now: now)
+        s.failedConnects = summary.churn.failedConnects
         previous = Previous(
             monotonic: monotonic, events: summary.events, counts: counts, connectLatency: summary.connectLatency,
             timeWait: summary.timeWait, lost: lost.total)

@@ -71,7 +71,7 @@ public struct TopScreen: Sendable {
         fixed += socketLines(s) + transitionLines(s) + [latencyLine(s)]
 
         let leaks = s.lingerers.map(lingererRow)
-        let waits = s.timeWaitTop.map(destinationRow)
+        let waits = s.timeWaitTop.map(destinationRow) + makerLines(s)
         // No blank lines in a frame without a height: there a blank line ends the frame.
         let spacious = height.map { $0 >= Self.spaciousHeight } ?? false
         let gap: [Line] = spacious ? [Line(text: "")] : []

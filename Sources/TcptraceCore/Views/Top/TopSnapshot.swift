@@ -44,6 +44,10 @@ public struct TopSnapshot: Sendable {
     public var timeWaitPerSecond: Double = 0
     /// Destinations with the most, highest count first.
     public var timeWaitTop: [Destination] = []
+    /// The top TIME_WAIT makers active in the last 60 s, and the pressure on their destinations.
+    public var makers: [TimeWaitMakers.View] = []
+    public var pressure: [PortPressure.Reading] = []
+    public var failedConnects: [ConnectError: UInt64] = [:]
     public var lost = LostEvents()
     /// Lost over the last interval.
     public var recentlyLost: UInt64 = 0
