@@ -30,7 +30,7 @@ deps:
 
 bpf: $(EMBEDDED)
 
-$(OUTPUT)/tcptrace.bpf.o: bpf/tcptrace.bpf.c bpf/tcptrace.h bpf/tcp_core_types.h | $(OUTPUT)
+$(OUTPUT)/tcptrace.bpf.o: bpf/tcptrace.bpf.c bpf/opener.bpf.h bpf/tcptrace.h bpf/tcp_core_types.h | $(OUTPUT)
 	@echo "  BPF      $@"
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@.tmp
 	$(Q)$(OBJCOPY) --strip-debug $@.tmp $@ && rm -f $@.tmp

@@ -20,8 +20,9 @@ let package = Package(
         // The kernel program's C side: the shared event header (bpf/tcptrace.h) and the
         // embedded object bytes.
         .target(name: "CTcptraceProgram"),
-        // The host's C side: sock_diag and zlib headers, signal and write-back shims.
-        .target(name: "CTcptraceHost", linkerSettings: [.linkedLibrary("z")]),
+        // The host's C side: sock_diag and zlib headers, signal and write-back shims, libelf for
+        // opener stacks' symbols.
+        .target(name: "CTcptraceHost", linkerSettings: [.linkedLibrary("z"), .linkedLibrary("elf")]),
         // Pure Swift: states, records, the connection table, formatting, parsing. No C, no I/O.
         .target(name: "TcptraceCore"),
         // The operating system: sock_diag, /proc, sysctls, clocks, files, signals, output.

@@ -39,6 +39,9 @@ struct sock_common {
 	struct {
 		struct net *net; /* possible_net_t: empty without CONFIG_NET_NS */
 	} skc_net;
+	struct {
+		__s64 counter; /* atomic64_t: 0 until bpf_get_socket_cookie or sock_diag set it */
+	} skc_cookie;
 };
 
 struct kernfs_node {
@@ -76,10 +79,23 @@ struct inode {
 
 struct file {
 	struct inode *f_inode;
+	void *private_data; /* a socket's file: its struct socket */
 };
+
+struct sock;
 
 struct socket {
 	struct file *file;
+	struct sock *sk;
+};
+
+struct fdtable {
+	unsigned int max_fds;
+	struct file **fd;
+};
+
+struct files_struct {
+	struct fdtable *fdt;
 };
 
 struct sock {
@@ -104,8 +120,14 @@ struct tcp_sock {
 	__u64 bytes_acked;
 };
 
+/* The user registers saved at kernel entry (x86-64 names; only the stack pointer is read). */
+struct pt_regs {
+	unsigned long sp;
+};
+
 struct task_struct {
 	void *stack; /* the task's kernel stack, THREAD_SIZE bytes */
+	struct files_struct *files;
 };
 
 #pragma clang attribute pop

@@ -694,6 +694,8 @@ static __always_inline __u64 event_id(__u64 cookie, int oldstate, int newstate)
 	return cookie << 8 | (__u64)(oldstate & 0xf) << 4 | (newstate & 0xf);
 }
 
+#include "opener.bpf.h"
+
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(handle_set_state, struct sock *sk, int oldstate, int newstate)
 {
@@ -706,6 +708,9 @@ int BPF_PROG(handle_set_state, struct sock *sk, int oldstate, int newstate)
 		last->handled = event_id(cookie, oldstate, newstate);
 	if (sk->sk_protocol != IPPROTO_TCP)
 		return 0;
+	/* connect(): always task context, so this program (not handle_nested) sees it. */
+	if (capture_stacks && oldstate == TCP_CLOSE && newstate == TCP_SYN_SENT)
+		note_opener(ctx, cookie);
 	handle(sk, oldstate, newstate, cookie);
 	return 0;
 }

@@ -111,4 +111,25 @@ _Static_assert(sizeof(struct tcptrace_batch) == 240, "tcptrace_batch layout chan
 _Static_assert(__builtin_offsetof(struct tcptrace_batch, entered_known) + 1 == 240,
 	       "tcptrace_batch has tail padding: every byte must be a field the program writes");
 
+/* Opener stacks (map `openers`, keyed by socket cookie; LRU, so bounded): the process that
+ * created a connection and its user stack then, taken at CLOSE->SYN_SENT in the connecting
+ * thread, and for an accepted socket at accept()'s return (syscall exit tracepoints). */
+#define TCPTRACE_STACK_DEPTH 32      /* frames kept per stack (map `stacks`) */
+#define TCPTRACE_MAX_STACKS 8192     /* distinct stacks: the map `stacks` */
+#define TCPTRACE_MAX_OPENERS 65536   /* sockets remembered: the map `openers` */
+
+#define TCPTRACE_STACK_TOP_WORDS 4   /* words read at the user stack pointer */
+
+struct tcptrace_opener {
+	__u64 ts_ns;      /* bpf_ktime_get_ns() when taken */
+	__u32 tgid;       /* the process whose address space the frames are in */
+	__s32 stack_id;   /* key in `stacks`, or bpf_get_stackid's negative errno */
+	/* The first words at the user stack pointer (0 where unreadable): a libc syscall wrapper
+	 * without a frame of its own keeps its return address there, the frame-pointer walk
+	 * skips its caller, and user space recovers it from here. */
+	__u64 stack_top[TCPTRACE_STACK_TOP_WORDS];
+};
+
+_Static_assert(sizeof(struct tcptrace_opener) == 48, "tcptrace_opener layout changed: bump the ABI");
+
 #endif /* TCPTRACE_H */

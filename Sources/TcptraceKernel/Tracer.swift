@@ -21,6 +21,8 @@ public final class Tracer {
         /// tcptrace_batch). The handler still receives every transition, in order, but only
         /// once its batch is sent: for when transitions are not printed as they happen.
         public var aggregate = false
+        /// Opener stacks (bpf/opener.bpf.h): the user stack at connect() and accept().
+        public var captureStacks = true
         public var verbose = false
         /// Tests only: one transition of the sockets with this remote port that the program
         /// ignores as though the kernel had skipped it, to make a gap (`LostEvents.unseen`).
@@ -41,7 +43,13 @@ public final class Tracer {
     private let program: OpaquePointer
     /// Every program, in ProgramInterface.Program order.
     private let programs: [OpaquePointer]
+    /// Their names, in the same order.
+    private let programNames: [ProgramInterface.Program]
     private let countersFD: Int32
+    let openersFD: Int32
+    let stacksFD: Int32
+    /// Why accept()'s opener stacks are not taken (its tracepoints did not attach), or nil.
+    public private(set) var acceptStacksUnavailable: String?
     private let consumer: RingConsumer
 
     /// Opens, configures, loads and attaches the embedded program. Needs root.
@@ -53,8 +61,9 @@ public final class Tracer {
             clock: clock, handler: handler, batchHandler: batchHandler, catchUp: CatchUpPriority(configuration.catchUp))
         var ring: OpaquePointer? = nil
         do throws(SystemError) {
-            let programs = try ProgramInterface.Program.allCases.map { p throws(SystemError) in try p.find(in: object) }
-            let main = programs[ProgramInterface.Program.allCases.firstIndex(of: .main)!]
+            var programNames = ProgramInterface.Program.required
+            var programs = try ProgramInterface.Program.required.map { p throws(SystemError) in try p.find(in: object) }
+            let main = programs[ProgramInterface.Program.required.firstIndex(of: .main)!]
             let counters = try ProgramInterface.Map.counters.find(in: object)
             let events = try ProgramInterface.Map.events.find(in: object)
             ring = try check(
@@ -74,10 +83,20 @@ public final class Tracer {
                 for link in links.reversed() { bpf_link__destroy(link) }
                 throw error
             }
+            if configuration.captureStacks {
+                let accept = Self.attachAcceptOpeners(object)
+                programs += accept.programs.map(\.1)
+                programNames += accept.programs.map(\.0)
+                links += accept.links
+                acceptStacksUnavailable = accept.unavailable
+            }
             self.object = object
             self.program = main
             self.programs = programs
+            self.programNames = programNames
             self.countersFD = bpf_map__fd(counters)
+            self.openersFD = bpf_map__fd(try ProgramInterface.Map.openers.find(in: object))
+            self.stacksFD = bpf_map__fd(try ProgramInterface.Map.stacks.find(in: object))
             self.consumer = consumer
             self.ring = ring
             self.links = links
@@ -197,7 +216,7 @@ public final class Tracer {
 
     /// Run time and count of each program (bpf_prog_info); zero unless kernel.bpf_stats_enabled=1.
     public func programRunStats() -> [ProgramRunStats] {
-        zip(ProgramInterface.Program.allCases, programs).compactMap { name, p in
+        zip(programNames, programs).compactMap { name, p in
             programInfo(p).map { ProgramRunStats(program: name.rawValue, runNanoseconds: $0.run_time_ns, runs: $0.run_cnt) }
         }
     }

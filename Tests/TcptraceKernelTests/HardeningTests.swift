@@ -149,7 +149,9 @@ struct HardeningTests {
         let port: UInt16 = 21503
         let listener = try Listener(port: port)
         let pipe = Pipe()  // never read until the tracer has ended
-        let (p, err) = try Binary.start(["--format", "json", "--port", String(port), "--census-interval", "off"], stdout: pipe)
+        // Only the record types the count below adds up (no port_range, churn or leak records).
+        let (p, err) = try Binary.start(
+            ["--format", "json", "--port", String(port), "--census-interval", "off", "--events", "transitions,connections"], stdout: pipe)
         defer { if p.isRunning { kill(p.processIdentifier, SIGKILL); p.waitUntilExit() } }
         try listener.connections(300)  // about 1.2 MB of JSON lines against a 64 KB pipe
         usleep(500_000)
@@ -192,7 +194,9 @@ struct HardeningTests {
         let out = mount + "/out.jsonl"
         let port: UInt16 = 21504
         let listener = try Listener(port: port)
-        let (p, err) = try Binary.start(["--format", "json", "--output", out, "--port", String(port), "--census-interval", "off"])
+        // Only the record types the count below adds up (no port_range, churn or leak records).
+        let (p, err) = try Binary.start(
+            ["--format", "json", "--output", out, "--port", String(port), "--census-interval", "off", "--events", "transitions,connections"])
         defer { if p.isRunning { kill(p.processIdentifier, SIGKILL); p.waitUntilExit() } }
         for _ in 0..<10 where p.isRunning { try listener.connections(100) }  // about 1.5 MB against 256 KB
         #expect(finish(p, within: 20), "a full disk ends the run")

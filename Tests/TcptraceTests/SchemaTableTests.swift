@@ -20,6 +20,8 @@ import Testing
         ("churn", SchemaTable.markdown(ChurnRecord.self)),
         ("port_pressure", SchemaTable.markdown(PortPressureRecord.self)),
         ("port_range", SchemaTable.markdown(PortRangeRecord.self)),
+        ("leak", SchemaTable.markdown(LeakRecord.self)),
+        ("stack", SchemaTable.markdown(StackRecord.self)),
     ]
 
     /// The text between `<!-- schema:NAME -->` and `<!-- /schema -->`.

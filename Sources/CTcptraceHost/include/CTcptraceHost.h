@@ -69,4 +69,15 @@ int tcptrace_open_in_netns(const char *ns_path, const char *file);
  * it is not a namespace (not an nsfs file), or -errno when it cannot be opened. */
 int tcptrace_namespace_type(const char *path);
 
+/* Opener stacks: an ELF file's loadable segments and function symbols (.symtab, else .dynsym),
+ * read through libelf, for symbolizing user addresses. 0 or -errno (-ENOEXEC: not ELF). */
+struct tcptrace_elf_segment {
+	unsigned long long offset; /* p_offset */
+	unsigned long long vaddr;  /* p_vaddr */
+	unsigned long long filesz; /* p_filesz */
+};
+typedef void (*tcptrace_elf_symbol_fn)(void *ctx, unsigned long long value, unsigned long long size, const char *name);
+int tcptrace_elf_read(const char *path, struct tcptrace_elf_segment *segments, int max_segments, int *n_segments,
+		      tcptrace_elf_symbol_fn on_symbol, void *ctx, unsigned long long max_symbols);
+
 #endif

@@ -89,6 +89,11 @@ public struct TraceSelection: ParsableArguments {
     @Option(help: ArgumentHelp("Only sockets of the container whose id starts with this (docker, containerd, cri-o, podman; at least 4 characters).", valueName: "id"))
     var container: String?
 
+    @Flag(
+        name: .customLong("no-opener-stacks"),
+        help: "Take no user stack where connections are opened (connect(), accept()): CLOSE_WAIT leak groups then name no opener.")
+    var noOpenerStacks = false
+
     @Flag(name: .shortAndLong, help: "Print libbpf's log (verifier messages) and the capabilities kept after attaching on standard error.")
     var verbose = false
 

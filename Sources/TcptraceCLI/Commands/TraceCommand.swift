@@ -35,9 +35,12 @@ public struct TraceCommand: ParsableCommand {
     var catchUp: CatchUpScheduling = .nice
 
     @Option(
-        help: ArgumentHelp("Record types to emit, comma-separated: transitions,connections,lingerers (default: all).", valueName: "list"),
+        help: ArgumentHelp("Record types to emit, comma-separated: transitions,connections,lingerers,churn (default: all).", valueName: "list"),
         transform: RecordKind.parseList)
     var events: Set<RecordKind> = Set(RecordKind.allCases)
+
+    @Flag(help: "Text: a LINGERER line per socket in CLOSE_WAIT past the threshold too, not only a LEAK line per group.")
+    var leakSockets = false
 
     @Option(
         help: ArgumentHelp(
@@ -89,6 +92,7 @@ public struct TraceCommand: ParsableCommand {
         s.metricsAddress = metricsAddress
         s.metricsTextfile = metricsTextfile
         s.catchUp = catchUp
+        s.leakSockets = leakSockets
         return s
     }
 }

@@ -17,6 +17,13 @@ struct JSONRecordSink: RecordSink {
 
     func append(_ l: LingererRecord, to out: inout [UInt8]) { JSONLines.append(l, to: &out) }
     func append(_ c: Census, to out: inout [UInt8]) { JSONLines.append(c, to: &out) }
+    func append(_ r: LeakRecord, to out: inout [UInt8]) { JSONLines.append(r, to: &out) }
+    func append(_ s: StackRecord, to out: inout [UInt8]) { JSONLines.append(s, to: &out) }
+    static var leaksBeforeSummary: Bool { true }
+    /// `exit` records, before the summary record.
+    func appendLeaksAtEnd(_ groups: [LeakRecord], stacks: [UInt32: StackRecord], to out: inout [UInt8]) {
+        for r in groups { JSONLines.append(r, to: &out) }
+    }
     func append(_ s: RunSummary, to out: inout [UInt8]) { JSONLines.append(s, to: &out) }
     func appendRecord<R: Record>(_ r: inout R, to out: inout [UInt8]) {
         var cache = RFC3339Cache()

@@ -83,11 +83,12 @@ extension TraceRun {
             s.end = SystemClock.wallNow()
             takeCounters(into: &s, tracer: tracer)
         }
-        m.exchange.publish(
-            MetricsSnapshot(
-                summary: s, census: m.census, lingerers: m.lingerers, tracked: table.count,
-                timeWaitOverflow: final ? s.timeWaitOverflow : overflow.sinceStart(),
-                hostRetransmittedSegments: ProcessSelf.retransmittedSegments(), programs: tracer.programRunStats()))
+        var snapshot = MetricsSnapshot(
+            summary: s, census: m.census, lingerers: m.lingerers, tracked: table.count,
+            timeWaitOverflow: final ? s.timeWaitOverflow : overflow.sinceStart(),
+            hostRetransmittedSegments: ProcessSelf.retransmittedSegments(), programs: tracer.programRunStats())
+        snapshot.leaks = leaks.groups.current(now: s.end)
+        m.exchange.publish(snapshot)
         m.writeTextfile()
         if final { m.server?.stop() }
     }

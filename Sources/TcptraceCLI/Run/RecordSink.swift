@@ -29,6 +29,14 @@ protocol RecordSink {
     /// Records of the TIME_WAIT view (`churn`, `port_pressure`, `port_range`).
     func appendRecord<R: Record>(_ r: inout R, to out: inout [UInt8])
 
+    /// CLOSE_WAIT leak groups (`leak`) and the stacks they name (`stack`), as they are due.
+    func append(_ r: LeakRecord, to out: inout [UInt8])
+    func append(_ s: StackRecord, to out: inout [UInt8])
+    /// At the end of the run: the groups still there (after the summary, or before it when
+    /// `leaksBeforeSummary`).
+    func appendLeaksAtEnd(_ groups: [LeakRecord], stacks: [UInt32: StackRecord], to out: inout [UInt8])
+    static var leaksBeforeSummary: Bool { get }
+
     /// How often a live view gets its turn (`refresh`); nil: this sink is no live view.
     static var screenInterval: UInt64? { get }
     /// A live view's turn (`top`): false when the user asked to quit.
@@ -36,6 +44,10 @@ protocol RecordSink {
 }
 
 extension RecordSink {
+    func append(_ r: LeakRecord, to out: inout [UInt8]) {}
+    func append(_ s: StackRecord, to out: inout [UInt8]) {}
+    func appendLeaksAtEnd(_ groups: [LeakRecord], stacks: [UInt32: StackRecord], to out: inout [UInt8]) {}
+    static var leaksBeforeSummary: Bool { false }
     func append(censusRound: [Census], to out: inout [UInt8]) {
         for c in censusRound { append(c, to: &out) }
     }

@@ -91,9 +91,16 @@ final class ReportRun {
             JSONLines.append(
                 stats, end: replay.summary.end, inputs: inputs, closeWaitThresholdNanoseconds: options.closeWaitThreshold,
                 to: &writer.buffer)
+            // The groups the log ends with, each stack they name first (once).
+            let groups = replay.leaks.groups
+            for id in Set(groups.compactMap(\.stack)).sorted() {
+                if let s = replay.leaks.stacks[id] { JSONLines.append(s, to: &writer.buffer) }
+            }
+            for r in groups { JSONLines.append(r, to: &writer.buffer) }
             JSONLines.append(replay.summary, to: &writer.buffer)
         } else {
             text.appendSummary(replay.summary, to: &writer.buffer)
+            text.appendLeakSection(replay.leaks.groups, stacks: replay.leaks.stacks, to: &writer.buffer)
             text.appendInputStats(stats, to: &writer.buffer)
         }
         if let status = flushOrStop() { return status }
@@ -128,6 +135,7 @@ final class ReportRun {
     func writePage(stats: Replay.InputStats, inputs: [String]) -> ExitStatus? {
         guard let pageWriter = page?.writer, var model = page?.model else { return nil }
         model.close(at: replay.summary.end)
+        model.leaks = replay.leaks
         pageWriter.buffer.append(contentsOf: model.html(summary: replay.summary, stats: stats, inputs: inputs).utf8)
         do {
             try pageWriter.flush()

@@ -29,6 +29,7 @@ final class TopSink: RecordSink {
     func append(_ t: inout Transition, to out: inout [UInt8], timeCache: inout RFC3339Cache) {}
     func append(_ c: inout ConnectionRecord, to out: inout [UInt8], timeCache: inout RFC3339Cache) {}
     func append(_ l: LingererRecord, to out: inout [UInt8]) { model.note(l) }
+    func append(_ r: LeakRecord, to out: inout [UInt8]) { model.note(r) }
     func append(_ c: Census, to out: inout [UInt8]) {}
     func append(censusRound: [Census], to out: inout [UInt8]) { model.note(censusRound: censusRound) }
     func append(_ s: RunSummary, to out: inout [UInt8]) {}

@@ -32,7 +32,7 @@ extension TraceCommand {
             let text = TextLines(utcOffsetSeconds: SystemClock.utcOffsetSeconds())
             return TraceRun(
                 settings: settings, filter: placed.filter, namespaces: namespaces, writer: writer,
-                sink: TextRecordSink(text: text, color: writer.isTerminal)
+                sink: TextRecordSink(text: text, color: writer.isTerminal, showsSockets: settings.leakSockets)
             ).run()
         }
     }
@@ -71,6 +71,8 @@ final class TraceRun<Sink: RecordSink> {
     /// The first output error; it stops the run.
     var outputError: OutputError?
     let lingererHolders: LingererHolders
+    /// CLOSE_WAIT leak groups and opener stacks.
+    let leaks: LeakTracker
     /// The census in flight on its own thread, with the namespaces and sockets it alone uses.
     let censusJob = BackgroundJob<CensusTaker.Taken>()
     let censusTaker: CensusTaker
@@ -117,6 +119,7 @@ final class TraceRun<Sink: RecordSink> {
         emitLingerers = settings.events.contains(.lingerers)
         emitChurn = settings.events.contains(.churn)
         lingererHolders = LingererHolders(limit: settings.maxConnections)
+        leaks = LeakTracker(maxSockets: settings.maxConnections)
         censusTaker = CensusTaker(filter: settings.censusFilter, only: namespaces.only)
         aggregated = settings.tracerConfiguration(filter: filter).aggregate
     }
@@ -142,6 +145,7 @@ final class TraceRun<Sink: RecordSink> {
         }
         summary = RunSummary(start: SystemClock.wallNow())
         summary.churn = ChurnTracker(top: settings.churnTop)
+        if let why = tracer.acceptStacksUnavailable { printError("accept() opener stacks off: \(why)") }
         seedPreexistingSockets()
         dropPrivileges(tracer)
         let deadline = settings.duration.map { SystemClock.monotonicNanoseconds() + $0 }
@@ -219,6 +223,7 @@ final class TraceRun<Sink: RecordSink> {
             if c.role == .client { notePortPressure(c, out: out) }
         }
         if var l = outcome.lingererClosed {
+            leaks.remove(cookie: l.identity.cookie, now: l.time)
             if let h = lingererHolders.takeHolder(ofClosed: l.identity.cookie) { l.holder = h }
             containers.name(&l.identity, now: l.time, force: true)
             emit(l)
@@ -253,7 +258,7 @@ final class TraceRun<Sink: RecordSink> {
         case .lossReport:
             lossReport.sayNew(lost(tracer))
         case .lingererCheck:
-            checkLingerers()
+            checkLingerers(tracer: tracer)
         case .overflowCheck:
             reportTimeWaitOverflow(&overflow)
         case .reconcile:
@@ -284,8 +289,11 @@ final class TraceRun<Sink: RecordSink> {
         if Sink.saysLossAsItHappens { lossReport.sayNew(summary.lost) }
         flush()
         let unwrittenBeforeSummary = writer.unwrittenLines
+        let leaksAtEnd = leaks.exit(now: summary.end)
         if outputError == nil {
+            if emitLingerers && Sink.leaksBeforeSummary { sink.appendLeaksAtEnd(leaksAtEnd, stacks: leaks.book.stacks, to: &writer.buffer) }
             sink.append(summary, to: &writer.buffer)
+            if emitLingerers && !Sink.leaksBeforeSummary { sink.appendLeaksAtEnd(leaksAtEnd, stacks: leaks.book.stacks, to: &writer.buffer) }
             flush()
         }
         guard let outputError, !outputClosed else { return .success }
@@ -314,8 +322,9 @@ final class TraceRun<Sink: RecordSink> {
     }
 
     /// Sockets that crossed the CLOSE_WAIT threshold, with the process and fd holding them.
-    func checkLingerers() {
+    func checkLingerers(tracer: Tracer?) {
         var due = table.dueLingerers(now: SystemClock.wallNow())
+        defer { emitLeaks(now: SystemClock.wallNow()) }
         guard !due.isEmpty else { return }
         let left = lingererHolders.resolve(&due, namespaces: namespaces)
         if aggregated && !left.isEmpty {
@@ -334,6 +343,7 @@ final class TraceRun<Sink: RecordSink> {
             summary.record(l)
             emit(l)
         }
+        noteLeaks(due, tracer: tracer)
     }
 
     /// TIME_WAIT sockets the kernel refused to create (tcp_max_tw_buckets): say so when it grows.

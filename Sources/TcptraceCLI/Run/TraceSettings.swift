@@ -22,6 +22,10 @@ struct TraceSettings {
     var verbose = false
     var catchUp: CatchUpScheduling = .nice
     var ringBufferBytes: UInt64 = 8 << 20
+    /// Opener stacks at connect() and accept() (`--no-opener-stacks` turns them off).
+    var openerStacks = true
+    /// Text: a line per lingering socket too, not only per leak group (`--leak-sockets`).
+    var leakSockets = false
 
     /// The kernel program's configuration for `filter` (the places looked up).
     func tracerConfiguration(filter: TraceFilter) -> Tracer.Configuration {
@@ -33,6 +37,7 @@ struct TraceSettings {
         // CLOSE_WAIT or LISTEN) instead of one record each.
         c.aggregate = !events.contains(.transitions)
         c.verbose = verbose
+        c.captureStacks = openerStacks
         return c
     }
 }
@@ -48,6 +53,7 @@ extension TraceSelection {
         s.duration = duration
         s.verbose = verbose
         s.ringBufferBytes = ringBufferSize
+        s.openerStacks = !noOpenerStacks
         return s
     }
 

@@ -58,6 +58,18 @@ extension MetricFamily {
         "tcptrace_close_wait_lingerers_total", .counter, labels: ["comm", "container"], help: "CLOSE_WAIT lingerers reported, by holder command and container.",
         labelsDoc: "`comm`, `container`", series: 21,
         meaning: "lingerers reported")
+    public static let closeWaitLeakSockets = MetricFamily(
+        "tcptrace_close_wait_leak_sockets", .gauge, labels: ["comm", "container"], help: "Sockets in CLOSE_WAIT leak groups now, by holder command and container (top 10, the rest as comm=\"other\").",
+        labelsDoc: "`comm`, `container`", series: 11,
+        meaning: "sockets in CLOSE_WAIT leak groups now, by holder (the 10 holders with most; the rest summed as `comm=\"other\"`)")
+    public static let closeWaitLeakOldestSeconds = MetricFamily(
+        "tcptrace_close_wait_leak_oldest_seconds", .gauge, labels: ["comm", "container"], help: "Age of the oldest socket in the holder's CLOSE_WAIT leak groups.",
+        labelsDoc: "`comm`, `container`", series: 11,
+        meaning: "age of the oldest socket in those groups, same holders")
+    public static let closeWaitLeakSocketsByCause = MetricFamily(
+        "tcptrace_close_wait_leak_sockets_by_cause", .gauge, labels: ["cause"], help: "Sockets in CLOSE_WAIT leak groups now, by cause (not_accepted, unread, not_closed).",
+        labelsDoc: "`cause`", series: 3,
+        meaning: "sockets in leak groups now by cause: `not_accepted`, `unread`, `not_closed`")
     public static let timeWaitEnteredTotal = MetricFamily(
         "tcptrace_time_wait_entered_total", .counter, labels: [], help: "Connections the kernel handed to a TIME_WAIT socket at close.",
         labelsDoc: "—", series: 1,
@@ -130,7 +142,8 @@ extension MetricFamily {
     /// The tracer's families, in page order.
     public static let tracer: [MetricFamily] = [
         sockets, timeWaitSockets, transitionsTotal, connectionsClosedTotal, connectDurationSeconds, stateDurationSeconds,
-        closeWaitLingerers, closeWaitLingerersTotal, timeWaitEnteredTotal, failedConnectsTotal, portPressureWarningsTotal,
+        closeWaitLingerers, closeWaitLingerersTotal, closeWaitLeakSockets, closeWaitLeakOldestSeconds,
+        closeWaitLeakSocketsByCause, timeWaitEnteredTotal, failedConnectsTotal, portPressureWarningsTotal,
         localPortUseRatio, localPortExhaustionForecastSeconds, timeWaitMadeAlive, timeWaitOverflowTotal, retransmittedSegmentsTotal,
         hostRetransmittedSegmentsTotal, lostEventsTotal, eventsTotal, connectionsTracked, connectionTableEvictionsTotal,
         bpfProgramRunSecondsTotal, bpfProgramRunsTotal,

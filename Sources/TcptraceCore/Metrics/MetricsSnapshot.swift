@@ -14,6 +14,8 @@ public struct MetricsSnapshot: Sendable {
     public var programs: [ProgramRunStats]
     /// TIME_WAIT destinations shown (the most first).
     public var topTimeWait: Int
+    /// CLOSE_WAIT leak groups now.
+    public var leaks: [LeakRecord] = []
 
     public init(
         summary: RunSummary, census: [Census]? = nil, lingerers: LingererTally = LingererTally(), tracked: Int = 0,

@@ -59,6 +59,8 @@ public struct PrometheusText {
             sample(F.closeWaitLingerersTotal, [key.comm, key.container], n)
         }
 
+        leaks(s.leaks)
+
         family(F.timeWaitEnteredTotal)
         sample(F.timeWaitEnteredTotal, [], sum.timeWait.total)
         if let grew = s.timeWaitOverflow {

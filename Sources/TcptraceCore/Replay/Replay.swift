@@ -47,6 +47,9 @@ public struct Replay: Sendable {
     var clock: WallTime?
     /// The newest time on any record in the window (the end of the log, for `inCloseWait`).
     var newest: WallTime?
+    /// The CLOSE_WAIT leak groups and stacks the log's `leak` and `stack` records say (a live
+    /// run's sock_diag and /proc findings cannot be replayed from transitions: they are read back).
+    public private(set) var leaks = LeakBook()
     /// Emit `.transition` and `.census` outputs too (the HTML report draws state counts).
     public var emitsStateChanges = false
     /// Census records read but not yet due: released when the replay clock reaches them, so
@@ -88,6 +91,8 @@ public struct Replay: Sendable {
             }
             if let time, inWindow(time) {
                 see(time)
+                if type == "leak", case .success(.some(let r)) = RecordLineParser.read(line, as: LeakRecord.self) { leaks.note(r) }
+                if type == "stack", case .success(.some(let r)) = RecordLineParser.read(line, as: StackRecord.self) { leaks.note(r) }
                 if emitsStateChanges && type == "summary", case .success(.some(let s)) = RecordLineParser.read(line, as: SummaryRecord.self) {
                     emit(.recordedSummary(s.lost))
                 }

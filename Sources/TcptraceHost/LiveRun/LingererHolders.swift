@@ -9,6 +9,9 @@ public final class LingererHolders {
     /// send their `closed`.
     let limit: Int
     private var reported: [UInt64: LingererRecord.Holder] = [:]
+    /// Of the lingerers the last `resolve` looked at, those no file holds (sock_diag inode 0):
+    /// still in a listener's accept queue.
+    public private(set) var unaccepted: Set<UInt64> = []
 
     public init(sockets: SocketHolders = SocketHolders(), limit: Int) {
         self.sockets = sockets
@@ -24,6 +27,7 @@ public final class LingererHolders {
     /// CLOSE_WAIT arrives only with its CLOSE, so the table cannot know yet.
     @discardableResult
     public func resolve(_ due: inout [LingererRecord], namespaces: NamespaceDiag) -> Set<UInt64> {
+        unaccepted = []
         guard !due.isEmpty else { return [] }
         var current: [UInt64: SocketSnapshot] = [:]
         let cookies = Set(due.map(\.identity.cookie))
@@ -34,6 +38,7 @@ public final class LingererHolders {
             if cookies.contains(s.cookie) { current[s.cookie] = s }
         }) ?? []
         let left = Set(due.lazy.filter { l in l.identity.netns.map(dumped.contains) == true && current[l.identity.cookie] == nil }.map(\.identity.cookie))
+        unaccepted = Set(current.values.lazy.filter { $0.inode == 0 }.map(\.cookie))
         for i in due.indices {
             guard let s = current[due[i].identity.cookie] else { continue }
             if s.inode != 0 { due[i].inode = s.inode }

@@ -17,6 +17,13 @@ public enum ProgramInterface {
         /// it in (TCPTRACE_CTR_UNSEEN). Attached last, detached first: alone with the others
         /// gone it would take every socket's missing CLOSE for a gap.
         case destroy = "handle_destroy"
+        /// Opener stacks of accepted sockets (syscall exit tracepoints): attached after the
+        /// three above when the kernel has them; without them the run goes on, saying so once.
+        case acceptOpener = "note_accept4"
+        case acceptOpenerOld = "note_accept"
+
+        /// Programs the run cannot do without.
+        public static var required: [Self] { [.main, .nested, .destroy] }
     }
 
     /// The maps user space opens.
@@ -25,6 +32,10 @@ public enum ProgramInterface {
         case events
         /// Per-CPU __u64 counters indexed by enum tcptrace_counter.
         case counters
+        /// Opener of each socket by cookie (struct tcptrace_opener), LRU.
+        case openers
+        /// User stacks by id (TCPTRACE_STACK_DEPTH addresses each).
+        case stacks
         /// The `const volatile` globals below; libbpf finds an internal map by its section name.
         case readOnlyData = ".rodata"
     }
@@ -77,9 +88,12 @@ public enum ProgramInterface {
         public let testSkipRemotePort = Global<UInt16>("test_skip_rport")
         public let testSkipOld = Global<UInt8>("test_skip_old")
         public let testSkipNew = Global<UInt8>("test_skip_new")
+        /// 1: take opener stacks at connect() and accept() (bpf/opener.bpf.h).
+        public let captureStacks = Global<UInt8>("capture_stacks")
         /// Never written: pointers that put the records' structs into the object's BTF.
         public let eventAnchor = Global<UnsafeRawPointer?>("abi_event_anchor")
         public let batchAnchor = Global<UnsafeRawPointer?>("abi_batch_anchor")
+        public let openerAnchor = Global<UnsafeRawPointer?>("abi_opener_anchor")
     }
 
     public static let globals = Globals()

@@ -40,6 +40,7 @@ extension Tracer {
             try rodata.set(\.testSkipOld, skip.old.rawValue)
             try rodata.set(\.testSkipNew, skip.new.rawValue)
         }
+        try rodata.set(\.captureStacks, c.captureStacks ? 1 : 0)
         try rodata.commit()
     }
 

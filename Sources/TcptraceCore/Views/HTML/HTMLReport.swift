@@ -34,6 +34,7 @@ extension HTMLReportModel {
         timeline(&m, start: start, end: end)
         m.raw("</section><section><h2>CLOSE_WAIT lingerers</h2>")
         lingerers(&m, summary: summary, start: start, end: end)
+        leakGroups(&m)
         m.raw("</section><section><h2>Durations</h2>")
         durations(&m, summary: summary)
         m.raw("</section><section><h2>TIME_WAIT by destination</h2>")

@@ -39,6 +39,8 @@ public struct HTMLReportModel {
     var expiryHead = 0
     /// Lingerers that crossed the threshold and have not left CLOSE_WAIT yet, by cookie.
     var openLingerers: [UInt64: LingererBar] = [:]
+    /// The log's CLOSE_WAIT leak groups and their stacks (`report` reads them back).
+    public var leaks = LeakBook()
     var finishedLingerers = TopN<LingererBar>(keptLingerers, by: LingererBar.longerFirst)
     public internal(set) var holders: [Owner: HolderStats] = [:]
     public internal(set) var otherHolders = HolderStats()

@@ -8,6 +8,8 @@ public struct TopModel: Sendable {
     /// Destinations listed.
     public let top: Int
     private var lingerers: [UInt64: LingererRecord] = [:]
+    /// The latest record of each leak group.
+    private var leaks = LeakBook()
     private var census: Census?
     private var previous: Previous?
 
@@ -37,6 +39,8 @@ public struct TopModel: Sendable {
     }
 
     /// One census round: a census per network namespace, taken together.
+    public mutating func note(_ r: LeakRecord) { leaks.note(r) }
+
     public mutating func note(censusRound parts: [Census]) {
         guard let first = parts.first else { return }
         census = parts.count == 1 ? first : Census.total(of: parts, time: first.time)
@@ -59,6 +63,11 @@ public struct TopModel: Sendable {
         s.lost = lost
         let counts = summary.transitionCounts
 
+        s.leakGroups = leaks.groups.map { g in
+            var g = g
+            g.oldestAgeNanoseconds &+= UInt64(max(0, now.nanoseconds - g.time.nanoseconds))
+            return g
+        }
         lingerers = lingerers.filter { isLingering($0.key) }
         s.lingerers = lingerers.values.map { l in
             var l = l

@@ -70,7 +70,8 @@ public struct TopScreen: Sendable {
         if s.lost.total > 0 { fixed.append(lostLine(s)) }
         fixed += socketLines(s) + transitionLines(s) + [latencyLine(s)]
 
-        let leaks = s.lingerers.map(lingererRow)
+        let grouped = !s.leakGroups.isEmpty
+        let leaks = grouped ? s.leakGroups.map(leakRow) : s.lingerers.map(lingererRow)
         let waits = s.timeWaitTop.map(destinationRow) + makerLines(s)
         // No blank lines in a frame without a height: there a blank line ends the frame.
         let spacious = height.map { $0 >= Self.spaciousHeight } ?? false
@@ -89,7 +90,11 @@ public struct TopScreen: Sendable {
 
         var out = fixed + gap
         out.append(lingererTitle(s))
-        out.append(Line(text: "  AGE       PID     COMM              FD  LOCAL                  REMOTE                 UNREAD", style: .heads))
+        if grouped {
+            out.append(Line(text: "  SOCKETS  CAUSE         PID     COMM             ENDPOINT                       OLDEST    TREND     OPENER", style: .heads))
+        } else {
+            out.append(Line(text: "  AGE       PID     COMM              FD  LOCAL                  REMOTE                 UNREAD", style: .heads))
+        }
         out += Self.listed(leaks, rows: leakRows, none: "  none: no socket has been in CLOSE_WAIT longer than the threshold")
         out += gap
         out.append(timeWaitTitle(s))
@@ -187,6 +192,16 @@ public struct TopScreen: Sendable {
             if by.count > 5 { t += " ..." }
         }
         return Line(text: t, style: s.lingerers.isEmpty ? .title : .alert)
+    }
+
+    /// One leak group: size, cause, holder, endpoint, oldest age, trend and opener.
+    func leakRow(_ g: LeakRecord) -> Line {
+        var t = "  " + Self.pad("\(g.sockets)", to: 9) + Self.pad(g.cause.rawValue, to: 14)
+        t += Self.pad(g.holder.map { "\($0.pid)" } ?? "?", to: 8) + Self.pad(g.holder.map { Self.comm($0.comm) } ?? "?", to: 17)
+        t += Self.pad((g.role == .client ? "-> " : "on ") + TextLayout.endpoint(g.address, g.port), to: 31)
+        t += Self.pad((g.ageIsLowerBound ? ">" : "") + Self.duration(g.oldestAgeNanoseconds), to: 10)
+        t += Self.pad(g.trend.rawValue, to: 10) + (g.opener ?? "")
+        return Line(text: t, style: .leak)
     }
 
     func lingererRow(_ l: LingererRecord) -> Line {

@@ -38,6 +38,8 @@ public struct TopSnapshot: Sendable {
     public var recentConnectLatency = DurationHistogram()
     /// Reported CLOSE_WAIT lingerers still in CLOSE_WAIT, oldest first, ages as of `time`.
     public var lingerers: [LingererRecord] = []
+    /// CLOSE_WAIT leak groups, largest first (the rows shown instead of single lingerers).
+    public var leakGroups: [LeakRecord] = []
     public var closeWaitThresholdNanoseconds: UInt64 = 0
     /// Connections closed into timewait sockets since the start, and the rate over the interval.
     public var timeWaitTotal: UInt64 = 0
