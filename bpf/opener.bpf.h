@@ -4,8 +4,8 @@
 #ifndef OPENER_BPF_H
 #define OPENER_BPF_H
 
-/* 0: take no stacks (--no-opener-stacks). */
-const volatile __u8 capture_stacks = 1;
+/* 1: take opener stacks (--opener-stacks). */
+const volatile __u8 capture_stacks = 0;
 
 const volatile struct tcptrace_opener *const abi_opener_anchor = 0;
 

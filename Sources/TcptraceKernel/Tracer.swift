@@ -22,7 +22,7 @@ public final class Tracer {
         /// once its batch is sent: for when transitions are not printed as they happen.
         public var aggregate = false
         /// Opener stacks (bpf/opener.bpf.h): the user stack at connect() and accept().
-        public var captureStacks = true
+        public var captureStacks = false
         public var verbose = false
         /// Tests only: one transition of the sockets with this remote port that the program
         /// ignores as though the kernel had skipped it, to make a gap (`LostEvents.unseen`).
@@ -144,6 +144,7 @@ public final class Tracer {
         let before = consumer.handled
         // Before waiting too: the periodic work since the last poll may have left the ring full.
         consumer.adjustPriority()
+        consumer.woken = true
         let rc = ring_buffer__poll(ring, timeoutMilliseconds)
         if rc < 0 && rc != -EINTR && !consumer.stopped { throw .call("ring_buffer__poll", errno: -rc) }
         if !consumer.stopped { try drain() }

@@ -63,7 +63,7 @@ struct LeakGroupTests {
             unlink(json)
             unlink(text)
         }
-        let common = ["--comm", "leak-service", "--close-wait-threshold", "1s"]
+        let common = ["--comm", "leak-service", "--close-wait-threshold", "1s", "--opener-stacks"]
         let (jsonTracer, _) = try Binary.start(["--format", "json", "--output", json, "--events", "lingerers"] + common)
         let (textTracer, _) = try Binary.start(["--format", "text", "--output", text, "--events", "lingerers"] + common)
         let service = try Service(binary: binary)

@@ -143,3 +143,31 @@ import Testing
         #expect(p.text.contains(#"tcptrace_close_wait_leak_oldest_seconds{comm="other",container=""} 4"#))
     }
 }
+
+/// `report` shows the groups a live run's log ends with, from its `leak` and `stack` records.
+@Suite struct LeakReplayTests {
+    @Test func replayReadsGroupsAndStacksBack() throws {
+        var g = LeakGroups()
+        let key = LeakGroups.Key(holder: Owner(pid: 7, comm: "svc"), role: .client, address: .v4(0x7f00_0001), port: 9, cause: .unread, stack: 1, opener: "svc!f+0x1")
+        for c in 0..<20 as Range<UInt64> { g.add(cookie: c, key: key, entered: LeakGroupsTests.at(0), lowerBound: false, now: LeakGroupsTests.at(1)) }
+        let stack = StackRecord(time: LeakGroupsTests.at(1), id: 1, pid: 7, frames: ["libc.so.6!connect+0x10", "svc!f+0x1"], truncated: true)
+        var log: [UInt8] = []
+        JSONLines.append(stack, to: &log)
+        for r in g.due(now: LeakGroupsTests.at(1)) { JSONLines.append(r, to: &log) }
+        let live = g.current(now: LeakGroupsTests.at(5))
+        for r in live { JSONLines.append(r, to: &log) }
+        var replay = Replay(table: ConnectionTable(capacity: 100, lingerThresholdNanoseconds: 1_000_000_000))
+        for line in log.split(separator: UInt8(ascii: "\n")) {
+            let bytes = Array(line)
+            _ = bytes.withUnsafeBufferPointer { replay.feed(line: $0) { _ in } }
+        }
+        #expect(replay.leaks.groups == live)
+        #expect(replay.leaks.stacks[1] == stack)
+        let text = TextLines(utcOffsetSeconds: 0)
+        var fromLog: [UInt8] = []
+        var fromRun: [UInt8] = []
+        text.appendLeakSection(replay.leaks.groups, stacks: replay.leaks.stacks, to: &fromLog)
+        text.appendLeakSection(live, stacks: [1: stack], to: &fromRun)
+        #expect(fromLog == fromRun && !fromRun.isEmpty, "report prints what the live run printed")
+    }
+}

@@ -90,9 +90,8 @@ public struct TraceSelection: ParsableArguments {
     var container: String?
 
     @Flag(
-        name: .customLong("no-opener-stacks"),
-        help: "Take no user stack where connections are opened (connect(), accept()): CLOSE_WAIT leak groups then name no opener.")
-    var noOpenerStacks = false
+        help: "Take the user stack where connections are opened (connect(), accept()), so CLOSE_WAIT leak groups name the code that opened them (costs ~3 µs per connect; off by default).")
+    var openerStacks = false
 
     @Flag(name: .shortAndLong, help: "Print libbpf's log (verifier messages) and the capabilities kept after attaching on standard error.")
     var verbose = false

@@ -336,9 +336,14 @@ final class TraceRun<Sink: RecordSink> {
             }
             due.removeAll { left.contains($0.identity.cookie) }
         }
+        // Read once per holder: 13,500 lingerers of three processes took 4.5 s read one by one.
+        var cgroupOf: [UInt32: UInt64?] = [:]
         for var l in due {
             // Found by the start-up census: the kernel never said its cgroup; its holder's is it.
-            if l.identity.cgroup == nil, let pid = l.holder?.process.pid { l.identity.cgroup = CgroupV2.cgroup(ofProcess: pid)?.id }
+            if l.identity.cgroup == nil, let pid = l.holder?.process.pid {
+                if cgroupOf[pid] == nil { cgroupOf[pid] = .some(CgroupV2.cgroup(ofProcess: pid)?.id) }
+                l.identity.cgroup = cgroupOf[pid]!
+            }
             containers.name(&l.identity, now: l.time, force: true)
             summary.record(l)
             emit(l)

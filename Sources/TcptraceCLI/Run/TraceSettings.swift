@@ -22,8 +22,9 @@ struct TraceSettings {
     var verbose = false
     var catchUp: CatchUpScheduling = .nice
     var ringBufferBytes: UInt64 = 8 << 20
-    /// Opener stacks at connect() and accept() (`--no-opener-stacks` turns them off).
-    var openerStacks = true
+    /// Opener stacks at connect() and accept() (`--opener-stacks`; off by default: they cost
+    /// about 3 µs of kernel time per connect, see docs/benchmarks.md).
+    var openerStacks = false
     /// Text: a line per lingering socket too, not only per leak group (`--leak-sockets`).
     var leakSockets = false
 
@@ -53,7 +54,7 @@ extension TraceSelection {
         s.duration = duration
         s.verbose = verbose
         s.ringBufferBytes = ringBufferSize
-        s.openerStacks = !noOpenerStacks
+        s.openerStacks = openerStacks
         return s
     }
 

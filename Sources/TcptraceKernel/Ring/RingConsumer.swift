@@ -5,9 +5,10 @@ import TcptraceCore
 import TcptraceHost
 
 /// The ring buffer callback's context: decodes and hands records on, and raises its thread's
-/// priority while the ring is more than half full (checked before and after each poll and every
-/// `checkEvery` records, so a thread that gets the CPU back after a long wait is raised within
-/// ~1 ms of work).
+/// priority while the ring is more than half full (checked before and after each poll, at the
+/// first record after a wakeup — the backlog a thread finds when it gets the CPU back after a long
+/// wait, before draining it hides it — and every `checkEvery` records, so such a thread is raised
+/// within ~1 ms of work).
 final class RingConsumer {
     let clock: MonotonicToWall
     let handler: Tracer.Handler
@@ -18,6 +19,8 @@ final class RingConsumer {
     var catchUp: CatchUpPriority
     /// nil when the priority is never changed.
     var positions: RingPositions?
+    /// Set before each poll: the next record is the first of a wakeup.
+    var woken = false
     static let checkEvery = 1024
 
     init(clock: MonotonicToWall, handler: @escaping Tracer.Handler, batchHandler: Tracer.BatchHandler?, catchUp: CatchUpPriority) {
@@ -42,7 +45,10 @@ final class RingConsumer {
     @inline(__always)
     func consume(_ raw: UnsafeRawBufferPointer) -> Int32 {
         handled += 1
-        if handled % Self.checkEvery == 0 { adjustPriority() }
+        if woken || handled % Self.checkEvery == 0 {
+            woken = false
+            adjustPriority()
+        }
         do {
             let more: Bool
             if let batchHandler, try EventDecoder.isBatch(raw) {
