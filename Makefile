@@ -49,10 +49,12 @@ build: $(EMBEDDED)
 run: build
 	$(Q)$(BIN) $(ARGS)
 
+# What the tests use is installed first when root (named, and those tests skipped, otherwise).
 # Unit tests always; kernel tests when run as root on a kernel that allows them; the kernel
 # matrix (Debian's kernels under QEMU, on the debug binary just built) when root and
 # TCPTRACE_KERNEL_MATRIX=1, as in CI.
 test: $(EMBEDDED)
+	$(Q)scripts/install-deps --test
 	$(Q)$(SWIFT) build
 	$(Q)$(SWIFT) test --disable-xctest
 	$(Q)if [ "$$(id -u)" != 0 ]; then \

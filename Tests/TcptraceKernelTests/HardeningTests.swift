@@ -12,15 +12,13 @@ struct HardeningTests {
     /// Ended means exited, as /proc says (a zombie): Foundation may notice later under load.
     @discardableResult
     func finish(_ p: Process, within seconds: Double) -> Bool {
-        let deadline = Date().addingTimeInterval(seconds)
         func exited() -> Bool {
             guard let stat = try? String(contentsOfFile: "/proc/\(p.processIdentifier)/stat", encoding: .utf8),
                 let close = stat.lastIndex(of: ")")
             else { return true }
             return stat[stat.index(close, offsetBy: 2)] == "Z"
         }
-        while !exited() && Date() < deadline { usleep(10_000) }
-        let ended = exited()
+        let ended = eventually(seconds: seconds, every: 0.01) { exited() }
         if !ended { kill(p.processIdentifier, SIGKILL) }
         p.waitUntilExit()
         return ended

@@ -31,10 +31,10 @@ final class Collector {
     /// Drains until `count` events arrived or `seconds` passed, then returns them all.
     @discardableResult
     func collect(atLeast count: Int = Int.max, seconds: Double = 2) throws -> [Transition] {
-        let deadline = Date().addingTimeInterval(seconds)
-        repeat {
+        try eventually(seconds: seconds, every: 0) {
             try tracer.poll(timeoutMilliseconds: 20)
-        } while box.items.count < count && Date() < deadline
+            return box.items.count >= count
+        }
         try tracer.drain()
         transitions = box.items
         return transitions

@@ -230,7 +230,7 @@ import TcptraceCore
 
     @Test func preflightNamesMissingTracepoint() throws {
         // The object's own BTF is real BTF without the kernel's tracepoint typedef.
-        let path = "/tmp/tcptrace-test-\(getpid())-obj.o"
+        let path = tempPath("obj.o")
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
         #expect(fd >= 0)
         _ = write(fd, EmbeddedObject.bytes.baseAddress, EmbeddedObject.bytes.count)
@@ -246,7 +246,7 @@ import TcptraceCore
     }
 
     @Test func capabilitiesAreReadFromStatus() throws {
-        let path = "/tmp/tcptrace-test-\(getpid())-status"
+        let path = tempPath("status")
         let text = "Name:\tx\nCapEff:\t000000c000000000\n"
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
         _ = text.withCString { write(fd, $0, strlen($0)) }

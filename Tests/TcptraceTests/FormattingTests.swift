@@ -174,20 +174,22 @@ func sampleTransition() -> Transition {
 
     @Test func numbers() {
         var out: [UInt8] = []
-        out.appendDecimal(UInt64(0))
-        out.append(32)
-        out.appendDecimal(UInt64.max)
-        out.append(32)
-        out.appendDecimal(Int64.min)
-        out.append(32)
-        out.appendFixed(1_234_567, scaleDigits: 6, decimals: 3)
-        out.append(32)
-        out.appendFixed(999, scaleDigits: 6, decimals: 3)
-        out.append(32)
-        out.appendHex(0)
-        out.append(32)
-        out.appendHex(0xdb8)
-        #expect(String(decoding: out, as: UTF8.self) == "0 18446744073709551615 -9223372036854775808 1.234 0.000 0 db8")
+        out.appendThroughCursor(maxBytes: 80) { c in
+            c.decimal(0)
+            c.byte(32)
+            c.decimal(UInt64.max)
+            c.byte(32)
+            Signed<Int64>.json(Int64.min, &c)
+            c.byte(32)
+            c.hex(0)
+            c.byte(32)
+            c.hex(0xdb8)
+        }
+        #expect(String(decoding: out, as: UTF8.self) == "0 18446744073709551615 -9223372036854775808 0 db8")
+        #expect(TextLayout.fixed(1_234_567, scaleDigits: 6, decimals: 3) == "1.234")
+        #expect(TextLayout.fixed(999, scaleDigits: 6, decimals: 3) == "0.000")
+        #expect(TextLayout.fixed(58, scaleDigits: 1, decimals: 0) == "5")
+        #expect(TextLayout.zeroPadded(7, 3) == "007" && TextLayout.zeroPadded(1234, 2) == "1234")
     }
 }
 

@@ -83,7 +83,7 @@ import Testing
 
     @Test func theManPageRendersWithTheCommandsAndTheReadmeSections() throws {
         try staged { root in
-            try Requirement.program("groff", package: "groff")
+            try Requirement.program("groff", package: "groff-base")
             let page = "\(root)/usr/share/man/man8/tcptrace-bpf.8"
             // -ww: every warning; -z: format without output. Silence is the pass.
             let check = try run(["groff", "-man", "-Tutf8", "-ww", "-z", page])
@@ -133,10 +133,11 @@ import Testing
     }
 
     @Test func logrotateRotatesWithoutCreatingTheNewFile() throws {
-        try Requirement.program("logrotate", package: "logrotate")
+        // Its path: logrotate is in /usr/sbin, which a plain user's PATH lacks.
+        let logrotate = try Requirement.program("logrotate", package: "logrotate")
         try staged { root in
             let snippet = "\(root)/etc/logrotate.d/tcptrace-bpf"
-            let debug = try run(["logrotate", "-d", snippet])
+            let debug = try run([logrotate, "-d", snippet])
             #expect(debug.status == 0 && !debug.err.contains("error"), "\(debug.err)")
             // The snippet as is, on a log of its own (the tracer is not running: the reload fails
             // quietly, as the postrotate allows).
@@ -146,7 +147,7 @@ import Testing
                 .replacingOccurrences(of: "/var/log/tcptrace-bpf/events.jsonl", with: "\(logs)/events.jsonl")
             try text.write(toFile: "\(root)/rotate.conf", atomically: true, encoding: .utf8)
             try "{\"type\":\"summary\"}\n".write(toFile: "\(logs)/events.jsonl", atomically: true, encoding: .utf8)
-            let r = try run(["logrotate", "-f", "-s", "\(root)/state", "\(root)/rotate.conf"])
+            let r = try run([logrotate, "-f", "-s", "\(root)/state", "\(root)/rotate.conf"])
             #expect(r.status == 0, "\(r.err)")
             #expect(files(under: logs) == ["/events.jsonl.1"], "renamed, not compressed yet (delaycompress), no new file (the tracer makes it)")
         }

@@ -16,6 +16,10 @@ import Testing
         ("finding", SchemaTable.markdown(FindingRecord.self)),
         ("diagnosis", SchemaTable.markdown(DiagnosisRecord.self)),
         ("thresholds", FindingThresholds.markdown),
+        ("summary", SchemaTable.markdown(SummaryRecord.self)),
+        ("census", SchemaTable.markdown(CensusRecord.self)),
+        ("report", SchemaTable.markdown(ReportRecord.self)),
+        ("doctor", SchemaTable.markdown(DoctorRecord.self)),
         ("churn", SchemaTable.markdown(ChurnRecord.self)),
         ("port_pressure", SchemaTable.markdown(PortPressureRecord.self)),
         ("port_range", SchemaTable.markdown(PortRangeRecord.self)),
@@ -38,6 +42,7 @@ import Testing
                 let r = try #require(Self.block(name, in: text), "README has no schema:\(name) block")
                 text.replaceSubrange(r, with: table)
             }
+            text = try MetricFamilyTests.generated(text)
             try text.write(to: Self.readme, atomically: true, encoding: .utf8)
         }
         for (name, table) in Self.tables {

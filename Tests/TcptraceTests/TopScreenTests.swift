@@ -176,11 +176,7 @@ import Testing
     }
 
     @Test func durations() {
-        func d(_ ns: UInt64) -> String {
-            var b: [UInt8] = []
-            TopScreen.appendDuration(ns, to: &b)
-            return String(decoding: b, as: UTF8.self)
-        }
+        func d(_ ns: UInt64) -> String { TopScreen.duration(ns) }
         #expect(d(850_000_000) == "850ms")
         #expect(d(4_560_000_000) == "4.5s")
         #expect(d(59 * Self.s) == "59s")

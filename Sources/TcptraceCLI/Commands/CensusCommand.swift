@@ -1,5 +1,4 @@
 import ArgumentParser
-import TcptraceKernel
 import TcptraceHost
 import TcptraceCore
 
@@ -27,7 +26,7 @@ public struct CensusCommand: ParsableCommand {
     var ipv6Only = false
 
     @Option(
-        help: ArgumentHelp("Count only sockets with one of these ports on either side, comma-separated (at most 8).", valueName: "list"),
+        help: ArgumentHelp("Count only sockets with one of these ports on either side, comma-separated (at most \(TraceFilter.maxPortsPerList)).", valueName: "list"),
         transform: { s in try parsed { () throws(ValueParseError) in try OptionValues.ports(s, max: TraceFilter.maxPortsPerList) } })
     var port: [UInt16]?
 

@@ -31,19 +31,19 @@ public struct TraceSelection: ParsableArguments {
     var ipv6Only = false
 
     @Option(
-        help: ArgumentHelp("Ports to show, either side, comma-separated (at most 8).", valueName: "list"),
+        help: ArgumentHelp("Ports to show, either side, comma-separated (at most \(TraceFilter.maxPortsPerList)).", valueName: "list"),
         transform: { s in try parsed { () throws(ValueParseError) in try OptionValues.ports(s, max: TraceFilter.maxPortsPerList) } })
     var port: [UInt16]?
 
     @Option(
         help: ArgumentHelp(
-            "Local ports to show (at most 8). A client's CLOSE->SYN_SENT has no local port yet unless it bound one.",
+            "Local ports to show (at most \(TraceFilter.maxPortsPerList)). A client's CLOSE->SYN_SENT has no local port yet unless it bound one.",
             valueName: "list"),
         transform: { s in try parsed { () throws(ValueParseError) in try OptionValues.ports(s, max: TraceFilter.maxPortsPerList) } })
     var lport: [UInt16]?
 
     @Option(
-        help: ArgumentHelp("Remote ports to show (at most 8).", valueName: "list"),
+        help: ArgumentHelp("Remote ports to show (at most \(TraceFilter.maxPortsPerList)).", valueName: "list"),
         transform: { s in try parsed { () throws(ValueParseError) in try OptionValues.ports(s, max: TraceFilter.maxPortsPerList) } })
     var rport: [UInt16]?
 
@@ -65,16 +65,13 @@ public struct TraceSelection: ParsableArguments {
         })
     var ringBufferSize: UInt64 = 8 << 20
 
-    @Option(
-        name: .customLong("close-wait-threshold"),
-        help: ArgumentHelp("Report a socket once it has been in CLOSE_WAIT this long (default 30s; diagnose: 5s).", valueName: "duration"),
-        transform: { s in try parsed { () throws(ValueParseError) in try OptionValues.duration(s) } })
+    @Option(name: .customLong("close-wait-threshold"), help: TableOptions.closeWaitThresholdHelp, transform: TableOptions.duration)
     var closeWaitThresholdOption: UInt64?
-    /// 30 s unless set (`diagnose` has its own default).
-    var closeWaitThreshold: UInt64 { closeWaitThresholdOption ?? 30_000_000_000 }
+    /// The tables' default unless set (`diagnose` has its own: 5 s).
+    var closeWaitThreshold: UInt64 { closeWaitThresholdOption ?? TableOptions.closeWaitThreshold }
 
-    @Option(help: ArgumentHelp("Most connections tracked at once; the least recently active are evicted past it.", valueName: "n"))
-    var maxConnections: Int = 100_000
+    @Option(help: TableOptions.maxConnectionsHelp)
+    var maxConnections: Int = TableOptions.maxConnections
 
     @Option(
         help: ArgumentHelp(
@@ -117,8 +114,9 @@ public struct TraceSelection: ParsableArguments {
     public mutating func validate() throws {
         if ipv4Only && ipv6Only { throw ValidationError("-4 and -6 exclude each other") }
         if let comm {
-            if comm.isEmpty || comm.utf8.count > 15 {
-                throw ValidationError("--comm must be 1 to 15 bytes (the kernel keeps 15 of a command name)")
+            let most = TraceFilter.maxCommBytes
+            if comm.isEmpty || comm.utf8.count > most {
+                throw ValidationError("--comm must be 1 to \(most) bytes (the kernel keeps \(most) of a command name)")
             }
         }
         var t = FindingThresholds()
@@ -126,10 +124,7 @@ public struct TraceSelection: ParsableArguments {
         if pid == 0 { throw ValidationError("--pid must be a process id greater than 0") }
         if cgroup != nil && container != nil { throw ValidationError("--cgroup and --container exclude each other") }
         if let container, container.count < 4 { throw ValidationError("--container needs at least 4 characters of the id") }
-        if maxConnections < 100 || maxConnections > 100_000_000 {
-            throw ValidationError("--max-connections must be between 100 and 100000000")
-        }
-        if churnTop < 1 || churnTop > 4096 { throw ValidationError("--churn-top must be between 1 and 4096") }
+        try TableOptions.validate(maxConnections: maxConnections, churnTop: churnTop)
     }
 
     public var filter: TraceFilter {
@@ -141,5 +136,24 @@ public struct TraceSelection: ParsableArguments {
         f.ownerPID = pid
         f.ownerComm = comm
         return f
+    }
+}
+
+/// The connection table's options, which `trace`, `top` (through `TraceSelection`) and `report`
+/// share: declared once here, each command placing them where its help lists them.
+enum TableOptions {
+    static let closeWaitThresholdHelp = ArgumentHelp("Report a socket once it has been in CLOSE_WAIT this long.", valueName: "duration")
+    static let closeWaitThreshold: UInt64 = 30_000_000_000
+    static let maxConnectionsHelp = ArgumentHelp(
+        "Most connections tracked at once; the least recently active are evicted past it.", valueName: "n")
+    static let maxConnections = 100_000
+
+    static func duration(_ s: String) throws -> UInt64 { try parsed { () throws(ValueParseError) in try OptionValues.duration(s) } }
+
+    static func validate(maxConnections: Int, churnTop: Int) throws {
+        if maxConnections < 100 || maxConnections > 100_000_000 {
+            throw ValidationError("--max-connections must be between 100 and 100000000")
+        }
+        if churnTop < 1 || churnTop > 4096 { throw ValidationError("--churn-top must be between 1 and 4096") }
     }
 }

@@ -1,5 +1,4 @@
 import ArgumentParser
-import TcptraceKernel
 import TcptraceHost
 import TcptraceCore
 
@@ -24,10 +23,8 @@ public struct ReportCommand: ParsableCommand {
     @Option(help: "Output format: text for people, json for one JSON object per line.")
     var format: OutputFormat = .text
 
-    @Option(
-        help: ArgumentHelp("Report a socket once it has been in CLOSE_WAIT this long.", valueName: "duration"),
-        transform: { s in try parsed { () throws(ValueParseError) in try OptionValues.duration(s) } })
-    var closeWaitThreshold: UInt64 = 30_000_000_000
+    @Option(help: TableOptions.closeWaitThresholdHelp, transform: TableOptions.duration)
+    var closeWaitThreshold: UInt64 = TableOptions.closeWaitThreshold
 
     @Option(
         help: ArgumentHelp("Only transitions at or after this time (RFC 3339, e.g. 2026-11-25T13:00:00Z).", valueName: "time"),
@@ -42,8 +39,8 @@ public struct ReportCommand: ParsableCommand {
         transform: { s in try parsed { () throws(ValueParseError) in try OptionValues.duration(s) } })
     var reorderWindow: UInt64 = 1_000_000_000
 
-    @Option(help: ArgumentHelp("Most connections tracked at once; the least recently active are evicted past it.", valueName: "n"))
-    var maxConnections: Int = 100_000
+    @Option(help: TableOptions.maxConnectionsHelp)
+    var maxConnections: Int = TableOptions.maxConnections
 
     @Option(
         help: ArgumentHelp(
@@ -79,10 +76,7 @@ public struct ReportCommand: ParsableCommand {
 
     public mutating func validate() throws {
         if let since, let until, until < since { throw ValidationError("--until is before --since") }
-        if maxConnections < 100 || maxConnections > 100_000_000 {
-            throw ValidationError("--max-connections must be between 100 and 100000000")
-        }
-        if churnTop < 1 || churnTop > 4096 { throw ValidationError("--churn-top must be between 1 and 4096") }
+        try TableOptions.validate(maxConnections: maxConnections, churnTop: churnTop)
         if reorderWindow > 3_600_000_000_000 { throw ValidationError("--reorder-window must be at most 1h") }
         if files.contains("") { throw ValidationError("an input file name is empty") }
         if let html, html.isEmpty { throw ValidationError("--html needs a file path") }

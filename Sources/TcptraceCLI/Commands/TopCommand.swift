@@ -30,11 +30,9 @@ public struct TopCommand: ParsableCommand {
         var settings = selection.settings
         settings.events = [.transitions, .lingerers, .findings]
         let placed: (filter: TraceFilter, namespace: NetworkNamespace?)
-        do {
-            placed = try selection.placedFilter()
-        } catch {
-            printError(error.description)
-            return error.exitStatus == .osError ? .usage : error.exitStatus
+        switch selection.placedFilterOrStatus() {
+        case .placed(let f, let ns): placed = (f, ns)
+        case .failed(let status): return status
         }
         let terminal = LiveTerminal()
         defer { terminal.leave() }

@@ -34,7 +34,7 @@ final class DiagnoseSink: RecordSink {
     }
     func append(_ l: LingererRecord, to out: inout [UInt8]) { page?.model.observe(.lingerer(l)) }
     func append(_ c: Census, to out: inout [UInt8]) {
-        page?.model.observe(.census(CensusCounts(time: c.time, netns: c.netns, states: c.states)))
+        page?.model.observe(.census(CensusRecord(c)))
     }
     func append(_ s: RunSummary, to out: inout [UInt8]) {}
     func append(_ f: inout FindingRecord, to out: inout [UInt8]) {}

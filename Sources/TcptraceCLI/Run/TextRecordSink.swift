@@ -11,7 +11,7 @@ struct TextRecordSink: RecordSink {
     /// One line per lingering socket too (`--leak-sockets`), not only per group.
     var showsSockets = false
 
-    func appendTransitionHeader(to out: inout [UInt8]) { out.append(TextLines.header) }
+    func appendTransitionHeader(to out: inout [UInt8]) { out.append(contentsOf: TextLines.header.utf8) }
 
     func append(_ t: inout Transition, to out: inout [UInt8], timeCache: inout RFC3339Cache) {
         text.append(t, to: &out)
@@ -28,12 +28,7 @@ struct TextRecordSink: RecordSink {
     func append(_ r: LeakRecord, to out: inout [UInt8]) {
         guard r.event != .interval else { return }
         var r = r
-        if color { out.appendASCII(r.event == .resolved ? "\u{1b}[32m" : "\u{1b}[1;31m") }
-        text.appendRecord(&r, to: &out)
-        if color {
-            out.removeLast()
-            out.appendASCII("\u{1b}[0m\n")
-        }
+        text.appendRecord(&r, emphasis: color ? (r.event == .resolved ? "\u{1b}[32m" : "\u{1b}[1;31m") : nil, to: &out)
     }
     func append(_ s: StackRecord, to out: inout [UInt8]) {
         var s = s

@@ -19,11 +19,9 @@ extension TraceCommand {
         }
         // --netns, --cgroup and --container name things on this host: looked up once.
         let placed: (filter: TraceFilter, namespace: NetworkNamespace?)
-        do {
-            placed = try selection.placedFilter()
-        } catch {
-            printError(error.description)
-            return error.exitStatus == .osError ? .usage : error.exitStatus
+        switch selection.placedFilterOrStatus() {
+        case .placed(let f, let ns): placed = (f, ns)
+        case .failed(let status): return status
         }
         let namespaces = NamespaceDiag(only: placed.namespace)
         // The one place the format is looked at: the run is specialized on the sink's type.

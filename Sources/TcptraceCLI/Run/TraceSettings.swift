@@ -83,4 +83,21 @@ extension TraceSelection {
         if let container { f.cgroupSubtree = try CgroupV2.subtree(path: try CgroupV2.container(idPrefix: container)) }
         return (f, namespace)
     }
+
+    /// The same, or the status to exit with once the error is said (a place that does not
+    /// exist is a usage error).
+    func placedFilterOrStatus() -> Placed {
+        do throws(SystemError) {
+            let p = try placedFilter()
+            return .placed(p.filter, p.namespace)
+        } catch {
+            printError(error.description)
+            return .failed(error.exitStatus == .osError ? .usage : error.exitStatus)
+        }
+    }
+
+    enum Placed {
+        case placed(TraceFilter, NetworkNamespace?)
+        case failed(ExitStatus)
+    }
 }

@@ -73,18 +73,6 @@ public struct ChurnSummary: Hashable, Sendable, FieldGroup {
             "per (owner, destination) pair, most timewait sockets first, at most `--churn-top`, then `other`")
         v.field("port_pressure_warnings", &r.warnings, Integer<UInt64>.self, text: .plain, "`port_pressure` records written")
     }
-
-    /// `,"failed_connects":…` for the hand-written summary line.
-    public static func appendJSON(_ t: ChurnTracker, to out: inout [UInt8]) {
-        var s = ChurnSummary(t)
-        var bound = ByteBound()
-        fields(&s, &bound)
-        out.appendThroughCursor(maxBytes: bound.bytes + 16) { c in
-            var w = JSONFieldWriter(cursor: c, first: false)
-            fields(&s, &w)
-            c = w.cursor
-        }
-    }
 }
 
 /// `{"EADDRNOTAVAIL":40,…}`: a count per failed-connect reason.

@@ -9,28 +9,20 @@ extension TopScreen {
             out.append(Line(text: "  FAILED CONNECTS \(failed): \(reasons)", style: .leak))
         }
         for v in s.makers where v.timeWaitAlive > 0 || v.long.failed > 0 {
-            var b: [UInt8] = []
-            b.appendASCII("  MAKER ")
-            if v.isOther {
-                b.appendASCII("(all other pairs)")
-            } else {
-                b.append(contentsOf: "\(v.key.owner.comm) (pid \(v.key.owner.pid)) -> ".utf8)
-                TextLines.appendEndpoint(v.key.remote, v.key.remotePort, to: &b)
-            }
-            b.append(contentsOf: "  \(v.timeWaitAlive) alive, ".utf8)
-            Self.appendRate(v.short.timeWaitPerSecond, to: &b)
-            b.appendASCII("/s")
-            if v.long.failed > 0 { b.append(contentsOf: ", \(v.long.failed) failed".utf8) }
+            var t = "  MAKER "
+            t += v.isOther ? "(all other pairs)" : "\(v.key.owner.comm) (pid \(v.key.owner.pid)) -> " + TextLayout.endpoint(v.key.remote, v.key.remotePort)
+            t += "  \(v.timeWaitAlive) alive, \(Self.rate(v.short.timeWaitPerSecond))/s"
+            if v.long.failed > 0 { t += ", \(v.long.failed) failed" }
             if !v.isOther,
                 let p = s.pressure.first(where: {
                     $0.destination.netns == v.key.netns && $0.destination.remote == v.key.remote
                         && $0.destination.remotePort == v.key.remotePort && $0.destination.local == v.key.local
                 })
             {
-                b.append(contentsOf: ", ports \(Int(p.usePercent.rounded())) % of \(p.usable)".utf8)
-                if let f = p.forecastSeconds { b.append(contentsOf: ", gone in \(Int(f.rounded())) s".utf8) }
+                t += ", ports \(Int(p.usePercent.rounded())) % of \(p.usable)"
+                if let f = p.forecastSeconds { t += ", gone in \(Int(f.rounded())) s" }
             }
-            out.append(Line(text: String(decoding: b, as: UTF8.self), style: p(v, s) ? .leak : .plain))
+            out.append(Line(text: t, style: p(v, s) ? .leak : .plain))
         }
         return out
     }

@@ -275,5 +275,6 @@ public enum ContainerField: FieldFormat {
 }
 
 extension ContainerField: NestedSchema {
+    static var step: String { "." }
     static func describe(into t: inout SchemaTable) { Object<ContainerInfo>.describe(into: &t) }
 }

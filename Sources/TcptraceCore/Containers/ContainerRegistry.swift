@@ -61,5 +61,6 @@ public enum SharedContainerField: FieldFormat {
 }
 
 extension SharedContainerField: NestedSchema {
+    static var step: String { "." }
     static func describe(into t: inout SchemaTable) { Object<ContainerInfo>.describe(into: &t) }
 }

@@ -131,6 +131,18 @@ public struct ByteCursor {
         }
     }
 
+    /// Lowercase hex, no leading zeros.
+    @inlinable
+    public mutating func hex(_ value: UInt64) {
+        let hex: StaticString = "0123456789abcdef"
+        var shift = 60
+        while shift > 0 && (value >> UInt64(shift)) & 0xf == 0 { shift -= 4 }
+        while shift >= 0 {
+            byte(hex.utf8Start[Int((value >> UInt64(shift)) & 0xf)])
+            shift -= 4
+        }
+    }
+
     /// The UTF-8 bytes of `s`, unescaped.
     @inlinable
     public mutating func text(_ s: String) {

@@ -38,31 +38,18 @@ public struct JSONReader {
         try expect(UInt8(ascii: "{"), "expected a JSON object")
         var out: [Member] = []
         out.reserveCapacity(24)
-        skipSpace()
-        if peek == UInt8(ascii: "}") {
-            i += 1
-            return out
+        try commaSeparated(close: UInt8(ascii: "}"), "object") { (r) throws(RecordLineError) in
+            guard r.peek == UInt8(ascii: "\"") else { throw r.fail("expected a field name") }
+            let keyStart = r.i + 1
+            guard try r.rawString({ _ in }) else { throw r.fail("unterminated field name") }
+            let key = keyStart..<(r.i - 1)
+            try r.expect(UInt8(ascii: ":"), "expected ':'")
+            r.skipSpace()
+            let valueStart = r.i
+            try r.skipValue(depth: depth + 1)
+            out.append(Member(key: key, value: valueStart..<r.i))
         }
-        while true {
-            skipSpace()
-            guard peek == UInt8(ascii: "\"") else { throw fail("expected a field name") }
-            let keyStart = i + 1
-            guard try rawString({ _ in }) else { throw fail("unterminated field name") }
-            let key = keyStart..<(i - 1)
-            try expect(UInt8(ascii: ":"), "expected ':'")
-            skipSpace()
-            let valueStart = i
-            try skipValue(depth: depth + 1)
-            out.append(Member(key: key, value: valueStart..<i))
-            skipSpace()
-            guard let c = peek else { throw fail("unterminated object") }
-            i += 1
-            if c == UInt8(ascii: "}") { return out }
-            guard c == UInt8(ascii: ",") else {
-                i -= 1
-                throw fail("expected ',' or '}'")
-            }
-        }
+        return out
     }
 
     /// `[ value, … ]` at the reader: `element` must consume each value. False when there is no
@@ -70,22 +57,34 @@ public struct JSONReader {
     public mutating func elements(depth: Int, _ element: (inout JSONReader) throws(RecordLineError) -> Void) throws(RecordLineError) -> Bool {
         guard peek == UInt8(ascii: "[") else { return false }
         i += 1
+        try commaSeparated(close: UInt8(ascii: "]"), "array") { (r) throws(RecordLineError) in
+            guard depth < JSONReader.maxDepth else { throw r.fail("nested too deeply") }
+            try element(&r)
+        }
+        return true
+    }
+
+    /// The items of an object or array after its opening bracket, comma-separated, each read by
+    /// `item`; the reader ends after `close`.
+    @inline(__always)
+    mutating func commaSeparated(
+        close: UInt8, _ what: StaticString, _ item: (inout JSONReader) throws(RecordLineError) -> Void
+    ) throws(RecordLineError) {
         skipSpace()
-        if peek == UInt8(ascii: "]") {
+        if peek == close {
             i += 1
-            return true
+            return
         }
         while true {
             skipSpace()
-            guard depth < JSONReader.maxDepth else { throw fail("nested too deeply") }
-            try element(&self)
+            try item(&self)
             skipSpace()
-            guard let d = peek else { throw fail("unterminated array") }
+            guard let c = peek else { throw fail("unterminated \(what)") }
             i += 1
-            if d == UInt8(ascii: "]") { return true }
-            guard d == UInt8(ascii: ",") else {
+            if c == close { return }
+            guard c == UInt8(ascii: ",") else {
                 i -= 1
-                throw fail("expected ',' or ']'")
+                throw fail("expected ',' or '\(Character(Unicode.Scalar(close)))'")
             }
         }
     }

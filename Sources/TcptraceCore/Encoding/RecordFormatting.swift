@@ -8,12 +8,16 @@ extension TextLines {
 
     /// A lingerer alert; `color` adds ANSI emphasis (only when writing to a terminal).
     public func append(_ l: LingererRecord, color: Bool, to out: inout [UInt8]) {
-        if color { out.appendASCII(l.event == .lingering ? "\u{1b}[1;31m" : "\u{1b}[32m") }
         var r = l
-        appendRecord(&r, to: &out)
-        if color {
-            out.removeLast()  // the newline goes after the reset
-            out.appendASCII("\u{1b}[0m\n")
-        }
+        appendRecord(&r, emphasis: color ? (l.event == .lingering ? "\u{1b}[1;31m" : "\u{1b}[32m") : nil, to: &out)
+    }
+
+    /// A record's line inside an ANSI `emphasis` (nil: plain), the newline after the reset.
+    public func appendRecord<R: Record>(_ record: inout R, emphasis: String?, to out: inout [UInt8]) {
+        guard let emphasis else { return appendRecord(&record, to: &out) }
+        out.append(contentsOf: emphasis.utf8)
+        appendRecord(&record, to: &out)
+        out.removeLast()
+        out.append(contentsOf: "\u{1b}[0m\n".utf8)
     }
 }

@@ -119,7 +119,7 @@ public struct DiagnosisEvidence: Sendable {
     /// The latest census per namespace (nil key: a census without a namespace).
     public var census: [UInt32?: Census] = [:]
     /// From a log: the latest states per namespace (the census records' counts).
-    public var censusCounts: [UInt32?: CensusCounts] = [:]
+    public var censusCounts: [UInt32?: CensusRecord] = [:]
     public var listen: [UInt32?: ListenCounters] = [:]
     public var portReadings: [Peer: PortReading] = [:]
     public var sysctls: TCPSysctls?
@@ -299,7 +299,7 @@ public struct DiagnosisEvidence: Sendable {
         }
     }
 
-    public mutating func observe(censusCounts c: CensusCounts) {
+    public mutating func observe(censusCounts c: CensusRecord) {
         see(c.time)
         censusCounts[c.netns] = c
     }

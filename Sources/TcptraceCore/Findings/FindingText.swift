@@ -2,21 +2,23 @@
 /// and its fix.
 extension TextLines {
     public func appendDiagnosis(_ findings: [Finding], status: PluginStatus, watchedSeconds: Double, to out: inout [UInt8]) {
+        var text = ""
+        defer { out.append(contentsOf: text.utf8) }
         let counts = FindingSeverity.allCases.reversed().map { s in "\(findings.filter { $0.severity == s }.count) \(s.rawValue)" }
-        out.append(
+        text += (
             "TCP \(status.label): \(findings.isEmpty ? "nothing found" : counts.joined(separator: ", ")) (watched \(Int(watchedSeconds.rounded())) s)\n")
         for (i, f) in findings.enumerated() {
-            out.append("\n\(i + 1). [\(f.severity.rawValue.uppercased())] \(f.kind.rawValue): \(f.title)\n")
-            out.append("   subject: \(f.subject.kind.rawValue) \(f.subject.name)")
-            if let c = f.subject.container { out.append(", container \(c)") }
-            if let ns = f.subject.netns { out.append(", netns \(ns)") }
-            out.append("\n   evidence:\n")
+            text += ("\n\(i + 1). [\(f.severity.rawValue.uppercased())] \(f.kind.rawValue): \(f.title)\n")
+            text += ("   subject: \(f.subject.kind.rawValue) \(f.subject.name)")
+            if let c = f.subject.container { text += (", container \(c)") }
+            if let ns = f.subject.netns { text += (", netns \(ns)") }
+            text += ("\n   evidence:\n")
             for e in f.evidence {
-                out.append("     \(e.name) = \(Self.number(e.value)) \(e.unit)  [\(e.source)]\n")
+                text += ("     \(e.name) = \(Self.number(e.value)) \(e.unit)  [\(e.source)]\n")
             }
-            out.append("   fix: \(f.advice)\n")
-            out.append("   why: \(f.fact)\n")
-            out.append("   seen: \(f.firstSeen.rfc3339) .. \(f.lastSeen.rfc3339)\n")
+            text += ("   fix: \(f.advice)\n")
+            text += ("   why: \(f.fact)\n")
+            text += ("   seen: \(f.firstSeen.rfc3339) .. \(f.lastSeen.rfc3339)\n")
         }
     }
 

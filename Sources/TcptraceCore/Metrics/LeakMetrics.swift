@@ -26,15 +26,12 @@ extension PrometheusText {
             shown.append((Holder(comm: "other", container: ""), rest.reduce(0) { $0 + $1.value }, rest.map { oldest[$0.key] ?? 0 }.max() ?? 0))
         }
         shown.sort { $0.0 < $1.0 }
-        family("tcptrace_close_wait_leak_sockets", .gauge, "Sockets in CLOSE_WAIT leak groups now, by holder command and container (top 10, the rest as comm=\"other\").")
-        for (h, n, _) in shown { sample("tcptrace_close_wait_leak_sockets", [("comm", h.comm), ("container", h.container)], n) }
-        family("tcptrace_close_wait_leak_oldest_seconds", .gauge, "Age of the oldest socket in the holder's CLOSE_WAIT leak groups.")
-        for (h, _, age) in shown {
-            sample("tcptrace_close_wait_leak_oldest_seconds", [("comm", h.comm), ("container", h.container)], Double(age) / 1e9)
-        }
-        family("tcptrace_close_wait_leak_sockets_by_cause", .gauge, "Sockets in CLOSE_WAIT leak groups now, by cause (not_accepted, unread, not_closed).")
-        for cause in LeakCause.allCases {
-            sample("tcptrace_close_wait_leak_sockets_by_cause", [("cause", cause.rawValue)], byCause[cause] ?? 0)
-        }
+        typealias F = MetricFamily
+        family(F.closeWaitLeakSockets)
+        for (h, n, _) in shown { sample(F.closeWaitLeakSockets, [h.comm, h.container], n) }
+        family(F.closeWaitLeakOldestSeconds)
+        for (h, _, age) in shown { sample(F.closeWaitLeakOldestSeconds, [h.comm, h.container], Double(age) / 1e9) }
+        family(F.closeWaitLeakSocketsByCause)
+        for cause in LeakCause.allCases { sample(F.closeWaitLeakSocketsByCause, [cause.rawValue], byCause[cause] ?? 0) }
     }
 }

@@ -1,6 +1,7 @@
 /// The Prometheus text exposition format 0.0.4, written from a `MetricsSnapshot` on each scrape:
 /// nothing is registered, so a label set that is gone from the snapshot is gone from the page.
-/// Every family and its labels are listed in the README's metrics section, with their bounds.
+/// Every family is declared once (`MetricFamily`): its name, type, labels and help here, and the
+/// README's metrics table, with the bounds.
 public struct PrometheusText {
     public static let contentType = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -23,82 +24,82 @@ public struct PrometheusText {
     }
 
     mutating func tracer(_ s: MetricsSnapshot) {
+        typealias F = MetricFamily
         let sum = s.summary
         if let census = s.census {
-            family("tcptrace_sockets", .gauge, "TCP sockets per state now, from the latest sock_diag census (matching -4/-6/--port).")
+            family(F.sockets)
             let total = Census.total(of: census, time: sum.end)
-            for state in total.listedStates { sample("tcptrace_sockets", [("state", state.name)], UInt64(total.count(state))) }
+            for state in total.listedStates { sample(F.sockets, [state.name], UInt64(total.count(state))) }
             timeWaitDestinations(census, top: s.topTimeWait)
         }
 
-        family("tcptrace_transitions_total", .counter, "TCP state transitions traced, by old and new state.")
+        family(F.transitionsTotal)
         for (pair, n) in sum.transitionCounts.sorted(by: { $0.key < $1.key }) {
-            sample("tcptrace_transitions_total", [("from", pair.old.name), ("to", pair.new.name)], n)
+            sample(F.transitionsTotal, [pair.old.name, pair.new.name], n)
         }
 
-        family("tcptrace_connections_closed_total", .counter, "Connections that reached CLOSE, by role and by who sent the first FIN.")
+        family(F.connectionsClosedTotal)
         for role in ConnectionRecord.Role.allCases {
             for closer in ConnectionRecord.Closer.allCases where sum.closed[role, closer] > 0 {
-                sample("tcptrace_connections_closed_total", [("role", role.rawValue), ("closed_by", closer.rawValue)], sum.closed[role, closer])
+                sample(F.connectionsClosedTotal, [role.rawValue, closer.rawValue], sum.closed[role, closer])
             }
         }
 
-        family("tcptrace_connect_duration_seconds", .histogram, "Client connect latency (SYN_SENT to ESTABLISHED).")
-        histogram("tcptrace_connect_duration_seconds", [], sum.connectLatency)
-        family("tcptrace_state_duration_seconds", .histogram, "Time connections spent in a state, by the state left.")
-        for (state, h) in sum.measuredStates { histogram("tcptrace_state_duration_seconds", [("state", state.name)], h) }
+        family(F.connectDurationSeconds)
+        histogram(F.connectDurationSeconds, [], sum.connectLatency)
+        family(F.stateDurationSeconds)
+        for (state, h) in sum.measuredStates { histogram(F.stateDurationSeconds, [state.name], h) }
 
-        family("tcptrace_close_wait_lingerers", .gauge, "CLOSE_WAIT lingerers reported and still in CLOSE_WAIT, by holder command and container.")
+        family(F.closeWaitLingerers)
         for (key, n) in s.lingerers.openNow.sorted(by: { $0.key < $1.key }) where n > 0 {
-            sample("tcptrace_close_wait_lingerers", [("comm", key.comm), ("container", key.container)], n)
+            sample(F.closeWaitLingerers, [key.comm, key.container], n)
         }
-        family("tcptrace_close_wait_lingerers_total", .counter, "CLOSE_WAIT lingerers reported, by holder command and container.")
+        family(F.closeWaitLingerersTotal)
         for (key, n) in s.lingerers.total.sorted(by: { $0.key < $1.key }) {
-            sample("tcptrace_close_wait_lingerers_total", [("comm", key.comm), ("container", key.container)], n)
+            sample(F.closeWaitLingerersTotal, [key.comm, key.container], n)
         }
 
         leaks(s.leaks)
 
-        family("tcptrace_time_wait_entered_total", .counter, "Connections the kernel handed to a TIME_WAIT socket at close.")
-        sample("tcptrace_time_wait_entered_total", [], sum.timeWait.total)
+        family(F.timeWaitEnteredTotal)
+        sample(F.timeWaitEnteredTotal, [], sum.timeWait.total)
         if let grew = s.timeWaitOverflow {
-            family("tcptrace_time_wait_overflow_total", .counter, "Growth of TcpExtTCPTimeWaitOverflow since the start (tcp_max_tw_buckets reached).")
-            sample("tcptrace_time_wait_overflow_total", [], grew)
+            family(F.timeWaitOverflowTotal)
+            sample(F.timeWaitOverflowTotal, [], grew)
         }
         churn(sum, top: s.topTimeWait)
-        family("tcptrace_retransmitted_segments_total", .counter, "Retransmissions of traced connections, read from the socket at CLOSE.")
-        sample("tcptrace_retransmitted_segments_total", [], sum.closed.retransmissions)
+        family(F.retransmittedSegmentsTotal)
+        sample(F.retransmittedSegmentsTotal, [], sum.closed.retransmissions)
         if let n = s.hostRetransmittedSegments {
-            family("tcptrace_host_retransmitted_segments_total", .counter, "Tcp RetransSegs of the tracer's network namespace (/proc/net/snmp).")
-            sample("tcptrace_host_retransmitted_segments_total", [], n)
+            family(F.hostRetransmittedSegmentsTotal)
+            sample(F.hostRetransmittedSegmentsTotal, [], n)
         }
 
         if let findings = s.findings {
-            family("tcptrace_findings", .gauge, "Open findings (diagnose's verdicts), by kind and severity.")
+            family(F.findings)
             for kind in FindingKind.allCases {
                 for severity in FindingSeverity.allCases {
-                    sample("tcptrace_findings", [("kind", kind.rawValue), ("severity", severity.rawValue)], UInt64(findings[kind]?[severity] ?? 0))
+                    sample(F.findings, [kind.rawValue, severity.rawValue], UInt64(findings[kind]?[severity] ?? 0))
                 }
             }
         }
-
-        family("tcptrace_lost_events_total", .counter, "Transitions the tracer did not deliver, by cause.")
-        sample("tcptrace_lost_events_total", [("cause", "ring_buffer_full")], sum.lost.ringBufferFull)
-        sample("tcptrace_lost_events_total", [("cause", "recursion")], sum.lost.recursionMisses)
-        sample("tcptrace_lost_events_total", [("cause", "undecodable")], sum.lost.undecodable)
-        sample("tcptrace_lost_events_total", [("cause", "unseen")], sum.lost.unseen)
-        family("tcptrace_events_total", .counter, "Transitions received from the kernel.")
-        sample("tcptrace_events_total", [], sum.events)
-        family("tcptrace_connections_tracked", .gauge, "Connections in the tracer's table now.")
-        sample("tcptrace_connections_tracked", [], UInt64(s.tracked))
-        family("tcptrace_connection_table_evictions_total", .counter, "Connections dropped from the table to stay within --max-connections.")
-        sample("tcptrace_connection_table_evictions_total", [], sum.tableEvictions)
+        family(F.lostEventsTotal)
+        sample(F.lostEventsTotal, ["ring_buffer_full"], sum.lost.ringBufferFull)
+        sample(F.lostEventsTotal, ["recursion"], sum.lost.recursionMisses)
+        sample(F.lostEventsTotal, ["undecodable"], sum.lost.undecodable)
+        sample(F.lostEventsTotal, ["unseen"], sum.lost.unseen)
+        family(F.eventsTotal)
+        sample(F.eventsTotal, [], sum.events)
+        family(F.connectionsTracked)
+        sample(F.connectionsTracked, [], UInt64(s.tracked))
+        family(F.connectionTableEvictionsTotal)
+        sample(F.connectionTableEvictionsTotal, [], sum.tableEvictions)
 
         if s.programs.contains(where: { $0.runs > 0 }) {
-            family("tcptrace_bpf_program_run_seconds_total", .counter, "Time the kernel program ran (kernel.bpf_stats_enabled=1 only).")
-            for p in s.programs { sample("tcptrace_bpf_program_run_seconds_total", [("program", p.program)], seconds(p.runNanoseconds)) }
-            family("tcptrace_bpf_program_runs_total", .counter, "Runs of the kernel program (kernel.bpf_stats_enabled=1 only).")
-            for p in s.programs { sample("tcptrace_bpf_program_runs_total", [("program", p.program)], p.runs) }
+            family(F.bpfProgramRunSecondsTotal)
+            for p in s.programs { sample(F.bpfProgramRunSecondsTotal, [p.program], seconds(p.runNanoseconds)) }
+            family(F.bpfProgramRunsTotal)
+            for p in s.programs { sample(F.bpfProgramRunsTotal, [p.program], p.runs) }
         }
     }
 
@@ -108,36 +109,58 @@ public struct PrometheusText {
         for c in census { for p in c.topTimeWait { byPeer[p.peer, default: 0] += p.count } }
         let shown = byPeer.sorted { ($0.value, $1.key.remote.text, $1.key.remotePort ?? 0) > ($1.value, $0.key.remote.text, $0.key.remotePort ?? 0) }
             .prefix(top)
-        family("tcptrace_time_wait_sockets", .gauge, "TIME_WAIT sockets now towards the busiest peers (outbound: remote address:port; inbound: our local port).")
+        family(MetricFamily.timeWaitSockets)
         for (peer, n) in shown {
             let address = peer.remote.family == .ipv6 ? "[\(peer.remote.text)]" : peer.remote.text
             let remote = peer.remotePort.map { "\(address):\($0)" } ?? address
-            sample("tcptrace_time_wait_sockets", [("remote", remote), ("local_port", peer.localPort.map(String.init) ?? "")], UInt64(n))
+            sample(MetricFamily.timeWaitSockets, [remote, peer.localPort.map(String.init) ?? ""], UInt64(n))
         }
     }
 
     mutating func process(_ p: ProcessStats) {
-        family("process_cpu_seconds_total", .counter, "Total user and system CPU time spent in seconds.")
-        sample("process_cpu_seconds_total", [], p.cpuSeconds)
-        family("process_resident_memory_bytes", .gauge, "Resident memory size in bytes.")
-        sample("process_resident_memory_bytes", [], p.residentBytes)
-        family("process_virtual_memory_bytes", .gauge, "Virtual memory size in bytes.")
-        sample("process_virtual_memory_bytes", [], p.virtualBytes)
-        family("process_start_time_seconds", .gauge, "Start time of the process since unix epoch in seconds.")
-        sample("process_start_time_seconds", [], p.startTimeSeconds)
+        typealias F = MetricFamily
+        family(F.processCpuSecondsTotal)
+        sample(F.processCpuSecondsTotal, [], p.cpuSeconds)
+        family(F.processResidentMemoryBytes)
+        sample(F.processResidentMemoryBytes, [], p.residentBytes)
+        family(F.processVirtualMemoryBytes)
+        sample(F.processVirtualMemoryBytes, [], p.virtualBytes)
+        family(F.processStartTimeSeconds)
+        sample(F.processStartTimeSeconds, [], p.startTimeSeconds)
         if let n = p.openFDs {
-            family("process_open_fds", .gauge, "Number of open file descriptors.")
-            sample("process_open_fds", [], n)
+            family(F.processOpenFds)
+            sample(F.processOpenFds, [], n)
         }
         if let n = p.maxFDs {
-            family("process_max_fds", .gauge, "Maximum number of open file descriptors.")
-            sample("process_max_fds", [], n)
+            family(F.processMaxFds)
+            sample(F.processMaxFds, [], n)
         }
+    }
+
+    /// `# HELP` and `# TYPE` of a declared family.
+    mutating func family(_ f: MetricFamily) { family(f.name, f.kind, f.help) }
+
+    /// A sample of a declared family: one value per declared label.
+    mutating func sample(_ f: MetricFamily, _ values: [String], _ value: UInt64) {
+        sample(f.name, Self.labels(f, values), value: String(value))
+    }
+
+    mutating func sample(_ f: MetricFamily, _ values: [String], _ value: Double) {
+        sample(f.name, Self.labels(f, values), value: Self.format(value))
+    }
+
+    mutating func histogram(_ f: MetricFamily, _ values: [String], _ h: DurationHistogram) {
+        histogram(f.name, Self.labels(f, values), h)
+    }
+
+    static func labels(_ f: MetricFamily, _ values: [String]) -> [(String, String)] {
+        precondition(values.count == f.labels.count, "\(f.name) takes \(f.labels)")
+        return Array(zip(f.labels, values))
     }
 
     // MARK: - The format
 
-    enum Kind: String { case counter, gauge, histogram }
+    typealias Kind = MetricFamily.Kind
 
     mutating func family(_ name: String, _ kind: Kind, _ help: String) {
         text += "# HELP \(name) "

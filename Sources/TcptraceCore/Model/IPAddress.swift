@@ -44,68 +44,9 @@ public enum IPAddress: Hashable, Sendable {
 
     public var isUnspecified: Bool { self == .v4(0) || self == .v6(0, 0) }
 
-    /// Dotted quad, or RFC 5952 text (lowercase, longest zero run compressed).
-    public func append(to out: inout [UInt8]) {
-        switch self {
-        case .v4(let a):
-            // Dotted quad assembled in a 16-byte stack buffer, appended once.
-            var text: (UInt64, UInt64) = (0, 0)
-            let n = withUnsafeMutableBytes(of: &text) { buf -> Int in
-                var i = 0
-                for shift in stride(from: 24, through: 0, by: -8) {
-                    let octet = (a >> UInt32(shift)) & 0xff
-                    if octet >= 100 {
-                        buf[i] = UInt8(truncatingIfNeeded: octet / 100) &+ 48
-                        i &+= 1
-                    }
-                    if octet >= 10 {
-                        buf[i] = UInt8(truncatingIfNeeded: octet / 10 % 10) &+ 48
-                        i &+= 1
-                    }
-                    buf[i] = UInt8(truncatingIfNeeded: octet % 10) &+ 48
-                    i &+= 1
-                    if shift > 0 {
-                        buf[i] = UInt8(ascii: ".")
-                        i &+= 1
-                    }
-                }
-                return i
-            }
-            withUnsafeBytes(of: text) { out.append(contentsOf: $0[..<n]) }
-        case .v6(let hi, let lo):
-            var groups = [UInt16](repeating: 0, count: 8)
-            for i in 0..<4 {
-                groups[i] = UInt16(truncatingIfNeeded: hi >> UInt64(48 - 16 * i))
-                groups[4 + i] = UInt16(truncatingIfNeeded: lo >> UInt64(48 - 16 * i))
-            }
-            // Longest run of at least two zero groups; the first one on a tie.
-            var bestStart = -1, bestLen = 0, i = 0
-            while i < 8 {
-                if groups[i] == 0 {
-                    var j = i
-                    while j < 8 && groups[j] == 0 { j += 1 }
-                    if j - i > bestLen && j - i >= 2 { bestStart = i; bestLen = j - i }
-                    i = j
-                } else {
-                    i += 1
-                }
-            }
-            i = 0
-            while i < 8 {
-                if i == bestStart {
-                    out.append(contentsOf: i == 0 ? [UInt8(ascii: ":"), UInt8(ascii: ":")] : [UInt8(ascii: ":")])
-                    i += bestLen
-                    continue
-                }
-                out.appendHex(UInt64(groups[i]))
-                if i < 7 { out.append(UInt8(ascii: ":")) }
-                i += 1
-            }
-        }
-    }
-
-    /// The same text through a cursor (at most 39 bytes). The dotted quad is written in place
-    /// from a table (inlined: no call, the cursor stays in a register); IPv6 through `appendV6`.
+    /// Dotted quad, or RFC 5952 text (lowercase, longest zero run compressed), through a cursor
+    /// (at most 39 bytes). The dotted quad is written in place from a table (inlined: no call,
+    /// the cursor stays in a register); IPv6 through `appendV6`.
     @inlinable @inline(__always)
     public func append(to c: inout ByteCursor) {
         if case .v4(let a) = self {
@@ -117,14 +58,39 @@ public enum IPAddress: Hashable, Sendable {
 
     @usableFromInline
     func appendV6(to c: inout ByteCursor) {
-        var b: [UInt8] = []
-        append(to: &b)
-        b.withUnsafeBytes { c.bytes($0) }
+        guard case .v6(let hi, let lo) = self else { return }
+        func group(_ i: Int) -> UInt16 {
+            UInt16(truncatingIfNeeded: (i < 4 ? hi : lo) >> UInt64(48 - 16 * (i % 4)))
+        }
+        // Longest run of at least two zero groups; the first one on a tie.
+        var bestStart = -1, bestLen = 0, i = 0
+        while i < 8 {
+            if group(i) == 0 {
+                var j = i
+                while j < 8 && group(j) == 0 { j += 1 }
+                if j - i > bestLen && j - i >= 2 { (bestStart, bestLen) = (i, j - i) }
+                i = j
+            } else {
+                i += 1
+            }
+        }
+        i = 0
+        while i < 8 {
+            if i == bestStart {
+                if i == 0 { c.byte(UInt8(ascii: ":")) }
+                c.byte(UInt8(ascii: ":"))
+                i += bestLen
+                continue
+            }
+            c.hex(UInt64(group(i)))
+            if i < 7 { c.byte(UInt8(ascii: ":")) }
+            i += 1
+        }
     }
 
     public var text: String {
         var b: [UInt8] = []
-        append(to: &b)
+        b.appendThroughCursor(maxBytes: 39) { append(to: &$0) }
         return String(decoding: b, as: UTF8.self)
     }
 

@@ -1,7 +1,10 @@
 /// What the user asked to see. Different filters combine with AND; the values within one
 /// list with OR. The kernel program applies the same rules (bpf/tcptrace.bpf.c).
 public struct TraceFilter: Hashable, Sendable {
+    /// `TCPTRACE_MAX_PORTS` in bpf/tcptrace.h (the core imports no C; ABIFactsTests ties them).
     public static let maxPortsPerList = 8
+    /// `TCPTRACE_COMM_LEN` - 1: the kernel keeps 15 bytes of a command name (ABIFactsTests).
+    public static let maxCommBytes = 15
 
     public var family: AddressFamily?
     /// Either side.

@@ -7,32 +7,8 @@ public struct WallTime: Hashable, Comparable, Sendable {
 
     /// RFC 3339, UTC, nanoseconds: 2026-11-25T13:40:10.123456789Z
     public func appendRFC3339(to out: inout [UInt8]) {
-        let (secs, ns) = splitSeconds()
-        appendDateTime(seconds: secs, to: &out)
-        out.appendDecimal(UInt64(ns), width: 9)
-        out.append(UInt8(ascii: "Z"))
-    }
-
-    /// The same text; the "YYYY-MM-DDTHH:MM:SS." prefix is reused from `cache` while the
-    /// second is unchanged (consecutive events mostly share it), only the fraction is new.
-    public func appendRFC3339(to out: inout [UInt8], cache: inout RFC3339Cache) {
-        let (secs, ns) = splitSeconds()
-        if secs == cache.second {
-            withUnsafeBytes(of: cache.prefix) { out.append(contentsOf: $0[..<cache.count]) }
-        } else {
-            let start = out.count
-            appendDateTime(seconds: secs, to: &out)
-            let n = out.count - start
-            if n <= MemoryLayout.size(ofValue: cache.prefix) {  // a 5+-digit year is not cached
-                cache.second = secs
-                cache.count = n
-                withUnsafeMutableBytes(of: &cache.prefix) { dst in
-                    out.withUnsafeBytes { dst.copyMemory(from: UnsafeRawBufferPointer(rebasing: $0[start...])) }
-                }
-            }
-        }
-        out.appendDecimal(UInt64(ns), width: 9)
-        out.append(UInt8(ascii: "Z"))
+        var cache = RFC3339Cache()
+        out.appendThroughCursor(maxBytes: 40) { appendRFC3339(to: &$0, cache: &cache) }
     }
 
     /// The same text through a cursor (at most 40 bytes). Inlined: while the second is the
@@ -59,51 +35,46 @@ public struct WallTime: Hashable, Comparable, Sendable {
     @usableFromInline
     func appendRFC3339Uncached(to c: inout ByteCursor, cache: inout RFC3339Cache) {
         let (secs, ns) = splitSeconds()
-        if secs != cache.second {
-            var prefix: [UInt8] = []
-            appendDateTime(seconds: secs, to: &prefix)
-            if prefix.count <= MemoryLayout.size(ofValue: cache.prefix) {
-                cache.second = secs
-                cache.count = prefix.count
-                withUnsafeMutableBytes(of: &cache.prefix) { dst in prefix.withUnsafeBytes { dst.copyMemory(from: $0) } }
-            } else {  // a 5+-digit year is not cached
-                prefix.withUnsafeBytes { c.bytes($0) }
-                c.decimal(UInt64(ns), width: 9)
-                c.byte(UInt8(ascii: "Z"))
-                return
-            }
+        let start = c.p
+        appendDateTime(seconds: secs, to: &c)
+        let n = c.p - start
+        if n <= MemoryLayout.size(ofValue: cache.prefix) {  // a 5+-digit year is not cached
+            cache.second = secs
+            cache.count = n
+            withUnsafeMutableBytes(of: &cache.prefix) { $0.copyMemory(from: UnsafeRawBufferPointer(start: start, count: n)) }
         }
-        withUnsafeBytes(of: cache.prefix) { c.bytes(UnsafeRawBufferPointer(rebasing: $0[..<cache.count])) }
         c.decimal(UInt64(ns), width: 9)
         c.byte(UInt8(ascii: "Z"))
     }
 
     /// "YYYY-MM-DDTHH:MM:SS." for whole `seconds` since the epoch.
-    private func appendDateTime(seconds secs: Int64, to out: inout [UInt8]) {
+    private func appendDateTime(seconds secs: Int64, to c: inout ByteCursor) {
         let (days, secOfDay) = secs.quotientAndRemainder(dividingBy: 86_400)
         let (y, m, d) = Self.civil(fromDays: days - (secOfDay < 0 ? 1 : 0))
-        let sod = secOfDay < 0 ? secOfDay + 86_400 : secOfDay
-        out.appendDecimal(UInt64(y), width: 4)
-        out.append(UInt8(ascii: "-"))
-        out.appendDecimal(UInt64(m), width: 2)
-        out.append(UInt8(ascii: "-"))
-        out.appendDecimal(UInt64(d), width: 2)
-        out.append(UInt8(ascii: "T"))
-        out.appendDecimal(UInt64(sod / 3600), width: 2)
-        out.append(UInt8(ascii: ":"))
-        out.appendDecimal(UInt64(sod / 60 % 60), width: 2)
-        out.append(UInt8(ascii: ":"))
-        out.appendDecimal(UInt64(sod % 60), width: 2)
-        out.append(UInt8(ascii: "."))
+        c.decimal(UInt64(y), width: 4)
+        c.byte(UInt8(ascii: "-"))
+        c.decimal(UInt64(m), width: 2)
+        c.byte(UInt8(ascii: "-"))
+        c.decimal(UInt64(d), width: 2)
+        c.byte(UInt8(ascii: "T"))
+        appendClock(secondOfDay: secOfDay < 0 ? secOfDay + 86_400 : secOfDay, to: &c)
     }
 
     /// HH:MM:SS.ffffff at `utcOffsetSeconds` from UTC (for people: local time).
-    public func appendTimeOfDay(utcOffsetSeconds: Int64, to out: inout [UInt8]) {
+    public func appendTimeOfDay(utcOffsetSeconds: Int64, to c: inout ByteCursor) {
         let shifted = WallTime(nanoseconds: nanoseconds + utcOffsetSeconds * 1_000_000_000)
         let (secs, ns) = shifted.splitSeconds()
         var sod = secs % 86_400
         if sod < 0 { sod += 86_400 }
-        appendClock(secondOfDay: sod, nanos: ns, fractionDigits: 6, to: &out)
+        appendClock(secondOfDay: sod, to: &c)
+        c.decimal(UInt64(ns / 1000), width: 6)
+    }
+
+    /// The same as a string.
+    public func timeOfDay(utcOffsetSeconds: Int64) -> String {
+        var b: [UInt8] = []
+        b.appendThroughCursor(maxBytes: 16) { appendTimeOfDay(utcOffsetSeconds: utcOffsetSeconds, to: &$0) }
+        return String(decoding: b, as: UTF8.self)
     }
 
     public var rfc3339: String {
@@ -179,16 +150,14 @@ public struct WallTime: Hashable, Comparable, Sendable {
         return (s, ns)
     }
 
-    private func appendClock(secondOfDay sod: Int64, nanos: Int64, fractionDigits: Int, to out: inout [UInt8]) {
-        out.appendDecimal(UInt64(sod / 3600), width: 2)
-        out.append(UInt8(ascii: ":"))
-        out.appendDecimal(UInt64(sod / 60 % 60), width: 2)
-        out.append(UInt8(ascii: ":"))
-        out.appendDecimal(UInt64(sod % 60), width: 2)
-        out.append(UInt8(ascii: "."))
-        var divisor: Int64 = 1
-        for _ in fractionDigits..<9 { divisor *= 10 }
-        out.appendDecimal(UInt64(nanos / divisor), width: fractionDigits)
+    /// "HH:MM:SS." (the one clock writer: RFC 3339 and the time of day for people).
+    private func appendClock(secondOfDay sod: Int64, to c: inout ByteCursor) {
+        c.decimal(UInt64(sod / 3600), width: 2)
+        c.byte(UInt8(ascii: ":"))
+        c.decimal(UInt64(sod / 60 % 60), width: 2)
+        c.byte(UInt8(ascii: ":"))
+        c.decimal(UInt64(sod % 60), width: 2)
+        c.byte(UInt8(ascii: "."))
     }
 
     // Howard Hinnant's days <-> civil date algorithms (proleptic Gregorian).

@@ -10,7 +10,7 @@ public struct Replay: Sendable {
         /// With `emitsStateChanges` only: each transition as it is applied (in time order,
         /// before its own outputs), and each `census` record at its place in time.
         case transition(Transition)
-        case census(CensusCounts)
+        case census(CensusRecord)
         /// With `emitsStateChanges` only: the loss a live run's `summary` record in the log counted.
         case recordedSummary(LostEvents)
         /// With `emitsStateChanges` only: a `finding` record in the log (a live run's verdict).
@@ -56,7 +56,7 @@ public struct Replay: Sendable {
     public var emitsStateChanges = false
     /// Census records read but not yet due: released when the replay clock reaches them, so
     /// that they fall between the transitions around them (the reorder window delays those).
-    var pendingCensus: [CensusCounts] = []
+    var pendingCensus: [CensusRecord] = []
     static let maxPendingCensus = 10_000
 
     /// `reorderWindowNanoseconds`: how far a record may come after a later-stamped one and
@@ -95,13 +95,13 @@ public struct Replay: Sendable {
                 see(time)
                 if type == "leak", case .success(.some(let r)) = RecordLineParser.read(line, as: LeakRecord.self) { leaks.note(r) }
                 if type == "stack", case .success(.some(let r)) = RecordLineParser.read(line, as: StackRecord.self) { leaks.note(r) }
-                if emitsStateChanges && type == "summary", case .success(.some(let s)) = RecordLineParser.read(line, as: RecordedSummary.self) {
+                if emitsStateChanges && type == "summary", case .success(.some(let s)) = RecordLineParser.read(line, as: SummaryRecord.self) {
                     emit(.recordedSummary(s.lost))
                 }
                 if emitsStateChanges && type == "finding", case .success(.some(let f)) = RecordLineParser.read(line, as: FindingRecord.self) {
                     emit(.finding(f))
                 }
-                if emitsStateChanges && type == "census", case .success(.some(let c)) = RecordLineParser.read(line, as: CensusCounts.self) {
+                if emitsStateChanges && type == "census", case .success(.some(let c)) = RecordLineParser.read(line, as: CensusRecord.self) {
                     if pendingCensus.count >= Self.maxPendingCensus { emit(.census(pendingCensus.removeFirst())) }
                     // Kept in time order (namespaces' census records may come out of order).
                     let at = pendingCensus.lastIndex { $0.time <= c.time }.map { $0 + 1 } ?? 0

@@ -1,7 +1,7 @@
 import TcptraceCore
 
-/// Sockets that existed before the tracer (kernel fact 6: the tracepoint cannot see them until
-/// they move) enter the table from a sock_diag census, so their later transitions have
+/// Sockets that existed before the tracer (the tracepoint fires only when a socket changes
+/// state, so it cannot see them until they move) enter the table from a sock_diag census, so their later transitions have
 /// identity and owner, and a CLOSE_WAIT leak from yesterday is found (age: a lower bound).
 public enum PreexistingSockets {
     /// TIME_WAIT and request sockets are not full sockets: they never fire the tracepoint.

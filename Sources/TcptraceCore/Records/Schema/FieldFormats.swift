@@ -28,6 +28,29 @@ public enum Nullable<F: FieldFormat>: FieldFormat {
     }
 }
 
+/// `F`'s value, or nothing at all: the field is left out of the JSON line when nil (for
+/// fields a record has only under some condition, as `census`'s `port_range.usable`).
+public enum Omitted<F: FieldFormat>: FieldFormat {
+    public typealias Value = F.Value?
+    public static var jsonType: String { F.jsonType + " | absent" }
+    @inlinable public static var isNullable: Bool { true }
+    @inlinable public static var maxBytes: Int { F.maxBytes }
+    @inlinable @inline(__always)
+    public static func extraBytes(_ value: Value) -> Int { value.map(F.extraBytes) ?? 0 }
+    @inlinable @inline(__always)
+    public static func json(_ value: Value, _ c: inout ByteCursor) { if let value { F.json(value, &c) } }
+    @inlinable @inline(__always)
+    public static func text(_ value: Value, _ c: inout ByteCursor) { if let value { F.text(value, &c) } }
+    @inlinable @inline(__always)
+    public static func isAbsent(_ value: Value) -> Bool { value.map(F.isAbsent) ?? true }
+    @inlinable @inline(__always) public static func isOmitted(_ value: Value) -> Bool { value == nil }
+    @inlinable
+    public static func read(_ p: inout JSONReader) throws(RecordLineError) -> Value? {
+        guard let v = try F.read(&p) else { return nil }
+        return .some(v)
+    }
+}
+
 /// A non-negative integer.
 public enum Integer<T: FixedWidthInteger & UnsignedInteger>: FieldFormat {
     public typealias Value = T
@@ -57,35 +80,62 @@ public enum Signed<T: FixedWidthInteger & SignedInteger>: FieldFormat {
     }
 }
 
-/// A duration in nanoseconds written as milliseconds with microsecond precision (`1.234`).
-public enum Milliseconds: FieldFormat {
-    public typealias Value = UInt64
-    public static var jsonType: String { "number" }
-    @inlinable public static var maxBytes: Int { 21 }
-    @inlinable @inline(__always)
-    public static func json(_ ns: UInt64, _ c: inout ByteCursor) {
-        c.decimal(ns / 1_000_000)
-        c.byte(UInt8(ascii: "."))
-        c.decimal(ns % 1_000_000 / 1_000, width: 3)
-    }
-    @inlinable
-    public static func read(_ p: inout JSONReader) throws(RecordLineError) -> UInt64? { p.decimalAsNanoseconds(scaleDigits: 6) }
+/// Where the point goes in a fixed-point number: the value is held in units of
+/// 10^-`scaleDigits` and written with `decimals` digits after the point (the rest cut off).
+public protocol DecimalScale {
+    static var scaleDigits: Int { get }
+    static var decimals: Int { get }
 }
 
-/// A duration in nanoseconds written as seconds with millisecond precision (`12.345`).
-public enum Seconds: FieldFormat {
+/// A non-negative fixed-point number, held as an integer (see `DecimalScale`).
+public enum Fixed<S: DecimalScale>: FieldFormat {
     public typealias Value = UInt64
     public static var jsonType: String { "number" }
     @inlinable public static var maxBytes: Int { 21 }
     @inlinable @inline(__always)
-    public static func json(_ ns: UInt64, _ c: inout ByteCursor) {
-        c.decimal(ns / 1_000_000_000)
+    public static func json(_ v: UInt64, _ c: inout ByteCursor) {
+        let scale = ByteCursor.powerOf10(S.scaleDigits)
+        c.decimal(v / scale)
         c.byte(UInt8(ascii: "."))
-        c.decimal(ns % 1_000_000_000 / 1_000_000, width: 3)
+        c.decimal(v % scale / ByteCursor.powerOf10(S.scaleDigits - S.decimals), width: S.decimals)
     }
     @inlinable
-    public static func read(_ p: inout JSONReader) throws(RecordLineError) -> UInt64? { p.decimalAsNanoseconds(scaleDigits: 9) }
+    public static func read(_ p: inout JSONReader) throws(RecordLineError) -> UInt64? {
+        // The reader gives millionths.
+        guard let micro = p.decimalAsNanoseconds(scaleDigits: 6) else { return nil }
+        if S.scaleDigits >= 6 {
+            let (v, overflow) = micro.multipliedReportingOverflow(by: ByteCursor.powerOf10(S.scaleDigits - 6))
+            return overflow ? nil : v
+        }
+        return micro / ByteCursor.powerOf10(6 - S.scaleDigits)
+    }
 }
+
+/// Nanoseconds as milliseconds with microsecond precision (`1.234`).
+public enum MillisecondScale: DecimalScale {
+    @inlinable public static var scaleDigits: Int { 6 }
+    @inlinable public static var decimals: Int { 3 }
+}
+/// Nanoseconds as seconds with millisecond precision (`12.345`).
+public enum SecondScale: DecimalScale {
+    @inlinable public static var scaleDigits: Int { 9 }
+    @inlinable public static var decimals: Int { 3 }
+}
+/// Thousandths with three decimals (a rate per second: `6.126`).
+public enum ThousandthScale: DecimalScale {
+    @inlinable public static var scaleDigits: Int { 3 }
+    @inlinable public static var decimals: Int { 3 }
+}
+/// Tenths with one decimal (a percentage: `0.4`).
+public enum TenthScale: DecimalScale {
+    @inlinable public static var scaleDigits: Int { 1 }
+    @inlinable public static var decimals: Int { 1 }
+}
+
+public typealias Milliseconds = Fixed<MillisecondScale>
+public typealias Seconds = Fixed<SecondScale>
+public typealias Rate = Fixed<ThousandthScale>
+public typealias Tenths = Fixed<TenthScale>
 
 /// A TCP state as the kernel spells it.
 public enum StateName: FieldFormat {

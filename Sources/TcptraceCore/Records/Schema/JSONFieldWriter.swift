@@ -11,6 +11,7 @@ public struct JSONFieldWriter: FieldVisitor {
         _ name: StaticString, _ value: inout F.Value, _ format: F.Type, text: TextStyle, required: Bool,
         _ meaning: StaticString
     ) {
+        if F.isOmitted(value) { return }
         cursor.jsonKey(name, comma: !first)
         first = false
         F.json(value, &cursor)

@@ -37,8 +37,8 @@ extension TextLines {
     /// One text line of any record: local time, the record's tag, then its shown fields.
     @inlinable
     public func appendRecord<R: Record>(_ record: inout R, to out: inout [UInt8]) {
-        record.time.appendTimeOfDay(utcOffsetSeconds: utcOffsetSeconds, to: &out)
         out.appendThroughCursor(maxBytes: R.maxLineBytes(&record)) { c in
+            record.time.appendTimeOfDay(utcOffsetSeconds: utcOffsetSeconds, to: &c)
             if R.textTag.utf8CodeUnitCount > 0 {
                 c.byte(UInt8(ascii: " "))
                 c.ascii(R.textTag)

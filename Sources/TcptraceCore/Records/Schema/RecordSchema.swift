@@ -46,6 +46,28 @@ extension FieldVisitor {
     public mutating func group<G: FieldGroup>(_ g: inout G) {
         G.fields(&g, &self)
     }
+
+    /// The same with none of them required when read back: a part that earlier builds of this
+    /// schema version did not write.
+    @inlinable @inline(__always)
+    public mutating func optionalGroup<G: FieldGroup>(_ g: inout G) {
+        var w = OptionalFields(inner: self)
+        G.fields(&g, &w)
+        self = w.inner
+    }
+}
+
+/// Passes every field on as not required (see `optionalGroup`).
+public struct OptionalFields<V: FieldVisitor>: FieldVisitor {
+    public var inner: V
+    @inlinable public init(inner: V) { self.inner = inner }
+    @inlinable @inline(__always)
+    public mutating func field<F: FieldFormat>(
+        _ name: StaticString, _ value: inout F.Value, _ format: F.Type, text: TextStyle, required: Bool,
+        _ meaning: StaticString
+    ) {
+        inner.field(name, &value, format, text: text, required: false, meaning)
+    }
 }
 
 /// Where and how a field appears in a text line for people.
@@ -117,6 +139,8 @@ public protocol FieldFormat {
     static func text(_ value: Value, _ c: inout ByteCursor)
     /// Text leaves absent values out (or marks them).
     static func isAbsent(_ value: Value) -> Bool
+    /// JSON leaves the field out altogether (name and value): see `Omitted`.
+    static func isOmitted(_ value: Value) -> Bool
     /// One value at the reader; nil when it is not a valid value of this field.
     static func read(_ p: inout JSONReader) throws(RecordLineError) -> Value?
 }
@@ -125,5 +149,6 @@ extension FieldFormat {
     @inlinable public static var isNullable: Bool { false }
     @inlinable @inline(__always) public static func extraBytes(_ value: Value) -> Int { 0 }
     @inlinable public static func isAbsent(_ value: Value) -> Bool { false }
+    @inlinable @inline(__always) public static func isOmitted(_ value: Value) -> Bool { false }
     @inlinable public static func text(_ value: Value, _ c: inout ByteCursor) { json(value, &c) }
 }

@@ -12,7 +12,7 @@ public struct SchemaTable: FieldVisitor {
         // Nested objects list their fields too, as `owner.pid`.
         if let nested = F.self as? any NestedSchema.Type {
             let saved = prefix
-            prefix = full + (F.jsonType.hasPrefix("array") ? "[]." : ".")
+            prefix = full + nested.step
             nested.describe(into: &self)
             prefix = saved
         }

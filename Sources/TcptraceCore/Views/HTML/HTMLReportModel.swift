@@ -209,12 +209,12 @@ public struct HTMLReportModel {
         }
     }
 
-    mutating func observe(_ c: CensusCounts) {
+    mutating func observe(_ c: CensusRecord) {
         censusRecords += 1
         let i = advance(to: c.time.nanoseconds)
         let ns = levels.slot(of: c.netns)
         for (slot, state) in Self.drawnStates.enumerated() {
-            levels.set(Int32(clamping: c.states[state] ?? 0), state: slot, namespace: ns)
+            levels.set(Int32(clamping: c.count(state)), state: slot, namespace: ns)
         }
         buckets.markCensus(at: i)
         note(i)
@@ -249,11 +249,7 @@ public struct HTMLReportModel {
         note(i)
     }
 
-    static func endpoint(_ a: IPAddress, _ port: UInt16) -> String {
-        var out: [UInt8] = []
-        TextLines.appendEndpoint(a, port, to: &out)
-        return String(decoding: out, as: UTF8.self)
-    }
+    static func endpoint(_ a: IPAddress, _ port: UInt16) -> String { TextLayout.endpoint(a, port) }
 }
 
 /// The count of sockets per state in each network namespace, and their total: transitions move

@@ -14,9 +14,7 @@ extension HTMLReportModel {
             if let c = g.container { who += " [\(c)]" }
             m.text(who)
             m.raw("</td><td>")
-            var endpoint: [UInt8] = []
-            TextLines.appendEndpoint(g.address, g.port, to: &endpoint)
-            m.text("\(g.role.rawValue) \(g.role == .client ? "→" : "on") \(String(decoding: endpoint, as: UTF8.self))")
+            m.text("\(g.role.rawValue) \(g.role == .client ? "→" : "on") \(TextLayout.endpoint(g.address, g.port))")
             m.raw("</td><td class=\"n\">")
             m.text((g.ageIsLowerBound ? "≥ " : "") + ChartAxis.duration(g.oldestAgeNanoseconds))
             m.raw("</td><td class=\"n\">")

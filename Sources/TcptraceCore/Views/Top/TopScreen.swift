@@ -52,24 +52,9 @@ public struct TopScreen: Sendable {
     /// end and the rest of the screen below cleared, with no newline after the last row (so
     /// the screen never scrolls). Elsewhere: the lines, then a blank line.
     public func frame(_ s: TopSnapshot, terminal: Bool) -> [UInt8] {
-        var out: [UInt8] = []
         let ls = lines(s)
-        if terminal {
-            out.appendASCII("\u{1b}[H")
-            for (i, l) in ls.enumerated() {
-                if i > 0 { out.appendASCII("\r\n") }
-                out.append(l)
-                out.appendASCII("\u{1b}[K")
-            }
-            out.appendASCII("\u{1b}[J")
-        } else {
-            for l in ls {
-                out.append(l)
-                out.append(UInt8(ascii: "\n"))
-            }
-            out.append(UInt8(ascii: "\n"))
-        }
-        return out
+        let text = terminal ? "\u{1b}[H" + ls.map { $0 + "\u{1b}[K" }.joined(separator: "\r\n") + "\u{1b}[J" : ls.map { $0 + "\n" }.joined() + "\n"
+        return Array(text.utf8)
     }
 
     func render(_ l: Line) -> String {
@@ -129,18 +114,9 @@ public struct TopScreen: Sendable {
     }
 
     func header(_ s: TopSnapshot) -> Line {
-        var b: [UInt8] = []
-        b.appendASCII("tcptrace-bpf top  ")
-        s.time.appendTimeOfDay(utcOffsetSeconds: utcOffsetSeconds, to: &b)
-        b.removeLast(7)  // .ffffff
-        b.appendASCII("  up ")
-        Self.appendDuration(s.uptimeNanoseconds, to: &b)
-        b.appendASCII("  ")
-        Self.appendRate(s.eventsPerSecond, to: &b)
-        b.appendASCII(" transitions/s  lost ")
-        b.appendDecimal(s.lost.total)
-        b.appendASCII("  q: quit")
-        return Line(text: String(decoding: b, as: UTF8.self), style: .bar)
+        let time = String(s.time.timeOfDay(utcOffsetSeconds: utcOffsetSeconds).dropLast(7))  // .ffffff
+        let t = "tcptrace-bpf top  \(time)  up \(Self.duration(s.uptimeNanoseconds))  \(Self.rate(s.eventsPerSecond)) transitions/s  lost \(s.lost.total)  q: quit"
+        return Line(text: t, style: .bar)
     }
 
     /// The open findings above info, most severe first (at most 3, then how many more).
@@ -178,9 +154,8 @@ public struct TopScreen: Sendable {
 
     func socketLines(_ s: TopSnapshot) -> [Line] {
         guard let c = s.census else { return [Line(text: "SOCKETS NOW  (first census pending)", style: .title)] }
-        var at: [UInt8] = []
-        c.time.appendTimeOfDay(utcOffsetSeconds: utcOffsetSeconds, to: &at)
-        var out = [Line(text: "SOCKETS NOW  \(c.total) TCP sockets (sock_diag at \(String(decoding: at.dropLast(7), as: UTF8.self)))", style: .title)]
+        let at = c.time.timeOfDay(utcOffsetSeconds: utcOffsetSeconds).dropLast(7)
+        var out = [Line(text: "SOCKETS NOW  \(c.total) TCP sockets (sock_diag at \(at))", style: .title)]
         let items = c.listedStates.map { st -> String in
             let n = String(c.count(st))
             return st.name + String(repeating: " ", count: max(1, 18 - st.name.utf8.count - n.utf8.count)) + n
@@ -194,9 +169,7 @@ public struct TopScreen: Sendable {
         guard s.intervalNanoseconds > 0 else { return out + [Line(text: "  (rates from the second frame on)")] }
         guard !s.transitionRates.isEmpty else { return out + [Line(text: "  none in the last interval")] }
         let items = s.transitionRates.map { r -> String in
-            var b: [UInt8] = []
-            Self.appendRate(r.perSecond, to: &b)
-            let n = String(decoding: b, as: UTF8.self)
+            let n = Self.rate(r.perSecond)
             let name = "\(r.pair.old.name)>\(r.pair.new.name)"
             return name + String(repeating: " ", count: max(1, 30 - name.utf8.count - n.utf8.count)) + n
         }
@@ -209,167 +182,89 @@ public struct TopScreen: Sendable {
     }
 
     func latencyLine(_ s: TopSnapshot) -> Line {
-        var b: [UInt8] = []
-        b.appendASCII("CONNECT LATENCY  ")
-        if s.intervalNanoseconds > 0 {
-            b.appendASCII("last ")
-            Self.appendDuration(s.intervalNanoseconds, to: &b)
-            b.appendASCII(": ")
-            Self.appendPercentiles(s.recentConnectLatency, to: &b)
-            b.appendASCII("   ")
-        }
-        b.appendASCII("since start: ")
-        Self.appendPercentiles(s.connectLatency, to: &b)
-        return Line(text: String(decoding: b, as: UTF8.self), style: .title)
+        var t = "CONNECT LATENCY  "
+        if s.intervalNanoseconds > 0 { t += "last \(Self.duration(s.intervalNanoseconds)): \(Self.percentiles(s.recentConnectLatency))   " }
+        t += "since start: " + Self.percentiles(s.connectLatency)
+        return Line(text: t, style: .title)
     }
 
-    static func appendPercentiles(_ h: DurationHistogram, to b: inout [UInt8]) {
-        guard let p50 = h.p50, let p99 = h.p99 else {
-            b.appendASCII("none")
-            return
-        }
-        b.appendASCII("p50 ")
-        b.appendFixed(p50, scaleDigits: 6, decimals: 3)
-        b.appendASCII(" ms  p99 ")
-        b.appendFixed(p99, scaleDigits: 6, decimals: 3)
-        b.appendASCII(" ms  (")
-        b.appendDecimal(h.count)
-        b.appendASCII(")")
+    static func percentiles(_ h: DurationHistogram) -> String {
+        guard let p50 = h.p50, let p99 = h.p99 else { return "none" }
+        let ms = { (v: UInt64) in TextLayout.fixed(v, scaleDigits: 6, decimals: 3) }
+        return "p50 \(ms(p50)) ms  p99 \(ms(p99)) ms  (\(h.count))"
     }
 
     func lingererTitle(_ s: TopSnapshot) -> Line {
-        var b: [UInt8] = []
-        b.appendASCII("CLOSE_WAIT LINGERERS  ")
-        b.appendDecimal(UInt64(s.lingerers.count))
-        b.appendASCII(" in CLOSE_WAIT over ")
-        Self.appendDuration(s.closeWaitThresholdNanoseconds, to: &b)
+        var t = "CLOSE_WAIT LINGERERS  \(s.lingerers.count) in CLOSE_WAIT over \(Self.duration(s.closeWaitThresholdNanoseconds))"
         let by = s.lingerersByHolder
         if !by.isEmpty {
-            b.appendASCII("  by holder:")
-            for (holder, n) in by.prefix(5) {
-                b.appendASCII(" ")
-                Self.appendComm(holder.comm, to: &b)
-                b.appendASCII("[")
-                b.appendDecimal(UInt64(holder.pid))
-                b.appendASCII("] ")
-                b.appendDecimal(UInt64(n))
-            }
-            if by.count > 5 { b.appendASCII(" ...") }
+            t += "  by holder:"
+            for (holder, n) in by.prefix(5) { t += " \(Self.comm(holder.comm))[\(holder.pid)] \(n)" }
+            if by.count > 5 { t += " ..." }
         }
-        return Line(text: String(decoding: b, as: UTF8.self), style: s.lingerers.isEmpty ? .title : .alert)
+        return Line(text: t, style: s.lingerers.isEmpty ? .title : .alert)
     }
 
     /// One leak group: size, cause, holder, endpoint, oldest age, trend and opener.
     func leakRow(_ g: LeakRecord) -> Line {
-        var b: [UInt8] = []
-        b.appendASCII("  ")
-        Self.pad(&b, to: 9) { $0.appendDecimal(g.sockets) }
-        Self.pad(&b, to: 14) { $0.append(g.cause.rawValue) }
-        Self.pad(&b, to: 8) { b in if let h = g.holder { b.appendDecimal(UInt64(h.pid)) } else { b.appendASCII("?") } }
-        Self.pad(&b, to: 17) { b in if let h = g.holder { Self.appendComm(h.comm, to: &b) } else { b.appendASCII("?") } }
-        Self.pad(&b, to: 31) { b in
-            b.append(g.role == .client ? "-> " : "on ")
-            TextLines.appendEndpoint(g.address, g.port, to: &b)
-        }
-        Self.pad(&b, to: 10) { b in
-            if g.ageIsLowerBound { b.appendASCII(">") }
-            Self.appendDuration(g.oldestAgeNanoseconds, to: &b)
-        }
-        Self.pad(&b, to: 10) { $0.append(g.trend.rawValue) }
-        if let o = g.opener { b.append(o) }
-        return Line(text: String(decoding: b, as: UTF8.self), style: .leak)
+        var t = "  " + Self.pad("\(g.sockets)", to: 9) + Self.pad(g.cause.rawValue, to: 14)
+        t += Self.pad(g.holder.map { "\($0.pid)" } ?? "?", to: 8) + Self.pad(g.holder.map { Self.comm($0.comm) } ?? "?", to: 17)
+        t += Self.pad((g.role == .client ? "-> " : "on ") + TextLayout.endpoint(g.address, g.port), to: 31)
+        t += Self.pad((g.ageIsLowerBound ? ">" : "") + Self.duration(g.oldestAgeNanoseconds), to: 10)
+        t += Self.pad(g.trend.rawValue, to: 10) + (g.opener ?? "")
+        return Line(text: t, style: .leak)
     }
 
     func lingererRow(_ l: LingererRecord) -> Line {
-        var b: [UInt8] = []
-        b.appendASCII("  ")
-        Self.pad(&b, to: 10) { b in
-            if l.ageIsLowerBound { b.appendASCII(">") }
-            Self.appendDuration(l.ageNanoseconds, to: &b)
-        }
+        var t = "  " + Self.pad((l.ageIsLowerBound ? ">" : "") + Self.duration(l.ageNanoseconds), to: 10)
         if let h = l.holder {
-            Self.pad(&b, to: 8) { $0.appendDecimal(UInt64(h.process.pid)) }
-            Self.pad(&b, to: 16) { Self.appendComm(h.process.comm, to: &$0) }
-            Self.pad(&b, to: 4, right: true) { b in
-                if let fd = h.fd { b.appendDecimal(Int64(fd)) } else { b.appendASCII("-") }
-            }
+            t += Self.pad("\(h.process.pid)", to: 8) + Self.pad(Self.comm(h.process.comm), to: 16)
+            t += Self.pad(h.fd.map { "\($0)" } ?? "-", to: 4, right: true)
         } else {
-            Self.pad(&b, to: 8) { $0.appendASCII("?") }
-            Self.pad(&b, to: 16) { $0.appendASCII("?") }
-            Self.pad(&b, to: 4, right: true) { $0.appendASCII("-") }
+            t += Self.pad("?", to: 8) + Self.pad("?", to: 16) + Self.pad("-", to: 4, right: true)
         }
-        b.appendASCII("  ")
-        Self.pad(&b, to: 23) { TextLines.appendEndpoint(l.identity.local, l.identity.localPort, to: &$0) }
-        Self.pad(&b, to: 22) { TextLines.appendEndpoint(l.identity.remote, l.identity.remotePort, to: &$0) }
-        if let u = l.unreadBytes { b.appendDecimal(u) } else { b.appendASCII("-") }
-        return Line(text: String(decoding: b, as: UTF8.self), style: .leak)
+        t += "  " + Self.pad(TextLayout.endpoint(l.identity.local, l.identity.localPort), to: 23)
+        t += Self.pad(TextLayout.endpoint(l.identity.remote, l.identity.remotePort), to: 22)
+        t += l.unreadBytes.map { "\($0)" } ?? "-"
+        return Line(text: t, style: .leak)
     }
 
     func timeWaitTitle(_ s: TopSnapshot) -> Line {
-        var b: [UInt8] = []
-        b.appendASCII("TIME_WAIT DESTINATIONS  ")
-        b.appendDecimal(s.timeWaitTotal)
-        b.appendASCII(" connections closed into TIME_WAIT since start")
-        if s.intervalNanoseconds > 0 {
-            b.appendASCII(", ")
-            Self.appendRate(s.timeWaitPerSecond, to: &b)
-            b.appendASCII("/s now")
-        }
-        return Line(text: String(decoding: b, as: UTF8.self), style: .title)
+        var t = "TIME_WAIT DESTINATIONS  \(s.timeWaitTotal) connections closed into TIME_WAIT since start"
+        if s.intervalNanoseconds > 0 { t += ", \(Self.rate(s.timeWaitPerSecond))/s now" }
+        return Line(text: t, style: .title)
     }
 
     func destinationRow(_ d: TopSnapshot.Destination) -> Line {
-        var b: [UInt8] = []
-        Self.pad(&b, to: 16, right: true) { $0.appendDecimal(d.count) }
-        Self.pad(&b, to: 11, right: true) { Self.appendRate(d.perSecond, to: &$0) }
-        b.appendASCII("  ")
-        TextLines.appendEndpoint(d.endpoint.remote, d.endpoint.remotePort, to: &b)
-        return Line(text: String(decoding: b, as: UTF8.self))
+        let t = Self.pad("\(d.count)", to: 16, right: true) + Self.pad(Self.rate(d.perSecond), to: 11, right: true)
+        return Line(text: t + "  " + TextLayout.endpoint(d.endpoint.remote, d.endpoint.remotePort))
     }
 
-    /// `body`'s text padded with spaces to `width` (on the left when `right`), then one space
-    /// when it filled it.
-    static func pad(_ b: inout [UInt8], to width: Int, right: Bool = false, _ body: (inout [UInt8]) -> Void) {
-        var field: [UInt8] = []
-        body(&field)
-        let fill = repeatElement(UInt8(ascii: " "), count: max(0, width - field.count))
-        if right { b.append(contentsOf: fill) }
-        b.append(contentsOf: field)
-        if !right { b.append(contentsOf: fill) }
-        if field.count >= width && !right { b.append(UInt8(ascii: " ")) }
+    /// `field` padded with spaces to `width` (on the left when `right`), then one space when it
+    /// filled it.
+    static func pad(_ field: String, to width: Int, right: Bool = false) -> String {
+        if right { return field.rightAligned(to: width) }
+        return field.utf8.count >= width ? field + " " : field.padded(to: width)
     }
 
     /// Printable ASCII only: other bytes (controls, UTF-8 sequences) are `?`, one column each.
-    static func appendComm(_ c: CommName, to b: inout [UInt8]) {
-        for u in c.description.utf8 { b.append(u >= 0x20 && u < 0x7f ? u : UInt8(ascii: "?")) }
+    static func comm(_ c: CommName) -> String {
+        String(decoding: c.description.utf8.map { $0 >= 0x20 && $0 < 0x7f ? $0 : UInt8(ascii: "?") }, as: UTF8.self)
     }
 
     /// 0.4, 12.5, 340 (one decimal below 100).
-    static func appendRate(_ r: Double, to b: inout [UInt8]) {
-        guard r.isFinite, r > 0 else { return b.appendASCII("0") }
-        if r < 100 {
-            b.appendFixed(UInt64((r * 10).rounded()), scaleDigits: 1, decimals: 1)
-        } else {
-            b.appendDecimal(UInt64(r.rounded()))
-        }
+    static func rate(_ r: Double) -> String {
+        guard r.isFinite, r > 0 else { return "0" }
+        return r < 100 ? TextLayout.fixed(UInt64((r * 10).rounded()), scaleDigits: 1, decimals: 1) : "\(UInt64(r.rounded()))"
     }
 
     /// 850ms, 4.5s, 12s, 4m05s, 3h07m, 2d04h.
-    static func appendDuration(_ ns: UInt64, to b: inout [UInt8]) {
+    static func duration(_ ns: UInt64) -> String {
         let s = ns / 1_000_000_000
-        if ns < 1_000_000_000 {
-            b.appendDecimal(ns / 1_000_000)
-            b.appendASCII("ms")
-        } else if s < 60 {
-            b.appendFixed(ns / 100_000_000, scaleDigits: 1, decimals: s < 10 ? 1 : 0)
-            b.appendASCII("s")
-        } else {
-            let (big, small, units): (UInt64, UInt64, (StaticString, StaticString)) =
-                s < 3600 ? (s / 60, s % 60, ("m", "s")) : s < 86_400 ? (s / 3600, s / 60 % 60, ("h", "m")) : (s / 86_400, s / 3600 % 24, ("d", "h"))
-            b.appendDecimal(big)
-            b.appendASCII(units.0)
-            b.appendDecimal(small, width: 2)
-            b.appendASCII(units.1)
-        }
+        if ns < 1_000_000_000 { return "\(ns / 1_000_000)ms" }
+        if s < 60 { return TextLayout.fixed(ns / 100_000_000, scaleDigits: 1, decimals: s < 10 ? 1 : 0) + "s" }
+        let (big, small, units) =
+            s < 3600 ? (s / 60, s % 60, ("m", "s")) : s < 86_400 ? (s / 3600, s / 60 % 60, ("h", "m")) : (s / 86_400, s / 3600 % 24, ("d", "h"))
+        return "\(big)\(units.0)\(TextLayout.zeroPadded(small, 2))\(units.1)"
     }
 }
