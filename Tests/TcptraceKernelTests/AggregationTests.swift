@@ -21,36 +21,9 @@ struct AggregationTests {
         for family in [Loopback.Family.v4, .v6] {
             let l = try Loopback.listening(family, port: Self.port)
             defer { close(l) }
-            // The peer closes first and the server does not: CLOSE_WAIT, a lingerer.
-            let lc = try Loopback.connect(family, port: Self.port)
-            let ls = try Loopback.accept(l)
-            Loopback.send(lc, count: 7)
-            close(lc)
-            lingering.append(ls)
-            // Client closes first; the server reads to EOF and closes (a short CLOSE_WAIT).
-            let c1 = try Loopback.connect(family, port: Self.port)
-            let s1 = try Loopback.accept(l)
-            Loopback.send(c1, count: 5)
-            close(c1)
-            _ = Loopback.readToEOF(s1)
-            close(s1)
-            // Server closes first (the client goes through CLOSE_WAIT).
-            let c2 = try Loopback.connect(family, port: Self.port)
-            let s2 = try Loopback.accept(l)
-            Loopback.send(s2, count: 100)
-            close(s2)
-            _ = Loopback.readToEOF(c2)
-            close(c2)
-            // Reset: SO_LINGER 0 makes close() send a RST.
-            let c3 = try Loopback.connect(family, port: Self.port)
-            let s3 = try Loopback.accept(l)
-            var zero = linger(l_onoff: 1, l_linger: 0)
-            setsockopt(c3, SOL_SOCKET, SO_LINGER, &zero, socklen_t(MemoryLayout<linger>.size))
-            close(c3)
-            usleep(20_000)
-            close(s3)
-            // Refused: nothing listens there.
-            #expect(throws: SocketError.self) { _ = try Loopback.connect(family, port: Self.refusedPort) }
+            // A lingerer (the peer closes first, the server does not), a short CLOSE_WAIT, the
+            // server closing first, a reset and a refused connect.
+            lingering.append(try Loopback.everyKind(family, listener: l, port: Self.port, refusedPort: Self.refusedPort))
         }
         usleep(UInt32(lingerSeconds * 1_000_000))
         for fd in lingering { close(fd) }

@@ -149,16 +149,12 @@ extension DiagnoseKernelTests {
     /// port use and advice; exit 2 (both critical) and JSON that parses.
     @Test func aLeakAndATimeWaitStormAreTheTopTwo() throws {
         try KernelGate.check()
-        let cc = try Requirement.program("cc", package: "gcc")
         let directory = tempPath("leak-bin")
-        mkdir(directory, 0o755)
-        let binary = directory + "/leak-service"
         defer {
-            unlink(binary)
+            unlink(directory + "/leak-service")
             rmdir(directory)
         }
-        let built = try Command.run([cc, "-O1", "-g", "-fno-omit-frame-pointer", "-o", binary, LeakGroupTests.source])
-        try #require(built.status == 0, Comment(rawValue: "cc failed: " + built.stderr))
+        let binary = try LeakGroupTests.buildService(in: directory)
 
         let container = try Container("dgstorm", subgroups: ["client"])
         defer { container.remove() }

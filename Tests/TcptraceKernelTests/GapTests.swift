@@ -25,31 +25,7 @@ struct GapTests {
         for family in [Loopback.Family.v4, .v6] {
             let l = try Loopback.listening(family, port: Self.port)
             defer { close(l) }
-            let lc = try Loopback.connect(family, port: Self.port)
-            let ls = try Loopback.accept(l)
-            Loopback.send(lc, count: 7)
-            close(lc)
-            held.append(ls)
-            let c1 = try Loopback.connect(family, port: Self.port)
-            let s1 = try Loopback.accept(l)
-            Loopback.send(c1, count: 5)
-            close(c1)
-            _ = Loopback.readToEOF(s1)
-            close(s1)
-            let c2 = try Loopback.connect(family, port: Self.port)
-            let s2 = try Loopback.accept(l)
-            Loopback.send(s2, count: 100)
-            close(s2)
-            _ = Loopback.readToEOF(c2)
-            close(c2)
-            let c3 = try Loopback.connect(family, port: Self.port)
-            let s3 = try Loopback.accept(l)
-            var zero = linger(l_onoff: 1, l_linger: 0)
-            setsockopt(c3, SOL_SOCKET, SO_LINGER, &zero, socklen_t(MemoryLayout<linger>.size))
-            close(c3)
-            usleep(20_000)
-            close(s3)
-            #expect(throws: SocketError.self) { _ = try Loopback.connect(family, port: Self.refusedPort) }
+            held.append(try Loopback.everyKind(family, listener: l, port: Self.port, refusedPort: Self.refusedPort))
 
             // Never accepted: the listener's close resets the queued children.
             let q = try Loopback.listening(family, port: Self.queuePort)

@@ -43,19 +43,25 @@ struct LeakGroupTests {
         }
     }
 
-    @Test func groupsNameHolderCauseAndOpener() throws {
-        try KernelGate.check()
+    /// Builds the service with frame pointers into `directory` (made here; the caller removes
+    /// it and the binary), named leak-service: its comm, which --comm selects.
+    static func buildService(in directory: String) throws -> String {
         let cc = try Requirement.program("cc", package: "gcc")
-        // Named leak-service (its comm, which --comm selects), in a directory of its own.
-        let directory = tempPath("leak-bin")
         mkdir(directory, 0o755)
         let binary = directory + "/leak-service"
+        let built = try Command.run([cc, "-O1", "-g", "-fno-omit-frame-pointer", "-o", binary, source])
+        try #require(built.status == 0, Comment(rawValue: "cc failed: " + built.stderr))
+        return binary
+    }
+
+    @Test func groupsNameHolderCauseAndOpener() throws {
+        try KernelGate.check()
+        let directory = tempPath("leak-bin")
         defer {
-            unlink(binary)
+            unlink(directory + "/leak-service")
             rmdir(directory)
         }
-        let built = try Command.run([cc, "-O1", "-g", "-fno-omit-frame-pointer", "-o", binary, Self.source])
-        try #require(built.status == 0, Comment(rawValue: "cc failed: " + built.stderr))
+        let binary = try Self.buildService(in: directory)
 
         let json = tempPath("leaks.jsonl")
         let text = tempPath("leaks.txt")

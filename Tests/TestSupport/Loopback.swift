@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import Testing
 
 public struct SocketError: Error, CustomStringConvertible {
     public let op: String
@@ -123,6 +124,39 @@ public enum Loopback {
             if n <= 0 { return total }
             total += n
         }
+    }
+
+    /// One of each kind of connection on `listener` (bound to `port`), in this order: the
+    /// client closes first and the server does not (CLOSE_WAIT: the server's socket is returned,
+    /// for the caller to close), the client closes first and the server reads to EOF and closes
+    /// (a short CLOSE_WAIT), the server closes first (TIME_WAIT on the client), a reset
+    /// (SO_LINGER 0), and a connect to `refusedPort` (where nothing listens) refused.
+    public static func everyKind(_ family: Family, listener: Int32, port: UInt16, refusedPort: UInt16) throws -> Int32 {
+        let lc = try connect(family, port: port)
+        let held = try accept(listener)
+        send(lc, count: 7)
+        close(lc)
+        let c1 = try connect(family, port: port)
+        let s1 = try accept(listener)
+        send(c1, count: 5)
+        close(c1)
+        _ = readToEOF(s1)
+        close(s1)
+        let c2 = try connect(family, port: port)
+        let s2 = try accept(listener)
+        send(s2, count: 100)
+        close(s2)
+        _ = readToEOF(c2)
+        close(c2)
+        let c3 = try connect(family, port: port)
+        let s3 = try accept(listener)
+        var zero = linger(l_onoff: 1, l_linger: 0)
+        setsockopt(c3, SOL_SOCKET, SO_LINGER, &zero, socklen_t(MemoryLayout<linger>.size))
+        close(c3)
+        usleep(20_000)
+        close(s3)
+        #expect(throws: SocketError.self) { _ = try connect(family, port: refusedPort) }
+        return held
     }
 
     /// Accepts `count` connections on a thread; each is read to EOF, then closed.
