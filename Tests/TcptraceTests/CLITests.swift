@@ -35,6 +35,22 @@ import TcptraceCore
         #expect(try aggregates(["--events", "lingerers"]))
     }
 
+    /// Findings are evaluated (evidence kept, a census per evaluation) only for something that
+    /// shows them: `finding` records (which `diagnose` writes) or the metrics.
+    @Test func findingsAreEvaluatedOnlyWhenShown() throws {
+        func evaluates(_ args: [String]) throws -> Bool {
+            let c = try TcptraceCommand.parseAsRoot(args)
+            return (c as? TraceCommand)?.settings.evaluatesFindings ?? (c as! DiagnoseCommand).settings.evaluatesFindings
+        }
+        #expect(try !evaluates([]))
+        #expect(try !evaluates(["--format", "json", "--output", "/tmp/x"]))
+        #expect(try !evaluates(["--format", "json", "--events", "connections,lingerers"]))
+        #expect(try evaluates(["--format", "json", "--events", "connections,lingerers,findings"]))
+        #expect(try evaluates(["--metrics-textfile", "/tmp/x.prom"]))
+        #expect(try evaluates(["--metrics-address", "127.0.0.1:24601"]))
+        #expect(try evaluates(["diagnose"]))
+    }
+
     @Test func filtersAreParsed() throws {
         let c =
             try TcptraceCommand.parseAsRoot([

@@ -147,6 +147,45 @@ func sock(
     }
 }
 
+extension DurationHistogramTests {
+    /// Counters only from the smallest to the largest bucket used: a peer's one 20 µs RTT held
+    /// 1,053 counters from 0 up (8 KiB), 8 MB over the findings' 1,024 peers.
+    @Test func holdsOnlyTheBucketsBetweenItsSmallestAndLargestValue() {
+        var h = DurationHistogram()
+        h.record(20_000)
+        #expect(h.storedCounters == 1)
+        for _ in 0..<1000 { h.record(20_000) }
+        #expect(h.storedCounters == 1 && h.p50! >= 20_000 && h.p50! < 20_160)
+        h.record(40_000)  // one power of two up: 128 buckets more
+        #expect(h.storedCounters == DurationHistogram.index(40_000) - DurationHistogram.index(20_000) + 1)
+        h.record(100)  // below the first: widened downwards, nothing lost
+        #expect(h.storedCounters == DurationHistogram.index(40_000) - 100 + 1)
+        #expect(h.count == 1003 && h.min == 100 && h.max == 40_000 && h.percentile(0.01) == 100)
+        #expect(h.buckets.map(\.count) == [1, 1001, 1])
+        #expect(h.cumulativeCountsAtLEBounds.first == 1002)  // ≤ 25 µs
+    }
+
+    /// The same values in any order, or merged from parts, make the same histogram.
+    @Test func orderAndMergeDoNotChangeIt() {
+        let values: [UInt64] = [5_000_000, 30, 700_000, 30, 2_000_000_000, 45_000]
+        var forward = DurationHistogram(), backward = DurationHistogram(), low = DurationHistogram(), high = DurationHistogram()
+        for v in values { forward.record(v) }
+        for v in values.reversed() { backward.record(v) }
+        for v in values where v < 100_000 { low.record(v) }
+        for v in values where v >= 100_000 { high.record(v) }
+        #expect(forward == backward)
+        var merged = high
+        merged.merge(low)
+        #expect(merged == forward)
+        var other = low
+        other.merge(high)
+        #expect(other == forward && other.buckets.map(\.count) == [2, 1, 1, 1, 1])
+        let recent = forward.subtracting(low)
+        #expect(recent.count == 3 && recent.p50.map { $0 >= 5_000_000 && $0 < 5_040_000 } == true)
+        #expect(recent.min.map { $0 > 690_000 && $0 <= 700_000 } == true && recent.max == 2_000_000_000)
+    }
+}
+
 @Suite struct CensusTallyTests {
     let t = WallTime(nanoseconds: 1_700_000_000_000_000_000)
 

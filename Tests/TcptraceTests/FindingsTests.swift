@@ -29,6 +29,24 @@ import Testing
             smoothedRTTMicroseconds: 100, partial: false)
     }
 
+    /// A storm from as many source addresses as connections (bench/storm.c): every server-side
+    /// peer is kept (up to the capacity) with one RTT, one counter each, not a histogram from 0 up.
+    @Test func aStormFromManySourcesKeepsOneCounterPerPeer() {
+        var e = DiagnosisEvidence()
+        for i in 0..<3000 {
+            var id = SocketIdentity(
+                cookie: UInt64(i), local: .v4(0x7f00_0001), localPort: 24600, remote: .v4(0x7f01_0000 + UInt32(i)), remotePort: 50000)
+            id.netns = 4_026_531_840
+            e.observe(
+                connection: ConnectionRecord(
+                    time: Self.at(Double(i) / 1000), identity: id, role: .server, owner: nil, timeline: [], connectNanoseconds: nil,
+                    lifetimeNanoseconds: 20_000, closedBy: .remote, timeWaitState: nil, retransmissions: 0,
+                    smoothedRTTMicroseconds: 20 + UInt32(i % 7), partial: false))
+        }
+        #expect(e.peers.count == e.capacity && e.peersNotKept == UInt64(3000 - e.capacity))
+        #expect(e.peers.values.allSatisfy { $0.rtt.count == 1 && $0.rtt.storedCounters == 1 && $0.connect.storedCounters == 0 })
+    }
+
     @Test func aQuietHostHasNothingAboveInfo() {
         var e = DiagnosisEvidence()
         e.now = Self.at(30)

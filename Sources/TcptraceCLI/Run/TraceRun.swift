@@ -65,6 +65,8 @@ final class TraceRun<Sink: RecordSink> {
     let emitConnections: Bool
     let emitLingerers: Bool
     let emitFindings: Bool
+    /// Evidence gathered and findings evaluated (`TraceSettings.evaluatesFindings`).
+    let evaluatesFindings: Bool
     /// Evidence, analyzers and open findings.
     let findings: FindingsWork
     /// `churn`, `port_pressure` and `port_range` records.
@@ -123,6 +125,7 @@ final class TraceRun<Sink: RecordSink> {
         emitConnections = settings.events.contains(.connections)
         emitLingerers = settings.events.contains(.lingerers)
         emitFindings = settings.events.contains(.findings)
+        evaluatesFindings = settings.evaluatesFindings
         findings = FindingsWork(thresholds: settings.thresholds, saysMissing: true)
         emitChurn = settings.events.contains(.churn)
         lingererHolders = LingererHolders(limit: settings.maxConnections)
@@ -226,7 +229,7 @@ final class TraceRun<Sink: RecordSink> {
     func emitOutcome(_ outcome: inout ConnectionTable.Outcome, out: UnsafeMutablePointer<[UInt8]>) -> Bool {
         let hot = self.hot
         if var c = outcome.connection {
-            findings.observe(connection: c)
+            if evaluatesFindings { findings.observe(connection: c) }
             if emitConnections {
                 containers.name(&c.identity, now: c.time)
                 sink.append(&c, to: &out.pointee, timeCache: &hot.pointee.timeCache)
@@ -260,7 +263,7 @@ final class TraceRun<Sink: RecordSink> {
         if emitChurn { i.churn = Self.churnInterval }
         if metrics != nil { i.metrics = MetricsExport.interval }
         i.screen = Sink.screenInterval
-        i.findings = Sink.findingsInterval
+        i.findings = evaluatesFindings ? Sink.findingsInterval : nil
         i.progress = sink.progressInterval
         return i
     }
@@ -307,7 +310,7 @@ final class TraceRun<Sink: RecordSink> {
         if let grew = overflow.sinceStart() { summary.timeWaitOverflow = grew }
         publishMetrics(tracer, overflow: overflow, final: true)
         if Sink.saysLossAsItHappens { lossReport.sayNew(summary.lost) }
-        if Sink.findingsInterval != nil {
+        if evaluatesFindings && Sink.findingsInterval != nil {
             // The last word: a census now, the counters as they end.
             startCensus(for: .findings)
             censusJob.wait()
@@ -406,12 +409,12 @@ final class TraceRun<Sink: RecordSink> {
             if let error = taken.error { printError("census failed: \(error)") }
         }
         if uses.contains(.metrics) { noteCensus(taken) }
-        if taken.error == nil { findings.observe(census: taken.records) }
+        if evaluatesFindings && taken.error == nil { findings.observe(census: taken.records) }
     }
 
     func emit(_ l: LingererRecord) {
         countForMetrics(l)
-        findings.observe(lingerer: l)
+        if evaluatesFindings { findings.observe(lingerer: l) }
         guard emitLingerers else { return }
         sink.append(l, to: &writer.buffer)
     }

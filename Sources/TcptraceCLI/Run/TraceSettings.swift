@@ -30,6 +30,12 @@ struct TraceSettings {
     /// Text: a line per lingering socket too, not only per leak group (`--leak-sockets`).
     var leakSockets = false
 
+    /// Whether the run gathers evidence and evaluates findings: only for something that shows
+    /// them (`finding` records, which `top` and `diagnose` ask for too, or the metrics). Without
+    /// one, the evidence (per-peer histograms) and the census behind each evaluation are memory
+    /// and CPU nobody reads: 20 MB of peak RSS in a 100k-connection storm (docs/benchmarks.md).
+    var evaluatesFindings: Bool { events.contains(.findings) || metricsAddress != nil || metricsTextfile != nil }
+
     /// The kernel program's configuration for `filter` (the places looked up).
     func tracerConfiguration(filter: TraceFilter) -> Tracer.Configuration {
         var c = Tracer.Configuration()

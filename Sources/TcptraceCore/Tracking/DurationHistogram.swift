@@ -1,7 +1,8 @@
 /// Durations in nanoseconds, log-linear buckets in the manner of HdrHistogram: values below
 /// 256 are exact; above, each power of two is split into 128 buckets, so a percentile is off by
 /// at most 1/128 (0.79 %) of its value. Memory is bounded: at most 7,424 counters (58 KiB),
-/// allocated only up to the largest bucket used.
+/// allocated only from the smallest to the largest bucket used (one value: one counter, where
+/// counters from 0 up made a 20 µs RTT cost 8 KiB: 8 MB over the findings' 1,024 peers).
 public struct DurationHistogram: Hashable, Sendable {
     /// log2 of the sub-buckets per power of two.
     static let precisionBits = 7
@@ -15,7 +16,9 @@ public struct DurationHistogram: Hashable, Sendable {
     public private(set) var min: UInt64?
     /// The exact total of all values recorded (wraps after 584 years of summed time).
     public private(set) var sum: UInt64 = 0
+    /// Counters of the buckets `base`, `base + 1`, ... (empty: nothing recorded).
     private var counts: [UInt64] = []
+    private var base = 0
     /// Values by the first of `leBounds` at or above them (the last slot: above all), counted
     /// exactly: a bucket may straddle a bound, a value is never on both sides of one.
     private var byBound: [UInt64] = []
@@ -24,8 +27,13 @@ public struct DurationHistogram: Hashable, Sendable {
 
     public mutating func record(_ nanoseconds: UInt64) {
         let i = Self.index(nanoseconds)
-        if i >= counts.count { counts.append(contentsOf: repeatElement(0, count: i + 1 - counts.count)) }
-        counts[i] &+= 1
+        let j = i &- base
+        if j >= 0 && j < counts.count {
+            counts[j] &+= 1
+        } else {
+            widen(to: i)
+            counts[i &- base] &+= 1
+        }
         let slot = Self.boundSlots[i]
         var k = Int(slot & 0x7f)
         if slot & 0x80 != 0 && nanoseconds > Self.leBounds[k] { k &+= 1 }
@@ -47,7 +55,7 @@ public struct DurationHistogram: Hashable, Sendable {
         var seen: UInt64 = 0
         for (i, n) in counts.enumerated() where n > 0 {
             seen += n
-            if seen >= rank { return Swift.min(Self.highestEquivalent(i), max) }
+            if seen >= rank { return Swift.min(Self.highestEquivalent(base + i), max) }
         }
         return max
     }
@@ -58,10 +66,11 @@ public struct DurationHistogram: Hashable, Sendable {
 
     /// Adds every value of `other`.
     public mutating func merge(_ other: DurationHistogram) {
-        if other.counts.count > counts.count {
-            counts.append(contentsOf: repeatElement(0, count: other.counts.count - counts.count))
+        if !other.counts.isEmpty {
+            widen(to: other.base)
+            widen(to: other.base + other.counts.count - 1)
+            for (i, n) in other.counts.enumerated() { counts[other.base - base + i] &+= n }
         }
-        for (i, n) in other.counts.enumerated() { counts[i] &+= n }
         if byBound.isEmpty { byBound = other.byBound } else { for (k, n) in other.byBound.enumerated() { byBound[k] &+= n } }
         count &+= other.count
         sum &+= other.sum
@@ -71,8 +80,25 @@ public struct DurationHistogram: Hashable, Sendable {
 
     /// Every non-empty bucket, smallest first: its lowest and highest value and its count.
     public var buckets: [(low: UInt64, high: UInt64, count: UInt64)] {
-        counts.enumerated().compactMap { i, n in
-            n > 0 ? (i == 0 ? 0 : Self.highestEquivalent(i - 1) + 1, Self.highestEquivalent(i), n) : nil
+        counts.enumerated().compactMap { j, n in
+            let i = base + j
+            return n > 0 ? (i == 0 ? 0 : Self.highestEquivalent(i - 1) + 1, Self.highestEquivalent(i), n) : nil
+        }
+    }
+
+    /// Counters held: from the smallest to the largest bucket used.
+    var storedCounters: Int { counts.count }
+
+    /// Makes bucket `i` one of the counters (new ones 0).
+    private mutating func widen(to i: Int) {
+        if counts.isEmpty {
+            base = i
+            counts = [0]
+        } else if i < base {
+            counts.insert(contentsOf: repeatElement(0, count: base - i), at: 0)
+            base = i
+        } else if i - base >= counts.count {
+            counts.append(contentsOf: repeatElement(0, count: i - base + 1 - counts.count))
         }
     }
 
@@ -126,13 +152,17 @@ extension DurationHistogram {
     public func subtracting(_ earlier: DurationHistogram) -> DurationHistogram {
         var d = DurationHistogram()
         d.counts = counts
-        for (i, n) in earlier.counts.enumerated() where i < d.counts.count { d.counts[i] &-= Swift.min(n, d.counts[i]) }
+        d.base = base
+        for (e, n) in earlier.counts.enumerated() {
+            let i = earlier.base + e - base
+            if i >= 0 && i < d.counts.count { d.counts[i] &-= Swift.min(n, d.counts[i]) }
+        }
         d.byBound = byBound
         for (k, n) in earlier.byBound.enumerated() where k < d.byBound.count { d.byBound[k] &-= Swift.min(n, d.byBound[k]) }
         d.count = d.counts.reduce(0, &+)
         if let last = d.counts.lastIndex(where: { $0 > 0 }), let first = d.counts.firstIndex(where: { $0 > 0 }) {
-            d.max = Swift.min(Self.highestEquivalent(last), max ?? .max)
-            d.min = Swift.max(Self.lowestEquivalent(first), min ?? 0)
+            d.max = Swift.min(Self.highestEquivalent(base + last), max ?? .max)
+            d.min = Swift.max(Self.lowestEquivalent(base + first), min ?? 0)
         }
         return d
     }
