@@ -161,6 +161,21 @@ func counters(acked: UInt64, received: UInt64) -> TCPCounters {
         #expect(table.owner(of: 1) == nil && table.owner(of: 2) != nil && table.owner(of: 3) != nil)
     }
 
+    /// A reconciliation asks about the idle entries only, and strikes off those the dump finds:
+    /// its memory is the table's, not the host's sockets'.
+    @Test func reconciliationAsksAboutIdleEntriesOnly() {
+        var table = ConnectionTable()
+        for i in 1...5 as ClosedRange<UInt64> {
+            var s = Script(cookie: i, lport: UInt16(1000 + i), rport: 80)
+            _ = table.apply(s.go(.close, .synSent, at: i <= 3 ? 0 : 9000))
+        }
+        var suspects = table.idleCookies(idleBefore: Script.at(5000))
+        #expect(suspects == [1, 2, 3])
+        for alive: UInt64 in [2, 4, 77] { suspects.remove(alive) }  // what a dump of the host found
+        #expect(table.remove(vanished: suspects.union([99])) == 2)  // 99: no entry, not counted
+        #expect(table.count == 3 && table.owner(of: 1) == nil && table.owner(of: 3) == nil && table.owner(of: 2) != nil)
+    }
+
     @Test func seededCloseWaitHasALowerBoundAge() throws {
         var table = ConnectionTable(lingerThresholdNanoseconds: 2_000_000_000)
         table.seed(

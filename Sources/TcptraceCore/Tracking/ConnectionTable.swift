@@ -322,12 +322,23 @@ public struct ConnectionTable: Sendable {
     /// a census found) and that have been idle since before `idleBefore`: their CLOSE event was
     /// lost. Returns how many. Without this, lost events would leave entries until eviction.
     public mutating func removeVanished(alive: Set<UInt64>, idleBefore: WallTime) -> Int {
-        let gone = entries.all.filter { !alive.contains($0.cookie) && $0.entry.lastActivity < idleBefore }.map(\.cookie)
-        for cookie in gone {
-            entries.remove(cookie: cookie)
+        remove(vanished: idleCookies(idleBefore: idleBefore).subtracting(alive))
+    }
+
+    /// The cookies of the entries idle since before `idleBefore`: what a reconciliation asks the
+    /// kernel about. At most the table's capacity, whatever the number of sockets on the host.
+    public func idleCookies(idleBefore: WallTime) -> Set<UInt64> {
+        entries.cookies { $0.lastActivity < idleBefore }
+    }
+
+    /// Drops the entries of `cookies`, whose sockets are gone; returns how many there were.
+    public mutating func remove(vanished cookies: Set<UInt64>) -> Int {
+        var n = 0
+        for cookie in cookies where entries.remove(cookie: cookie) {
             closeWaitPending[cookie] = nil
+            n += 1
         }
-        return gone.count
+        return n
     }
 
     /// States the kernel's own timers end (SYN and FIN retransmissions, an orphan's FIN_WAIT1):
@@ -394,8 +405,19 @@ extension ConnectionTable {
             freeSlots.append(i)
         }
 
-        mutating func remove(cookie: UInt64) {
-            if let i = slotOf[cookie] { remove(slot: i, cookie: cookie) }
+        /// False: no such entry.
+        @discardableResult
+        mutating func remove(cookie: UInt64) -> Bool {
+            guard let i = slotOf[cookie] else { return false }
+            remove(slot: i, cookie: cookie)
+            return true
+        }
+
+        /// The cookies of the live entries satisfying `predicate` (no copy of the entries).
+        func cookies(where predicate: (Entry) -> Bool) -> Set<UInt64> {
+            var out = Set<UInt64>()
+            for (cookie, i) in slotOf where predicate(slots[i]) { out.insert(cookie) }
+            return out
         }
 
         /// Every live entry with its cookie.

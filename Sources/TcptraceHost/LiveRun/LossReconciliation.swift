@@ -38,14 +38,18 @@ public struct LossReconciliation {
             lastTransientCheck = now
         }
         lostAtLastDump = lost
-        var alive = Set<UInt64>()
+        // The idle entries, struck off as the dump finds their sockets: memory for the table's
+        // entries, not for every socket on the host (a Set of 131,072 TIME_WAIT cookies was 3.6 MB
+        // of peak RSS in a 1M-connection storm).
+        var gone = table.idleCookies(idleBefore: idleBefore)
+        guard !gone.isEmpty else { return Result() }
         do {
             namespaces.refresh()
-            try namespaces.forEach { _, s in alive.insert(s.cookie) }
+            try namespaces.forEach { _, s in gone.remove(s.cookie) }
         } catch {
             return Result()
         }
-        let gone = table.removeVanished(alive: alive, idleBefore: idleBefore)
-        return Result(vanished: gone, uncounted: newLoss ? 0 : gone)
+        let n = table.remove(vanished: gone)
+        return Result(vanished: n, uncounted: newLoss ? 0 : n)
     }
 }
