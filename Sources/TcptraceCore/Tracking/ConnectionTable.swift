@@ -321,8 +321,16 @@ public struct ConnectionTable: Sendable {
     /// Drops entries whose socket no longer exists in the kernel (`alive`: every socket cookie
     /// a census found) and that have been idle since before `idleBefore`: their CLOSE event was
     /// lost. Returns how many. Without this, lost events would leave entries until eviction.
-    public mutating func removeVanished(alive: Set<UInt64>, idleBefore: WallTime) -> Int {
-        let gone = entries.all.filter { !alive.contains($0.cookie) && $0.entry.lastActivity < idleBefore }.map(\.cookie)
+    /// `dumped`: the namespaces the census covered (nil: all). An entry of another namespace is
+    /// not judged: its socket may live on where no dump reached (a namespace made since the last
+    /// discovery, or one whose processes and name are gone while its orphans time out).
+    public mutating func removeVanished(alive: Set<UInt64>, dumped: Set<UInt32>? = nil, idleBefore: WallTime) -> Int {
+        func judged(_ e: Entry) -> Bool {
+            guard let dumped, let netns = e.identity.netns else { return true }
+            return dumped.contains(netns)
+        }
+        let gone = entries.all.filter { !alive.contains($0.cookie) && $0.entry.lastActivity < idleBefore && judged($0.entry) }
+            .map(\.cookie)
         for cookie in gone {
             entries.remove(cookie: cookie)
             closeWaitPending[cookie] = nil

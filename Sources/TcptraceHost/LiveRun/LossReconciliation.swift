@@ -5,7 +5,8 @@ import TcptraceCore
 /// kernel can also skip a socket's last transitions without any counter saying so (every BPF
 /// program skipped for a burst of hits, its destruction included): an entry idle in a state the
 /// kernel's timers end (`ConnectionTable.isTransient`) brings a dump too, at most every 30 s,
-/// and the entries it finds gone then were lost uncounted (`Result.uncounted`).
+/// and the entries it finds gone then were lost uncounted (`Result.uncounted`). Only entries of
+/// the namespaces the dump reached are judged.
 public struct LossReconciliation {
     /// An entry idle this long whose socket the dump did not find is gone.
     public static let idleNanoseconds: Int64 = 5_000_000_000
@@ -39,13 +40,14 @@ public struct LossReconciliation {
         }
         lostAtLastDump = lost
         var alive = Set<UInt64>()
+        let dumped: Set<UInt32>
         do {
             namespaces.refresh()
-            try namespaces.forEach { _, s in alive.insert(s.cookie) }
+            dumped = try namespaces.forEach { _, s in alive.insert(s.cookie) }
         } catch {
             return Result()
         }
-        let gone = table.removeVanished(alive: alive, idleBefore: idleBefore)
+        let gone = table.removeVanished(alive: alive, dumped: dumped, idleBefore: idleBefore)
         return Result(vanished: gone, uncounted: newLoss ? 0 : gone)
     }
 }
