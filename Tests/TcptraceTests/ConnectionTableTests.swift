@@ -176,6 +176,21 @@ func counters(acked: UInt64, received: UInt64) -> TCPCounters {
         #expect(table.count == 3 && table.owner(of: 1) == nil && table.owner(of: 3) == nil && table.owner(of: 2) != nil)
     }
 
+    /// A dump that did not reach a namespace (made since the last discovery, or gone from /proc
+    /// and /run/netns while its orphans time out) says nothing of its sockets: kept.
+    @Test func vanishedAreJudgedOnlyInTheNamespacesDumped() {
+        var table = ConnectionTable()
+        for (cookie, netns) in [(1, 4026531840), (2, 4026532999)] as [(UInt64, UInt32?)] + [(3, nil)] {
+            var s = Script(cookie: cookie, lport: UInt16(1000 + cookie), rport: 80)
+            var t = s.go(.close, .synSent, at: 0)
+            t.identity.netns = netns
+            _ = table.apply(t)
+        }
+        #expect(table.removeVanished(alive: [], dumped: [4026531840], idleBefore: Script.at(5000)) == 2)
+        #expect(table.owner(of: 1) == nil && table.owner(of: 2) != nil && table.owner(of: 3) == nil)
+        #expect(table.removeVanished(alive: [], idleBefore: Script.at(5000)) == 1)
+    }
+
     @Test func seededCloseWaitHasALowerBoundAge() throws {
         var table = ConnectionTable(lingerThresholdNanoseconds: 2_000_000_000)
         table.seed(

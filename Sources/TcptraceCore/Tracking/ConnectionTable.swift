@@ -321,8 +321,11 @@ public struct ConnectionTable: Sendable {
     /// Drops entries whose socket no longer exists in the kernel (`alive`: every socket cookie
     /// a census found) and that have been idle since before `idleBefore`: their CLOSE event was
     /// lost. Returns how many. Without this, lost events would leave entries until eviction.
-    public mutating func removeVanished(alive: Set<UInt64>, idleBefore: WallTime) -> Int {
-        remove(vanished: idleCookies(idleBefore: idleBefore).subtracting(alive))
+    /// `dumped`: the namespaces the census covered (nil: all). An entry of another namespace is
+    /// not judged: its socket may live on where no dump reached (a namespace made since the last
+    /// discovery, or one whose processes and name are gone while its orphans time out).
+    public mutating func removeVanished(alive: Set<UInt64>, dumped: Set<UInt32>? = nil, idleBefore: WallTime) -> Int {
+        remove(vanished: idleCookies(idleBefore: idleBefore).subtracting(alive), dumped: dumped)
     }
 
     /// The cookies of the entries idle since before `idleBefore`: what a reconciliation asks the
@@ -331,10 +334,15 @@ public struct ConnectionTable: Sendable {
         entries.cookies { $0.lastActivity < idleBefore }
     }
 
-    /// Drops the entries of `cookies`, whose sockets are gone; returns how many there were.
-    public mutating func remove(vanished cookies: Set<UInt64>) -> Int {
+    /// Drops the entries of `cookies`, whose sockets a dump of the namespaces `dumped` (nil: all)
+    /// did not find; entries of other namespaces are not judged (see `removeVanished`). Returns
+    /// how many were dropped.
+    public mutating func remove(vanished cookies: Set<UInt64>, dumped: Set<UInt32>? = nil) -> Int {
         var n = 0
-        for cookie in cookies where entries.remove(cookie: cookie) {
+        for cookie in cookies {
+            guard let i = entries.slot(of: cookie) else { continue }
+            if let dumped, let netns = entries[slot: i].identity.netns, !dumped.contains(netns) { continue }
+            entries.remove(slot: i, cookie: cookie)
             closeWaitPending[cookie] = nil
             n += 1
         }
@@ -405,12 +413,8 @@ extension ConnectionTable {
             freeSlots.append(i)
         }
 
-        /// False: no such entry.
-        @discardableResult
-        mutating func remove(cookie: UInt64) -> Bool {
-            guard let i = slotOf[cookie] else { return false }
-            remove(slot: i, cookie: cookie)
-            return true
+        mutating func remove(cookie: UInt64) {
+            if let i = slotOf[cookie] { remove(slot: i, cookie: cookie) }
         }
 
         /// The cookies of the live entries satisfying `predicate` (no copy of the entries).

@@ -5,7 +5,8 @@ import TcptraceCore
 /// kernel can also skip a socket's last transitions without any counter saying so (every BPF
 /// program skipped for a burst of hits, its destruction included): an entry idle in a state the
 /// kernel's timers end (`ConnectionTable.isTransient`) brings a dump too, at most every 30 s,
-/// and the entries it finds gone then were lost uncounted (`Result.uncounted`).
+/// and the entries it finds gone then were lost uncounted (`Result.uncounted`). Only entries of
+/// the namespaces the dump reached are judged.
 public struct LossReconciliation {
     /// An entry idle this long whose socket the dump did not find is gone.
     public static let idleNanoseconds: Int64 = 5_000_000_000
@@ -43,13 +44,14 @@ public struct LossReconciliation {
         // of peak RSS in a 1M-connection storm).
         var gone = table.idleCookies(idleBefore: idleBefore)
         guard !gone.isEmpty else { return Result() }
+        let dumped: Set<UInt32>
         do {
             namespaces.refresh()
-            try namespaces.forEach { _, s in gone.remove(s.cookie) }
+            dumped = try namespaces.forEach { _, s in gone.remove(s.cookie) }
         } catch {
             return Result()
         }
-        let n = table.remove(vanished: gone)
+        let n = table.remove(vanished: gone, dumped: dumped)
         return Result(vanished: n, uncounted: newLoss ? 0 : n)
     }
 }
