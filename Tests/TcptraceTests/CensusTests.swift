@@ -190,7 +190,7 @@ extension DurationHistogramTests {
     let t = WallTime(nanoseconds: 1_700_000_000_000_000_000)
 
     @Test func countTableAgreesWithDictionaryThroughGrowth() {
-        var table = CountTable()
+        var table = CountTable<PackedKey>()
         var reference: [String: UInt32] = [:]
         var rng = SystemRandomNumberGenerator()
         for _ in 0..<20_000 {
@@ -201,6 +201,21 @@ extension DurationHistogramTests {
         }
         var seen: [String: UInt32] = [:]
         table.forEach { k, n in seen["\(k.a) \(k.b)"] = n }
+        #expect(seen == reference && table.count == reference.count)
+    }
+
+    /// The one-word table of IPv4 sources, through growth and with keys differing in either half.
+    @Test func wordCountTableAgreesWithDictionary() {
+        var table = CountTable<UInt64>()
+        var reference: [UInt64: UInt32] = [:]
+        var rng = SystemRandomNumberGenerator()
+        for _ in 0..<20_000 {
+            let k = UInt64.random(in: 1...30, using: &rng) << 32 | UInt64.random(in: 0..<300, using: &rng) &* 0x0101_0101
+            #expect(table.increment(k) == reference[k, default: 0] + 1)
+            reference[k, default: 0] += 1
+        }
+        var seen: [UInt64: UInt32] = [:]
+        table.forEach { k, n in seen[k] = n }
         #expect(seen == reference && table.count == reference.count)
     }
 
