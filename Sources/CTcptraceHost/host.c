@@ -18,6 +18,7 @@
 #include <time.h>
 #include <linux/nsfs.h>
 #include <linux/sched.h>
+#include <linux/perf_event.h>
 
 static volatile sig_atomic_t stop_signal;
 static volatile sig_atomic_t hangup;
@@ -359,4 +360,23 @@ int tcptrace_namespace_type(const char *path)
 	if (type < 0)
 		return err == ENOTTY || err == EINVAL ? 0 : -err;
 	return type;
+}
+
+int tcptrace_tracepoint_counter(unsigned long long id, int cpu, const char *filter)
+{
+	struct perf_event_attr attr;
+	memset(&attr, 0, sizeof(attr));
+	attr.type = PERF_TYPE_TRACEPOINT;
+	attr.size = sizeof(attr);
+	attr.config = id;
+	attr.disabled = 1;
+	int fd = (int)syscall(SYS_perf_event_open, &attr, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if ((filter && ioctl(fd, PERF_EVENT_IOC_SET_FILTER, filter) != 0) || ioctl(fd, PERF_EVENT_IOC_ENABLE, 0) != 0) {
+		int e = errno;
+		close(fd);
+		return -e;
+	}
+	return fd;
 }

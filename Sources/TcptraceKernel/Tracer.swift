@@ -24,6 +24,9 @@ public final class Tracer {
         /// Opener stacks (bpf/opener.bpf.h): the user stack at connect() and accept().
         public var captureStacks = false
         public var verbose = false
+        /// Count the hits the kernel ran no program for with perf's counter on the tracepoint
+        /// (`HitCounter`, `skippedHits()`); costs perf's probe on every hit.
+        public var countSkips = false
         /// Tests only: one transition of the sockets with this remote port that the program
         /// ignores as though the kernel had skipped it, to make a gap (`LostEvents.unseen`).
         public var testSkip: (remotePort: UInt16, old: TCPState, new: TCPState)? = nil
@@ -51,6 +54,9 @@ public final class Tracer {
     /// Why accept()'s opener stacks are not taken (its tracepoints did not attach), or nil.
     public private(set) var acceptStacksUnavailable: String?
     private let consumer: RingConsumer
+    /// perf's count of TCP hits, and both counts when the programs were attached.
+    private var hitCounter: HitCounter?
+    private var hitBaseline: (perf: UInt64, seen: UInt64) = (0, 0)
 
     /// Opens, configures, loads and attaches the embedded program. Needs root.
     public init(
@@ -77,6 +83,7 @@ public final class Tracer {
             // for the same hit (bpf/tcptrace.bpf.c, "Exactly once"). Until the fallback is
             // attached, a skipped hit is counted as a recursion miss.
             var links: [OpaquePointer] = []
+            let hitCounter = configuration.countSkips ? try HitCounter() : nil
             do throws(SystemError) {
                 for program in programs { links.append(try Self.attach(program)) }
             } catch {
@@ -100,6 +107,13 @@ public final class Tracer {
             self.consumer = consumer
             self.ring = ring
             self.links = links
+            if let hitCounter {
+                // The programs' count first: a hit between the two reads is then in perf's
+                // baseline only, so a later difference can only be short, never a false skip.
+                let seen = Self.sum(counter: TCPTRACE_CTR_SEEN, fd: bpf_map__fd(counters))
+                self.hitBaseline = (hitCounter.total, seen)
+                self.hitCounter = hitCounter
+            }
         } catch {
             if let ring { ring_buffer__free(ring) }
             bpf_object__close(object)
@@ -201,6 +215,23 @@ public final class Tracer {
 
     /// Tracepoint hits lost because the program was already running on that CPU: the kernel's
     /// count for the main program, less the hits the fallback program handled instead.
+    /// With `countSkips`: the TCP hits since the programs attached that perf counted and no
+    /// program ran for (recursion misses apart); a lower bound (see `init`). nil otherwise.
+    public func skippedHits() -> UInt64? {
+        guard let hitCounter else { return nil }
+        let perf = hitCounter.total &- hitBaseline.perf  // perf's first, for the same reason
+        let seen = Self.sum(counter: TCPTRACE_CTR_SEEN, fd: countersFD) &- hitBaseline.seen
+        let accounted = seen &+ recursionMisses()
+        return perf > accounted ? perf - accounted : 0
+    }
+
+    private static func sum(counter: tcptrace_counter, fd: Int32) -> UInt64 {
+        var key = counter.rawValue
+        var values = [UInt64](repeating: 0, count: max(1, Int(libbpf_num_possible_cpus())))
+        guard bpf_map_lookup_elem(fd, &key, &values) == 0 else { return 0 }
+        return values.reduce(0, &+)
+    }
+
     public func recursionMisses() -> UInt64 {
         let skipped = programInfo()?.recursion_misses ?? 0
         let caught = kernelCounters().nested

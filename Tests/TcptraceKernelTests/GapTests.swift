@@ -55,7 +55,8 @@ struct GapTests {
         let olderServer = try Loopback.accept(older)
 
         let ports = [Self.port, Self.refusedPort, Self.olderPort, Self.queuePort].map(String.init).joined(separator: ",")
-        let common = ["--format", "json", "--port", ports, "--close-wait-threshold", "1s", "--census-interval", "off"]
+        // --count-skips: perf's count of every TCP hit on the host must match the programs' too.
+        let common = ["--format", "json", "--port", ports, "--close-wait-threshold", "1s", "--census-interval", "off", "--count-skips"]
         let (a, _) = try Binary.start(common + ["--output", full, "--events", "transitions,connections,lingerers"])
         let (b, _) = try Binary.start(common + ["--output", aggregated, "--events", "connections,lingerers"])
         defer {
@@ -95,8 +96,8 @@ struct GapTests {
 
     /// A tracer in this process whose program ignores one transition of client sockets to
     /// `port`, as the kernel does when it runs neither program for a hit.
-    func provoked(skipping old: TCPState, _ new: TCPState, aggregate: Bool, expect unseen: UInt64) throws -> (
-        events: [Transition], unseen: UInt64, table: [ConnectionRecord], port: UInt16
+    func provoked(skipping old: TCPState, _ new: TCPState, aggregate: Bool, expect unseen: UInt64, countSkips: Bool = false) throws -> (
+        events: [Transition], unseen: UInt64, table: [ConnectionRecord], port: UInt16, skipped: UInt64?
     ) {
         try KernelGate.check()
         let (listener, port) = try Loopback.bound(.v4)
@@ -105,6 +106,7 @@ struct GapTests {
         c.ringBufferBytes = 1 << 20
         c.aggregate = aggregate
         c.testSkip = (remotePort: port, old: old, new: new)
+        c.countSkips = countSkips
         final class Box { var items: [Transition] = [] }
         let box = Box()
         let tracer = try Tracer(configuration: c, clock: SystemClock.monotonicToWall()) { t in
@@ -129,7 +131,7 @@ struct GapTests {
         var table = ConnectionTable()
         var records: [ConnectionRecord] = []
         for t in box.items { if let r = table.apply(t).connection { records.append(r) } }
-        return (box.items, tracer.kernelCounters().unseen, records, port)
+        return (box.items, tracer.kernelCounters().unseen, records, port, tracer.skippedHits())
     }
 
     @Test(arguments: [false, true])
@@ -146,6 +148,18 @@ struct GapTests {
         var line: [UInt8] = []
         JSONLines.append(try #require(clients.first), to: &line)
         #expect(String(decoding: line, as: UTF8.self).contains("\"gap\":true"))
+    }
+
+    /// perf's counter on the tracepoint (`--count-skips`) counts the skipped hits themselves
+    /// (here one of each of two clients), against the programs' count of all the others on the
+    /// host; off, there is no count.
+    @Test(arguments: [false, true])
+    func perfCountsEverySkippedHit(aggregate: Bool) throws {
+        let off = try provoked(skipping: .finWait1, .finWait2, aggregate: aggregate, expect: 2)
+        #expect(off.skipped == nil, "not asked for")
+        let r = try provoked(skipping: .finWait1, .finWait2, aggregate: aggregate, expect: 2, countSkips: true)
+        #expect(r.unseen == 2, "one gap per client")
+        #expect(r.skipped == 2, "perf counted the two skipped hits, the programs all the others: \(r.skipped.map(String.init) ?? "nil")")
     }
 
     /// The last transition skipped: no later hit shows it; the socket's destruction does.

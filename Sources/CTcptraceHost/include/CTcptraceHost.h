@@ -80,4 +80,9 @@ typedef void (*tcptrace_elf_symbol_fn)(void *ctx, unsigned long long value, unsi
 int tcptrace_elf_read(const char *path, struct tcptrace_elf_segment *segments, int max_segments, int *n_segments,
 		      tcptrace_elf_symbol_fn on_symbol, void *ctx, unsigned long long max_symbols);
 
+/* A counting perf event on tracepoint `id` (its tracefs `id` file) on one CPU, filtered with
+ * `filter` (the tracepoint's format fields; NULL: none), enabled: the fd to read(2) a u64 count
+ * from, or -errno. */
+int tcptrace_tracepoint_counter(unsigned long long id, int cpu, const char *filter);
+
 #endif

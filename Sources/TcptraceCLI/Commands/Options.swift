@@ -106,6 +106,10 @@ public struct TraceSelection: ParsableArguments {
         help: "Take the user stack where connections are opened (connect(), accept()), so CLOSE_WAIT leak groups name the code that opened them (costs ~3 µs per connect; off by default).")
     var openerStacks = false
 
+    @Flag(
+        help: "Count the tracepoint hits the kernel runs no BPF program for (lost.unseen) with a perf counter on the tracepoint; needs tracefs; costs perf's probe on every hit (off by default).")
+    var countSkips = false
+
     @Flag(name: .shortAndLong, help: "Print libbpf's log (verifier messages) and the capabilities kept after attaching on standard error.")
     var verbose = false
 

@@ -421,7 +421,7 @@ final class TraceRun<Sink: RecordSink> {
 
     /// The analyzers now; the records of what changed go to the sink.
     func evaluateFindings(_ tracer: Tracer, overflow: TimeWaitOverflow, final: Bool = false) {
-        let lost = final ? summary.lost : tracer.lostEvents
+        let lost = final ? summary.lost : self.lost(tracer)
         let now = SystemClock.wallNow()
         findings.evidence.observe(churn: summary.churn, now: now)
         findings.evidence.observe(leaks: leaks.book.groups)

@@ -27,6 +27,8 @@ struct TraceSettings {
     /// Opener stacks at connect() and accept() (`--opener-stacks`; off by default: they cost
     /// about 3 µs of kernel time per connect, see docs/benchmarks.md).
     var openerStacks = false
+    /// Count the hits the kernel ran no program for with perf's counter (`--count-skips`).
+    var countSkips = false
     /// Text: a line per lingering socket too, not only per leak group (`--leak-sockets`).
     var leakSockets = false
 
@@ -47,6 +49,7 @@ struct TraceSettings {
         c.aggregate = !events.contains(.transitions)
         c.verbose = verbose
         c.captureStacks = openerStacks
+        c.countSkips = countSkips
         return c
     }
 }
@@ -64,6 +67,7 @@ extension TraceSelection {
         s.ringBufferBytes = ringBufferSize
         s.thresholds = thresholds
         s.openerStacks = openerStacks
+        s.countSkips = countSkips
         return s
     }
 
