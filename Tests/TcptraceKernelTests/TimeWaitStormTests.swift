@@ -124,7 +124,8 @@ struct TimeWaitStormTests {
 
         // A replay of the recorded JSON gives the same numbers.
         chmod(file, 0o644)
-        let r = try Binary.run(["report", "--format", "json", file], prefix: Binary.asNobody)
+        // Host-wide, the file holds the parallel tests' traffic too (tens of MB): time to read it.
+        let r = try Binary.run(["report", "--format", "json", file], prefix: Binary.asNobody, timeout: 90)
         #expect(r.status == 0, "\(r.stderr)")
         let offline = jsonLines(r.stdout)
         let offlineSummary = try #require(offline.last(where: type("summary")))
@@ -143,7 +144,7 @@ struct TimeWaitStormTests {
         // The HTML report says the same.
         let page = tempPath("storm\(family).html")
         defer { unlink(page) }
-        let h = try Binary.run(["report", "--html", page, file])
+        let h = try Binary.run(["report", "--html", page, file], timeout: 90)
         #expect(h.status == 0, "\(h.stderr)")
         let html = try String(contentsOfFile: page, encoding: .utf8)
         #expect(html.contains("python3 (pid \(pid))") && html.contains("EADDRNOTAVAIL 40"))

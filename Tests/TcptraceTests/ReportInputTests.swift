@@ -12,8 +12,8 @@ import TcptraceCore
     }
 
     /// A whole client connection (5 transitions) as the tracer writes it.
-    func clientLines() -> [String] {
-        let base: Int64 = 1_795_614_010_000_000_000
+    func clientLines(cookie: UInt64 = 77, atSecond second: Int64 = 0) -> [String] {
+        let base: Int64 = 1_795_614_010_000_000_000 + second * 1_000_000_000
         let steps: [(TCPState, TCPState, Int64)] = [
             (.close, .synSent, 0), (.synSent, .established, 1), (.established, .finWait1, 50), (.finWait1, .finWait2, 51),
             (.finWait2, .close, 52),
@@ -22,7 +22,7 @@ import TcptraceCore
         return steps.map { old, new, ms in
             defer { last = ms }
             let t = Transition(
-                time: WallTime(nanoseconds: base + ms * 1_000_000), identity: SocketIdentity(cookie: 77, local: .v4(0x7f00_0001), localPort: old == .close ? 0 : 40000, remote: .v4(0x7f00_0001), remotePort: 8080),  old: old, new: new,
+                time: WallTime(nanoseconds: base + ms * 1_000_000), identity: SocketIdentity(cookie: cookie, local: .v4(0x7f00_0001), localPort: old == .close ? 0 : UInt16(40000 + cookie % 1000), remote: .v4(0x7f00_0001), remotePort: 8080),  old: old, new: new,
                 nanosecondsInOld: last.map { UInt64(ms - $0) * 1_000_000 }, pid: 5, comm: "curl",
                 owner: Owner(pid: 5, comm: "curl"), receiveQueue: new == .close ? 1 : nil,
                 counters: new == .close ? TCPCounters(bytesAcked: 12, bytesReceived: 1, totalRetransmissions: 0, smoothedRTTMicroseconds: 20) : nil)
@@ -30,6 +30,19 @@ import TcptraceCore
             JSONLines.append(t, to: &out)
             return String(decoding: out.dropLast(), as: UTF8.self)
         }
+    }
+
+    /// A log longer than the findings' evaluation interval (10 s of log time) is evaluated as it
+    /// is read. That evaluation once ran inside the replay's own mutation (it read the replay's
+    /// counters from the record callback): the debug build trapped on the exclusivity violation.
+    @Test func aLogLongerThanTheFindingsIntervalIsEvaluatedAsItIsRead() throws {
+        let lines = (0..<8).flatMap { clientLines(cookie: UInt64(100 + $0), atSecond: Int64($0) * 10) }
+        let file = try tempFile("long.jsonl", lines.joined(separator: "\n") + "\n")
+        defer { unlink(file) }
+        let (r, records) = try report([file])
+        #expect(r.status == 0, "\(r.stderr.suffix(400))")
+        #expect(records.filter { $0["type"] as? String == "connection" }.count == 8)
+        #expect(records.last?["type"] as? String == "summary")
     }
 
     func report(_ args: [String]) throws -> (Binary.Result, [[String: Any]]) {

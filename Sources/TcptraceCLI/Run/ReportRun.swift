@@ -22,6 +22,9 @@ final class ReportRun {
     var tracker = FindingTracker()
     let thresholds: FindingThresholds
     var nextEvaluation: WallTime?
+    /// An evaluation that came due during a line's replay: run once `Replay.feed` has returned
+    /// (evaluating reads the replay's counters, which must not happen inside its own mutation).
+    var dueEvaluation: WallTime?
     static let findingsInterval: Int64 = 10_000_000_000
     var progress: ReportProgress?
 
@@ -73,6 +76,10 @@ final class ReportRun {
                             return false
                         case .some(let error): malformed(name, number, error.description)
                         case nil: break
+                        }
+                        if let due = dueEvaluation {
+                            dueEvaluation = nil
+                            evaluateFindings(at: due, final: false)
                         }
                     }
                     return outputError == nil
@@ -201,7 +208,7 @@ final class ReportRun {
             return
         }
         if time >= next {
-            _ = evaluateFindings(at: time, final: false)
+            dueEvaluation = time
             nextEvaluation = WallTime(nanoseconds: time.nanoseconds + Self.findingsInterval)
         }
     }
