@@ -57,11 +57,17 @@ struct LeakGroupTests {
     @Test func groupsNameHolderCauseAndOpener() throws {
         try KernelGate.check()
         let directory = tempPath("leak-bin")
+        // Run under a name of this run's own (its comm, which --comm selects): another process
+        // named leak-service on the host (another test run) would be selected too.
+        let comm = "leaksvc-\(getpid() % 100_000)"
         defer {
+            unlink(directory + "/" + comm)
             unlink(directory + "/leak-service")
             rmdir(directory)
         }
-        let binary = try Self.buildService(in: directory)
+        let built = try Self.buildService(in: directory)
+        let binary = directory + "/" + comm
+        try #require(link(built, binary) == 0, "link \(binary): \(String(cString: strerror(errno)))")
 
         let json = tempPath("leaks.jsonl")
         let text = tempPath("leaks.txt")
@@ -69,7 +75,7 @@ struct LeakGroupTests {
             unlink(json)
             unlink(text)
         }
-        let common = ["--comm", "leak-service", "--close-wait-threshold", "1s", "--opener-stacks"]
+        let common = ["--comm", comm, "--close-wait-threshold", "1s", "--opener-stacks"]
         let (jsonTracer, _) = try Binary.start(["--format", "json", "--output", json, "--events", "lingerers"] + common)
         let (textTracer, _) = try Binary.start(["--format", "text", "--output", text, "--events", "lingerers"] + common)
         let service = try Service(binary: binary)
