@@ -94,7 +94,10 @@ struct TopTests {
         let holder = "\(server.pid)"
         let (leakShown, rows) = try tmux.waitFor(session, seconds: 30) { rows in
             rows.contains { $0.hasPrefix("CLOSE_WAIT LINGERERS  2 in CLOSE_WAIT over 1.0s  by holder: python3[\(holder)] 2") }
-                && rows.filter { $0.contains(" \(holder) ") && $0.contains("python3") && $0.contains("127.0.0.1:\(Self.port) ") }.count == 1
+                && rows.filter {
+                    $0.contains(" \(holder) ") && $0.contains("python3")
+                        && ($0.contains("127.0.0.1:\(Self.port) ") || $0.hasSuffix("127.0.0.1:\(Self.port)"))
+                }.count == 1
         }
         #expect(leakShown, "the leak is not on screen: \(rows.joined(separator: "\n"))")
         // One group row for both sockets: same holder, same listening endpoint, bytes left unread.

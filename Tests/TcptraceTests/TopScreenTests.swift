@@ -184,6 +184,31 @@ import Testing
         #expect(d(3 * 3600 * Self.s + 7 * 60 * Self.s) == "3h07m")
         #expect(d(2 * 86_400 * Self.s + 4 * 3600 * Self.s) == "2d04h")
     }
+
+    /// A leak group's row: the age and trend come before the endpoint and the opener, so an
+    /// 80-column terminal still shows how old and whether it grows (the endpoint is cut there).
+    @Test func leakGroupRowsKeepAgeAndTrendAt80Columns() {
+        var x = Self.busy()
+        var g = LeakRecord()
+        g.holder = Owner(pid: 4242, comm: "leaky")
+        g.role = .server
+        g.address = IPAddress("127.0.0.1")!
+        g.port = 8080
+        g.cause = .unread
+        g.sockets = 17
+        g.oldestAgeNanoseconds = 3725 * Self.s
+        g.ageIsLowerBound = true
+        g.trend = .growing
+        g.opener = "handle_client (server.py:42)"
+        x.leakGroups = [g]
+        let wide = screen(130, 40).lines(x)
+        let head = "  SOCKETS  CAUSE         PID     COMM             OLDEST    TREND     ENDPOINT                       OPENER"
+        let row = "  17       unread        4242    leaky            >1h02m    growing   on 127.0.0.1:8080              handle_client (server.py:42)"
+        #expect(wide.contains(head) && wide.contains(row), "\(wide.joined(separator: "\n"))")
+        let narrow = screen(80, 40).lines(x)
+        #expect(narrow.contains(String(row.prefix(80))))
+        #expect(String(row.prefix(80)).hasSuffix(">1h02m    growing   on 127.0.0"))
+    }
 }
 
 /// What `top` remembers between frames.
@@ -272,4 +297,5 @@ extension String {
         while s.last == " " { s.removeLast() }
         return s
     }
+
 }

@@ -92,7 +92,7 @@ public struct TopScreen: Sendable {
         var out = fixed + gap
         out.append(lingererTitle(s))
         if grouped {
-            out.append(Line(text: "  SOCKETS  CAUSE         PID     COMM             ENDPOINT                       OLDEST    TREND     OPENER", style: .heads))
+            out.append(Line(text: "  SOCKETS  CAUSE         PID     COMM             OLDEST    TREND     ENDPOINT                       OPENER", style: .heads))
         } else {
             out.append(Line(text: "  AGE       PID     COMM              FD  LOCAL                  REMOTE                 UNREAD", style: .heads))
         }
@@ -209,9 +209,10 @@ public struct TopScreen: Sendable {
     func leakRow(_ g: LeakRecord) -> Line {
         var t = "  " + Self.pad("\(g.sockets)", to: 9) + Self.pad(g.cause.rawValue, to: 14)
         t += Self.pad(g.holder.map { "\($0.pid)" } ?? "?", to: 8) + Self.pad(g.holder.map { Self.comm($0.comm) } ?? "?", to: 17)
-        t += Self.pad((g.role == .client ? "-> " : "on ") + TextLayout.endpoint(g.address, g.port), to: 31)
+        // The short columns first: at 80 columns the age and trend still show, the endpoint is cut.
         t += Self.pad((g.ageIsLowerBound ? ">" : "") + Self.duration(g.oldestAgeNanoseconds), to: 10)
-        t += Self.pad(g.trend.rawValue, to: 10) + (g.opener ?? "")
+        t += Self.pad(g.trend.rawValue, to: 10)
+        t += Self.pad((g.role == .client ? "-> " : "on ") + TextLayout.endpoint(g.address, g.port), to: 31) + (g.opener ?? "")
         return Line(text: t, style: .leak)
     }
 
