@@ -19,9 +19,10 @@ struct DoctorKernelTests {
         let checks = try #require(doc["checks"] as? [[String: Any]])
         let names = Set(checks.compactMap { $0["name"] as? String })
         #expect(names.isSuperset(of: ["privileges", "kernel BTF", "tracepoint", "tracefs", "tp_btf", "ring buffer", "sk_storage", "load"]))
-        // Every variant a run can select was loaded (each mode, each kind of filter, all at once).
+        // Every variant a run can select was loaded (each mode, each kind of filter, opener
+        // stacks, all at once).
         let variants = ProgramVariant.all().map { "load \($0.variantName)" }
-        #expect(variants.count == 14 && names.isSuperset(of: variants), "\(names)")
+        #expect(variants.count == 16 && names.isSuperset(of: variants), "\(names)")
         #expect(checks.allSatisfy { $0["status"] as? String != "fail" }, "\(checks)")
         let sysctls = try #require(doc["sysctls"] as? [String: Any])
         for name in TCPSysctls.names {

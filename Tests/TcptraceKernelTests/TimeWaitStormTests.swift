@@ -41,6 +41,31 @@ let timeWaitStorm = """
     print(json.dumps({"pid": os.getpid(), "ok": ok, "failed": failed}), flush=True)
     """
 
+/// A pool of 120 connections held open to a server (opened before the tracer starts), then, on
+/// "go", 30 short connections closed first (timewait sockets) at ~20/s. Prints "ready", then its
+/// pid as JSON when done; keeps the pool until stdin closes.
+let poolAndChurn = """
+    import json, os, socket, sys, threading, time
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", int(sys.argv[1])))
+    srv.listen(1024)
+    held = []
+    def serve():
+        while True:
+            c, _ = srv.accept()
+            held.append(c)
+    threading.Thread(target=serve, daemon=True).start()
+    pool = [socket.create_connection(("127.0.0.1", int(sys.argv[1]))) for _ in range(120)]
+    print("ready", flush=True)
+    sys.stdin.readline()
+    for _ in range(30):
+        c = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+        c.close()
+        time.sleep(0.05)
+    print(json.dumps({"pid": os.getpid()}), flush=True)
+    sys.stdin.readline()
+    """
+
 @Suite(.serialized, .enabled(if: KernelGate.enabled, "needs root and a kernel with BTF"))
 struct TimeWaitStormTests {
     func type(_ t: String) -> ([String: Any]) -> Bool { { $0["type"] as? String == t } }
@@ -157,6 +182,63 @@ struct TimeWaitStormTests {
 
     @Test func ipv6StormUnderNetnsFilter() throws {
         try check("6", limitToNamespace: true)
+    }
+
+    /// A pool's open connections hold local ports as much as timewait sockets do: 120 held open
+    /// (from before the tracer started) and 30 short connections in a namespace of 200 ports are
+    /// past half; the pressure says so from the census records, and a replay says the same.
+    @Test func aPoolsOpenConnectionsCountAsHeldPorts() throws {
+        try KernelGate.check()
+        let port: UInt16 = 23102
+        let file = tempPath("pool.jsonl")
+        defer { unlink(file) }
+        let container = try Container("twpool", subgroups: ["client"])
+        defer { container.remove() }
+        for (key, value) in [("ip_local_port_range", "40000 40199"), ("tcp_tw_reuse", "0")] {
+            _ = try command([
+                "/usr/sbin/ip", "netns", "exec", container.name, "/bin/sh", "-c", "echo \(value) > /proc/sys/net/ipv4/\(key)",
+            ])
+        }
+        let (client, out) = try container.start(poolAndChurn, [String(port)], cgroup: container.cgroup + "/client")
+        defer { container.send("", to: client) }
+        try #require(try LeakyServer.readLine(out) == "ready", "the pool did not open")
+        let (tracer, _) = try Binary.start(
+            ["--format", "json", "--output", file, "--netns", container.name, "--census-interval", "1s"])
+        // A census record has the pool before the churn starts.
+        let deadline = Date().addingTimeInterval(20)
+        while Date() < deadline, !((try? String(contentsOfFile: file, encoding: .utf8)) ?? "").contains("\"type\":\"census\"") {
+            usleep(100_000)
+        }
+        container.send("go", to: client)
+        let report = try LeakyServer.readLine(out)
+        usleep(500_000)
+        kill(tracer.processIdentifier, SIGTERM)
+        tracer.waitUntilExit()
+        #expect(tracer.terminationStatus == 0)
+        #expect(report.contains("pid"), "client said \(report)")
+
+        let live = jsonLines(try String(contentsOfFile: file, encoding: .utf8))
+        let census = try #require(live.first(where: type("census")))
+        let exhaustion = census["port_exhaustion"] as? [[String: Any]] ?? []
+        let toServer = exhaustion.first { $0["rport"] as? Int == Int(port) }
+        #expect(toServer?["open"] as? Int == 120, "\(exhaustion)")
+        let warnings = live.filter(type("port_pressure"))
+        // Alone the 30 timewait sockets are 15 %: past half only with the pool's 120.
+        let half = try #require(warnings.first { $0["level"] as? String == "use_50" }, "\(warnings)")
+        #expect(half["open"] as? Int == 120 && (half["in_use"] as? Int ?? 0) > 120)
+        #expect(warnings.allSatisfy { $0["level"] as? String != "use_80" }, "150 of 200 at most: \(warnings)")
+        // The steady state is what the pool leaves: 80 ports over 60 s.
+        #expect(abs((half["exhausted_at_per_s"] as? Double ?? 0) - 80.0 / 60) < 0.01)
+
+        chmod(file, 0o644)
+        let r = try Binary.run(["report", "--format", "json", file], prefix: Binary.asNobody, timeout: 90)
+        #expect(r.status == 0, "\(r.stderr)")
+        func strip(_ r: [String: Any]) -> NSDictionary {
+            var r = r
+            r["container"] = nil
+            return r as NSDictionary
+        }
+        #expect(jsonLines(r.stdout).filter(type("port_pressure")).map(strip) == warnings.map(strip))
     }
 
     /// A port bound but not listening answers the SYN with an RST: connect() fails with

@@ -63,16 +63,31 @@ func sock(
         for i in 0..<60 { sockets.append(sock(.timeWait, "127.0.0.2", 40000 + UInt16(i), "127.0.0.1", 8080)) }
         for i in 0..<30 { sockets.append(sock(.timeWait, "127.0.0.3", 40000 + UInt16(i), "127.0.0.1", 8080)) }
         for i in 0..<10 { sockets.append(sock(.timeWait, "127.0.0.2", 40000 + UInt16(i), "127.0.0.1", 9090)) }
-        // Not outbound (local port outside the range) or not TIME_WAIT: not counted.
+        // Not outbound (local port outside the range): not counted.
         sockets.append(sock(.timeWait, "127.0.0.1", 8080, "127.0.0.2", 40000))
+        sockets.append(sock(.established, "127.0.0.1", 8080, "127.0.0.2", 40001))
+        // Outbound and open: it holds a port as long as it lasts.
         sockets.append(sock(.established, "127.0.0.2", 40099, "127.0.0.1", 8080))
+        sockets.append(sock(.synSent, "127.0.0.2", 40098, "127.0.0.1", 8080))
+        sockets.append(sock(.closeWait, "127.0.0.4", 40097, "127.0.0.1", 7070))
+        // FIN_WAIT2 closed by the application (no file) is the kernel's timewait socket; with a
+        // file (shutdown, not closed) it is open.
+        var orphan = sock(.finWait2, "127.0.0.5", 40096, "127.0.0.1", 6060)
+        orphan.inode = 0
+        var halfClosed = sock(.finWait2, "127.0.0.5", 40095, "127.0.0.1", 6060)
+        halfClosed.inode = 77
+        sockets += [orphan, halfClosed]
         let c = Census(time: t, sockets: sockets, portRange: range)
-        #expect(c.exhaustion.count == 2)
+        #expect(c.exhaustion.count == 4)
         let first = c.exhaustion[0]
         #expect(first.remote == IPAddress("127.0.0.1")! && first.remotePort == 8080)
-        #expect(first.timeWait == 90 && first.localAddresses == 2 && first.maxPerLocalAddress == 60)
-        #expect(first.usePercent == 60.0)
-        #expect(c.exhaustion[1].remotePort == 9090 && c.exhaustion[1].usePercent == 10.0)
+        #expect(first.timeWait == 90 && first.open == 2 && first.localAddresses == 2 && first.maxPerLocalAddress == 62)
+        #expect(first.usePercent == 62.0 && first.timeWaitUsePercent == 62.0)
+        #expect(c.exhaustion[1].remotePort == 9090 && c.exhaustion[1].usePercent == 10.0 && c.exhaustion[1].open == 0)
+        #expect(c.exhaustion[2].remotePort == 6060 && c.exhaustion[2].timeWait == 1 && c.exhaustion[2].open == 1)
+        // Open only: a destination too, whose TIME_WAIT share is none.
+        #expect(c.exhaustion[3].remotePort == 7070 && c.exhaustion[3].open == 1 && c.exhaustion[3].timeWait == 0)
+        #expect(c.exhaustion[3].usePercent == 1.0 && c.exhaustion[3].timeWaitUsePercent == 0)
         #expect(PortRange(low: 10, high: 9).size == 0)
         #expect(PortRange.linuxDefault.size == 28232)
     }
@@ -89,7 +104,7 @@ func sock(
         JSONLines.append(c, to: &out)
         #expect(
             String(decoding: out, as: UTF8.self)
-                == #"{"type":"census","v":1,"time":"2025-11-25T13:46:14.596256525Z","netns":null,"netns_name":null,"family":null,"ports":[8080],"total":2,"states":{"ESTABLISHED":0,"SYN_SENT":0,"SYN_RECV":0,"FIN_WAIT1":0,"FIN_WAIT2":0,"TIME_WAIT":1,"CLOSE":0,"CLOSE_WAIT":1,"LAST_ACK":0,"LISTEN":0,"CLOSING":0},"top_time_wait":[{"raddr":"127.0.0.1","rport":8080,"lport":null,"count":1}],"top_close_wait":[{"raddr":"::1","rport":null,"lport":8080,"count":1}],"port_range":{"low":32768,"high":60999,"size":28232},"port_exhaustion":[{"raddr":"127.0.0.1","rport":8080,"time_wait":1,"local_addrs":1,"max_per_laddr":1,"use_pct":0.0}]}"#
+                == #"{"type":"census","v":1,"time":"2025-11-25T13:46:14.596256525Z","netns":null,"netns_name":null,"family":null,"ports":[8080],"total":2,"states":{"ESTABLISHED":0,"SYN_SENT":0,"SYN_RECV":0,"FIN_WAIT1":0,"FIN_WAIT2":0,"TIME_WAIT":1,"CLOSE":0,"CLOSE_WAIT":1,"LAST_ACK":0,"LISTEN":0,"CLOSING":0},"top_time_wait":[{"raddr":"127.0.0.1","rport":8080,"lport":null,"count":1}],"top_close_wait":[{"raddr":"::1","rport":null,"lport":8080,"count":1}],"port_range":{"low":32768,"high":60999,"size":28232},"port_exhaustion":[{"raddr":"127.0.0.1","rport":8080,"time_wait":1,"open":0,"local_addrs":1,"max_per_laddr":1,"use_pct":0.0}]}"#
                 + "\n")
     }
 }

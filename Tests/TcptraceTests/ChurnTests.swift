@@ -104,6 +104,37 @@ import Testing
         #expect(tracker.warnings == 3)
     }
 
+    /// A pool's open connections hold their ports: the census's open sockets count as held from
+    /// the census on, shrink what the churn can use, and a census of another namespace leaves them.
+    @Test func openSocketsOfTheCensusAreHeldPorts() {
+        let ports = NamespacePorts(range: PortRange(low: 40000, high: 40199), reserved: 0, twReuse: 0, timestamps: 1)
+        var tracker = ChurnTracker()
+        tracker.setPorts(ports, netns: 1)
+        var open = CensusRecord.Exhaustion()
+        (open.remote, open.remotePort, open.open, open.maxPerLocalAddress) = (Self.server, 5432, 120, 150)
+        var other = open
+        other.remotePort = 9999  // another destination: not this one's
+        tracker.observe(censusOf: 1, [open, other])
+        // One connection a second: 60 timewait sockets a minute would be 30 % alone; with the
+        // pool's 120 the first connection is past 50 %.
+        let first = Self.client(at: 0)
+        tracker.record(first)
+        let warnings = tracker.pressureWarnings(first)
+        #expect(warnings.map(\.level) == [.half], "\(warnings)")
+        #expect(warnings.first?.held == 121 && warnings.first?.open == 120)
+        // The steady state is what the pool leaves: 80 ports / 60 s.
+        #expect(abs((warnings.first?.exhaustedAtPerSecond ?? 0) - 80.0 / 60) < 1e-9)
+        // At most the busiest source's: 30 open sockets spread so that one source holds 10.
+        (open.open, open.maxPerLocalAddress) = (30, 10)
+        tracker.observe(censusOf: 1, [open])
+        #expect(tracker.readings(now: first.time).first?.open == 10)
+        // Another namespace's census leaves namespace 1's; a new census of 1 without it, clears it.
+        tracker.observe(censusOf: 2, [])
+        #expect(tracker.readings(now: first.time).first?.open == 10)
+        tracker.observe(censusOf: 1, [])
+        #expect(tracker.readings(now: first.time).first?.open == 0 && tracker.readings(now: first.time).first?.held == 1)
+    }
+
     @Test func reuseShortensTheHoldToOneSecond() {
         let ports = NamespacePorts(range: PortRange(low: 40000, high: 40199), reserved: 0, twReuse: 1, timestamps: 1)
         var p = PortPressure()

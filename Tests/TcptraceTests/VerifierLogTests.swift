@@ -59,11 +59,13 @@ import TcptraceCore
 
     @Test func everyModeAndFilterKindIsAVariant() {
         let names = ProgramVariant.all().map(\.variantName)
-        #expect(names.count == 14)
+        #expect(names.count == 16)
         #expect(Set(names).count == names.count)
         #expect(names.first == "transitions")
         #expect(names.contains("aggregated, ports filter"))
-        #expect(names.contains("aggregated, all filters"))
+        #expect(names.contains("transitions, opener stacks"))
+        #expect(names.contains("aggregated, all filters, opener stacks"))
+        #expect(ProgramVariant.all().filter(\.captureStacks).count == 4)
         var two = Tracer.Configuration()
         two.filter.family = .ipv6
         two.filter.netns = 5

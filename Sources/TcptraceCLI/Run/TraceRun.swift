@@ -407,6 +407,8 @@ final class TraceRun<Sink: RecordSink> {
         if uses.contains(.output) {
             sink.append(censusRound: taken.records, to: &writer.buffer)
             if let error = taken.error { printError("census failed: \(error)") }
+            // Open connections hold local ports too: from the records written, as a replay reads them.
+            for c in taken.records { summary.churn.observe(censusOf: c.netns, c.exhaustion.map(CensusRecord.Exhaustion.init)) }
         }
         if uses.contains(.metrics) { noteCensus(taken) }
         if evaluatesFindings && taken.error == nil { findings.observe(census: taken.records) }

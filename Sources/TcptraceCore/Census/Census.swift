@@ -93,8 +93,9 @@ extension Census {
         private var peers = CountTable<PackedKey>()
         /// Destination (remote address, remote port) -> its number in `destinations`, plus 1.
         private var destinationIDs = CountTable<PackedKey>()
-        private var destinations: [(remote: IPAddress, port: UInt16, total: Int, sources: Int, most: Int)] = []
-        /// (destination number, local address): outbound TIME_WAIT sockets; one entry per source
+        /// total: timewait sockets; open: the other states; most: held (any state) by one source.
+        private var destinations: [(remote: IPAddress, port: UInt16, total: Int, open: Int, sources: Int, most: Int)] = []
+        /// (destination number, local address): outbound sockets in any state; one entry per source
         /// address and destination, so IPv4 ones are one word (number << 32 | address): 131,072
         /// of them took 7 MB as `PackedKey`s (11 MB while the table doubled), 3 MB as words.
         private var sources = CountTable<PackedKey>()
@@ -115,20 +116,24 @@ extension Census {
             guard filter.matches(s) else { return }
             perState[Int(s.state.rawValue)] += 1
             total += 1
+            guard s.state != .listen else { return }
             let timeWait = s.state == .timeWait
-            guard timeWait || s.state == .closeWait else { return }
             let outbound = portRange.contains(s.localPort) && !isListening(s.localPort)
+            guard outbound || timeWait || s.state == .closeWait else { return }
             let r = PackedKey.words(s.remote)
-            // Outbound: grouped by the remote service; inbound: by our service port.
-            peers.increment(
-                PackedKey(
-                    a: r.high, b: r.low,
-                    c: r.v6 * Self.remoteV6Bit | (timeWait ? Self.timeWaitBit : 0)
-                        | (outbound ? Self.outboundBit | UInt64(s.remotePort) : UInt64(s.localPort))))
-            guard timeWait && outbound else { return }
+            if timeWait || s.state == .closeWait {
+                // Outbound: grouped by the remote service; inbound: by our service port.
+                peers.increment(
+                    PackedKey(
+                        a: r.high, b: r.low,
+                        c: r.v6 * Self.remoteV6Bit | (timeWait ? Self.timeWaitBit : 0)
+                            | (outbound ? Self.outboundBit | UInt64(s.remotePort) : UInt64(s.localPort))))
+            }
+            // Every outbound socket holds a local port: TIME_WAIT for 60 s, the others while open.
+            guard outbound else { return }
             let next = UInt32(destinations.count + 1)
             let id = Int(destinationIDs.value(PackedKey(a: r.high, b: r.low, c: r.v6 << 16 | UInt64(s.remotePort)), ifNew: next))
-            if id == Int(next) { destinations.append((s.remote, s.remotePort, 0, 0, 0)) }
+            if id == Int(next) { destinations.append((s.remote, s.remotePort, 0, 0, 0, 0)) }
             let held: Int
             if case .v4(let a) = s.local {
                 held = Int(sources4.increment(UInt64(id) << 32 | UInt64(a)))
@@ -136,7 +141,13 @@ extension Census {
                 let l = PackedKey.words(s.local)
                 held = Int(sources.increment(PackedKey(a: UInt64(id) | l.v6 << 32, b: l.high, c: l.low)))
             }
-            destinations[id - 1].total += 1
+            // The kernel's timewait sockets: TIME_WAIT, and FIN_WAIT2 once closed by the application
+            // (no file: the full socket is gone, as the tracer saw it close); the rest are open.
+            if timeWait || s.state == .finWait2 && s.inode == 0 {
+                destinations[id - 1].total += 1
+            } else {
+                destinations[id - 1].open += 1
+            }
             if held == 1 { destinations[id - 1].sources += 1 }
             destinations[id - 1].most = max(destinations[id - 1].most, held)
         }
@@ -165,7 +176,7 @@ extension Census {
             for d in destinations {
                 exhaustion.offer(
                     PortExhaustion(
-                        remote: d.remote, remotePort: d.port, timeWait: d.total, localAddresses: d.sources,
+                        remote: d.remote, remotePort: d.port, timeWait: d.total, open: d.open, localAddresses: d.sources,
                         maxPerLocalAddress: d.most, portRange: portRange))
             }
             return Census(

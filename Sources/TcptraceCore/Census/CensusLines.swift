@@ -38,11 +38,11 @@ extension TextLines {
         }
         if c.netns != nil {  // a total has no ports: they are per namespace
             let usable = c.ports.map { p in "; \(p.usable) usable, tcp_tw_reuse=\(p.twReuse.map(String.init) ?? "?")" } ?? ""
-            t += "\nlocal port range \(c.portRange.low)-\(c.portRange.high) (\(c.portRange.size) ports\(usable)); outbound TIME_WAIT per destination:\n"
+            t += "\nlocal port range \(c.portRange.low)-\(c.portRange.high) (\(c.portRange.size) ports\(usable)); local ports held per destination:\n"
             if c.exhaustion.isEmpty { t += "  none\n" }
             for e in c.exhaustion {
                 t += "  " + TextLayout.endpoint(e.remote, e.remotePort).padded(to: 28)
-                t += " \(e.timeWait) in TIME_WAIT from \(e.localAddresses) source address\(e.localAddresses == 1 ? "" : "es"); at most \(e.maxPerLocalAddress) from one = "
+                t += " \(e.timeWait) in TIME_WAIT, \(e.open) open, from \(e.localAddresses) source address\(e.localAddresses == 1 ? "" : "es"); at most \(e.maxPerLocalAddress) from one = "
                 t += TextLayout.fixed(UInt64((e.usePercent * 10).rounded()), scaleDigits: 1, decimals: 1) + (c.ports == nil ? " % of the range\n" : " % of the usable ports\n")
             }
         }

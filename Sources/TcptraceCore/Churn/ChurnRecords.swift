@@ -78,6 +78,7 @@ public struct PortPressureRecord: Hashable, Sendable, Record {
     public var remotePort: UInt16 = 0
     public var usable: Int64 = 0
     public var held: UInt64 = 0
+    public var open: UInt64 = 0
     public var usePercent: Double = 0
     public var connectsPerSecond: Double = 0
     public var exhaustedAtPerSecond: Double = 0
@@ -97,6 +98,7 @@ public struct PortPressureRecord: Hashable, Sendable, Record {
         remotePort = r.destination.remotePort
         usable = Int64(r.usable)
         held = r.held
+        open = r.open
         usePercent = r.usePercent
         connectsPerSecond = r.connectsPerSecond
         exhaustedAtPerSecond = r.exhaustedAtPerSecond
@@ -121,15 +123,18 @@ public struct PortPressureRecord: Hashable, Sendable, Record {
         v.field("rport", &r.remotePort, Integer<UInt16>.self, text: .labeled(":"), "destination port")
         v.field(
             "in_use", &r.held, Integer<UInt64>.self, text: .labeled(" ports "),
-            "local ports held towards it: timewait sockets its clients made in the last 60 s (the last 1 s when `reuse`)")
+            "local ports held towards it: timewait sockets its clients made in the last 60 s (the last 1 s when `reuse`), plus `open`")
         v.field("usable", &r.usable, Signed<Int64>.self, text: .labeled("/"), "usable local ports (`port_range`)")
         v.field("use_pct", &r.usePercent, Decimal3.self, text: .labeled(" (", suffix: " %)"), "in_use / usable, %")
+        v.field(
+            "open", &r.open, Integer<UInt64>.self, text: .labeled(", ", suffix: " open"), required: false,
+            "of `in_use`, open sockets to it (connecting, established, closing) found by the last `census` record of its namespace (0 without census records)")
         v.field(
             "connects_per_s", &r.connectsPerSecond, Decimal3.self, text: .labeled(" at ", suffix: "/s"),
             "new connections that got a port, per second over the last 10 s")
         v.field(
             "exhausted_at_per_s", &r.exhaustedAtPerSecond, Decimal3.self, text: .labeled(" exhausted at >= ", suffix: "/s"),
-            "the steady state: at this many new connections per second the range is used up (usable / 60 s, or / 1 s with reuse)")
+            "the steady state: at this many new connections per second the range is used up ((usable - open) / 60 s, or / 1 s with reuse)")
         v.field(
             "forecast_s", &r.forecastNanoseconds, Nullable<Seconds>.self, text: .labeled(" ports gone in ", suffix: " s"),
             "seconds until no port is left at the current rate; `null` when the steady state fits the range")

@@ -47,6 +47,12 @@ public struct ChurnTracker: Sendable {
         return crossed.map { PortPressureRecord(time: c.time, level: $0, reading: reading, maker: maker, advice: advice) }
     }
 
+    /// A `census` record of namespace `netns` (written to the output, or read from a log): its
+    /// open sockets per destination count as held ports from now on.
+    public mutating func observe(censusOf netns: UInt32?, _ exhaustion: [CensusRecord.Exhaustion]) {
+        pressure.observe(censusOf: netns, exhaustion)
+    }
+
     /// The `churn` records for now: the top pairs active in the last 60 s, then `other`.
     public func churnRecords(now: WallTime) -> [ChurnRecord] {
         makers.views(now: now).map { ChurnRecord(time: now, view: $0) }

@@ -3,7 +3,9 @@
 /// of exhaustion, and a warning each time use crosses 50 % or 80 % or the forecast drops under
 /// 60 s — before connect() fails. Held ports: the timewait sockets this destination's clients
 /// made in the last 60 s (or, when tcp_tw_reuse applies, the last second: an older one is taken
-/// again), counted by the tracer as connections close. Bounded like `TimeWaitMakers`.
+/// again), counted by the tracer as connections close, plus the open (not TIME_WAIT) sockets to
+/// it that the last census written found — a pool's connections hold their ports too (for one
+/// source address: at most the census's busiest source's). Bounded like `TimeWaitMakers`.
 public struct PortPressure: Sendable {
     public struct Destination: Hashable, Sendable {
         public var netns: UInt32?
@@ -22,7 +24,10 @@ public struct PortPressure: Sendable {
     public struct Reading: Hashable, Sendable {
         public var destination: Destination
         public var usable: Int
+        /// Timewait sockets made in the hold time plus `open`.
         public var held: UInt64
+        /// Of them, the open sockets the last census found.
+        public var open: UInt64
         public var usePercent: Double
         /// New connections per second that got a port, over the last 10 s.
         public var connectsPerSecond: Double
@@ -60,8 +65,19 @@ public struct PortPressure: Sendable {
 
     enum Field { static let connects = 0, timeWait = 1, failedNoPort = 2 }
 
+    /// A census's view of one destination: (netns, remote, rport).
+    struct CensusKey: Hashable, Sendable {
+        var netns: UInt32?
+        var remote: IPAddress
+        var remotePort: UInt16
+    }
+
     public let capacity: Int
     var entries: [Destination: Entry] = [:]
+    /// Open outbound sockets per destination at the last census of its namespace (bounded by
+    /// the census's top list per namespace and `maxCensusDestinations` in all).
+    var censusOpen: [CensusKey: UInt64] = [:]
+    static let maxCensusDestinations = 4096
     /// Client connections to destinations not tracked (table full).
     public private(set) var untracked: UInt64 = 0
 
@@ -69,6 +85,16 @@ public struct PortPressure: Sendable {
     public static let warnForecastSeconds = 60.0
 
     public init(capacity: Int = TimeWaitMakers.defaultCapacity) { self.capacity = max(1, capacity) }
+
+    /// A census of namespace `netns` (a `census` record's `port_exhaustion`): each destination's
+    /// open sockets from then on, in place of the namespace's previous census. For one source
+    /// address, at most what the busiest source holds.
+    public mutating func observe(censusOf netns: UInt32?, _ exhaustion: [CensusRecord.Exhaustion]) {
+        censusOpen = censusOpen.filter { $0.key.netns != netns }
+        for x in exhaustion where x.open > 0 && censusOpen.count < Self.maxCensusDestinations {
+            censusOpen[CensusKey(netns: netns, remote: x.remote, remotePort: x.remotePort)] = min(x.open, x.maxPerLocalAddress)
+        }
+    }
 
     public static func destination(_ c: ConnectionRecord) -> Destination {
         Destination(netns: c.identity.netns, local: c.identity.local, remote: c.identity.remote, remotePort: c.identity.remotePort)
@@ -108,7 +134,7 @@ public struct PortPressure: Sendable {
             entries.values[i].slots.add(Field.connects, second: second)
             if c.timeWait { entries.values[i].slots.add(Field.timeWait, second: second) }
         }
-        let r = Self.reading(d, entries.values[i], ports: ports, now: second)
+        let r = reading(d, entries.values[i], ports: ports, now: second)
         var crossed: [Level] = []
         if r.usePercent < Self.warnPercents.half * 0.8 && r.forecastSeconds == nil && entries.values[i].warned != 0 {
             entries.values[i].warned = 0  // fell back: warn again
@@ -129,20 +155,22 @@ public struct PortPressure: Sendable {
         return (r, crossed)
     }
 
-    static func reading(_ d: Destination, _ e: Entry, ports: NamespacePorts, now: Int64) -> Reading {
+    func reading(_ d: Destination, _ e: Entry, ports: NamespacePorts, now: Int64) -> Reading {
         let reuse = ports.reuseApplies(local: d.local, remote: d.remote)
         let hold = reuse ? 1 : SecondSlots.span
-        let held = e.slots.sum(Field.timeWait, window: hold, now: now)
+        let open = censusOpen[CensusKey(netns: d.netns, remote: d.remote, remotePort: d.remotePort)] ?? 0
+        let held = e.slots.sum(Field.timeWait, window: hold, now: now) + open
         let usable = ports.usable
         let span = Double(max(1, min(Int64(TimeWaitMakers.shortWindow), now - e.firstSecond + 1)))
         let rate = Double(e.slots.sum(Field.connects, window: TimeWaitMakers.shortWindow, now: now)) / span
-        let exhaustedAt = Double(usable) / Double(hold)
+        // Open connections' ports are not free for the churn: the steady state fits in the rest.
+        let exhaustedAt = Double(max(0, usable - Int(clamping: open))) / Double(hold)
         var forecast: Double?
         if rate > 0 && rate >= exhaustedAt {
             forecast = max(0, Double(usable) - Double(held)) / rate
         }
         return Reading(
-            destination: d, usable: usable, held: held,
+            destination: d, usable: usable, held: held, open: open,
             usePercent: usable == 0 ? 100 : min(100, Double(held) * 100 / Double(usable)), connectsPerSecond: rate,
             reuse: reuse, twReuse: ports.twReuse, exhaustedAtPerSecond: exhaustedAt, forecastSeconds: forecast,
             failedNoPort: e.slots.sum(Field.failedNoPort, window: SecondSlots.span, now: now))
@@ -153,7 +181,7 @@ public struct PortPressure: Sendable {
         let second = now.nanoseconds / 1_000_000_000
         return entries.compactMap { d, e -> Reading? in
             guard e.lastSecond > second - Int64(SecondSlots.span), let p = ports(d.netns) else { return nil }
-            return Self.reading(d, e, ports: p, now: second)
+            return reading(d, e, ports: p, now: second)
         }.sorted { ($0.usePercent, $0.connectsPerSecond) > ($1.usePercent, $1.connectsPerSecond) }
     }
 }

@@ -65,9 +65,12 @@ public enum SysctlAudit {
                         : "this kernel still has tcp_tw_recycle (removed in Linux 4.12): leave it 0, it breaks clients behind NAT",
                     doc: "\(ipSysctl) (no tcp_tw_recycle entry since Linux 4.12)"))
         }
-        if let census, let worst = census.exhaustion.first, worst.usePercent >= exhaustionPercent {
+        // TIME_WAIT's share (what tcp_tw_reuse can free; open connections' ports it cannot).
+        if let census, let worst = census.exhaustion.max(by: { $0.timeWaitUsePercent < $1.timeWaitUsePercent }),
+            worst.timeWaitUsePercent >= exhaustionPercent
+        {
             let dest = "\(worst.remote.family == .ipv6 ? "[\(worst.remote.text)]" : worst.remote.text):\(worst.remotePort)"
-            let held = "\(worst.maxPerLocalAddress) of \(worst.portRange.size) local ports (\(Int(worst.usePercent)) %)"
+            let held = "\(min(worst.timeWait, worst.maxPerLocalAddress)) of \(worst.portRange.size) local ports (\(Int(worst.timeWaitUsePercent)) %)"
             if s.tcpTwReuse != 1 {
                 let timestamps = s.tcpTimestamps == 0 ? " together with tcp_timestamps=1 (it is 0 here)" : ""
                 out.append(

@@ -173,7 +173,7 @@ public enum Diagnosis {
                     evidence: evidence, advice: e.portReadings[p]?.advice ?? portAdvice(maker?.owner, reuse: reuse, usable: nil),
                     fact: timeWaitFact, firstSeen: s.first, lastSeen: s.last))
         }
-        // The census: outbound TIME_WAIT held per destination against the port range.
+        // The census: local ports held per destination (TIME_WAIT and open) against the range.
         for (netns, c) in e.census {
             for x in c.exhaustion {
                 let p = DiagnosisEvidence.Peer(netns: netns, remote: x.remote, remotePort: x.remotePort, localPort: 0)
@@ -186,10 +186,11 @@ public enum Diagnosis {
                     Finding(
                         id: destinationID(p), kind: .timeWaitPressure, severity: severity,
                         subject: FindingSubject(kind: .destination, name: p.text, pid: maker?.owner.pid, netns: netns),
-                        title: "local ports towards \(p.text): \(x.maxPerLocalAddress) of \(x.portRange.size) held in TIME_WAIT (\(Int(use)) %)\(who)",
+                        title: "local ports towards \(p.text): \(x.maxPerLocalAddress) of \(x.portRange.size) held (\(x.timeWait) in TIME_WAIT, \(x.open) open) (\(Int(use)) %)\(who)",
                         evidence: [
-                            ev("port_use", use, "%", "sock_diag census: outbound TIME_WAIT per source address / ip_local_port_range"),
+                            ev("port_use", use, "%", "sock_diag census: outbound sockets (any state) per source address / ip_local_port_range"),
                             ev("time_wait_sockets", Double(x.timeWait), "sockets", "sock_diag census"),
+                            ev("open_sockets", Double(x.open), "sockets", "sock_diag census: outbound, not TIME_WAIT"),
                             ev("usable_ports", Double(x.portRange.size), "count", "ip_local_port_range"),
                         ],
                         advice: e.portReadings[p]?.advice ?? portAdvice(maker?.owner, reuse: reuse, usable: Int(x.portRange.size)),

@@ -44,6 +44,7 @@ public struct CensusRecord: Hashable, Sendable, Record {
         public var remote: IPAddress = .v4(0)
         public var remotePort: UInt16 = 0
         public var timeWait: UInt64 = 0
+        public var open: UInt64 = 0
         public var localAddresses: UInt64 = 0
         public var maxPerLocalAddress: UInt64 = 0
         /// Tenths of a percent.
@@ -51,15 +52,21 @@ public struct CensusRecord: Hashable, Sendable, Record {
         public init() {}
         public init(_ e: PortExhaustion) {
             (remote, remotePort) = (e.remote, e.remotePort)
-            (timeWait, localAddresses, maxPerLocalAddress) = (UInt64(e.timeWait), UInt64(e.localAddresses), UInt64(e.maxPerLocalAddress))
+            (timeWait, open) = (UInt64(e.timeWait), UInt64(e.open))
+            (localAddresses, maxPerLocalAddress) = (UInt64(e.localAddresses), UInt64(e.maxPerLocalAddress))
             usePermille = UInt64((e.usePercent * 10).rounded())
         }
         public static func fields<V: FieldVisitor>(_ r: inout Exhaustion, _ v: inout V) {
             v.field("raddr", &r.remote, Address.self, text: .plain, "remote address")
             v.field("rport", &r.remotePort, Integer<UInt16>.self, text: .plain, "remote port")
-            v.field("time_wait", &r.timeWait, Integer<UInt64>.self, text: .plain, "outbound TIME_WAIT sockets to it")
-            v.field("local_addrs", &r.localAddresses, Integer<UInt64>.self, text: .plain, "source addresses among them")
-            v.field("max_per_laddr", &r.maxPerLocalAddress, Integer<UInt64>.self, text: .plain, "most held by one source address")
+            v.field(
+                "time_wait", &r.timeWait, Integer<UInt64>.self, text: .plain,
+                "outbound timewait sockets to it: TIME_WAIT, and FIN_WAIT2 ones the application closed")
+            v.field(
+                "open", &r.open, Integer<UInt64>.self, text: .plain, required: false,
+                "outbound sockets to it in the other states (connecting, established, not yet closed): each holds its local port too")
+            v.field("local_addrs", &r.localAddresses, Integer<UInt64>.self, text: .plain, "source addresses among them all")
+            v.field("max_per_laddr", &r.maxPerLocalAddress, Integer<UInt64>.self, text: .plain, "most ports held (any state) by one source address")
             v.field("use_pct", &r.usePermille, Tenths.self, text: .plain, "`max_per_laddr` / `port_range.usable` (or `size` when unknown), percent, one decimal")
         }
     }

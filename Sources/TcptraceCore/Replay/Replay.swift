@@ -57,6 +57,10 @@ public struct Replay: Sendable {
     /// Census records read but not yet due: released when the replay clock reaches them, so
     /// that they fall between the transitions around them (the reorder window delays those).
     var pendingCensus: [CensusRecord] = []
+    /// Census records' open sockets per destination, each waiting until the transitions read
+    /// before it are applied: the live run counted them from where it wrote the record.
+    var pendingOpen: [(afterTransitions: UInt64, netns: UInt32?, exhaustion: [CensusRecord.Exhaustion])] = []
+    var applied: UInt64 = 0
     static let maxPendingCensus = 10_000
 
     /// `reorderWindowNanoseconds`: how far a record may come after a later-stamped one and
@@ -91,6 +95,14 @@ public struct Replay: Sendable {
             if type == "port_range", case .success(.some(let r)) = RecordLineParser.read(line, as: PortRangeRecord.self) {
                 summary.churn.setPorts(r.ports, netns: r.netns)
             }
+            // Where the live run wrote it: a census's open sockets count as held ports from here.
+            var census: CensusRecord?
+            if type == "census", case .success(.some(let c)) = RecordLineParser.read(line, as: CensusRecord.self) {
+                if pendingOpen.count >= Self.maxPendingCensus { observeOpen(pendingOpen.removeFirst()) }
+                pendingOpen.append((stats.transitions, c.netns, c.exhaustion))
+                observeDueOpen()
+                census = c
+            }
             if let time, inWindow(time) {
                 see(time)
                 if type == "leak", case .success(.some(let r)) = RecordLineParser.read(line, as: LeakRecord.self) { leaks.note(r) }
@@ -101,7 +113,7 @@ public struct Replay: Sendable {
                 if emitsStateChanges && type == "finding", case .success(.some(let f)) = RecordLineParser.read(line, as: FindingRecord.self) {
                     emit(.finding(f))
                 }
-                if emitsStateChanges && type == "census", case .success(.some(let c)) = RecordLineParser.read(line, as: CensusRecord.self) {
+                if emitsStateChanges, let c = census {
                     if pendingCensus.count >= Self.maxPendingCensus { emit(.census(pendingCensus.removeFirst())) }
                     // Kept in time order (namespaces' census records may come out of order).
                     let at = pendingCensus.lastIndex { $0.time <= c.time }.map { $0 + 1 } ?? 0
@@ -126,6 +138,8 @@ public struct Replay: Sendable {
         stats.transitions += 1
         guard inWindow(t.time) else {
             stats.outsideWindow += 1
+            applied += 1  // as far as a census record after it is concerned
+            observeDueOpen()
             return
         }
         see(t.time)
@@ -149,6 +163,8 @@ public struct Replay: Sendable {
     /// closes the summary, and returns the sockets still in CLOSE_WAIT then, with their age.
     public mutating func finish(_ emit: (Output) -> Void) -> [LingererRecord] {
         while !pending.isEmpty { apply(pending.removeOldest(), emit) }
+        for p in pendingOpen { observeOpen(p) }
+        pendingOpen = []
         releaseCensus(before: nil, emit)
         let end = until.map { u in newest.map { min($0, u) } ?? u } ?? newest ?? clock ?? WallTime(nanoseconds: 0)
         advanceClock(to: end, emit)
@@ -171,7 +187,20 @@ public struct Replay: Sendable {
         if newest.map({ time > $0 }) ?? true { newest = time }
     }
 
+    mutating func observeOpen(_ p: (afterTransitions: UInt64, netns: UInt32?, exhaustion: [CensusRecord.Exhaustion])) {
+        summary.churn.observe(censusOf: p.netns, p.exhaustion)
+    }
+
+    /// The census records whose preceding transitions have all been applied.
+    mutating func observeDueOpen() {
+        while let first = pendingOpen.first, first.afterTransitions <= applied { observeOpen(pendingOpen.removeFirst()) }
+    }
+
     mutating func apply(_ t: Transition, _ emit: (Output) -> Void) {
+        defer {
+            applied += 1
+            observeDueOpen()
+        }
         // Lingerers due before this transition are reported at the moment they crossed the
         // threshold, as a live run checking continuously would.
         advanceClock(to: t.time, emit)

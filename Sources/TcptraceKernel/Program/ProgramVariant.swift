@@ -32,7 +32,9 @@ public enum ProgramVariant {
         }
     }
 
-    /// Every variant `doctor` loads: per mode, no filter, each kind of filter alone, and all at once.
+    /// Every variant `doctor` loads: per mode, no filter, each kind of filter alone, opener
+    /// stacks alone (`--opener-stacks` makes the connect path take the user stack), and every
+    /// filter with opener stacks at once.
     public static func all() -> [Tracer.Configuration] {
         var out: [Tracer.Configuration] = []
         for aggregate in [false, true] {
@@ -47,6 +49,10 @@ public enum ProgramVariant {
                 kind.apply(to: &every.filter)
                 out.append(c)
             }
+            var stacks = base
+            stacks.captureStacks = true
+            out.append(stacks)
+            every.captureStacks = true
             out.append(every)
         }
         return out
@@ -55,12 +61,16 @@ public enum ProgramVariant {
 
 extension Tracer.Configuration {
     /// The variant these settings select, as `doctor` and errors name it: "transitions",
-    /// "aggregated, ports filter", "transitions, all filters".
+    /// "aggregated, ports filter", "transitions, opener stacks", "transitions, all filters, opener stacks".
     public var variantName: String {
-        let mode = aggregate ? "aggregated" : "transitions"
+        var parts = [aggregate ? "aggregated" : "transitions"]
         let kinds = ProgramVariant.FilterKind.allCases.filter { $0.isSet(in: filter) }
-        if kinds.isEmpty { return mode }
-        if kinds.count == ProgramVariant.FilterKind.allCases.count { return mode + ", all filters" }
-        return mode + ", " + kinds.map { "\($0.rawValue) filter" }.joined(separator: ", ")
+        if kinds.count == ProgramVariant.FilterKind.allCases.count {
+            parts.append("all filters")
+        } else {
+            parts += kinds.map { "\($0.rawValue) filter" }
+        }
+        if captureStacks { parts.append("opener stacks") }
+        return parts.joined(separator: ", ")
     }
 }
