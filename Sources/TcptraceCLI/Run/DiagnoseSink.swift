@@ -5,7 +5,7 @@ import TcptraceCore
 /// `diagnose`: traces quietly (no per-event record is written), evaluates findings every few
 /// seconds, and at the end writes the findings open then, ranked. On a terminal, a progress
 /// line on standard error says the time left and what has been seen.
-final class DiagnoseSink: RecordSink {
+final class DiagnoseSink: ViewSink {
     static var defaultCensusInterval: UInt64? { nil }
     static var saysLossAsItHappens: Bool { false }
     static var findingsInterval: UInt64? { 5_000_000_000 }
@@ -27,8 +27,6 @@ final class DiagnoseSink: RecordSink {
         self.progressShown = progress
     }
 
-    func appendTransitionHeader(to out: inout [UInt8]) {}
-    func append(_ t: inout Transition, to out: inout [UInt8], timeCache: inout RFC3339Cache) {}
     func append(_ c: inout ConnectionRecord, to out: inout [UInt8], timeCache: inout RFC3339Cache) {
         page?.model.observe(.connection(c))
     }
@@ -36,9 +34,6 @@ final class DiagnoseSink: RecordSink {
     func append(_ c: Census, to out: inout [UInt8]) {
         page?.model.observe(.census(CensusRecord(c)))
     }
-    func append(_ s: RunSummary, to out: inout [UInt8]) {}
-    func append(_ f: inout FindingRecord, to out: inout [UInt8]) {}
-    func appendRecord<R: Record>(_ r: inout R, to out: inout [UInt8]) {}
 
     func appendEnd(_ s: RunSummary, findings: [Finding], to out: inout [UInt8]) {
         let status = PluginStatus(worst: Finding.worst(findings))

@@ -75,3 +75,16 @@ extension RecordSink {
     func endProgress() {}
     func refresh(_ live: LiveRun, to out: inout [UInt8]) -> Bool { true }
 }
+
+/// A sink that shows the run instead of writing its records (`top`, `diagnose`): the record
+/// writers it does not override write nothing.
+protocol ViewSink: RecordSink {}
+
+extension ViewSink {
+    func appendTransitionHeader(to out: inout [UInt8]) {}
+    func append(_ t: inout Transition, to out: inout [UInt8], timeCache: inout RFC3339Cache) {}
+    func append(_ c: inout ConnectionRecord, to out: inout [UInt8], timeCache: inout RFC3339Cache) {}
+    func append(_ c: Census, to out: inout [UInt8]) {}
+    func append(_ s: RunSummary, to out: inout [UInt8]) {}
+    func appendRecord<R: Record>(_ r: inout R, to out: inout [UInt8]) {}
+}

@@ -5,7 +5,7 @@ import TcptraceHost
 /// The live view as a sink of the run: it keeps the lingerers the run reports and the rounds
 /// of the run's census, and at its turn reads keys and draws a frame each second or when the
 /// terminal is resized.
-final class TopSink: RecordSink {
+final class TopSink: ViewSink {
     /// A census walks every socket of the host (as `ss -tan` does), on the run's census
     /// thread: not at every frame.
     static var defaultCensusInterval: UInt64? { 2 * frameInterval }
@@ -25,16 +25,10 @@ final class TopSink: RecordSink {
         self.model = model
     }
 
-    func appendTransitionHeader(to out: inout [UInt8]) {}
-    func append(_ t: inout Transition, to out: inout [UInt8], timeCache: inout RFC3339Cache) {}
-    func append(_ c: inout ConnectionRecord, to out: inout [UInt8], timeCache: inout RFC3339Cache) {}
     func append(_ l: LingererRecord, to out: inout [UInt8]) { model.note(l) }
     func append(_ r: LeakRecord, to out: inout [UInt8]) { model.note(r) }
-    func append(_ c: Census, to out: inout [UInt8]) {}
     func append(_ f: inout FindingRecord, to out: inout [UInt8]) { model.note(f) }
     func append(censusRound: [Census], to out: inout [UInt8]) { model.note(censusRound: censusRound) }
-    func append(_ s: RunSummary, to out: inout [UInt8]) {}
-    func appendRecord<R: Record>(_ r: inout R, to out: inout [UInt8]) {}
 
     func refresh(_ live: LiveRun, to out: inout [UInt8]) -> Bool {
         if terminal.readKeys().contains(where: { $0 == UInt8(ascii: "q") || $0 == UInt8(ascii: "Q") }) { return false }

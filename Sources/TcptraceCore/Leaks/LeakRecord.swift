@@ -139,16 +139,10 @@ public struct StackRecord: Hashable, Sendable, Record {
 
 /// A string shown bare in text (a frame, a container name): JSON as `Text`, text without
 /// quotes, control characters as `?`.
-public enum BareText: FieldFormat {
+public enum BareText: StringField {
     public typealias Value = String
-    public static var jsonType: String { "string" }
-    @inlinable public static var maxBytes: Int { 2 }
-    @inlinable public static func extraBytes(_ value: String) -> Int { 6 * value.utf8.count }
-    @inlinable
-    public static func json(_ s: String, _ c: inout ByteCursor) { c.jsonString(s) }
     @inlinable
     public static func text(_ s: String, _ c: inout ByteCursor) {
         for b in s.utf8 { c.byte(b < 0x20 || b == 0x7f ? UInt8(ascii: "?") : b) }
     }
-    public static func read(_ p: inout JSONReader) throws(RecordLineError) -> String? { p.stringValue() }
 }

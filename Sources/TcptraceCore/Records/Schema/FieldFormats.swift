@@ -324,15 +324,21 @@ public enum List<F: FieldFormat>: FieldFormat {
 
 // MARK: - Visitors
 
-/// A string.
-public enum Text: FieldFormat {
-    public typealias Value = String
+/// A string in JSON: what `Text` and the strings written otherwise in text (`BareText`) share.
+public protocol StringField: FieldFormat where Value == String {}
+
+extension StringField {
     public static var jsonType: String { "string" }
     @inlinable public static var maxBytes: Int { 2 }
     @inlinable public static func extraBytes(_ value: String) -> Int { 6 * value.utf8.count }
     @inlinable
     public static func json(_ s: String, _ c: inout ByteCursor) { c.jsonString(s) }
     public static func read(_ p: inout JSONReader) throws(RecordLineError) -> String? { p.stringValue() }
+}
+
+/// A string.
+public enum Text: StringField {
+    public typealias Value = String
 }
 
 /// A wall-clock time: RFC 3339, UTC, nanoseconds.
