@@ -37,4 +37,17 @@ import TcptraceCore
         #expect(r.stdout.contains("cannot run") && r.stdout.contains("[FAIL] privileges"))
         #expect(r.stdout.contains("[ ok ] sock_diag"))
     }
+
+    /// `diagnose` is a monitoring plugin: when it cannot watch, it says why in one line and
+    /// exits 3 (UNKNOWN), not a code of the tracer's own: an unwritable page, and no privileges.
+    @Test func diagnoseThatCannotWatchIsUnknown() throws {
+        let page = try Binary.run(["diagnose", "--duration", "1s", "--html", "/nonexistent-dir/page.html"])
+        #expect(page.status == 3, "\(page.stderr)")
+        #expect(page.stderr.contains("cannot write output file /nonexistent-dir/page.html"))
+        #expect(page.stderr.split(separator: "\n").count == 1, "one line: \(page.stderr)")
+        let denied = try Binary.run(["diagnose", "--duration", "1s"], prefix: unprivileged)
+        #expect(denied.status == 3, "\(denied.stderr)")
+        #expect(denied.stderr.contains("missing CAP_PERFMON CAP_BPF"), "\(denied.stderr)")
+        #expect(denied.stdout.isEmpty)
+    }
 }
