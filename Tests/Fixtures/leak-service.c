@@ -1,8 +1,10 @@
 /* A service that leaks CLOSE_WAIT sockets three ways, for LeakGroupTests (build with
  * -fno-omit-frame-pointer): 30 client sockets from fetch_from_backend() (the peer closes at
  * once; nothing unread), 20 from fetch_from_cache() (the peer sends 10 bytes and closes; never
- * read), and 15 connections left in the queue of a listener it never accepts on. A child process
- * plays every peer. Prints "ready PID" when all 65 are in place, then sleeps until killed. */
+ * read), and 15 connections left in the queue of a listener it never accepts on; with the
+ * argument `accepted`, also 10 connections accept_request() accepts and never closes (the peer
+ * closes). A child process plays every peer. Prints "ready PID …" when all are in place, then
+ * sleeps until killed. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -47,10 +49,21 @@ __attribute__((noinline)) static int fetch_from_cache(const struct sockaddr_in *
 	return s; /* never read, never closed */
 }
 
-int main(void)
+__attribute__((noinline)) static int accept_request(int l)
 {
-	struct sockaddr_in backend, cache, queue;
-	int lb = listener(&backend, 64), lc = listener(&cache, 64), lq = listener(&queue, 64);
+	int c = accept(l, NULL, NULL);
+	if (c < 0) {
+		perror("accept");
+		exit(1);
+	}
+	return c; /* never closed */
+}
+
+int main(int argc, char **argv)
+{
+	struct sockaddr_in backend, cache, queue, served;
+	int accepted = argc > 1 && strcmp(argv[1], "accepted") == 0 ? 10 : 0;
+	int lb = listener(&backend, 64), lc = listener(&cache, 64), lq = listener(&queue, 64), ls = listener(&served, 64);
 	int go[2];
 	if (pipe(go)) return 1;
 	pid_t peer = fork();
@@ -76,6 +89,15 @@ int main(void)
 			}
 			close(s);
 		}
+		close(ls);
+		for (int i = 0; i < accepted; i++) {
+			int s = socket(AF_INET, SOCK_STREAM, 0);
+			if (connect(s, (struct sockaddr *)&served, sizeof(served))) {
+				perror("peer connect");
+				return 1;
+			}
+			close(s);
+		}
 		if (write(go[1], "x", 1) != 1) return 1;
 		pause();
 		return 0;
@@ -83,16 +105,18 @@ int main(void)
 	close(lb);
 	close(lc);
 	close(go[1]); /* a peer that dies ends the read below */
-	int held[50];
+	int held[60];
 	for (int i = 0; i < 30; i++) held[i] = fetch_from_backend(&backend);
 	for (int i = 0; i < 20; i++) held[30 + i] = fetch_from_cache(&cache);
+	for (int i = 0; i < accepted; i++) held[50 + i] = accept_request(ls);
 	char x;
 	if (read(go[0], &x, 1) != 1) {
 		fprintf(stderr, "leak-service: the peer process failed\n");
 		return 1;
 	}
 	usleep(200000); /* the last FINs arrive */
-	printf("ready %d %d %d %d %d\n", (int)getpid(), ntohs(backend.sin_port), ntohs(cache.sin_port), ntohs(queue.sin_port), (int)peer);
+	printf("ready %d %d %d %d %d %d\n", (int)getpid(), ntohs(backend.sin_port), ntohs(cache.sin_port), ntohs(queue.sin_port), (int)peer,
+	       ntohs(served.sin_port));
 	fflush(stdout);
 	for (;;) pause();
 	(void)held;

@@ -19,9 +19,10 @@ struct LeakGroupTests {
         let pid: Int
         let peer: pid_t
 
-        init(binary: String) throws {
+        init(binary: String, arguments: [String] = []) throws {
             process = Process()
             process.executableURL = URL(fileURLWithPath: binary)
+            process.arguments = arguments
             let out = Pipe()
             process.standardOutput = out
             try process.run()
@@ -123,6 +124,48 @@ struct LeakGroupTests {
         for (n, cause) in [(30, "not_closed"), (20, "unread"), (15, "not_accepted")] {
             #expect(section.split(separator: "\n").contains { $0.hasPrefix("  \(n) ") && $0.contains(cause) }, "a \(n)-socket \(cause) line")
         }
+    }
+
+    /// The accept() path of opener stacks: 10 connections the service accepts in
+    /// accept_request() and never closes (the peer closed) are a server group of their own,
+    /// `not_closed`, whose opener is the function that called accept() — taken at
+    /// syscalls:sys_exit_accept4, not at connect().
+    @Test func acceptedLeaksNameTheCodeThatAcceptedThem() throws {
+        try KernelGate.check()
+        let directory = tempPath("leak-bin-accept")
+        let comm = "leakacc-\(getpid() % 100_000)"
+        defer {
+            unlink(directory + "/" + comm)
+            unlink(directory + "/leak-service")
+            rmdir(directory)
+        }
+        let built = try Self.buildService(in: directory)
+        let binary = directory + "/" + comm
+        try #require(link(built, binary) == 0, "link \(binary): \(String(cString: strerror(errno)))")
+        let json = tempPath("leaks-accept.jsonl")
+        defer { unlink(json) }
+        let (tracer, _) = try Binary.start([
+            "--format", "json", "--output", json, "--events", "lingerers", "--comm", comm, "--close-wait-threshold", "1s",
+            "--opener-stacks",
+        ])
+        let service = try Service(binary: binary, arguments: ["accepted"])
+        defer { service.stop() }
+        let sized = eventually(seconds: 10) {
+            let sizes = Set(records(in: json).filter { $0["type"] as? String == "leak" }.compactMap { $0["sockets"] as? Int })
+            return sizes.isSuperset(of: [30, 20, 15, 10])
+        }
+        kill(tracer.processIdentifier, SIGTERM)
+        tracer.waitUntilExit()
+        #expect(sized, "leak groups of 30, 20, 15 and 10 sockets within 10 s")
+        let exits = records(in: json).filter { $0["type"] as? String == "leak" && $0["event"] as? String == "exit" }
+        #expect(exits.count == 4, "\(exits)")
+        let served = try #require(exits.first { $0["role"] as? String == "server" && $0["cause"] as? String == "not_closed" }, "\(exits)")
+        #expect(served["sockets"] as? Int == 10)
+        #expect((served["holder"] as? [String: Any])?["pid"] as? Int == service.pid)
+        #expect((served["opener"] as? String)?.contains("!accept_request+0x") == true, "\(served)")
+        // The client groups keep their connect() openers beside it.
+        let backend = exits.first { $0["role"] as? String == "client" && $0["cause"] as? String == "not_closed" }
+        #expect((backend?["opener"] as? String)?.contains("!fetch_from_backend+0x") == true, "\(backend ?? [:])")
     }
 }
 
