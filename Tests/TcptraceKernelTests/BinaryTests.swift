@@ -56,8 +56,10 @@ struct BinaryTests {
         #expect(summary["events"] as? Int == transitions.count)
         let lost = try #require(summary["lost"] as? [String: Int])
         #expect(lost["ringbuf_full"] == 0 && lost["undecodable"] == 0)
-        // Besides transitions and connections, the namespace's port range once (the TIME_WAIT view).
-        #expect(records.dropLast().allSatisfy { ["transition", "connection", "port_range"].contains($0["type"] as? String) })
+        // Besides transitions and connections, the namespace's port range once (the TIME_WAIT
+        // view) and the census taken at the start (one record per namespace, then every 60 s).
+        #expect(records.dropLast().allSatisfy { ["transition", "connection", "port_range", "census"].contains($0["type"] as? String) })
+        #expect(records.contains { $0["type"] as? String == "census" }, "the census taken at the start")
         #expect((39...41).contains(records.filter { $0["type"] as? String == "connection" }.count), "20 clients, 20 accepted, 1 listener")
         // Times come from the kernel's clock: in order per socket, and each ms_in_old is the gap
         // since that socket's previous transition (the program stamps both with one clock read),
@@ -151,8 +153,10 @@ struct BinaryTests {
         let r = try Binary.run(["--format", "json", "--duration", "300ms", "--port", "1"])
         #expect(r.status == 0)
         #expect(Date().timeIntervalSince(start) < 10)
+        // Nothing on the port: the census taken at the start (a record per namespace), the summary.
         let records = jsonLines(r.stdout)
-        #expect(records.count == 1 && records.last?["type"] as? String == "summary")
+        #expect(records.last?["type"] as? String == "summary")
+        #expect(records.dropLast().allSatisfy { $0["type"] as? String == "census" } && records.count >= 2, "\(records)")
     }
 }
 

@@ -44,7 +44,7 @@ public struct TraceCommand: ParsableCommand {
 
     @Option(
         help: ArgumentHelp(
-            "Emit a census record (sock_diag state counts) this often; 'off' to disable (default: 60s with --format json, off in text).",
+            "Emit census records (sock_diag state counts, one per network namespace) at the start and then this often; 'off' to disable (default: 60s with --format json, off in text).",
             valueName: "duration"),
         transform: { s in
             s == "off" ? 0 : try parsed { () throws(ValueParseError) in try OptionValues.duration(s) }

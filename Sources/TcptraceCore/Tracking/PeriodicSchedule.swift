@@ -25,10 +25,13 @@ public struct PeriodicSchedule: Sendable {
         /// A progress line on standard error (`diagnose` on a terminal).
         case progress
 
-        /// The one-second checks look at once (the start-up census may have seeded lingerers), and
-        /// the findings (their counters read at the start are the baseline growth is measured from);
-        /// slower work waits one interval first.
-        public var runsAtStart: Bool { self == .lossReport || self == .lingererCheck || self == .screen || self == .progress || self == .findings }
+        /// The one-second checks look at once (the start-up census may have seeded lingerers), the
+        /// findings (their counters read at the start are the baseline growth is measured from),
+        /// and the census (the sockets as the run found them: a log's first picture, and the open
+        /// connections port pressure counts from the start); slower work waits one interval first.
+        public var runsAtStart: Bool {
+            self == .lossReport || self == .lingererCheck || self == .screen || self == .progress || self == .findings || self == .census
+        }
     }
 
     /// Nanoseconds between two runs of each kind of work; nil or 0: never.
