@@ -55,20 +55,32 @@ struct LeakGroupTests {
         return binary
     }
 
-    @Test func groupsNameHolderCauseAndOpener() throws {
-        try KernelGate.check()
-        let directory = tempPath("leak-bin")
-        // Run under a name of this run's own (its comm, which --comm selects): another process
-        // named leak-service on the host (another test run) would be selected too.
-        let comm = "leaksvc-\(getpid() % 100_000)"
-        defer {
-            unlink(directory + "/" + comm)
+    /// The service built and linked under a name of this run's own (`prefix-PID`: its comm, which
+    /// --comm selects; another process named leak-service on the host, another test run's, would
+    /// be selected too). Returns the name, the binary and what removes both.
+    static func namedService(_ prefix: String) throws -> (comm: String, binary: String, remove: () -> Void) {
+        let directory = tempPath(prefix + "-bin")
+        let comm = "\(prefix)-\(getpid() % 100_000)"
+        let binary = directory + "/" + comm
+        let remove = {
+            unlink(binary)
             unlink(directory + "/leak-service")
             rmdir(directory)
         }
-        let built = try Self.buildService(in: directory)
-        let binary = directory + "/" + comm
-        try #require(link(built, binary) == 0, "link \(binary): \(String(cString: strerror(errno)))")
+        do {
+            let built = try buildService(in: directory)
+            try #require(link(built, binary) == 0, "link \(binary): \(String(cString: strerror(errno)))")
+        } catch {
+            remove()
+            throw error
+        }
+        return (comm, binary, remove)
+    }
+
+    @Test func groupsNameHolderCauseAndOpener() throws {
+        try KernelGate.check()
+        let (comm, binary, remove) = try Self.namedService("leaksvc")
+        defer { remove() }
 
         let json = tempPath("leaks.jsonl")
         let text = tempPath("leaks.txt")
@@ -132,16 +144,8 @@ struct LeakGroupTests {
     /// syscalls:sys_exit_accept4, not at connect().
     @Test func acceptedLeaksNameTheCodeThatAcceptedThem() throws {
         try KernelGate.check()
-        let directory = tempPath("leak-bin-accept")
-        let comm = "leakacc-\(getpid() % 100_000)"
-        defer {
-            unlink(directory + "/" + comm)
-            unlink(directory + "/leak-service")
-            rmdir(directory)
-        }
-        let built = try Self.buildService(in: directory)
-        let binary = directory + "/" + comm
-        try #require(link(built, binary) == 0, "link \(binary): \(String(cString: strerror(errno)))")
+        let (comm, binary, remove) = try Self.namedService("leakacc")
+        defer { remove() }
         let json = tempPath("leaks-accept.jsonl")
         defer { unlink(json) }
         let (tracer, _) = try Binary.start([
