@@ -130,6 +130,23 @@ struct task_struct {
 	struct files_struct *files;
 };
 
+/* The TCP socket iterator's context (include/linux/bpf.h, net/ipv4/tcp_ipv4.c). (The
+ * bpf_sk_storage_map iterator would walk the storage directly, but some kernels refuse to load
+ * it: EPERM on a 6.18 build.) */
+struct seq_file;
+
+struct bpf_iter_meta {
+	struct seq_file *seq;
+	__u64 session_id;
+	__u64 seq_num;
+};
+
+struct bpf_iter__tcp {
+	struct bpf_iter_meta *meta;
+	struct sock_common *sk_common;
+	__u32 uid;
+};
+
 #pragma clang attribute pop
 
 #endif /* TCP_CORE_TYPES_H */

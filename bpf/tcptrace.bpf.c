@@ -51,6 +51,9 @@ const volatile __u8 aggregate = 0;
  * whose remote port is test_skip_rport. 0: none (the verifier drops the check). */
 const volatile __u16 test_skip_rport = 0;
 const volatile __u8 test_skip_old = 0, test_skip_new = 0;
+/* Tests only: also skip the destruction of those sockets (handle_destroy), as the kernel does
+ * when it runs no program for a socket's last transitions (docs/benchmarks.md). */
+const volatile __u8 test_skip_destroy = 0;
 
 /* Anchor the records' structs in the object's BTF so a test can compare their layouts. */
 const volatile struct tcptrace_event *const abi_event_anchor = 0;
@@ -70,6 +73,16 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 } counters SEC(".maps");
+
+/* Written by user space: [0] is 1 once the run is stopping (the tracepoint's programs are being
+ * detached): a socket destroyed from then on may hold transitions that no one will send, which
+ * is not a skip (see handle_destroy). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} control SEC(".maps");
 
 /* Per CPU: the identity (see event_id) of the hit handle_set_state last started on, or 0 once
  * handle_nested has looked at it. See "Exactly once" below. */
@@ -166,6 +179,32 @@ static __always_inline bool port_in(const volatile __u16 *list, __u32 n, __u16 p
 			return true;
 	}
 	return false;
+}
+
+/* The run has port filters: perf's skip counter is filtered on the same ports. */
+#define HAS_PORT_FILTERS (n_ports || n_lports || n_rports)
+
+/* Whether a hit passes the port filters as perf's filter on the tracepoint's own fields sees it
+ * (sport and dport, read as the tracepoint reads them), for TCPTRACE_CTR_PROBED: perf's count
+ * and this one are then of the same hits, whatever the rest of the filters say. */
+static __always_inline bool probe_ports_match(struct sock *sk)
+{
+	__u16 sport = bpf_ntohs(BPF_CORE_READ((struct inet_sock *)sk, inet_sport));
+	__u16 dport = bpf_ntohs(sk->__sk_common.skc_dport);
+	if (n_ports && !port_in(ports, n_ports, sport) && !port_in(ports, n_ports, dport))
+		return false;
+	if (n_lports && !port_in(lports, n_lports, sport))
+		return false;
+	if (n_rports && !port_in(rports, n_rports, dport))
+		return false;
+	return true;
+}
+
+static __always_inline bool stopping(void)
+{
+	__u32 zero = 0;
+	__u32 *v = bpf_map_lookup_elem(&control, &zero);
+	return v && *v;
 }
 
 static __always_inline bool is_v4_mapped(const __u8 *a)
@@ -468,9 +507,12 @@ static __always_inline void aggregate_transition(struct sock *sk, int oldstate, 
 		p->old[i] = oldstate;
 		p->new[i] = newstate;
 		p->n = n + 1;
+		count(TCPTRACE_CTR_HELD_IN);
 		return;
 	}
 
+	if (n)
+		count_n(TCPTRACE_CTR_HELD_OUT, n);
 	struct tcptrace_batch *b = bpf_ringbuf_reserve(&events, sizeof(*b), 0);
 	if (!b) {
 		count_n(TCPTRACE_CTR_RINGBUF_FULL, n + 1);
@@ -511,6 +553,7 @@ static __always_inline void send_held_syn_recv(struct sock *sk, __u64 cookie, __
 					       struct sock_state *st, __u16 family, __u16 lport, __u16 rport)
 {
 	st->pending.n = 0;
+	count(TCPTRACE_CTR_HELD_OUT);
 	struct tcptrace_event *out = bpf_ringbuf_reserve(&events, sizeof(*out), 0);
 	if (!out) {
 		count(TCPTRACE_CTR_RINGBUF_FULL);
@@ -533,6 +576,8 @@ static __always_inline void handle(struct sock *sk, int oldstate, int newstate, 
 	    bpf_ntohs(sk->__sk_common.skc_dport) == test_skip_rport)
 		return;
 	count(TCPTRACE_CTR_SEEN);
+	if (HAS_PORT_FILTERS && probe_ports_match(sk))
+		count(TCPTRACE_CTR_PROBED);
 
 	__u64 now = bpf_ktime_get_ns();
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
@@ -594,6 +639,7 @@ static __always_inline void handle(struct sock *sk, int oldstate, int newstate, 
 	if (st && oldstate == TCP_LISTEN && newstate == TCP_SYN_RECV) { /* see send_held_syn_recv */
 		st->pending.ts_ns[0] = now;
 		st->pending.n = 1;
+		count(TCPTRACE_CTR_HELD_IN);
 		goto update_state;
 	}
 	if (st && st->pending.n)
@@ -742,16 +788,55 @@ int BPF_PROG(handle_nested, struct sock *sk, int oldstate, int newstate)
 
 /* A tracked socket destroyed in another state than the one its last hit left it in: its last
  * transitions reached neither program, and no later hit will show the gap. The transitions its
- * storage still held (the batch the missing CLOSE would have sent) die with it: counted too.
- * Sockets without storage (older than the tracer, or never moved) are not looked at. */
+ * storage still held (the batch the missing CLOSE would have sent) die with it: counted too
+ * (TCPTRACE_CTR_UNSEEN_HELD). Sockets without storage (older than the tracer, or never moved)
+ * are not looked at. Once the run is stopping, the tracepoint's programs are gone and a socket
+ * destroyed may hold transitions legitimately: taken out of the held count, nothing more. */
 SEC("tp_btf/tcp_destroy_sock")
 int BPF_PROG(handle_destroy, struct sock *sk)
 {
+	if (test_skip_destroy && test_skip_rport && bpf_ntohs(sk->__sk_common.skc_dport) == test_skip_rport)
+		return 0;
 	struct sock_state *st = bpf_sk_storage_get(&sockets, sk, 0, 0);
-	if (!st || !st->last_state || !(st->flags & SS_MATCHED) || st->last_state == sk->__sk_common.skc_state)
+	if (!st)
 		return 0;
 	__u32 held = st->pending.n;
-	count_n(TCPTRACE_CTR_UNSEEN, 1 + (held < TCPTRACE_BATCH_MAX ? held : TCPTRACE_BATCH_MAX));
+	if (held > TCPTRACE_BATCH_MAX)
+		held = TCPTRACE_BATCH_MAX;
+	if (stopping()) {
+		if (held)
+			count_n(TCPTRACE_CTR_HELD_OUT, held);
+		return 0;
+	}
+	if (!st->last_state || !(st->flags & SS_MATCHED) || st->last_state == sk->__sk_common.skc_state)
+		return 0;
+	count(TCPTRACE_CTR_UNSEEN);
+	if (held) {
+		count_n(TCPTRACE_CTR_UNSEEN_HELD, held);
+		count_n(TCPTRACE_CTR_HELD_OUT, held);
+	}
+	return 0;
+}
+
+/* Run by user space once per network namespace, at the end (after the tracepoint's programs
+ * are detached): one byte per live TCP socket of the namespace whose storage holds
+ * transitions, their number. What the counters say is held (HELD_IN - HELD_OUT) beyond the sum
+ * over every namespace is what died with sockets whose end and destruction no program ran for. */
+SEC("iter/tcp")
+int sum_held(struct bpf_iter__tcp *ctx)
+{
+	struct sock_common *skc = ctx->sk_common;
+	if (!skc)
+		return 0;
+	struct tcp_sock *tp = bpf_skc_to_tcp_sock(skc);
+	if (!tp)
+		return 0;
+	struct sock_state *st = bpf_sk_storage_get(&sockets, (struct sock *)tp, 0, 0);
+	if (!st)
+		return 0;
+	__u8 n = st->pending.n;
+	if (n)
+		bpf_seq_write(ctx->meta->seq, &n, sizeof(n));
 	return 0;
 }
 

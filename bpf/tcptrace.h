@@ -36,11 +36,23 @@ enum tcptrace_counter {
 	TCPTRACE_CTR_UNSEEN = 5,       /* gaps: a hit on a socket whose old state is not the new state
 	                                * of its last hit (or a socket destroyed in another state than
 	                                * its last hit's), so the kernel ran neither program for at
-	                                * least one transition of it (at destruction, plus the
-	                                * transitions the socket's storage still held, lost with it).
+	                                * least one transition of it (at destruction: one; what the
+	                                * socket's storage still held is TCPTRACE_CTR_UNSEEN_HELD).
 	                                * Sockets that passed the filters and whose history the
 	                                * program saw from its start only */
-	TCPTRACE_CTR_MAX = 6,
+	TCPTRACE_CTR_PROBED = 6,       /* with port filters: hits whose tracepoint ports (sport,
+	                                * dport, as the tracepoint's own fields) match them, as
+	                                * perf's counting event is filtered (the skip count) */
+	TCPTRACE_CTR_HELD_IN = 7,      /* transitions put into a socket's storage to be sent later
+	                                * (aggregated mode; a child's SYN_RECV in either mode) */
+	TCPTRACE_CTR_HELD_OUT = 8,     /* held transitions taken out: sent, lost to a full ring,
+	                                * counted at a destruction (UNSEEN_HELD), or still held by a
+	                                * socket destroyed once the run is stopping. HELD_IN - HELD_OUT
+	                                * is what live sockets hold plus what died with sockets whose
+	                                * end and destruction no program ran for */
+	TCPTRACE_CTR_UNSEEN_HELD = 9,  /* held transitions of sockets destroyed in another state than
+	                                * their last hit's: lost with them */
+	TCPTRACE_CTR_MAX = 10,
 };
 
 struct tcptrace_event {

@@ -19,6 +19,7 @@
 #include <linux/nsfs.h>
 #include <linux/sched.h>
 #include <linux/perf_event.h>
+#include <linux/bpf.h>
 
 static volatile sig_atomic_t stop_signal;
 static volatile sig_atomic_t hangup;
@@ -304,8 +305,20 @@ struct netns_socket_job {
 	const char *path;
 	int domain, type, protocol;
 	const char *file; /* open this instead of making a socket */
+	int iter_link;    /* >= 0: make an iterator of this BPF link instead */
 	int result;
 };
+
+/* BPF_ITER_CREATE: an iterator's file; a network namespace's own iterators (TCP sockets) walk
+ * the namespace of the task that makes the file. */
+static int iter_create(int link_fd)
+{
+	union bpf_attr attr;
+	memset(&attr, 0, sizeof(attr));
+	attr.iter_create.link_fd = (unsigned)link_fd;
+	int fd = (int)syscall(SYS_bpf, BPF_ITER_CREATE, &attr, sizeof(attr));
+	return fd < 0 ? -errno : fd;
+}
 
 static void *netns_socket_thread(void *arg)
 {
@@ -321,6 +334,10 @@ static void *netns_socket_thread(void *arg)
 		return NULL;
 	}
 	close(ns);
+	if (job->iter_link >= 0) {
+		job->result = iter_create(job->iter_link);
+		return NULL;
+	}
 	int fd = job->file ? open(job->file, O_RDONLY | O_CLOEXEC) : socket(job->domain, job->type | SOCK_CLOEXEC, job->protocol);
 	job->result = fd < 0 ? -errno : fd;
 	return NULL; /* the thread ends here, in that namespace; nothing else ran in it */
@@ -338,13 +355,21 @@ static int run_in_netns(struct netns_socket_job *job)
 
 int tcptrace_open_in_netns(const char *ns_path, const char *file)
 {
-	struct netns_socket_job job = { ns_path, 0, 0, 0, file, -EINVAL };
+	struct netns_socket_job job = { ns_path, 0, 0, 0, file, -1, -EINVAL };
+	return run_in_netns(&job);
+}
+
+int tcptrace_iter_in_netns(const char *ns_path, int link_fd)
+{
+	if (!ns_path)
+		return iter_create(link_fd);
+	struct netns_socket_job job = { ns_path, 0, 0, 0, NULL, link_fd, -EINVAL };
 	return run_in_netns(&job);
 }
 
 int tcptrace_socket_in_netns(const char *ns_path, int domain, int type, int protocol)
 {
-	struct netns_socket_job job = { ns_path, domain, type, protocol, NULL, -EINVAL };
+	struct netns_socket_job job = { ns_path, domain, type, protocol, NULL, -1, -EINVAL };
 	return run_in_netns(&job);
 }
 

@@ -1,4 +1,5 @@
 import CLibbpf
+import CTcptraceHost
 import CTcptraceProgram
 import Glibc
 import TcptraceCore
@@ -26,11 +27,22 @@ public final class Tracer {
         public var verbose = false
         /// Count the hits the kernel ran no program for with perf's counter on the tracepoint
         /// (`HitCounter`, `skippedHits()`); costs perf's probe on every hit.
-        public var countSkips = false
+        public var countSkips = SkipCounting.off
         /// Tests only: one transition of the sockets with this remote port that the program
-        /// ignores as though the kernel had skipped it, to make a gap (`LostEvents.unseen`).
-        public var testSkip: (remotePort: UInt16, old: TCPState, new: TCPState)? = nil
+        /// ignores as though the kernel had skipped it, to make a gap (`LostEvents.unseen`);
+        /// `destroy`: their destruction too, as when the kernel skips a socket's end.
+        public var testSkip: (remotePort: UInt16, old: TCPState, new: TCPState, destroy: Bool)? = nil
         public init() {}
+    }
+
+    /// Whether perf counts the tracepoint's hits, for the hits no program ran for.
+    public enum SkipCounting: Sendable, Equatable {
+        case off
+        /// When perf's event opens (tracefs mounted, perf allowed); else the run goes on, saying
+        /// why in `skipCountingUnavailable`.
+        case ifAvailable
+        /// Or the tracer does not start.
+        case required
     }
 
     /// Receives each decoded transition; returns false to stop consuming (e.g. output closed).
@@ -57,6 +69,21 @@ public final class Tracer {
     /// perf's count of TCP hits, and both counts when the programs were attached.
     private var hitCounter: HitCounter?
     private var hitBaseline: (perf: UInt64, seen: UInt64) = (0, 0)
+    /// perf's count when the run stopped: the hits after it are no program's to see.
+    private var hitsAtStop: UInt64?
+    /// The programs' count compared with perf's: all TCP hits, or with port filters those that
+    /// match them as perf's filter does (TCPTRACE_CTR_PROBED).
+    private let probedCounter: tcptrace_counter
+    /// Why the skipped hits are not counted though asked for if possible, or nil.
+    public private(set) var skipCountingUnavailable: String?
+    /// The iterator over the sockets' storage (`sum_held`), made while privileged, run once when
+    /// the run stops; nil if the kernel refused it (`heldCountUnavailable` says why).
+    private var heldIterator: OpaquePointer?
+    public private(set) var heldCountUnavailable: String?
+    /// Transitions the sockets' storage held that died with sockets whose end and destruction no
+    /// program ran for: known once `stop()` has run.
+    public private(set) var orphanedHeld: UInt64 = 0
+    private let controlFD: Int32
 
     /// Opens, configures, loads and attaches the embedded program. Needs root.
     public init(
@@ -83,7 +110,15 @@ public final class Tracer {
             // for the same hit (bpf/tcptrace.bpf.c, "Exactly once"). Until the fallback is
             // attached, a skipped hit is counted as a recursion miss.
             var links: [OpaquePointer] = []
-            let hitCounter = configuration.countSkips ? try HitCounter() : nil
+            var hitCounter: HitCounter? = nil
+            if configuration.countSkips != .off {
+                do throws(SystemError) {
+                    hitCounter = try HitCounter(filter: HitCounter.filter(configuration.filter))
+                } catch {
+                    if configuration.countSkips == .required { throw error }
+                    skipCountingUnavailable = error.description
+                }
+            }
             do throws(SystemError) {
                 for program in programs { links.append(try Self.attach(program)) }
             } catch {
@@ -102,6 +137,13 @@ public final class Tracer {
             self.programs = programs
             self.programNames = programNames
             self.countersFD = bpf_map__fd(counters)
+            self.controlFD = bpf_map__fd(try ProgramInterface.Map.control.find(in: object))
+            self.probedCounter = configuration.filter.hasPortLists ? TCPTRACE_CTR_PROBED : TCPTRACE_CTR_SEEN
+            do throws(SystemError) {
+                self.heldIterator = try Self.attachHeldIterator(object)
+            } catch {
+                heldCountUnavailable = error.description
+            }
             self.openersFD = bpf_map__fd(try ProgramInterface.Map.openers.find(in: object))
             self.stacksFD = bpf_map__fd(try ProgramInterface.Map.stacks.find(in: object))
             self.consumer = consumer
@@ -110,7 +152,7 @@ public final class Tracer {
             if let hitCounter {
                 // The programs' count first: a hit between the two reads is then in perf's
                 // baseline only, so a later difference can only be short, never a false skip.
-                let seen = Self.sum(counter: TCPTRACE_CTR_SEEN, fd: bpf_map__fd(counters))
+                let seen = Self.sum(counter: probedCounter, fd: bpf_map__fd(counters))
                 self.hitBaseline = (hitCounter.total, seen)
                 self.hitCounter = hitCounter
             }
@@ -146,6 +188,7 @@ public final class Tracer {
     deinit {
         if let ring { ring_buffer__free(ring) }
         detach()
+        if let heldIterator { bpf_link__destroy(heldIterator) }
         bpf_object__close(object)
     }
 
@@ -193,6 +236,64 @@ public final class Tracer {
         links = []
     }
 
+    /// Ends the run's tracing, counting what the kernel skipped to the last: perf's count taken,
+    /// the kernel program told the run is stopping (a socket destroyed from now on may hold
+    /// transitions legitimately), the tracepoint's programs detached (the fallback first, as in
+    /// `detach`), the transitions the live sockets of `namespaces` (empty: this process's)
+    /// hold summed by the iterator, and the destruction program detached last. What the
+    /// counters say is held beyond that sum died with sockets whose end and destruction no
+    /// program ran for (`orphanedHeld`).
+    public func stop(namespaces: [NetworkNamespace] = []) {
+        guard !links.isEmpty else { return }
+        if let hitCounter { hitsAtStop = hitCounter.total }
+        var key: UInt32 = 0, one: UInt32 = 1
+        let told = bpf_map_update_elem(controlFD, &key, &one, UInt64(BPF_ANY)) == 0
+        let destroy = programNames.firstIndex(of: .destroy)
+        for (i, link) in links.enumerated().reversed() where i != destroy || !told { bpf_link__destroy(link) }
+        if told, let live = liveHeld(namespaces.isEmpty ? [nil] : namespaces.map { $0.isOwn ? nil : $0.path }) {
+            // The counters after the sum: a socket destroyed after the iterator saw it is then
+            // out of both or of the counters only (a lower bound), never in the counters only.
+            let k = kernelCounters()
+            let held = k.heldIn > k.heldOut ? k.heldIn - k.heldOut : 0
+            orphanedHeld = held > live ? held - live : 0
+        }
+        if told, let destroy { bpf_link__destroy(links[destroy]) }
+        links = []
+    }
+
+    /// The transitions the live sockets' storage holds now in the namespaces at `paths` (nil:
+    /// this process's): one byte per socket from `sum_held`. nil when a namespace could not be
+    /// walked (`heldCountUnavailable` says why).
+    private func liveHeld(_ paths: [String?]) -> UInt64? {
+        guard let heldIterator else { return nil }
+        var sum: UInt64 = 0
+        var buffer = [UInt8](repeating: 0, count: 1 << 16)
+        for path in paths {
+            let fd = tcptrace_iter_in_netns(path, bpf_link__fd(heldIterator))
+            if fd == -ENOENT { continue }  // the namespace is gone, and its sockets with it
+            guard fd >= 0 else {
+                heldCountUnavailable = "iterating the sockets of network namespace \(path ?? "own"): \(String(cString: strerror(-fd)))"
+                return nil
+            }
+            defer { close(fd) }
+            var retries = 0
+            while true {
+                let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+                if n == 0 { break }
+                if n < 0 {
+                    if (errno == EINTR || errno == EAGAIN) && retries < 100 {
+                        retries += 1
+                        continue
+                    }
+                    heldCountUnavailable = "reading the socket iterator: \(String(cString: strerror(errno)))"
+                    return nil
+                }
+                for i in 0..<n { sum &+= UInt64(buffer[i]) }
+            }
+        }
+        return sum
+    }
+
     /// The kernel program's counters, summed over CPUs.
     public func kernelCounters() -> KernelCounters {
         var k = KernelCounters()
@@ -210,7 +311,20 @@ public final class Tracer {
         k.noStorage = read(TCPTRACE_CTR_NO_STORAGE)
         k.nested = read(TCPTRACE_CTR_NESTED)
         k.unseen = read(TCPTRACE_CTR_UNSEEN)
+        k.unseenHeld = read(TCPTRACE_CTR_UNSEEN_HELD)
+        k.heldIn = read(TCPTRACE_CTR_HELD_IN)
+        k.heldOut = read(TCPTRACE_CTR_HELD_OUT)
+        k.skipsCounted = hitCounter != nil
         return k
+    }
+
+    /// Transitions the kernel ran no program for, by what is known (`k`: the counters now):
+    /// the gaps found (in the kernel, plus `vanished`: connections user space found gone with no
+    /// loss counted) or perf's count of the hits no program ran for, whichever is more (both are
+    /// lower bounds of the same hits); plus the transitions held by the sockets skipped to their
+    /// end, lost with them (found at a destruction, or by the iterator once `stop()` has run).
+    public func unseenTransitions(_ k: KernelCounters, vanished: UInt64 = 0) -> UInt64 {
+        max(k.unseen + vanished, skippedHits() ?? 0) + k.unseenHeld + orphanedHeld
     }
 
     /// Tracepoint hits lost because the program was already running on that CPU: the kernel's
@@ -219,8 +333,8 @@ public final class Tracer {
     /// program ran for (recursion misses apart); a lower bound (see `init`). nil otherwise.
     public func skippedHits() -> UInt64? {
         guard let hitCounter else { return nil }
-        let perf = hitCounter.total &- hitBaseline.perf  // perf's first, for the same reason
-        let seen = Self.sum(counter: TCPTRACE_CTR_SEEN, fd: countersFD) &- hitBaseline.seen
+        let perf = (hitsAtStop ?? hitCounter.total) &- hitBaseline.perf  // perf's first, for the same reason
+        let seen = Self.sum(counter: probedCounter, fd: countersFD) &- hitBaseline.seen
         let accounted = seen &+ recursionMisses()
         return perf > accounted ? perf - accounted : 0
     }
@@ -243,7 +357,9 @@ public final class Tracer {
     public func countersReadable() -> Bool {
         var key = TCPTRACE_CTR_SEEN.rawValue
         var values = [UInt64](repeating: 0, count: max(1, Int(libbpf_num_possible_cpus())))
+        var zero: UInt32 = 0, control: UInt32 = 0
         return bpf_map_lookup_elem(countersFD, &key, &values) == 0 && programInfo() != nil
+            && bpf_map_lookup_elem(controlFD, &zero, &control) == 0
     }
 
     /// Run time and count of each program (bpf_prog_info); zero unless kernel.bpf_stats_enabled=1.

@@ -17,7 +17,7 @@ import TcptraceCore
 
     @Test func declarationListsEveryGlobalOnce() {
         let d = ProgramInterface.declaration
-        #expect(d.programs == ["handle_set_state", "handle_nested", "handle_destroy", "note_accept4", "note_accept"], "attach order: main program first, the destroy check last of the required ones, then the optional accept stacks")
+        #expect(d.programs == ["handle_set_state", "handle_nested", "handle_destroy", "note_accept4", "note_accept", "sum_held"], "attach order: main program first, the destroy check last of the required ones, then the optional accept stacks")
         #expect(ProgramInterface.Program.required == [.main, .nested, .destroy])
         #expect(Set(d.globals.map(\.name)).count == d.globals.count)
         // Reflection found them all (one per stored property of Globals).

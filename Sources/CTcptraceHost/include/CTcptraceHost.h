@@ -61,6 +61,9 @@ int tcptrace_set_thread_fifo(int fifo_priority);
  * thread ever changes namespace; the socket stays in that namespace. The fd (close-on-exec), or
  * -errno. */
 int tcptrace_socket_in_netns(const char *ns_path, int domain, int type, int protocol);
+/* A BPF iterator file of the link link_fd made inside the network namespace at ns_path (NULL:
+ * the caller's own); or -errno. */
+int tcptrace_iter_in_netns(const char *ns_path, int link_fd);
 /* The same for open(2) (read-only): /proc/sys/net files show the namespace of whoever opens
  * them. */
 int tcptrace_open_in_netns(const char *ns_path, const char *file);

@@ -107,8 +107,9 @@ public struct TraceSelection: ParsableArguments {
     var openerStacks = false
 
     @Flag(
-        help: "Count the tracepoint hits the kernel runs no BPF program for (lost.unseen) with a perf counter on the tracepoint; needs tracefs; costs perf's probe on every hit (off by default).")
-    var countSkips = false
+        inversion: .prefixedNo,
+        help: "Count the tracepoint hits the kernel runs no BPF program for (lost.unseen) with a perf counter on the tracepoint (needs tracefs). On by default when the only filters are ports, and then skipped with a notice if perf's event cannot open; --count-skips makes that an error, and counts host-wide under other filters.")
+    var countSkips: Bool? = nil
 
     @Flag(name: .shortAndLong, help: "Print libbpf's log (verifier messages) and the capabilities kept after attaching on standard error.")
     var verbose = false

@@ -30,10 +30,11 @@ extension Tracer {
     /// user space (undecodable).
     var lostEvents: LostEvents {
         var lost = LostEvents()
-        lost.ringBufferFull = kernelCounters().ringBufferFull
+        let k = kernelCounters()
+        lost.ringBufferFull = k.ringBufferFull
         lost.recursionMisses = recursionMisses()
         lost.undecodable = undecodable
-        lost.unseen = kernelCounters().unseen
+        lost.unseen = k.unseen
         return lost
     }
 }

@@ -97,15 +97,14 @@ extension TraceRun {
     /// Every event lost so far: the kernel's counts, and the connections found gone uncounted.
     func lost(_ tracer: Tracer) -> LostEvents {
         var l = tracer.lostEvents
-        l.unseen = unseen(tracer, gaps: l.unseen)
+        l.unseen = unseen(tracer, tracer.kernelCounters())
         return l
     }
 
-    /// Transitions the kernel ran no program for: the gaps found (in the kernel, and connections
-    /// found gone by the reconciliation), or with `--count-skips` perf's count of the hits no
-    /// program ran for, whichever is more (both are lower bounds of the same loss).
-    func unseen(_ tracer: Tracer, gaps: UInt64) -> UInt64 {
-        max(gaps + vanishedUncounted, tracer.skippedHits() ?? 0)
+    /// Transitions the kernel ran no program for (`Tracer.unseenTransitions`), with the
+    /// connections the reconciliation found gone uncounted.
+    func unseen(_ tracer: Tracer, _ k: KernelCounters) -> UInt64 {
+        tracer.unseenTransitions(k, vanished: vanishedUncounted)
     }
 
     /// The kernel's and the table's counters, now, into a summary.
@@ -115,7 +114,7 @@ extension TraceRun {
         s.lost.ringBufferFull = s.kernel.ringBufferFull
         s.lost.recursionMisses = tracer.recursionMisses()
         s.lost.undecodable = tracer.undecodable
-        s.lost.unseen = unseen(tracer, gaps: s.kernel.unseen)
+        s.lost.unseen = unseen(tracer, s.kernel)
         s.tableEvictions = table.evictions
         s.openConnections = UInt64(table.count)
     }

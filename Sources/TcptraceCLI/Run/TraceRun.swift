@@ -156,6 +156,12 @@ final class TraceRun<Sink: RecordSink> {
         summary = RunSummary(start: SystemClock.wallNow())
         summary.churn = ChurnTracker(top: settings.churnTop)
         if let why = tracer.acceptStacksUnavailable { printError("accept() opener stacks off: \(why)") }
+        if let why = tracer.skipCountingUnavailable {
+            printError("hits the kernel runs no BPF program for are counted only as gaps (lost.unseen, a lower bound): \(why)")
+        }
+        if let why = tracer.heldCountUnavailable {
+            printError("transitions held by sockets the kernel skips to their end are not counted: \(why)")
+        }
         seedPreexistingSockets()
         dropPrivileges(tracer)
         let deadline = settings.duration.map { SystemClock.monotonicNanoseconds() + $0 }
@@ -184,7 +190,11 @@ final class TraceRun<Sink: RecordSink> {
             // Stop new events, then deliver everything already queued, and a census in flight.
             // Output gone: still drained, so the summary counts every event and the writer the
             // lines it could not write (a reader that went away: nobody is asking).
-            tracer.detach()
+            let heldCountRefused = tracer.heldCountUnavailable
+            tracer.stop(namespaces: namespaces.namespaces)
+            if let why = tracer.heldCountUnavailable, why != heldCountRefused {
+                printError("transitions held by sockets the kernel skipped to their end are not counted: \(why)")
+            }
             if !outputClosed { try tracer.drain() }
             censusJob.wait()
             collectCensus()

@@ -27,8 +27,10 @@ struct TraceSettings {
     /// Opener stacks at connect() and accept() (`--opener-stacks`; off by default: they cost
     /// about 3 µs of kernel time per connect, see docs/benchmarks.md).
     var openerStacks = false
-    /// Count the hits the kernel ran no program for with perf's counter (`--count-skips`).
-    var countSkips = false
+    /// Count the hits the kernel ran no program for with perf's counter: `--count-skips` (true:
+    /// or no start), `--no-count-skips` (false), by default (nil) when perf's filter can say the
+    /// run's (ports only) and perf's event opens.
+    var countSkips: Bool? = nil
     /// Text: a line per lingering socket too, not only per leak group (`--leak-sockets`).
     var leakSockets = false
 
@@ -49,7 +51,11 @@ struct TraceSettings {
         c.aggregate = !events.contains(.transitions)
         c.verbose = verbose
         c.captureStacks = openerStacks
-        c.countSkips = countSkips
+        switch countSkips {
+        case true?: c.countSkips = .required
+        case false?: c.countSkips = .off
+        case nil: c.countSkips = filter.onlyPorts ? .ifAvailable : .off
+        }
         return c
     }
 }

@@ -28,6 +28,19 @@ public struct TraceFilter: Hashable, Sendable {
 
     public var isEmpty: Bool { self == TraceFilter() }
 
+    /// Whether it filters on ports (any of the three lists).
+    public var hasPortLists: Bool { !ports.isEmpty || !localPorts.isEmpty || !remotePorts.isEmpty }
+
+    /// Whether only its port lists narrow it: what a perf filter on the tracepoint's own fields
+    /// can say too (the skip count is then of the run's own hits).
+    public var onlyPorts: Bool {
+        var rest = self
+        rest.ports = []
+        rest.localPorts = []
+        rest.remotePorts = []
+        return rest.isEmpty
+    }
+
     /// The rule, applied to one transition. Owner filters need a known owner, the namespace and
     /// cgroup filters a known netns and cgroup. A record names only the socket's own cgroup, not
     /// its ancestors: `cgroupIsBelow` says whether a cgroup id lies below `cgroupSubtree` (e.g.

@@ -197,5 +197,8 @@ extension KernelCounters: FieldGroup {
         v.field(
             "nested", &r.nested, Integer<UInt64>.self, text: .plain, required: false,
             "hits the main program was skipped for (softirq interrupting it on the same CPU) that the fallback program handled instead (delivered, not lost)")
+        v.field(
+            "skips_counted", &r.skipsCounted, Boolean.self, text: .plain, required: false,
+            "perf counted the tracepoint's hits, so `lost.unseen` has every hit no program ran for, not one per gap found (`--count-skips`)")
     }
 }

@@ -21,6 +21,9 @@ public enum ProgramInterface {
         /// three above when the kernel has them; without them the run goes on, saying so once.
         case acceptOpener = "note_accept4"
         case acceptOpenerOld = "note_accept"
+        /// iter/bpf_sk_storage_map: the transitions live sockets hold, run once when the run
+        /// stops (`Tracer.stop`).
+        case heldSum = "sum_held"
 
         /// Programs the run cannot do without.
         public static var required: [Self] { [.main, .nested, .destroy] }
@@ -36,6 +39,10 @@ public enum ProgramInterface {
         case openers
         /// User stacks by id (TCPTRACE_STACK_DEPTH addresses each).
         case stacks
+        /// Each socket's storage (struct sock_state): what `sum_held` iterates over.
+        case sockets
+        /// [0] = 1 once the run is stopping (handle_destroy).
+        case control
         /// The `const volatile` globals below; libbpf finds an internal map by its section name.
         case readOnlyData = ".rodata"
     }
@@ -88,6 +95,8 @@ public enum ProgramInterface {
         public let testSkipRemotePort = Global<UInt16>("test_skip_rport")
         public let testSkipOld = Global<UInt8>("test_skip_old")
         public let testSkipNew = Global<UInt8>("test_skip_new")
+        /// Tests only: 1: the destruction of those sockets is skipped too.
+        public let testSkipDestroy = Global<UInt8>("test_skip_destroy")
         /// 1: take opener stacks at connect() and accept() (bpf/opener.bpf.h).
         public let captureStacks = Global<UInt8>("capture_stacks")
         /// Never written: pointers that put the records' structs into the object's BTF.

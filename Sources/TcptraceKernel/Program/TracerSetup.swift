@@ -39,6 +39,7 @@ extension Tracer {
             try rodata.set(\.testSkipRemotePort, skip.remotePort)
             try rodata.set(\.testSkipOld, skip.old.rawValue)
             try rodata.set(\.testSkipNew, skip.new.rawValue)
+            try rodata.set(\.testSkipDestroy, skip.destroy ? 1 : 0)
         }
         try rodata.set(\.captureStacks, c.captureStacks ? 1 : 0)
         try rodata.commit()
@@ -79,6 +80,15 @@ extension Tracer {
             }
             return false
         }
+    }
+
+    /// The iterator link of `sum_held` (TCP sockets): made at start, while the process has its
+    /// privileges; an iterator file made from it in a namespace runs the program over that
+    /// namespace's sockets.
+    static func attachHeldIterator(_ object: OpaquePointer) throws(SystemError) -> OpaquePointer {
+        let program = try ProgramInterface.Program.heldSum.find(in: object)
+        guard let link = bpf_program__attach_iter(program, nil) else { throw .call("bpf_program__attach_iter(sum_held)", errno: errno) }
+        return link
     }
 
     static func attach(_ program: OpaquePointer) throws(SystemError) -> OpaquePointer {
