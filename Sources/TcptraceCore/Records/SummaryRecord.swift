@@ -173,7 +173,7 @@ extension LostEvents: FieldGroup {
         v.field("undecodable", &r.undecodable, Integer<UInt64>.self, text: .plain, "records that could not be decoded")
         v.field(
             "unseen", &r.unseen, Integer<UInt64>.self, text: .plain, required: false,
-            "gaps: transitions of a socket for which the kernel ran neither program (at least one each, see \"Lost events\")")
+            "transitions the kernel ran no program for: perf's count of the skipped hits, or one per gap found; plus what skipped sockets held (see \"Lost events\")")
         v.field("total", &r.totalField, Integer<UInt64>.self, text: .plain, required: false, "all of them")
     }
 
