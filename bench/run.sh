@@ -8,7 +8,7 @@
 # (bench/storm.c: N loopback connections, 10 TCP transitions each). Per run it measures the
 # storm's connections/s, the events the tracer wrote, its user+sys CPU after start-up, its BPF
 # program's run time and recursion misses (kernel.bpf_stats_enabled=1, bpftool) and its peak RSS.
-# Configurations (--only): none tcptrace-json tcptrace-stacks tcptrace-skips tcptrace-text tcptrace-conns tcpstates
+# Configurations (--only): none tcptrace-json tcptrace-stacks tcptrace-noskips tcptrace-text tcptrace-conns tcpstates
 # bpftrace-printf bpftrace-count. --ring-buffer-size 4M,8M,16M runs each tcptrace configuration
 # once per size (tcptrace-json@4M, ...). Prints a markdown table of medians (min-max), then how
 # many rounds lost anything, and writes raw results under bench/out/. Each run (the untraced one
@@ -109,7 +109,7 @@ tracer_cmd() { # dir config[@ring size]: sets CMD
 	case "${2%@*}" in
 	tcptrace-json) CMD=("$BIN" --format json --output "$f" --port "$PORT" "${ring[@]}") ;;
 	tcptrace-stacks) CMD=("$BIN" --format json --output "$f" --port "$PORT" --opener-stacks "${ring[@]}") ;;
-	tcptrace-skips) CMD=("$BIN" --format json --output "$f" --port "$PORT" --count-skips "${ring[@]}") ;;
+	tcptrace-noskips) CMD=("$BIN" --format json --output "$f" --port "$PORT" --no-count-skips "${ring[@]}") ;;
 	tcptrace-text) CMD=("$BIN" --output "$f" --port "$PORT" "${ring[@]}") ;;
 	tcptrace-conns) CMD=("$BIN" --format json --output "$f" --port "$PORT" --events connections,lingerers "${ring[@]}") ;;
 	tcpstates) CMD=(tcpstates) ;; # no filter keeps both sides; lines are counted by port
@@ -121,7 +121,7 @@ tracer_cmd() { # dir config[@ring size]: sets CMD
 count_events() { # dir config
 	local f=$1/out
 	case "${2%@*}" in
-	tcptrace-json | tcptrace-stacks | tcptrace-skips) grep -c '^{"type":"transition"' "$f" || true ;;
+	tcptrace-json | tcptrace-stacks | tcptrace-noskips) grep -c '^{"type":"transition"' "$f" || true ;;
 	# No transition lines: the transitions it received, from its summary (connection records are
 	# counted apart, in conn_records).
 	tcptrace-conns) tail -1 "$f" | grep -o '"events":[0-9]*' | cut -d: -f2 || echo 0 ;;
@@ -183,7 +183,7 @@ run_one() { # round config
 		read -r a0 b0 c0 <<<"$s0"
 		read -r a1 b1 c1 <<<"$s1"
 		kns=$((a1 - a0)) kcnt=$((b1 - b0)) kmiss=$((c1 - c0))
-		if [ "${cfg%@*}" = tcptrace-json ] || [ "${cfg%@*}" = tcptrace-stacks ] || [ "${cfg%@*}" = tcptrace-skips ] || [ "${cfg%@*}" = tcptrace-conns ]; then
+		if [ "${cfg%@*}" = tcptrace-json ] || [ "${cfg%@*}" = tcptrace-stacks ] || [ "${cfg%@*}" = tcptrace-noskips ] || [ "${cfg%@*}" = tcptrace-conns ]; then
 			rbfull=$(tail -1 "$dir/out" | grep -o '"ringbuf_full":[0-9]*' | cut -d: -f2 || true)
 			# Misses its fallback program did not catch: the events actually lost to recursion.
 			kmiss=$(tail -1 "$dir/out" | grep -o '"recursion_misses":[0-9]*' | cut -d: -f2 || echo "$kmiss")
@@ -239,7 +239,7 @@ label = {
     "none": "no tracer",
     "tcptrace-json": "tcptrace-bpf `--format json --output FILE`",
     "tcptrace-stacks": "tcptrace-bpf `--format json --output FILE --opener-stacks`",
-    "tcptrace-skips": "tcptrace-bpf `--format json --output FILE --count-skips`",
+    "tcptrace-noskips": "tcptrace-bpf `--format json --output FILE --no-count-skips` (perf's skip counter off)",
     "tcptrace-text": "tcptrace-bpf text `--output FILE`",
     "tcptrace-conns": "tcptrace-bpf `--format json --events connections,lingerers --output FILE`",
     "tcpstates": "libbpf-tools `tcpstates > FILE`",
