@@ -80,9 +80,16 @@ public enum HostProbe {
             do throws(SystemError) {
                 var c = Tracer.Configuration()
                 c.ringBufferBytes = 1 << 16
+                c.countSkips = .ifAvailable
                 let tracer = try Tracer(configuration: c, clock: SystemClock.monotonicToWall()) { _ in true }
                 tracer.detach()
                 findings.checks.append(Check(name: "tp_btf", status: .ok, detail: "attached to tp_btf/inet_sock_set_state"))
+                findings.checks.append(
+                    tracer.skipCountingUnavailable.map {
+                        Check(name: "skip counter", status: .info, detail: "lost.unseen will count gaps only (a lower bound): \($0)")
+                    } ?? Check(
+                        name: "skip counter", status: .ok,
+                        detail: "perf's counting event on sock:inet_sock_set_state opens: every hit the kernel runs no program for is counted"))
                 findings.checks.append(
                     Check(
                         name: "load", status: .ok,
@@ -110,17 +117,20 @@ public enum HostProbe {
         return findings
     }
 
-    /// tcptrace-bpf attaches by BTF id (tp_btf), not through tracefs: only informative.
+    /// tcptrace-bpf attaches by BTF id (tp_btf), not through tracefs: only informative. Two
+    /// extras read tracepoint ids there: the skip counter and accept()'s opener stacks.
     static func tracefs() -> DoctorReport.Check {
         let mounts = Sysctl.readFile("/proc/self/mounts") ?? ""
         for line in mounts.split(separator: "\n") {
             let f = line.split(separator: " ")
             if f.count >= 3 && f[2] == "tracefs" {
                 return DoctorReport.Check(
-                    name: "tracefs", status: .info, detail: "mounted at \(f[1]); tcptrace-bpf does not need it (tp_btf attaches by BTF id)")
+                    name: "tracefs", status: .info,
+                    detail: "mounted at \(f[1]); tracing does not need it (tp_btf attaches by BTF id), the skip counter and accept() opener stacks use it")
             }
         }
         return DoctorReport.Check(
-            name: "tracefs", status: .info, detail: "not mounted; tcptrace-bpf does not need it (tp_btf attaches by BTF id)")
+            name: "tracefs", status: .info,
+            detail: "not mounted; tracing does not need it (tp_btf attaches by BTF id); without it skipped hits are counted as gaps only and accept() has no opener stacks (mount -t tracefs tracefs /sys/kernel/tracing)")
     }
 }
