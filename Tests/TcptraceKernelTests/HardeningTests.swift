@@ -286,6 +286,10 @@ struct HardeningTests {
         let holder = lingerer?["holder"] as? [String: Any]
         #expect(holder?["pid"] as? Int == Int(leaky.pid) && holder?["comm"] as? String == "python3", "holder found through /proc: \(lingerer ?? [:])")
         #expect(old.contains { $0["type"] as? String == "census" } && new.last?["type"] as? String == "summary")
+        // The skip counter (perf_event_open, tracefs read as the unit's user) and the held count at
+        // the stop (an iterator per namespace, after the capabilities were reduced) work here too.
+        #expect((new.last?["kernel"] as? [String: Any])?["skips_counted"] as? Bool == true, "\(new.last ?? [:])")
+        #expect(!stderr.contains("not counted") && !stderr.contains("counted only as gaps"), "\(stderr)")
         var st = stat()
         #expect(stat(events, &st) == 0 && st.st_uid == Sandbox.uid && st.st_mode & 0o077 == 0, "UMask=0077: its own only")
     }
