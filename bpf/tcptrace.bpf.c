@@ -181,6 +181,18 @@ static __always_inline bool port_in(const volatile __u16 *list, __u32 n, __u16 p
 	return false;
 }
 
+/* The port filters: either side in ports, the local port in lports, the remote in rports. */
+static __always_inline bool ports_pass(__u16 lport, __u16 rport)
+{
+	if (n_ports && !port_in(ports, n_ports, lport) && !port_in(ports, n_ports, rport))
+		return false;
+	if (n_lports && !port_in(lports, n_lports, lport))
+		return false;
+	if (n_rports && !port_in(rports, n_rports, rport))
+		return false;
+	return true;
+}
+
 /* The run has port filters: perf's skip counter is filtered on the same ports. */
 #define HAS_PORT_FILTERS (n_ports || n_lports || n_rports)
 
@@ -191,13 +203,7 @@ static __always_inline bool probe_ports_match(struct sock *sk)
 {
 	__u16 sport = bpf_ntohs(BPF_CORE_READ((struct inet_sock *)sk, inet_sport));
 	__u16 dport = bpf_ntohs(sk->__sk_common.skc_dport);
-	if (n_ports && !port_in(ports, n_ports, sport) && !port_in(ports, n_ports, dport))
-		return false;
-	if (n_lports && !port_in(lports, n_lports, sport))
-		return false;
-	if (n_rports && !port_in(rports, n_rports, dport))
-		return false;
-	return true;
+	return ports_pass(sport, dport);
 }
 
 static __always_inline bool stopping(void)
@@ -315,11 +321,7 @@ static __always_inline bool passes_filters(const struct sock *sk, __u16 family, 
 		if ((filter_family == 4) != v4)
 			return false;
 	}
-	if (n_ports && !port_in(ports, n_ports, lport) && !port_in(ports, n_ports, rport))
-		return false;
-	if (n_lports && !port_in(lports, n_lports, lport))
-		return false;
-	if (n_rports && !port_in(rports, n_rports, rport))
+	if (!ports_pass(lport, rport))
 		return false;
 	if (filter_owner_pid || filter_comm_set) {
 		if (!st || !(st->flags & SS_OWNER))

@@ -145,13 +145,7 @@ struct GapTests {
         let total = tracer.unseenTransitions(tracer.kernelCounters())
         let skipped = tracer.skippedHits()
         // Hits after the stop are no program's: not skips.
-        let (l2, p2) = try Loopback.bound(.v4)
-        try Loopback.listen(l2)
-        let more = Loopback.serve(l2, count: 1)
-        let c2 = try Loopback.connect(.v4, port: p2)
-        close(c2)
-        more.wait()
-        close(l2)
+        try Loopback.oneConnection()
         usleep(100_000)
         var table = ConnectionTable()
         var records: [ConnectionRecord] = []

@@ -90,13 +90,7 @@ struct NamespaceTests {
 
         let runA = try a.exchange(port: port)
         let runB = try b.exchange(port: port)
-        let (listener, rootPort) = try Loopback.bound(.v4)
-        try Loopback.listen(listener)
-        let served = Loopback.serve(listener, count: 1)
-        let c = try Loopback.connect(.v4, port: rootPort)
-        close(c)
-        served.wait()
-        close(listener)
+        try Loopback.oneConnection()
 
         try inA.collect(atLeast: 12)
         #expect(inA.transitions.count == 12, "\(inA.sockets.mapValues(path))")

@@ -159,6 +159,19 @@ public enum Loopback {
         return held
     }
 
+    /// One IPv4 connection to a listener of its own, closed by the client first, then the
+    /// listener closed: traffic for a test where any TCP hits will do. Returns the port.
+    @discardableResult
+    public static func oneConnection() throws -> UInt16 {
+        let (listener, port) = try bound(.v4)
+        defer { close(listener) }
+        try listen(listener)
+        let served = serve(listener, count: 1)
+        close(try connect(.v4, port: port))
+        served.wait()
+        return port
+    }
+
     /// Accepts `count` connections on a thread; each is read to EOF, then closed.
     public static func serve(_ listener: Int32, count: Int) -> DispatchSemaphore {
         let done = DispatchSemaphore(value: 0)
