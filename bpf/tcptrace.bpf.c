@@ -69,7 +69,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, TCPTRACE_CTR_MAX);
+	__uint(max_entries, TCPTRACE_ROWS * TCPTRACE_CTR_MAX);
 	__type(key, __u32);
 	__type(value, __u64);
 } counters SEC(".maps");
@@ -89,6 +89,7 @@ struct {
 struct nested_scratch {
 	__u64 handled;
 	__u64 frame; /* scratch for on_task_stack */
+	__u64 unwoken[2]; /* bytes queued since this CPU's last wakeup, by row (see wake_flags) */
 };
 
 struct {
@@ -156,18 +157,23 @@ struct {
 	__type(value, struct sock_state);
 } sockets SEC(".maps");
 
-/* Atomic although per CPU: handle_nested can run in softirq in the middle of
- * handle_set_state's increment of the same counter on the same CPU. */
-static __always_inline void count_n(__u32 idx, __u64 n)
+/* A plain add (an atomic one costs ~10 ns a hit more): the row is the running program's own
+ * (see enum tcptrace_counter_row). handle_nested can run in softirq in the middle of
+ * handle_set_state's add on the same CPU, and handle_destroy in the middle of either, but
+ * neither in the middle of its own: the kernel does not run a program on a CPU where it is
+ * already running (also on PREEMPT_RT, where a program can be preempted: the CPU's count of
+ * the program stays raised while it is). */
+static __always_inline void count_n(__u32 row, __u32 idx, __u64 n)
 {
-	__u64 *v = bpf_map_lookup_elem(&counters, &idx);
+	__u32 key = row * TCPTRACE_CTR_MAX + idx;
+	__u64 *v = bpf_map_lookup_elem(&counters, &key);
 	if (v)
-		__sync_fetch_and_add(v, n);
+		*v += n;
 }
 
-static __always_inline void count(__u32 idx)
+static __always_inline void count(__u32 row, __u32 idx)
 {
-	count_n(idx, 1);
+	count_n(row, idx, 1);
 }
 
 static __always_inline bool port_in(const volatile __u16 *list, __u32 n, __u16 port)
@@ -442,20 +448,26 @@ static __always_inline void note_inode(struct sock *sk, struct sock_state *st)
 }
 
 /* Batch wakeups: user space polls every 100 ms and drains whatever is queued, so a wakeup
- * only shortens the wait. Wake when this record takes the queued data across a multiple of
- * wakeup_bytes (once per crossing, not on every record above it: each wakeup is an irq_work
- * self-IPI); the window of two records tolerates the other CPU reserving in between. Past
- * twice wakeup_bytes user space is falling behind: then every record wakes it, as before. */
-static __always_inline __u64 wake_flags(__u64 record_size)
+ * only shortens the wait. Each CPU wakes it once per wakeup_bytes it has queued since its last
+ * wakeup (user space sets wakeup_bytes to a quarter of the ring over the number of CPUs), so
+ * whatever user space does, it is woken again before a quarter of the ring fills. The count is
+ * the CPU's own, per program (`handled`): reading the ring's positions instead
+ * (bpf_ringbuf_query) costs ~45 ns a record, the consumer's position being written by the
+ * other CPU. Each wakeup is an irq_work self-IPI. */
+static __always_inline __u64 wake_flags(__u64 record_size, __u32 row)
 {
 	if (!wakeup_bytes)
 		return BPF_RB_FORCE_WAKEUP;
-	__u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
-	__u64 window = 2 * RECORD_BYTES(record_size);
-	__u64 before = avail > window ? avail - window : 0;
-	if (avail >= 2 * wakeup_bytes || avail / wakeup_bytes != before / wakeup_bytes)
+	__u32 zero = 0;
+	struct nested_scratch *scratch = bpf_map_lookup_elem(&handled, &zero);
+	if (!scratch)
 		return BPF_RB_FORCE_WAKEUP;
-	return BPF_RB_NO_WAKEUP;
+	__u64 *queued = &scratch->unwoken[row & 1];
+	*queued += RECORD_BYTES(record_size);
+	if (*queued < wakeup_bytes)
+		return BPF_RB_NO_WAKEUP;
+	*queued = 0;
+	return BPF_RB_FORCE_WAKEUP;
 }
 
 /* Whether an address is unspecified as user space sees it: all zero, or IPv4-mapped 0.0.0.0. */
@@ -471,7 +483,7 @@ static __always_inline bool unspecified(const __u64 *a)
  * with the transitions kept before it, as one record. */
 static __always_inline void aggregate_transition(struct sock *sk, int oldstate, int newstate, __u64 now,
 						 __u64 cookie, __u64 pid_tgid, const struct place *here,
-						 struct sock_state *st, __u16 family, __u16 lport, __u16 rport)
+						 struct sock_state *st, __u16 family, __u16 lport, __u16 rport, __u32 row)
 {
 	struct pending *p = &st->pending;
 	__u64 sa[2], da[2];
@@ -509,15 +521,15 @@ static __always_inline void aggregate_transition(struct sock *sk, int oldstate, 
 		p->old[i] = oldstate;
 		p->new[i] = newstate;
 		p->n = n + 1;
-		count(TCPTRACE_CTR_HELD_IN);
+		count(row, TCPTRACE_CTR_HELD_IN);
 		return;
 	}
 
 	if (n)
-		count_n(TCPTRACE_CTR_HELD_OUT, n);
+		count_n(row, TCPTRACE_CTR_HELD_OUT, n);
 	struct tcptrace_batch *b = bpf_ringbuf_reserve(&events, sizeof(*b), 0);
 	if (!b) {
-		count_n(TCPTRACE_CTR_RINGBUF_FULL, n + 1);
+		count_n(row, TCPTRACE_CTR_RINGBUF_FULL, n + 1);
 		goto sent;
 	}
 	/* The batch's endpoints: the merged ones. */
@@ -537,7 +549,7 @@ static __always_inline void aggregate_transition(struct sock *sk, int oldstate, 
 		b->oldstate[i] = used ? p->old[i] : 0;
 		b->newstate[i] = used ? p->new[i] : 0;
 	}
-	bpf_ringbuf_submit(b, wake_flags(sizeof(*b)));
+	bpf_ringbuf_submit(b, wake_flags(sizeof(*b), row));
 	st->flags &= ~SS_GAP;
 sent:
 	/* The connection is over at CLOSE (the table drops its entry): a later connect() on the
@@ -552,13 +564,13 @@ sent:
  * just before its next transition. Before 6.18 (seen on 6.1 and 6.12) the kernel gives the new
  * socket its own cookie only after that transition, which otherwise carries the listener's. */
 static __always_inline void send_held_syn_recv(struct sock *sk, __u64 cookie, __u64 pid_tgid, const struct place *here,
-					       struct sock_state *st, __u16 family, __u16 lport, __u16 rport)
+					       struct sock_state *st, __u16 family, __u16 lport, __u16 rport, __u32 row)
 {
 	st->pending.n = 0;
-	count(TCPTRACE_CTR_HELD_OUT);
+	count(row, TCPTRACE_CTR_HELD_OUT);
 	struct tcptrace_event *out = bpf_ringbuf_reserve(&events, sizeof(*out), 0);
 	if (!out) {
-		count(TCPTRACE_CTR_RINGBUF_FULL);
+		count(row, TCPTRACE_CTR_RINGBUF_FULL);
 		return;
 	}
 	__u32 flags = st->flags;
@@ -567,25 +579,25 @@ static __always_inline void send_held_syn_recv(struct sock *sk, __u64 cookie, __
 	fill_event(out, sk, TCP_LISTEN, TCP_SYN_RECV, st->pending.ts_ns[0], cookie, pid_tgid, here, st, family, lport, rport);
 	st->flags = flags & ~SS_GAP;
 	out->kind = TCPTRACE_KIND_TRANSITION;
-	bpf_ringbuf_submit(out, wake_flags(sizeof(*out)));
+	bpf_ringbuf_submit(out, wake_flags(sizeof(*out), row));
 }
 
 /* Called for TCP sockets only (checked first by both programs: the tracepoint also fires for
  * SCTP and MPTCP). cookie is bpf_get_socket_cookie(sk). */
-static __always_inline void handle(struct sock *sk, int oldstate, int newstate, __u64 cookie)
+static __always_inline void handle(struct sock *sk, int oldstate, int newstate, __u64 cookie, __u32 row)
 {
 	if (test_skip_rport && oldstate == test_skip_old && newstate == test_skip_new &&
 	    bpf_ntohs(sk->__sk_common.skc_dport) == test_skip_rport)
 		return;
-	count(TCPTRACE_CTR_SEEN);
+	count(row, TCPTRACE_CTR_SEEN);
 	if (HAS_PORT_FILTERS && probe_ports_match(sk))
-		count(TCPTRACE_CTR_PROBED);
+		count(row, TCPTRACE_CTR_PROBED);
 
 	__u64 now = bpf_ktime_get_ns();
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	struct sock_state *st = bpf_sk_storage_get(&sockets, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
 	if (!st)
-		count(TCPTRACE_CTR_NO_STORAGE);
+		count(row, TCPTRACE_CTR_NO_STORAGE);
 	/* The socket left its last hit's state by hits that reached neither program. */
 	bool gap = st && st->last_state && st->last_state != oldstate;
 
@@ -624,33 +636,33 @@ static __always_inline void handle(struct sock *sk, int oldstate, int newstate, 
 
 	bool matched = st && (st->flags & SS_MATCHED);
 	if (!matched && !passes_filters(sk, family, lport, rport, st, &here)) {
-		count(TCPTRACE_CTR_FILTERED);
+		count(row, TCPTRACE_CTR_FILTERED);
 		goto update_state;
 	}
 	if (st)
 		st->flags |= SS_MATCHED;
 	if (gap) {
-		count(TCPTRACE_CTR_UNSEEN);
+		count(row, TCPTRACE_CTR_UNSEEN);
 		st->flags |= SS_GAP;
 	}
 
 	if (aggregate && st) {
-		aggregate_transition(sk, oldstate, newstate, now, cookie, pid_tgid, &here, st, family, lport, rport);
+		aggregate_transition(sk, oldstate, newstate, now, cookie, pid_tgid, &here, st, family, lport, rport, row);
 		goto update_state;
 	}
 	if (st && oldstate == TCP_LISTEN && newstate == TCP_SYN_RECV) { /* see send_held_syn_recv */
 		st->pending.ts_ns[0] = now;
 		st->pending.n = 1;
-		count(TCPTRACE_CTR_HELD_IN);
+		count(row, TCPTRACE_CTR_HELD_IN);
 		goto update_state;
 	}
 	if (st && st->pending.n)
-		send_held_syn_recv(sk, cookie, pid_tgid, &here, st, family, lport, rport);
+		send_held_syn_recv(sk, cookie, pid_tgid, &here, st, family, lport, rport, row);
 
 	/* Filled in place in the ring: every byte is written (the slot is not zeroed). */
 	struct tcptrace_event *out = bpf_ringbuf_reserve(&events, sizeof(*out), 0);
 	if (!out) {
-		count(TCPTRACE_CTR_RINGBUF_FULL);
+		count(row, TCPTRACE_CTR_RINGBUF_FULL);
 		goto update_state;
 	}
 	if (st)
@@ -658,7 +670,7 @@ static __always_inline void handle(struct sock *sk, int oldstate, int newstate, 
 	read_endpoints(sk, family, (__u64 *)out->saddr, (__u64 *)out->daddr);
 	fill_event(out, sk, oldstate, newstate, now, cookie, pid_tgid, &here, st, family, lport, rport);
 	out->kind = TCPTRACE_KIND_TRANSITION;
-	bpf_ringbuf_submit(out, wake_flags(sizeof(*out)));
+	bpf_ringbuf_submit(out, wake_flags(sizeof(*out), row));
 	if (st)
 		st->flags &= ~SS_GAP;
 
@@ -759,7 +771,7 @@ int BPF_PROG(handle_set_state, struct sock *sk, int oldstate, int newstate)
 	/* connect(): always task context, so this program (not handle_nested) sees it. */
 	if (capture_stacks && oldstate == TCP_CLOSE && newstate == TCP_SYN_SENT)
 		note_opener(ctx, cookie);
-	handle(sk, oldstate, newstate, cookie);
+	handle(sk, oldstate, newstate, cookie, TCPTRACE_ROW_SET_STATE);
 	return 0;
 }
 
@@ -782,9 +794,9 @@ int BPF_PROG(handle_nested, struct sock *sk, int oldstate, int newstate)
 		return 0;
 	/* handle_set_state was skipped for this hit: counted as caught even when it is not TCP
 	 * (nothing to trace then), so that recursion misses minus this count is the loss. */
-	count(TCPTRACE_CTR_NESTED);
+	count(TCPTRACE_ROW_NESTED, TCPTRACE_CTR_NESTED);
 	if (sk->sk_protocol == IPPROTO_TCP)
-		handle(sk, oldstate, newstate, cookie);
+		handle(sk, oldstate, newstate, cookie, TCPTRACE_ROW_NESTED);
 	return 0;
 }
 
@@ -807,15 +819,15 @@ int BPF_PROG(handle_destroy, struct sock *sk)
 		held = TCPTRACE_BATCH_MAX;
 	if (stopping()) {
 		if (held)
-			count_n(TCPTRACE_CTR_HELD_OUT, held);
+			count_n(TCPTRACE_ROW_DESTROY, TCPTRACE_CTR_HELD_OUT, held);
 		return 0;
 	}
 	if (!st->last_state || !(st->flags & SS_MATCHED) || st->last_state == sk->__sk_common.skc_state)
 		return 0;
-	count(TCPTRACE_CTR_UNSEEN);
+	count(TCPTRACE_ROW_DESTROY, TCPTRACE_CTR_UNSEEN);
 	if (held) {
-		count_n(TCPTRACE_CTR_UNSEEN_HELD, held);
-		count_n(TCPTRACE_CTR_HELD_OUT, held);
+		count_n(TCPTRACE_ROW_DESTROY, TCPTRACE_CTR_UNSEEN_HELD, held);
+		count_n(TCPTRACE_ROW_DESTROY, TCPTRACE_CTR_HELD_OUT, held);
 	}
 	return 0;
 }

@@ -55,6 +55,17 @@ enum tcptrace_counter {
 	TCPTRACE_CTR_MAX = 10,
 };
 
+/* The counters map holds one row of TCPTRACE_CTR_MAX counters per program that counts (key =
+ * row * TCPTRACE_CTR_MAX + counter): each program adds to its own row with a plain add, no
+ * atomic, since no program can interrupt itself on a CPU (the kernel skips it) but each can
+ * interrupt another. User space sums the rows. */
+enum tcptrace_counter_row {
+	TCPTRACE_ROW_SET_STATE = 0, /* handle_set_state */
+	TCPTRACE_ROW_NESTED = 1,    /* handle_nested */
+	TCPTRACE_ROW_DESTROY = 2,   /* handle_destroy */
+	TCPTRACE_ROWS = 3,
+};
+
 struct tcptrace_event {
 	__u64 ts_ns;          /* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
 	__u64 cookie;         /* socket cookie: the connection's identity (ss -e, sock_diag) */

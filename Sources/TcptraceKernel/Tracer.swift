@@ -12,8 +12,9 @@ public final class Tracer {
         public var filter = TraceFilter()
         /// Ring buffer size in bytes: a power of two, at least one page.
         public var ringBufferBytes: UInt64 = 8 << 20
-        /// The kernel wakes user space only once this much is queued (0: on every event);
-        /// the poll timeout bounds the latency in between.
+        /// Each CPU wakes user space once per this many bytes it has queued (0: on every event;
+        /// nil: a quarter of the ring over the number of CPUs); the poll timeout bounds the
+        /// latency in between.
         public var wakeupBytes: UInt64? = nil
         /// The consumer thread's scheduling while the ring is more than half full.
         public var catchUp: CatchUpScheduling = .nice
@@ -299,12 +300,8 @@ public final class Tracer {
         var k = KernelCounters()
         let cpus = Int(libbpf_num_possible_cpus())
         guard cpus > 0 else { return k }
-        var values = [UInt64](repeating: 0, count: cpus)
-        func read(_ index: tcptrace_counter) -> UInt64 {
-            var key = index.rawValue
-            guard bpf_map_lookup_elem(countersFD, &key, &values) == 0 else { return 0 }
-            return values.reduce(0, &+)
-        }
+        let fd = countersFD
+        func read(_ index: tcptrace_counter) -> UInt64 { Self.sum(counter: index, fd: fd) }
         k.seen = read(TCPTRACE_CTR_SEEN)
         k.filtered = read(TCPTRACE_CTR_FILTERED)
         k.ringBufferFull = read(TCPTRACE_CTR_RINGBUF_FULL)
@@ -339,11 +336,16 @@ public final class Tracer {
         return perf > accounted ? perf - accounted : 0
     }
 
+    /// One counter summed over CPUs and over the programs' rows (enum tcptrace_counter_row).
     private static func sum(counter: tcptrace_counter, fd: Int32) -> UInt64 {
-        var key = counter.rawValue
         var values = [UInt64](repeating: 0, count: max(1, Int(libbpf_num_possible_cpus())))
-        guard bpf_map_lookup_elem(fd, &key, &values) == 0 else { return 0 }
-        return values.reduce(0, &+)
+        var total: UInt64 = 0
+        for row in 0..<TCPTRACE_ROWS.rawValue {
+            var key = row * UInt32(TCPTRACE_CTR_MAX.rawValue) + counter.rawValue
+            guard bpf_map_lookup_elem(fd, &key, &values) == 0 else { return 0 }
+            total = values.reduce(total, &+)
+        }
+        return total
     }
 
     public func recursionMisses() -> UInt64 {
