@@ -120,7 +120,16 @@ struct TimeWaitStormTests {
         }
         #expect(inNamespace.filter { type("connection")($0) && !($0["connect_error"] is NSNull) && $0["connect_error"] != nil }.count == 40)
         let summary = try #require(live.last(where: type("summary")))
-        #expect((summary["lost"] as? [String: Int])?["total"] == 0, "\(summary["lost"] ?? "")")
+        let lost = summary["lost"] as? [String: Int] ?? [:]
+        if limitToNamespace {
+            #expect(lost["total"] == 0, "\(lost)")
+        } else {
+            // Host-wide, beside the other tests' storms: the tracer drops nothing, but the
+            // kernel may skip a hit of theirs (docs/benchmarks.md: on this machine's PVM guest
+            // kernel, a few sockets in some storms), which perf counts as `unseen`.
+            #expect(lost["ringbuf_full"] == 0 && lost["recursion_misses"] == 0 && lost["undecodable"] == 0, "\(lost)")
+            #expect(lost["total"] == lost["unseen"], "\(lost)")
+        }
         let byReason = summary["failed_connects_by_reason"] as? [String: Int] ?? [:]
         if limitToNamespace {
             #expect(byReason == ["EADDRNOTAVAIL": 40])
