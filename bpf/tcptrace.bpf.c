@@ -202,16 +202,6 @@ static __always_inline bool ports_pass(__u16 lport, __u16 rport)
 /* The run has port filters: perf's skip counter is filtered on the same ports. */
 #define HAS_PORT_FILTERS (n_ports || n_lports || n_rports)
 
-/* Whether a hit passes the port filters as perf's filter on the tracepoint's own fields sees it
- * (sport and dport, read as the tracepoint reads them), for TCPTRACE_CTR_PROBED: perf's count
- * and this one are then of the same hits, whatever the rest of the filters say. */
-static __always_inline bool probe_ports_match(struct sock *sk)
-{
-	__u16 sport = bpf_ntohs(BPF_CORE_READ((struct inet_sock *)sk, inet_sport));
-	__u16 dport = bpf_ntohs(sk->__sk_common.skc_dport);
-	return ports_pass(sport, dport);
-}
-
 static __always_inline bool stopping(void)
 {
 	__u32 zero = 0;
@@ -590,7 +580,17 @@ static __always_inline void handle(struct sock *sk, int oldstate, int newstate, 
 	    bpf_ntohs(sk->__sk_common.skc_dport) == test_skip_rport)
 		return;
 	count(row, TCPTRACE_CTR_SEEN);
-	if (HAS_PORT_FILTERS && probe_ports_match(sk))
+
+	/* Identity and endpoints, the way the tracepoint itself reads them. */
+	__u16 family = sk->__sk_common.skc_family;
+	__u16 lport = sk->__sk_common.skc_num;
+	if (lport == 0) /* already unhashed at some CLOSE transitions */
+		lport = bpf_ntohs(BPF_CORE_READ((struct inet_sock *)sk, inet_sport));
+	__u16 rport = bpf_ntohs(sk->__sk_common.skc_dport);
+	/* perf's skip counter is filtered on the tracepoint's sport and dport: inet_sport is
+	 * always htons(skc_num) while skc_num is set (both are set together at bind, listen,
+	 * connect and clone), and is read above when it is not. */
+	if (HAS_PORT_FILTERS && ports_pass(lport, rport))
 		count(row, TCPTRACE_CTR_PROBED);
 
 	__u64 now = bpf_ktime_get_ns();
@@ -626,13 +626,6 @@ static __always_inline void handle(struct sock *sk, int oldstate, int newstate, 
 		bpf_get_current_comm(st->owner_comm, sizeof(st->owner_comm));
 		st->flags |= SS_OWNER;
 	}
-
-	/* Identity and endpoints, the way the tracepoint itself reads them. */
-	__u16 family = sk->__sk_common.skc_family;
-	__u16 lport = sk->__sk_common.skc_num;
-	if (lport == 0) /* already unhashed at some CLOSE transitions */
-		lport = bpf_ntohs(BPF_CORE_READ((struct inet_sock *)sk, inet_sport));
-	__u16 rport = bpf_ntohs(sk->__sk_common.skc_dport);
 
 	bool matched = st && (st->flags & SS_MATCHED);
 	if (!matched && !passes_filters(sk, family, lport, rport, st, &here)) {

@@ -25,6 +25,27 @@ import Testing
         return c
     }
 
+    /// The windowed sums agree with adding up the counts kept per second by hand, across the
+    /// ring's wrap, with stale slots and windows longer than the ring.
+    @Test func secondSlotsSumWhatWasAddedInTheWindow() {
+        var slots = SecondSlots(stride: 3)
+        var kept: [Int64: [UInt32]] = [:]
+        var rng = SystemRandomNumberGenerator()
+        var now: Int64 = 1_800_000_000 + 57
+        for _ in 0..<2_000 {
+            now += Int64.random(in: 0...3, using: &rng)
+            let field = Int.random(in: 0..<3, using: &rng)
+            let n = UInt32.random(in: 1...5, using: &rng)
+            slots.add(field, second: now, n)
+            kept[now, default: [0, 0, 0]][field] += n
+            for window in [1, 10, 59, 60, 90] {
+                let expected = kept.filter { $0.key > now - Int64(min(window, SecondSlots.span)) }
+                    .reduce(UInt64(0)) { $0 + UInt64($1.value[field]) }
+                #expect(slots.sum(field, window: window, now: now) == expected, "window \(window) at \(now)")
+            }
+        }
+    }
+
     @Test func failedConnectReasonsFromTheLastTransition() {
         // No port and no error: EADDRNOTAVAIL; the kernel's error otherwise; an abort is no failure.
         #expect(ConnectError.of(closingFrom: .synSent, socketError: 0, localPort: 0) == .addressNotAvailable)
@@ -82,6 +103,15 @@ import Testing
         #expect(totals.count == 3)
         #expect(totals.contains { $0.key.owner.pid == 9 })
         #expect(totals.last?.isOther == true && totals.last?.totals.connections == 4)
+        // The other idle pair goes too; then both pairs are fresh and the rest is `other` again.
+        m.record(Self.client(at: 70, pid: 10))
+        for (second, pid) in [(Int64(71), UInt32(11)), (72, 12), (129, 13)] { m.record(Self.client(at: second, pid: pid)) }
+        let later = m.totals
+        #expect(Set(later.filter { !$0.isOther }.map(\.key.owner.pid)) == [9, 10], "\(later.map(\.key.owner.pid))")
+        #expect(later.last?.isOther == true && later.last?.totals.connections == 8)
+        // 60 s after both were last active, a new pair takes a place again.
+        m.record(Self.client(at: 130, pid: 14))
+        #expect(m.totals.contains { $0.key.owner.pid == 14 })
     }
 
     @Test func pressureWarnsAt50And80PercentAndOnTheForecast() {

@@ -74,6 +74,9 @@ public struct PortPressure: Sendable {
 
     public let capacity: Int
     var entries: [Destination: Entry] = [:]
+    /// No entry was last active before this second: their oldest `lastSecond` when last looked
+    /// at (entries' `lastSecond` only grows, and an entry replaced starts newer).
+    var idleBound: Int64 = .min
     /// Open outbound sockets per destination at the last census of its namespace (bounded by
     /// the census's top list per namespace and `maxCensusDestinations` in all).
     var censusOpen: [CensusKey: UInt64] = [:]
@@ -114,15 +117,22 @@ public struct PortPressure: Sendable {
         var found = entries.index(forKey: d)
         if found == nil {
             if entries.count >= capacity {
-                guard let idle = entries.min(by: { $0.value.lastSecond < $1.value.lastSecond }),
-                    idle.value.lastSecond <= second - Int64(SecondSlots.span)
-                else {
+                // The scan only when `idleBound` allows an idle entry (in a storm to many
+                // destinations, once a second at most, not once per connection).
+                let limit = second - Int64(SecondSlots.span)
+                guard idleBound <= limit, let idle = entries.min(by: { $0.value.lastSecond < $1.value.lastSecond }) else {
+                    untracked += 1
+                    return nil
+                }
+                idleBound = idle.value.lastSecond
+                guard idleBound <= limit else {
                     untracked += 1
                     return nil
                 }
                 entries[idle.key] = nil
             }
             entries[d] = Entry(firstSecond: second, lastSecond: second)
+            idleBound = min(idleBound, second)
             found = entries.index(forKey: d)
         }
         // Changed in place (a copy out of the dictionary would copy its slots on every connection).

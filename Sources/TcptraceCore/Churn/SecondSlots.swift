@@ -13,9 +13,14 @@ public struct SecondSlots: Sendable {
         counts = [UInt32](repeating: 0, count: Self.span * stride)
     }
 
+    @inline(__always)
+    static func slot(of second: Int64) -> Int {
+        Int(((second % Int64(span)) + Int64(span)) % Int64(span))
+    }
+
     /// Adds `n` to counter `field` of second `second`.
     public mutating func add(_ field: Int, second: Int64, _ n: UInt32 = 1) {
-        let slot = Int(((second % Int64(Self.span)) + Int64(Self.span)) % Int64(Self.span))
+        let slot = Self.slot(of: second)
         if seconds[slot] != second {
             if seconds[slot] > second { return }  // older than the window: gone already
             seconds[slot] = second
@@ -26,12 +31,21 @@ public struct SecondSlots: Sendable {
 
     /// Counter `field` summed over the `window` seconds ending with `now` (inclusive).
     public func sum(_ field: Int, window: Int, now: Int64) -> UInt64 {
+        precondition(field >= 0 && field < stride)
         var total: UInt64 = 0
-        // The window's seconds, newest first: only their slots are looked at.
-        for k in 0..<Int64(min(window, Self.span)) {
-            let second = now - k
-            let slot = Int(((second % Int64(Self.span)) + Int64(Self.span)) % Int64(Self.span))
-            if seconds[slot] == second { total += UInt64(counts[slot * stride + field]) }
+        // The window's seconds, newest first: only their slots are looked at, one step back
+        // each (run per client connection by the port pressure: no division in the loop).
+        var slot = Self.slot(of: now)
+        var second = now
+        let stride = self.stride
+        seconds.withUnsafeBufferPointer { s in
+            counts.withUnsafeBufferPointer { c in
+                for _ in 0..<max(0, min(window, Self.span)) {
+                    if s[slot] == second { total &+= UInt64(c[slot &* stride &+ field]) }
+                    slot = slot == 0 ? Self.span - 1 : slot - 1
+                    second &-= 1
+                }
+            }
         }
         return total
     }

@@ -55,6 +55,9 @@ public struct TimeWaitMakers: Sendable {
     var rows: [Row] = []
     var index: [Key: Int] = [:]
     var other: Row
+    /// No row was last active before this second: its rows' oldest `lastSecond` when last
+    /// looked at (rows' `lastSecond` only grows, and a row replaced starts newer).
+    var idleBound: Int64 = .min
     /// Whether anything was folded into `other`.
     public private(set) var hasOther = false
 
@@ -84,21 +87,30 @@ public struct TimeWaitMakers: Sendable {
         } else if rows.count < capacity {
             index[key] = rows.count
             rows.append(Row(key: key, firstSecond: second, lastSecond: second))
+            idleBound = min(idleBound, second)
             Self.count(c, into: &rows[rows.count - 1], second: second)
-        } else if let idle = rows.indices.min(by: { rows[$0].lastSecond < rows[$1].lastSecond }),
-            rows[idle].lastSecond <= second - Int64(SecondSlots.span)
-        {
+        } else if let idle = idleRow(lastActiveBy: second - Int64(SecondSlots.span)) {
             // Idle for a whole window: nothing of it is in any window; its totals stay in `other`.
             fold(rows[idle])
             index[rows[idle].key] = nil
             index[key] = idle
             rows[idle] = Row(key: key, firstSecond: second, lastSecond: second)
+            idleBound = min(idleBound, second)
             Self.count(c, into: &rows[idle], second: second)
         } else {
             hasOther = true
             other.firstSecond = min(other.firstSecond, second)
             Self.count(c, into: &other, second: second)
         }
+    }
+
+    /// A full table's row last active at or before `limit`, if any. The scan runs only when
+    /// `idleBound` allows one (in a storm from many sources, once a second at most, not once
+    /// per connection).
+    mutating func idleRow(lastActiveBy limit: Int64) -> Int? {
+        guard idleBound <= limit, let i = rows.indices.min(by: { rows[$0].lastSecond < rows[$1].lastSecond }) else { return nil }
+        idleBound = rows[i].lastSecond
+        return idleBound <= limit ? i : nil
     }
 
     mutating func fold(_ r: Row) {
