@@ -89,7 +89,7 @@ struct {
 struct nested_scratch {
 	__u64 handled;
 	__u64 frame; /* scratch for on_task_stack */
-	__u64 unwoken[2]; /* bytes queued since this CPU's last wakeup, by row (see wake_flags) */
+	__u64 unwoken; /* bytes queued since this CPU's last wakeup (see wake_flags) */
 };
 
 struct {
@@ -157,18 +157,25 @@ struct {
 	__type(value, struct sock_state);
 } sockets SEC(".maps");
 
-/* A plain add (an atomic one costs ~10 ns a hit more): the row is the running program's own
- * (see enum tcptrace_counter_row). handle_nested can run in softirq in the middle of
- * handle_set_state's add on the same CPU, and handle_destroy in the middle of either, but
- * neither in the middle of its own: the kernel does not run a program on a CPU where it is
- * already running (also on PREEMPT_RT, where a program can be preempted: the CPU's count of
- * the program stays raised while it is). */
+/* 1 (set by user space on Linux 6.1 and later): counters take plain adds. The row is the
+ * running program's own (see enum tcptrace_counter_row): handle_nested can run in softirq in the
+ * middle of handle_set_state's add on the same CPU, and handle_destroy in the middle of either,
+ * but none in the middle of its own, since 6.1 skips a tracing program on a CPU where it is
+ * already running (also on PREEMPT_RT, where a program can be preempted: the CPU's count of the
+ * program stays raised while it is). Before 6.1 a raw tracepoint program could nest in itself:
+ * atomic adds (~10 ns a hit more). */
+const volatile __u8 plain_adds = 0;
+
 static __always_inline void count_n(__u32 row, __u32 idx, __u64 n)
 {
 	__u32 key = row * TCPTRACE_CTR_MAX + idx;
 	__u64 *v = bpf_map_lookup_elem(&counters, &key);
-	if (v)
+	if (!v)
+		return;
+	if (plain_adds)
 		*v += n;
+	else
+		__sync_fetch_and_add(v, n);
 }
 
 static __always_inline void count(__u32 row, __u32 idx)
@@ -441,10 +448,10 @@ static __always_inline void note_inode(struct sock *sk, struct sock_state *st)
  * only shortens the wait. Each CPU wakes it once per wakeup_bytes it has queued since its last
  * wakeup (user space sets wakeup_bytes to a quarter of the ring over the number of CPUs), so
  * whatever user space does, it is woken again before a quarter of the ring fills. The count is
- * the CPU's own, per program (`handled`): reading the ring's positions instead
+ * the CPU's own (`handled`): reading the ring's positions instead
  * (bpf_ringbuf_query) costs ~45 ns a record, the consumer's position being written by the
  * other CPU. Each wakeup is an irq_work self-IPI. */
-static __always_inline __u64 wake_flags(__u64 record_size, __u32 row)
+static __always_inline __u64 wake_flags(__u64 record_size)
 {
 	if (!wakeup_bytes)
 		return BPF_RB_FORCE_WAKEUP;
@@ -452,7 +459,8 @@ static __always_inline __u64 wake_flags(__u64 record_size, __u32 row)
 	struct nested_scratch *scratch = bpf_map_lookup_elem(&handled, &zero);
 	if (!scratch)
 		return BPF_RB_FORCE_WAKEUP;
-	__u64 *queued = &scratch->unwoken[row & 1];
+	/* One count per CPU for both programs: an add lost to a nested run only delays a wakeup. */
+	__u64 *queued = &scratch->unwoken;
 	*queued += RECORD_BYTES(record_size);
 	if (*queued < wakeup_bytes)
 		return BPF_RB_NO_WAKEUP;
@@ -539,7 +547,7 @@ static __always_inline void aggregate_transition(struct sock *sk, int oldstate, 
 		b->oldstate[i] = used ? p->old[i] : 0;
 		b->newstate[i] = used ? p->new[i] : 0;
 	}
-	bpf_ringbuf_submit(b, wake_flags(sizeof(*b), row));
+	bpf_ringbuf_submit(b, wake_flags(sizeof(*b)));
 	st->flags &= ~SS_GAP;
 sent:
 	/* The connection is over at CLOSE (the table drops its entry): a later connect() on the
@@ -569,7 +577,7 @@ static __always_inline void send_held_syn_recv(struct sock *sk, __u64 cookie, __
 	fill_event(out, sk, TCP_LISTEN, TCP_SYN_RECV, st->pending.ts_ns[0], cookie, pid_tgid, here, st, family, lport, rport);
 	st->flags = flags & ~SS_GAP;
 	out->kind = TCPTRACE_KIND_TRANSITION;
-	bpf_ringbuf_submit(out, wake_flags(sizeof(*out), row));
+	bpf_ringbuf_submit(out, wake_flags(sizeof(*out)));
 }
 
 /* Called for TCP sockets only (checked first by both programs: the tracepoint also fires for
@@ -663,7 +671,7 @@ static __always_inline void handle(struct sock *sk, int oldstate, int newstate, 
 	read_endpoints(sk, family, (__u64 *)out->saddr, (__u64 *)out->daddr);
 	fill_event(out, sk, oldstate, newstate, now, cookie, pid_tgid, &here, st, family, lport, rport);
 	out->kind = TCPTRACE_KIND_TRANSITION;
-	bpf_ringbuf_submit(out, wake_flags(sizeof(*out), row));
+	bpf_ringbuf_submit(out, wake_flags(sizeof(*out)));
 	if (st)
 		st->flags &= ~SS_GAP;
 

@@ -56,9 +56,9 @@ enum tcptrace_counter {
 };
 
 /* The counters map holds one row of TCPTRACE_CTR_MAX counters per program that counts (key =
- * row * TCPTRACE_CTR_MAX + counter): each program adds to its own row with a plain add, no
- * atomic, since no program can interrupt itself on a CPU (the kernel skips it) but each can
- * interrupt another. User space sums the rows. */
+ * row * TCPTRACE_CTR_MAX + counter): on Linux 6.1 and later each program adds to its own row
+ * with a plain add, no atomic, since no program can interrupt itself on a CPU (the kernel skips
+ * it) but each can interrupt another (see count_n). User space sums the rows. */
 enum tcptrace_counter_row {
 	TCPTRACE_ROW_SET_STATE = 0, /* handle_set_state */
 	TCPTRACE_ROW_NESTED = 1,    /* handle_nested */

@@ -128,7 +128,12 @@ struct TimeWaitStormTests {
             // kernel may skip a hit of theirs (docs/benchmarks.md: on this machine's PVM guest
             // kernel, a few sockets in some storms), which perf counts as `unseen`.
             #expect(lost["ringbuf_full"] == 0 && lost["recursion_misses"] == 0 && lost["undecodable"] == 0, "\(lost)")
-            #expect(lost["total"] == lost["unseen"], "\(lost)")
+            // Any skip was of other sockets: this storm's connections came whole (its listener,
+            // older than the tracer, is partial).
+            let broken = inNamespace.filter {
+                type("connection")($0) && $0["role"] as? String != "listener" && ($0["gap"] as? Bool == true || $0["partial"] as? Bool == true)
+            }
+            #expect(broken.isEmpty, "\(broken.count) of the storm's connections with a gap or partial: \(lost)")
         }
         let byReason = summary["failed_connects_by_reason"] as? [String: Int] ?? [:]
         if limitToNamespace {

@@ -15,6 +15,16 @@ import TcptraceCore
         #expect(problems.isEmpty, "bpf/tcptrace.bpf.c and ProgramInterface disagree: \(problems)")
     }
 
+    /// Plain adds only where the kernel skips a program nested in itself: Linux 6.1 and later.
+    @Test func plainAddsFromTheKernelRelease() {
+        for (release, plain) in [
+            ("6.18.44-fc-v1300", true), ("6.1.0-57-rt-amd64", true), ("6.12.118+deb12-amd64", true), ("7.0.0", true),
+            ("6.0.19", false), ("5.15.0-91-generic", false), ("5.10.0-28-amd64", false), ("", false), ("garbage", false), ("6", false),
+        ] {
+            #expect(Tracer.skipsNestedPrograms(release: release) == plain, "\(release)")
+        }
+    }
+
     @Test func declarationListsEveryGlobalOnce() {
         let d = ProgramInterface.declaration
         #expect(d.programs == ["handle_set_state", "handle_nested", "handle_destroy", "note_accept4", "note_accept", "sum_held"], "attach order: main program first, the destroy check last of the required ones, then the optional accept stacks")
@@ -92,6 +102,7 @@ import TcptraceCore
         #expect(value("filter_netns") == le(UInt32(4_026_532_001)))
         #expect(value("filter_cgroup_id") == le(UInt64(0x1_0000_0203)) && value("filter_cgroup_level") == le(UInt32(3)))
         #expect(value("task_stack_bytes") == le(Tracer.taskStackBytes()))
+        #expect(value("plain_adds") == [Tracer.skipsNestedPrograms(release: Tracer.kernelRelease()) ? 1 : 0])
         #expect(value("aggregate") == [1])
         #expect(bpf_map__max_entries(try ProgramInterface.Map.events.find(in: object)) == 1 << 16)
     }

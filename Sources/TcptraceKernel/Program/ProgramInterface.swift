@@ -81,6 +81,7 @@ public enum ProgramInterface {
         public let localPorts = GlobalArray<UInt16>("lports", count: TCPTRACE_MAX_PORTS)
         public let remotePorts = GlobalArray<UInt16>("rports", count: TCPTRACE_MAX_PORTS)
         public let wakeupBytes = Global<UInt64>("wakeup_bytes")
+        public let plainAdds = Global<UInt8>("plain_adds")
         /// Network namespace inode; 0: any.
         public let filterNetns = Global<UInt32>("filter_netns")
         /// cgroup v2 id of a subtree's top cgroup; 0: any.

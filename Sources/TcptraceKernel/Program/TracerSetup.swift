@@ -35,6 +35,7 @@ extension Tracer {
         // Per CPU (see wake_flags): all CPUs together wake user space before a quarter of the ring fills.
         try rodata.set(\.wakeupBytes, c.wakeupBytes ?? max(1, c.ringBufferBytes / 4 / UInt64(max(1, libbpf_num_possible_cpus()))))
         try rodata.set(\.taskStackBytes, taskStackBytes())
+        try rodata.set(\.plainAdds, skipsNestedPrograms(release: kernelRelease()) ? 1 : 0)
         try rodata.set(\.aggregate, c.aggregate ? 1 : 0)
         if let skip = c.testSkip {
             try rodata.set(\.testSkipRemotePort, skip.remotePort)
@@ -102,5 +103,14 @@ extension Tracer {
                     "cannot attach tp_btf/inet_sock_set_state: \(String(cString: strerror(e))) (needs Linux >= 5.12 with BTF)")
         }
         return link
+    }
+
+    /// Whether the kernel skips a tracing program on a CPU where it is already running (Linux
+    /// 6.1 and later; `release` as uname(2) gives it): the program's counters can then take
+    /// plain adds (see count_n). Unknown releases say no (atomic adds: always right).
+    static func skipsNestedPrograms(release: String) -> Bool {
+        let parts = release.split(whereSeparator: { !$0.isNumber }).prefix(2).compactMap { Int($0) }
+        guard parts.count == 2, release.first?.isNumber == true else { return false }
+        return (parts[0], parts[1]) >= (6, 1)
     }
 }
