@@ -89,7 +89,6 @@ struct {
 struct nested_scratch {
 	__u64 handled;
 	__u64 frame; /* scratch for on_task_stack */
-	__u64 unwoken; /* bytes queued since this CPU's last wakeup (see wake_flags) */
 };
 
 struct {
@@ -445,27 +444,20 @@ static __always_inline void note_inode(struct sock *sk, struct sock_state *st)
 }
 
 /* Batch wakeups: user space polls every 100 ms and drains whatever is queued, so a wakeup
- * only shortens the wait. Each CPU wakes it once per wakeup_bytes it has queued since its last
- * wakeup (user space sets wakeup_bytes to a quarter of the ring over the number of CPUs), so
- * whatever user space does, it is woken again before a quarter of the ring fills. The count is
- * the CPU's own (`handled`): reading the ring's positions instead
- * (bpf_ringbuf_query) costs ~45 ns a record, the consumer's position being written by the
- * other CPU. Each wakeup is an irq_work self-IPI. */
+ * only shortens the wait. Wake when this record takes the queued data across a multiple of
+ * wakeup_bytes (once per crossing, not on every record above it: each wakeup is an irq_work
+ * self-IPI); the window of two records tolerates the other CPU reserving in between. Past
+ * twice wakeup_bytes user space is falling behind: then every record wakes it, as before. */
 static __always_inline __u64 wake_flags(__u64 record_size)
 {
 	if (!wakeup_bytes)
 		return BPF_RB_FORCE_WAKEUP;
-	__u32 zero = 0;
-	struct nested_scratch *scratch = bpf_map_lookup_elem(&handled, &zero);
-	if (!scratch)
+	__u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+	__u64 window = 2 * RECORD_BYTES(record_size);
+	__u64 before = avail > window ? avail - window : 0;
+	if (avail >= 2 * wakeup_bytes || avail / wakeup_bytes != before / wakeup_bytes)
 		return BPF_RB_FORCE_WAKEUP;
-	/* One count per CPU for both programs: an add lost to a nested run only delays a wakeup. */
-	__u64 *queued = &scratch->unwoken;
-	*queued += RECORD_BYTES(record_size);
-	if (*queued < wakeup_bytes)
-		return BPF_RB_NO_WAKEUP;
-	*queued = 0;
-	return BPF_RB_FORCE_WAKEUP;
+	return BPF_RB_NO_WAKEUP;
 }
 
 /* Whether an address is unspecified as user space sees it: all zero, or IPv4-mapped 0.0.0.0. */

@@ -12,9 +12,8 @@ public final class Tracer {
         public var filter = TraceFilter()
         /// Ring buffer size in bytes: a power of two, at least one page.
         public var ringBufferBytes: UInt64 = 8 << 20
-        /// Each CPU wakes user space once per this many bytes it has queued (0: on every event;
-        /// nil: a quarter of the ring over the number of CPUs); the poll timeout bounds the
-        /// latency in between.
+        /// The kernel wakes user space only once this much is queued (0: on every event);
+        /// the poll timeout bounds the latency in between.
         public var wakeupBytes: UInt64? = nil
         /// The consumer thread's scheduling while the ring is more than half full.
         public var catchUp: CatchUpScheduling = .nice

@@ -32,8 +32,7 @@ extension Tracer {
         try rodata.set(\.filterNetns, f.netns ?? 0)
         try rodata.set(\.filterCgroupID, f.cgroupSubtree?.id ?? 0)
         try rodata.set(\.filterCgroupLevel, f.cgroupSubtree?.level ?? 0)
-        // Per CPU (see wake_flags): all CPUs together wake user space before a quarter of the ring fills.
-        try rodata.set(\.wakeupBytes, c.wakeupBytes ?? max(1, c.ringBufferBytes / 4 / UInt64(max(1, libbpf_num_possible_cpus()))))
+        try rodata.set(\.wakeupBytes, c.wakeupBytes ?? c.ringBufferBytes / 4)
         try rodata.set(\.taskStackBytes, taskStackBytes())
         try rodata.set(\.plainAdds, skipsNestedPrograms(release: kernelRelease()) ? 1 : 0)
         try rodata.set(\.aggregate, c.aggregate ? 1 : 0)
