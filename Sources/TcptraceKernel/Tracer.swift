@@ -54,7 +54,7 @@ public final class Tracer {
     private let object: OpaquePointer
     /// One per program, in ProgramInterface.Program order.
     private var links: [OpaquePointer] = []
-    private var ring: OpaquePointer?
+    private var ring: RingReader?
     private let program: OpaquePointer
     /// Every program, in ProgramInterface.Program order.
     private let programs: [OpaquePointer]
@@ -92,19 +92,14 @@ public final class Tracer {
         let object = try Self.loadedObject(configuration)
         let consumer = RingConsumer(
             clock: clock, handler: handler, batchHandler: batchHandler, catchUp: CatchUpPriority(configuration.catchUp))
-        var ring: OpaquePointer? = nil
         do throws(SystemError) {
             var programNames = ProgramInterface.Program.required
             var programs = try ProgramInterface.Program.required.map { p throws(SystemError) in try p.find(in: object) }
             let main = programs[ProgramInterface.Program.required.firstIndex(of: .main)!]
             let counters = try ProgramInterface.Map.counters.find(in: object)
             let events = try ProgramInterface.Map.events.find(in: object)
-            ring = try check(
-                "ring_buffer__new",
-                ring_buffer__new(bpf_map__fd(events), Self.onSample, Unmanaged.passUnretained(consumer).toOpaque(), nil))
-            if configuration.catchUp != .off {
-                consumer.positions = try RingPositions(mapFD: bpf_map__fd(events), bytes: configuration.ringBufferBytes)
-            }
+            let ring = try RingReader(mapFD: bpf_map__fd(events), bytes: UInt64(bpf_map__max_entries(events)))
+            if configuration.catchUp != .off { consumer.positions = ring }
             // The main program first: the kernel runs a tracepoint's programs in attach order, and
             // the fallback tells the hits the main program was skipped for by what it left behind
             // for the same hit (bpf/tcptrace.bpf.c, "Exactly once"). Until the fallback is
@@ -157,7 +152,6 @@ public final class Tracer {
                 self.hitCounter = hitCounter
             }
         } catch {
-            if let ring { ring_buffer__free(ring) }
             bpf_object__close(object)
             throw error
         }
@@ -186,7 +180,7 @@ public final class Tracer {
     }
 
     deinit {
-        if let ring { ring_buffer__free(ring) }
+        ring = nil
         detach()
         if let heldIterator { bpf_link__destroy(heldIterator) }
         bpf_object__close(object)
@@ -202,8 +196,8 @@ public final class Tracer {
         // Before waiting too: the periodic work since the last poll may have left the ring full.
         consumer.adjustPriority()
         consumer.woken = true
-        let rc = ring_buffer__poll(ring, timeoutMilliseconds)
-        if rc < 0 && rc != -EINTR && !consumer.stopped { throw .call("ring_buffer__poll", errno: -rc) }
+        let rc = ring.wait(timeoutMilliseconds: timeoutMilliseconds)
+        if rc < 0 && rc != -EINTR && !consumer.stopped { throw .call("poll(ring buffer)", errno: -rc) }
         if !consumer.stopped { try drain() }
         consumer.adjustPriority()
         return consumer.handled - before
@@ -213,10 +207,8 @@ public final class Tracer {
     @discardableResult
     public func drain() throws(SystemError) -> Int {
         guard let ring, !consumer.stopped else { return 0 }
-        let before = consumer.handled
-        let rc = ring_buffer__consume(ring)
-        if rc < 0 && !consumer.stopped { throw .call("ring_buffer__consume", errno: -rc) }
-        return consumer.handled - before
+        let consumer = self.consumer
+        return ring.consume { consumer.consume($0) }
     }
 
     /// Times the consumer's thread was raised because the ring was more than half full.
@@ -224,6 +216,9 @@ public final class Tracer {
 
     /// Records that arrived but did not decode.
     public var undecodable: UInt64 { consumer.undecodable }
+
+    /// Ring records that crossed the end of the ring's data and were read from a copy.
+    public var recordsCopied: UInt64 { ring?.copied ?? 0 }
 
     /// Ring records received (a batch is one record, however many transitions it holds).
     public var records: UInt64 { UInt64(consumer.handled) }
@@ -375,13 +370,5 @@ public final class Tracer {
         var len = UInt32(MemoryLayout<bpf_prog_info>.size)
         guard bpf_obj_get_info_by_fd(bpf_program__fd(p ?? program), &info, &len) == 0 else { return nil }
         return info
-    }
-
-    private static let onSample: ring_buffer_sample_fn = { ctx, data, size in
-        // The tracer owns the consumer for as long as the ring exists: borrowed, not retained
-        // and released around every record.
-        Unmanaged<RingConsumer>.fromOpaque(ctx!)._withUnsafeGuaranteedRef {
-            $0.consume(UnsafeRawBufferPointer(start: data, count: size))
-        }
     }
 }

@@ -88,4 +88,20 @@ int tcptrace_elf_read(const char *path, struct tcptrace_elf_segment *segments, i
  * from, or -errno. */
 int tcptrace_tracepoint_counter(unsigned long long id, int cpu, const char *filter);
 
+
+/* The BPF ring buffer's shared positions and record headers, as libbpf reads them: an acquire
+ * load of what the kernel published, a release store of what user space consumed. */
+static inline unsigned long long tcptrace_load_acquire_u64(const void *p)
+{
+	return __atomic_load_n((const unsigned long long *)p, __ATOMIC_ACQUIRE);
+}
+static inline unsigned int tcptrace_load_acquire_u32(const void *p)
+{
+	return __atomic_load_n((const unsigned int *)p, __ATOMIC_ACQUIRE);
+}
+static inline void tcptrace_store_release_u64(void *p, unsigned long long v)
+{
+	__atomic_store_n((unsigned long long *)p, v, __ATOMIC_RELEASE);
+}
+
 #endif

@@ -18,7 +18,7 @@ final class RingConsumer {
     var stopped = false
     var catchUp: CatchUpPriority
     /// nil when the priority is never changed.
-    var positions: RingPositions?
+    var positions: RingReader?
     /// Set before each poll: the next record is the first of a wakeup.
     var woken = false
     static let checkEvery = 1024
@@ -42,8 +42,9 @@ final class RingConsumer {
         }
     }
 
+    /// Handles one record; false once the handler asked to stop.
     @inline(__always)
-    func consume(_ raw: UnsafeRawBufferPointer) -> Int32 {
+    func consume(_ raw: UnsafeRawBufferPointer) -> Bool {
         handled += 1
         if woken || handled % Self.checkEvery == 0 {
             woken = false
@@ -58,11 +59,11 @@ final class RingConsumer {
             }
             if !more {
                 stopped = true
-                return -1
+                return false
             }
         } catch {
             undecodable += 1
         }
-        return 0
+        return true
     }
 }
