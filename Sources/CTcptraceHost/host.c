@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
+#include <malloc.h>
 #include <sys/resource.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -404,4 +405,14 @@ int tcptrace_tracepoint_counter(unsigned long long id, int cpu, const char *filt
 		return -e;
 	}
 	return fd;
+}
+
+int tcptrace_malloc_policy(int mmap_threshold)
+{
+	/* mallopt returns 1 on success, 0 on error. */
+	if (!mallopt(M_ARENA_MAX, 1))
+		return -EINVAL;
+	if (!mallopt(M_MMAP_THRESHOLD, mmap_threshold))
+		return -EINVAL;
+	return 0;
 }

@@ -89,6 +89,9 @@ int tcptrace_elf_read(const char *path, struct tcptrace_elf_segment *segments, i
 int tcptrace_tracepoint_counter(unsigned long long id, int cpu, const char *filter);
 
 
+/* One malloc arena for every thread and a fixed mmap threshold (mallopt(3)): 0 or -EINVAL. */
+int tcptrace_malloc_policy(int mmap_threshold);
+
 /* The BPF ring buffer's shared positions and record headers, as libbpf reads them: an acquire
  * load of what the kernel published, a release store of what user space consumed. */
 static inline unsigned long long tcptrace_load_acquire_u64(const void *p)

@@ -6,6 +6,7 @@ import TcptraceCore
 public struct TcptraceCommand: ParsableCommand {
     /// Parses and runs; every error is one line on stderr with its own exit code.
     public static func runMain(_ arguments: [String]? = nil) -> Never {
+        MemoryPolicy.apply()
         do {
             var command = try parseAsRoot(arguments)
             try command.run()
