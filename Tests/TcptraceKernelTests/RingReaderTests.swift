@@ -31,23 +31,33 @@ struct RingReaderTests {
             try tracer.drain()
         }
         close(listener)
-        usleep(100_000)
-        try tracer.drain()
+        // 10 transitions a connection, both ends; the listener's own two as well. The last
+        // softirq transitions may come late on a busy machine: wait for them (bounded).
+        let expected = rounds * perRound * 10
+        let deadline = SystemClock.monotonicNanoseconds() + 10_000_000_000
+        repeat {
+            usleep(50_000)
+            try tracer.drain()
+        } while received.count < expected + 2 && SystemClock.monotonicNanoseconds() < deadline
         let k = tracer.kernelCounters()
         #expect(k.ringBufferFull == 0 && tracer.undecodable == 0)
         #expect(tracer.records == UInt64(received.count))
-        // 10 transitions a connection, both ends; the listener's own two as well.
-        #expect(received.count >= rounds * perRound * 10, "\(received.count) transitions")
+        // What the kernel skipped (its programs already running on that CPU) is counted, not lost.
+        let skipped = Int(k.unseen + k.unseenHeld + tracer.recursionMisses())
+        #expect(received.count + skipped >= expected, "\(received.count) transitions, \(skipped) skipped")
         #expect(tracer.recordsCopied >= 10, "records crossing the end: \(tracer.recordsCopied)")
-        // Every record whole: our port on one end, and each socket's states chaining.
+        // Every record whole: our port on one end, and each socket's states chaining (unless
+        // the kernel skipped some of its transitions: `afterGap`).
         var last: [UInt64: TCPState] = [:]
         var broken = 0
         for t in received {
             if t.identity.localPort != port && t.identity.remotePort != port { broken += 1 }
-            if let previous = last[t.identity.cookie], previous != t.old { broken += 1 }
+            if let previous = last[t.identity.cookie], previous != t.old, !t.afterGap { broken += 1 }
             last[t.identity.cookie] = t.new
         }
         #expect(broken == 0, "\(broken) transitions out of place or not ours")
-        #expect(last.values.allSatisfy { $0 == .close || $0 == .timeWait }, "every socket ended")
+        if skipped == 0 {
+            #expect(last.values.allSatisfy { $0 == .close || $0 == .timeWait }, "every socket ended")
+        }
     }
 }

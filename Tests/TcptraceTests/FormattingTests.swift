@@ -172,6 +172,30 @@ func sampleTransition() -> Transition {
         #expect(text.contains("lost events: 2 (ring buffer full 2, recursion misses 0, undecodable 0, unseen 0)"))
     }
 
+    /// Decimal digits of every length (the four-digit steps and the pair loop meet at each
+    /// power of ten) and zero-padded widths, against the standard library's.
+    @Test func decimalsOfEveryLength() {
+        var rng = RecordLineFuzzTests.SplitMix64(state: 10)
+        var values: [UInt64] = [0, 9, 10, 99, 100, 9_999, 10_000, 99_999, 100_000, UInt64.max, UInt64.max - 1]
+        var p: UInt64 = 1
+        for _ in 0..<19 {
+            values += [p - 1, p, p + 1, p * 5 + 3]
+            p *= 10
+        }
+        for _ in 0..<5_000 { values.append(rng.next() >> (rng.next() % 64)) }
+        var wrong: [String] = []
+        for v in values {
+            for width in [1, 2, 3, 5, 9, 12, 21] {
+                var out: [UInt8] = []
+                out.appendThroughCursor(maxBytes: 32) { c in c.decimal(v, width: width) }
+                let plain = String(v)
+                let expected = String(repeating: "0", count: max(0, width - plain.count)) + plain
+                if String(decoding: out, as: UTF8.self) != expected { wrong.append("\(v)/\(width)") }
+            }
+        }
+        #expect(wrong.isEmpty, "\(wrong.prefix(5))")
+    }
+
     @Test func numbers() {
         var out: [UInt8] = []
         out.appendThroughCursor(maxBytes: 80) { c in

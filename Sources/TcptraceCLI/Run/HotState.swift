@@ -7,9 +7,6 @@ struct HotState {
     var table: ConnectionTable
     var summary: RunSummary
     var timeCache: RFC3339Cache
-
-    @inline(__always)
-    mutating func ingest(_ event: Transition, into outcome: inout ConnectionTable.Outcome) -> Transition {
-        table.ingest(event, summary: &summary, into: &outcome)
-    }
+    /// The current event's outcome, reset per event: one for the run (see `Outcome`).
+    var outcome = ConnectionTable.Outcome()
 }

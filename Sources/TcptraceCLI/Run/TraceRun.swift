@@ -210,21 +210,21 @@ final class TraceRun<Sink: RecordSink> {
     @inline(__always)
     func handle(_ event: consuming Transition, out: UnsafeMutablePointer<[UInt8]>) -> Bool {
         let hot = self.hot
-        var outcome = ConnectionTable.Outcome()
-        var t = hot.pointee.ingest(event, into: &outcome)
+        hot.pointee.outcome.reset()
+        var t = hot.pointee.table.ingest(event, summary: &hot.pointee.summary, into: &hot.pointee.outcome)
         if emitTransitions {
             containers.name(&t.identity, now: t.time)
             sink.append(&t, to: &out.pointee, timeCache: &hot.pointee.timeCache)
         }
-        return emitOutcome(&outcome, out: out)
+        return emitOutcome(out: out)
     }
 
     /// `handle` for a batch of one socket's transitions (aggregated mode: none is printed).
     @inline(__always)
     func handle(batch: borrowing TransitionBatch, out: UnsafeMutablePointer<[UInt8]>) -> Bool {
-        var outcome = ConnectionTable.Outcome()
-        hot.pointee.table.ingest(batch: batch, summary: &hot.pointee.summary, into: &outcome)
-        return emitOutcome(&outcome, out: out)
+        hot.pointee.outcome.reset()
+        hot.pointee.table.ingest(batch: batch, summary: &hot.pointee.summary, into: &hot.pointee.outcome)
+        return emitOutcome(out: out)
     }
 
     /// In aggregated mode, batches go to the table whole.
@@ -234,19 +234,24 @@ final class TraceRun<Sink: RecordSink> {
         return { (b: borrowing TransitionBatch) in self.handle(batch: b, out: out) }
     }
 
-    /// The records an event or batch made: its connection and a lingerer leaving CLOSE_WAIT.
+    /// The records an event or batch made (`hot.pointee.outcome`): its connection and a
+    /// lingerer leaving CLOSE_WAIT. The connection record is used in place, not copied out.
     @inline(__always)
-    func emitOutcome(_ outcome: inout ConnectionTable.Outcome, out: UnsafeMutablePointer<[UInt8]>) -> Bool {
+    func emitOutcome(out: UnsafeMutablePointer<[UInt8]>) -> Bool {
         let hot = self.hot
-        if var c = outcome.connection {
-            if evaluatesFindings { findings.observe(connection: c) }
+        if hot.pointee.outcome.hasConnection {
+            if evaluatesFindings { findings.observe(connection: hot.pointee.outcome.closedConnection) }
             if emitConnections {
-                containers.name(&c.identity, now: c.time)
-                sink.append(&c, to: &out.pointee, timeCache: &hot.pointee.timeCache)
+                let time = hot.pointee.outcome.closedConnection.time
+                containers.name(&hot.pointee.outcome.closedConnection.identity, now: time)
+                sink.append(&hot.pointee.outcome.closedConnection, to: &out.pointee, timeCache: &hot.pointee.timeCache)
             }
-            if c.role == .client { notePortPressure(c, out: out) }
+            if hot.pointee.outcome.closedConnection.role == .client {
+                notePortPressure(hot.pointee.outcome.closedConnection, out: out)
+            }
         }
-        if var l = outcome.lingererClosed {
+        if hot.pointee.outcome.hasLingererClosed {
+            var l = hot.pointee.outcome.closedLingerer
             leaks.remove(cookie: l.identity.cookie, now: l.time)
             if let h = lingererHolders.takeHolder(ofClosed: l.identity.cookie) { l.holder = h }
             containers.name(&l.identity, now: l.time, force: true)

@@ -25,7 +25,9 @@ public struct ChurnTracker: Sendable {
     }
 
     /// Whether the ports of `c`'s namespace are needed and not known yet.
-    public func needsPorts(_ c: ConnectionRecord) -> Bool {
+    /// `mutating` though it changes nothing: the live run calls it through a pointer, where a
+    /// non-mutating call copies the whole tracker (~600 instructions a client connection).
+    public mutating func needsPorts(_ c: ConnectionRecord) -> Bool {
         c.role == .client && ports.index(forKey: c.identity.netns) == nil && ports.count < Self.maxNamespaces
     }
 

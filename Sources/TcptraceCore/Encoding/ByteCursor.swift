@@ -217,6 +217,18 @@ public struct ByteCursor {
         let out = UnsafeMutableRawPointer(p)
         var i = n
         var v = value
+        // Four digits a step: one division by 10^4, then the two pairs of the remainder
+        // (r / 100 as a multiply and shift, exact for r < 10^4).
+        while v >= 10_000 {
+            let (q, r) = v.quotientAndRemainder(dividingBy: 10_000)
+            let r32 = UInt32(truncatingIfNeeded: r)
+            let high = (r32 &* 5243) >> 19
+            let low = r32 &- high &* 100
+            i &-= 4
+            out.storeBytes(of: table.loadUnaligned(fromByteOffset: Int(high) &* 2, as: UInt16.self), toByteOffset: i, as: UInt16.self)
+            out.storeBytes(of: table.loadUnaligned(fromByteOffset: Int(low) &* 2, as: UInt16.self), toByteOffset: i &+ 2, as: UInt16.self)
+            v = q
+        }
         while v >= 100 {
             let (q, r) = v.quotientAndRemainder(dividingBy: 100)
             i &-= 2

@@ -59,14 +59,53 @@ public struct ConnectionTable: Sendable {
     public func state(of cookie: UInt64) -> TCPState? { entries.slot(of: cookie).map { entries[slot: $0].state } }
 
     /// What happened when a transition was applied.
+    ///
+    /// The records live in place with a flag each, not as optionals: the live path keeps one
+    /// `Outcome` for the run and `reset`s it per event, where a fresh one (two ~230-byte nil
+    /// optionals written) and each `if let` of its records (a copy) cost four `memcpy` calls an
+    /// event.
     public struct Outcome: Sendable {
         public init() {}
-        /// The connection reached CLOSE: its record.
-        public var connection: ConnectionRecord?
-        /// A reported lingerer left CLOSE_WAIT.
-        public var lingererClosed: LingererRecord?
+        /// The record of the connection that reached CLOSE, while `hasConnection`.
+        public var closedConnection = ConnectionRecord()
+        public internal(set) var hasConnection = false
+        /// The record of a reported lingerer that left CLOSE_WAIT, while `hasLingererClosed`.
+        public var closedLingerer = LingererRecord()
+        public internal(set) var hasLingererClosed = false
         /// The socket's owner as the table knows it (kernel, inherited from its listener, or /proc).
         public var owner: Owner?
+
+        /// The connection reached CLOSE: its record.
+        public var connection: ConnectionRecord? {
+            get { hasConnection ? closedConnection : nil }
+            set {
+                if let newValue { closedConnection = newValue }
+                hasConnection = newValue != nil
+            }
+        }
+
+        /// A reported lingerer left CLOSE_WAIT.
+        public var lingererClosed: LingererRecord? {
+            get { hasLingererClosed ? closedLingerer : nil }
+            set {
+                if let newValue { closedLingerer = newValue }
+                hasLingererClosed = newValue != nil
+            }
+        }
+
+        /// As a fresh `Outcome()` (the records' storage is kept for the next ones).
+        @inline(__always)
+        public mutating func reset() {
+            hasConnection = false
+            hasLingererClosed = false
+            owner = nil
+        }
+
+        @inline(__always)
+        mutating func setConnection(_ r: ConnectionRecord) {
+            closedConnection = r
+            hasConnection = true
+        }
     }
 
     /// A socket that existed before tracing began (from a sock_diag census at `now`).
@@ -109,7 +148,7 @@ public struct ConnectionTable: Sendable {
         let e = startEntry(t, outcome: &outcome)
         outcome.owner = e.owner
         if closing {
-            outcome.connection = Self.record(e, closing: t)
+            outcome.setConnection(Self.record(e, closing: t))
         } else {
             entries.insert(e, for: t.identity.cookie)
         }
@@ -124,7 +163,7 @@ public struct ConnectionTable: Sendable {
         book(t, localPort: port, owner: owner, isNew: false, enteredCloseWait: entered)
         outcome.owner = owner
         if t.new == .close && t.old != .close {
-            outcome.connection = Self.record(entries[slot: i], closing: t)
+            outcome.setConnection(Self.record(entries[slot: i], closing: t))
             entries.remove(slot: i, cookie: t.identity.cookie)
         }
     }
@@ -190,7 +229,8 @@ public struct ConnectionTable: Sendable {
         }
         if t.old == .closeWait, let since = e.closeWaitSince {
             if e.lingererReported {
-                outcome.lingererClosed = lingerer(e, event: .closed, now: t.time, since: since)
+                outcome.closedLingerer = lingerer(e, event: .closed, now: t.time, since: since)
+                outcome.hasLingererClosed = true
             }
             e.closeWaitSince = nil
             e.lingererReported = false
@@ -382,7 +422,7 @@ extension ConnectionTable {
     /// copied out and back; slots freed when connections close are reused, so the array stays
     /// as large as the most entries open at once (at most the table's capacity).
     struct EntryStore: Sendable {
-        private var slotOf: [UInt64: Int] = [:]
+        private var slotOf = CookieMap()
         private var slots: [Entry] = []
         private var freeSlots: [Int] = []
 
@@ -400,15 +440,15 @@ extension ConnectionTable {
         mutating func insert(_ e: Entry, for cookie: UInt64) {
             if let i = freeSlots.popLast() {
                 slots[i] = e
-                slotOf[cookie] = i
+                slotOf.set(cookie, i)
             } else {
-                slotOf[cookie] = slots.count
+                slotOf.set(cookie, slots.count)
                 slots.append(e)
             }
         }
 
         mutating func remove(slot i: Int, cookie: UInt64) {
-            slotOf[cookie] = nil
+            slotOf.remove(cookie)
             slots[i].spans = []  // a free slot keeps no allocation alive
             freeSlots.append(i)
         }
@@ -420,16 +460,21 @@ extension ConnectionTable {
         /// The cookies of the live entries satisfying `predicate` (no copy of the entries).
         func cookies(where predicate: (Entry) -> Bool) -> Set<UInt64> {
             var out = Set<UInt64>()
-            for (cookie, i) in slotOf where predicate(slots[i]) { out.insert(cookie) }
+            slotOf.forEach { cookie, i in if predicate(slots[i]) { out.insert(cookie) } }
             return out
         }
 
         /// Every live entry with its cookie.
-        var all: [(cookie: UInt64, entry: Entry)] { slotOf.map { ($0.key, slots[$0.value]) } }
+        var all: [(cookie: UInt64, entry: Entry)] {
+            var out: [(cookie: UInt64, entry: Entry)] = []
+            out.reserveCapacity(slotOf.count)
+            slotOf.forEach { cookie, i in out.append((cookie, slots[i])) }
+            return out
+        }
 
         /// Whether a live entry satisfies `predicate` (no copy of the entries).
         func contains(where predicate: (Entry) -> Bool) -> Bool {
-            slotOf.values.contains { predicate(slots[$0]) }
+            slotOf.contains { _, i in predicate(slots[i]) }
         }
     }
 }
@@ -451,7 +496,7 @@ extension ConnectionTable {
     public mutating func ingest(_ event: Transition, summary: inout RunSummary, into outcome: inout Outcome) -> Transition {
         apply(event, into: &outcome)
         summary.record(event)
-        if let c = outcome.connection { summary.record(c) }
+        if outcome.hasConnection { summary.record(outcome.closedConnection) }
         var t = event
         if t.owner == nil { t.owner = outcome.owner }
         return t
@@ -491,11 +536,11 @@ extension ConnectionTable {
             }
             outcome.owner = e.owner
             if t.new == .close && t.old != .close {
-                outcome.connection = Self.record(e, closing: t)
+                outcome.setConnection(Self.record(e, closing: t))
             } else {
                 entries.insert(e, for: t.identity.cookie)
             }
         }
-        if let c = outcome.connection { summary.record(c) }
+        if outcome.hasConnection { summary.record(outcome.closedConnection) }
     }
 }

@@ -47,7 +47,7 @@ public enum EventDecoder {
         guard raw.count >= batchSize, let base = raw.baseAddress else { throw .short(size: raw.count) }
         let r = base.loadUnaligned(as: tcptrace_batch.self)
         guard UInt32(r.last.kind) == TCPTRACE_KIND_BATCH.rawValue else { throw .unknownKind(UInt32(r.last.kind)) }
-        var b = TransitionBatch(last: try transition(r.last, clock: clock))
+        var b = TransitionBatch(last: try withUnsafePointer(to: r.last) { e throws(DecodeError) in try transition(e, clock: clock) })
         let n = min(Int(r.n_before), TransitionBatch.maxEarlier, Int(TCPTRACE_BATCH_MAX) - 1)
         var entered: UInt64? = r.entered_known != 0 ? r.entered_ns : nil
         withUnsafeBytes(of: r.ts_ns) { ts in
@@ -70,42 +70,50 @@ public enum EventDecoder {
     /// One transition record; the comm fields stay fixed bytes (`CommName`), checked only for ASCII.
     public static func decode(_ raw: UnsafeRawBufferPointer, clock: MonotonicToWall) throws(DecodeError) -> Transition {
         guard raw.count >= eventSize, let base = raw.baseAddress else { throw .short(size: raw.count) }
-        let e = base.loadUnaligned(as: tcptrace_event.self)
-        guard UInt32(e.kind) == TCPTRACE_KIND_TRANSITION.rawValue else { throw .unknownKind(UInt32(e.kind)) }
+        // Fields read where they are (a ring record is 8-byte aligned), not the whole record
+        // copied first; an unaligned buffer is copied.
+        guard Int(bitPattern: base) % MemoryLayout<tcptrace_event>.alignment == 0 else {
+            let copy = base.loadUnaligned(as: tcptrace_event.self)
+            guard UInt32(copy.kind) == TCPTRACE_KIND_TRANSITION.rawValue else { throw .unknownKind(UInt32(copy.kind)) }
+            return try withUnsafePointer(to: copy) { e throws(DecodeError) in try transition(e, clock: clock) }
+        }
+        let e = base.assumingMemoryBound(to: tcptrace_event.self)
+        guard UInt32(e.pointee.kind) == TCPTRACE_KIND_TRANSITION.rawValue else { throw .unknownKind(UInt32(e.pointee.kind)) }
         return try transition(e, clock: clock)
     }
 
     @inline(__always)
-    static func transition(_ e: tcptrace_event, clock: MonotonicToWall) throws(DecodeError) -> Transition {
+    static func transition(_ e: UnsafePointer<tcptrace_event>, clock: MonotonicToWall) throws(DecodeError) -> Transition {
         let family: AddressFamily
-        switch e.family {
+        switch e.pointee.family {
         case afInet: family = .ipv4
         case afInet6: family = .ipv6
-        default: throw .unknownFamily(e.family)
+        default: throw .unknownFamily(e.pointee.family)
         }
-        let flags = e.flags
+        let flags = e.pointee.flags
         func has(_ f: tcptrace_event_flag) -> Bool { flags & f.rawValue != 0 }
         var t = Transition(
-            time: clock.wall(e.ts_ns),
+            time: clock.wall(e.pointee.ts_ns),
             identity: SocketIdentity(
-                cookie: e.cookie, local: address(family, e.saddr), localPort: e.lport, remote: address(family, e.daddr),
-                remotePort: e.rport, netns: has(TCPTRACE_F_HAS_NETNS) ? e.netns : nil,
-                cgroup: has(TCPTRACE_F_HAS_CGROUP) ? e.cgroup_id : nil),
-            old: TCPState(rawValue: e.oldstate),
-            new: TCPState(rawValue: e.newstate),
-            nanosecondsInOld: has(TCPTRACE_F_HAS_OLD_DURATION) ? e.ns_in_old : nil,
-            pid: e.pid,
-            comm: CommName(kernel: e.comm))
+                cookie: e.pointee.cookie, local: address(family, e.pointee.saddr), localPort: e.pointee.lport,
+                remote: address(family, e.pointee.daddr), remotePort: e.pointee.rport, netns: has(TCPTRACE_F_HAS_NETNS) ? e.pointee.netns : nil,
+                cgroup: has(TCPTRACE_F_HAS_CGROUP) ? e.pointee.cgroup_id : nil),
+            old: TCPState(rawValue: e.pointee.oldstate),
+            new: TCPState(rawValue: e.pointee.newstate),
+            nanosecondsInOld: has(TCPTRACE_F_HAS_OLD_DURATION) ? e.pointee.ns_in_old : nil,
+            pid: e.pointee.pid,
+            comm: CommName(kernel: e.pointee.comm))
         if has(TCPTRACE_F_HAS_OWNER) {
-            t.owner = Owner(pid: e.owner_pid, comm: CommName(kernel: e.owner_comm))
+            t.owner = Owner(pid: e.pointee.owner_pid, comm: CommName(kernel: e.pointee.owner_comm))
         }
-        if has(TCPTRACE_F_HAS_INODE) { t.inode = e.inode }
+        if has(TCPTRACE_F_HAS_INODE) { t.inode = e.pointee.inode }
         if has(TCPTRACE_F_GAP) { t.afterGap = true }
-        if has(TCPTRACE_F_HAS_RCV_QUEUE) { t.receiveQueue = e.rcv_queue }
+        if has(TCPTRACE_F_HAS_RCV_QUEUE) { t.receiveQueue = e.pointee.rcv_queue }
         if has(TCPTRACE_F_HAS_STATS) {
             t.counters = TCPCounters(
-                bytesAcked: e.bytes_acked, bytesReceived: e.bytes_received,
-                totalRetransmissions: e.total_retrans, smoothedRTTMicroseconds: e.srtt_us, socketError: e.sk_err)
+                bytesAcked: e.pointee.bytes_acked, bytesReceived: e.pointee.bytes_received,
+                totalRetransmissions: e.pointee.total_retrans, smoothedRTTMicroseconds: e.pointee.srtt_us,
+                socketError: e.pointee.sk_err)
         }
         return t
     }

@@ -1,0 +1,50 @@
+import Testing
+
+@testable import TcptraceCore
+
+/// The connection table's cookie index against `Dictionary` under random inserts, overwrites,
+/// removals and lookups: removals shift later keys back into their runs, so every key stays
+/// findable whatever the order.
+struct CookieMapTests {
+    /// Keys from `pick`: a few hundred live at once, many colliding runs, 0 among them.
+    func check(seed: UInt64, pick: (inout RecordLineFuzzTests.SplitMix64) -> UInt64) {
+        var rng = RecordLineFuzzTests.SplitMix64(state: seed)
+        var map = CookieMap()
+        var reference: [UInt64: Int] = [:]
+        var mismatches = 0
+        for step in 0..<60_000 {
+            let key = pick(&rng)
+            switch rng.next() % 8 {
+            case 0, 1, 2:
+                let value = Int(rng.next() % 1_000_000)
+                map.set(key, value)
+                reference[key] = value
+            case 3, 4:
+                if map.remove(key) != reference.removeValue(forKey: key) { mismatches += 1 }
+            default:
+                if map[key] != reference[key] { mismatches += 1 }
+            }
+            if step % 5_000 == 0 {
+                var seen: [UInt64: Int] = [:]
+                map.forEach { k, v in seen[k] = v }
+                if seen != reference || map.count != reference.count { mismatches += 1 }
+            }
+        }
+        for (k, v) in reference where map[k] != v { mismatches += 1 }
+        #expect(mismatches == 0)
+        #expect(map.count == reference.count)
+    }
+
+    @Test func sequentialCookies() {
+        check(seed: 1) { rng in rng.next() % 600 }
+    }
+
+    @Test func keysThatShareHomeSlots() {
+        // Multiples of 2^60 differ only in the bits a small table's Fibonacci hash keeps least.
+        check(seed: 2) { rng in (rng.next() % 16) << 60 | (rng.next() % 40) }
+    }
+
+    @Test func sparseKeys() {
+        check(seed: 3) { rng in rng.next() % 3 == 0 ? 0 : rng.next() | 1 }
+    }
+}
