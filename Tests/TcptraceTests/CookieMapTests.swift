@@ -9,7 +9,7 @@ struct CookieMapTests {
     /// Keys from `pick`: a few hundred live at once, many colliding runs, 0 among them.
     func check(seed: UInt64, pick: (inout RecordLineFuzzTests.SplitMix64) -> UInt64) {
         var rng = RecordLineFuzzTests.SplitMix64(state: seed)
-        var map = CookieMap()
+        var map = CookieMap<Int>()
         var reference: [UInt64: Int] = [:]
         var mismatches = 0
         for step in 0..<60_000 {

@@ -32,7 +32,7 @@ public struct ConnectionTable: Sendable {
     public let lingerThresholdNanoseconds: UInt64
     var entries = EntryStore()
     /// Sockets in CLOSE_WAIT not yet reported, and since when (removed when they leave it).
-    var closeWaitPending: [UInt64: WallTime] = [:]
+    var closeWaitPending = CookieMap<WallTime>()
     /// The same, in the order they entered CLOSE_WAIT: the check looks only at the head, so it
     /// costs what crosses the threshold, not the table. Items whose socket left are skipped,
     /// and the queue is rebuilt from `closeWaitPending` when they pile up: memory stays
@@ -305,7 +305,7 @@ public struct ConnectionTable: Sendable {
         let live = closeWaitQueue.count - closeWaitHead
         guard live > 2 * closeWaitPending.count + 1024 || (closeWaitHead > 1024 && closeWaitHead * 2 > closeWaitQueue.count)
         else { return }
-        closeWaitQueue = closeWaitPending.map { (since: $0.value, cookie: $0.key) }.sorted { ($0.since, $0.cookie) < ($1.since, $1.cookie) }
+        closeWaitQueue = closeWaitPending.map { (since: $1, cookie: $0) }.sorted { ($0.since, $0.cookie) < ($1.since, $1.cookie) }
         closeWaitHead = 0
     }
 
@@ -422,13 +422,13 @@ extension ConnectionTable {
     /// copied out and back; slots freed when connections close are reused, so the array stays
     /// as large as the most entries open at once (at most the table's capacity).
     struct EntryStore: Sendable {
-        private var slotOf = CookieMap()
+        private var slotOf = CookieMap<UInt32>()
         private var slots: [Entry] = []
         private var freeSlots: [Int] = []
 
         var count: Int { slotOf.count }
 
-        func slot(of cookie: UInt64) -> Int? { slotOf[cookie] }
+        func slot(of cookie: UInt64) -> Int? { slotOf[cookie].map { Int($0) } }
 
         /// A live entry by slot, read or changed in place (not copied out).
         subscript(slot i: Int) -> Entry {
@@ -440,9 +440,9 @@ extension ConnectionTable {
         mutating func insert(_ e: Entry, for cookie: UInt64) {
             if let i = freeSlots.popLast() {
                 slots[i] = e
-                slotOf.set(cookie, i)
+                slotOf.set(cookie, UInt32(i))
             } else {
-                slotOf.set(cookie, slots.count)
+                slotOf.set(cookie, UInt32(slots.count))
                 slots.append(e)
             }
         }
@@ -454,13 +454,13 @@ extension ConnectionTable {
         }
 
         mutating func remove(cookie: UInt64) {
-            if let i = slotOf[cookie] { remove(slot: i, cookie: cookie) }
+            if let i = slotOf[cookie] { remove(slot: Int(i), cookie: cookie) }
         }
 
         /// The cookies of the live entries satisfying `predicate` (no copy of the entries).
         func cookies(where predicate: (Entry) -> Bool) -> Set<UInt64> {
             var out = Set<UInt64>()
-            slotOf.forEach { cookie, i in if predicate(slots[i]) { out.insert(cookie) } }
+            slotOf.forEach { cookie, i in if predicate(slots[Int(i)]) { out.insert(cookie) } }
             return out
         }
 
@@ -468,13 +468,13 @@ extension ConnectionTable {
         var all: [(cookie: UInt64, entry: Entry)] {
             var out: [(cookie: UInt64, entry: Entry)] = []
             out.reserveCapacity(slotOf.count)
-            slotOf.forEach { cookie, i in out.append((cookie, slots[i])) }
+            slotOf.forEach { cookie, i in out.append((cookie, slots[Int(i)])) }
             return out
         }
 
         /// Whether a live entry satisfies `predicate` (no copy of the entries).
         func contains(where predicate: (Entry) -> Bool) -> Bool {
-            slotOf.contains { _, i in predicate(slots[i]) }
+            slotOf.contains { _, i in predicate(slots[Int(i)]) }
         }
     }
 }
