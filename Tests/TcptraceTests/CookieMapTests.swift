@@ -48,3 +48,24 @@ struct CookieMapTests {
         check(seed: 3) { rng in rng.next() % 3 == 0 ? 0 : rng.next() | 1 }
     }
 }
+
+/// TIME_WAIT counted per remote endpoint up to the capacity, the rest as `other`.
+struct TimeWaitTallyTests {
+    @Test func countsPerEndpointThenOther() {
+        var tally = TimeWaitTally(capacity: 2)
+        func record(_ port: UInt16, timeWait: Bool = true) {
+            var c = ConnectionRecord()
+            c.identity.remote = .v4(0x7f00_0001)
+            c.identity.remotePort = port
+            c.timeWaitState = timeWait ? .timeWait : nil
+            tally.record(c)
+        }
+        for port: UInt16 in [80, 80, 443, 80, 8080, 443, 8080] { record(port) }
+        record(80, timeWait: false)
+        #expect(tally.total == 7)
+        #expect(tally.byEndpoint[.init(remote: .v4(0x7f00_0001), remotePort: 80)] == 3)
+        #expect(tally.byEndpoint[.init(remote: .v4(0x7f00_0001), remotePort: 443)] == 2)
+        #expect(tally.byEndpoint.count == 2 && tally.other == 2)
+        #expect(tally.top(1).first?.count == 3)
+    }
+}

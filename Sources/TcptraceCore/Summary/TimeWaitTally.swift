@@ -21,8 +21,11 @@ public struct TimeWaitTally: Sendable {
         guard c.timeWait else { return }
         total += 1
         let key = Endpoint(remote: c.identity.remote, remotePort: c.identity.remotePort)
-        if byEndpoint[key] != nil || byEndpoint.count < capacity {
-            byEndpoint[key, default: 0] += 1
+        // One hash of the key, not two: this runs once per TIME_WAIT connection.
+        if let i = byEndpoint.index(forKey: key) {
+            byEndpoint.values[i] += 1
+        } else if byEndpoint.count < capacity {
+            byEndpoint[key] = 1
         } else {
             other += 1
         }
