@@ -8,6 +8,14 @@ public struct TimeWaitTally: Sendable {
             self.remote = remote
             self.remotePort = remotePort
         }
+
+        /// Whole words, as `TimeWaitMakers.Key` (looked up once per TIME_WAIT connection).
+        public func hash(into h: inout Hasher) {
+            let r = PackedKey.words(remote)
+            h.combine(UInt64(remotePort) | r.v6 << 16)
+            h.combine(r.high)
+            h.combine(r.low)
+        }
     }
 
     public let capacity: Int
