@@ -186,7 +186,8 @@ struct TimeWaitStormTests {
         let h = try Binary.run(["report", "--html", page, file], timeout: 90)
         #expect(h.status == 0, "\(h.stderr)")
         let html = try String(contentsOfFile: page, encoding: .utf8)
-        #expect(html.contains("python3 (pid \(pid))") && html.contains("EADDRNOTAVAIL 40"))
+        // Host-wide, the page counts the other tests' failed connects too: what the summary said.
+        #expect(html.contains("python3 (pid \(pid))") && html.contains("EADDRNOTAVAIL \(byReason["EADDRNOTAVAIL"] ?? 0)"))
         #expect(html.contains("forecast_under_60s"))
     }
 

@@ -10,6 +10,9 @@ public struct ChurnTracker: Sendable {
     public private(set) var ports: [UInt32?: NamespacePorts?] = [:]
     public private(set) var warnings: UInt64 = 0
     static let maxNamespaces = 4096
+    /// The namespace last found in `ports`, with its entry: client connections come in runs of
+    /// one namespace, and each asked `ports` twice (a hash of the key each time).
+    private var lastKnown: (netns: UInt32?, ports: NamespacePorts?)?
 
     public init(top: Int = TimeWaitMakers.defaultCapacity) {
         makers = TimeWaitMakers(capacity: top)
@@ -28,18 +31,27 @@ public struct ChurnTracker: Sendable {
     /// `mutating` though it changes nothing: the live run calls it through a pointer, where a
     /// non-mutating call copies the whole tracker (~600 instructions a client connection).
     public mutating func needsPorts(_ c: ConnectionRecord) -> Bool {
-        c.role == .client && ports.index(forKey: c.identity.netns) == nil && ports.count < Self.maxNamespaces
+        c.role == .client && known(c.identity.netns) == nil && ports.count < Self.maxNamespaces
+    }
+
+    /// The entry of `netns` in `ports` (nil: none yet), remembered for the next connection.
+    mutating func known(_ netns: UInt32?) -> NamespacePorts?? {
+        if let last = lastKnown, last.netns == netns { return .some(last.ports) }
+        guard let entry = ports[netns] else { return nil }
+        lastKnown = (netns, entry)
+        return .some(entry)
     }
 
     public mutating func setPorts(_ p: NamespacePorts?, netns: UInt32?) {
         guard ports.index(forKey: netns) != nil || ports.count < Self.maxNamespaces else { return }
         ports[netns] = .some(p)
+        lastKnown = (netns, p)
     }
 
     /// The pressure `c` adds to its destination, and a `port_pressure` record per level it
     /// crossed. Call after `record(c)` (the maker is read from the makers).
     public mutating func pressureWarnings(_ c: ConnectionRecord) -> [PortPressureRecord] {
-        guard c.role == .client, let known = ports[c.identity.netns], let p = known,
+        guard c.role == .client, let entry = known(c.identity.netns), let p = entry,
             let (reading, crossed) = pressure.record(c, ports: p), !crossed.isEmpty
         else { return [] }
         let d = reading.destination
