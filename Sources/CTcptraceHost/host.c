@@ -407,12 +407,8 @@ int tcptrace_tracepoint_counter(unsigned long long id, int cpu, const char *filt
 	return fd;
 }
 
-int tcptrace_malloc_policy(int mmap_threshold)
+int tcptrace_malloc_policy(void)
 {
 	/* mallopt returns 1 on success, 0 on error. */
-	if (!mallopt(M_ARENA_MAX, 1))
-		return -EINVAL;
-	if (!mallopt(M_MMAP_THRESHOLD, mmap_threshold))
-		return -EINVAL;
-	return 0;
+	return mallopt(M_ARENA_MAX, 1) ? 0 : -EINVAL;
 }

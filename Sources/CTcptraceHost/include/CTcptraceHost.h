@@ -89,8 +89,8 @@ int tcptrace_elf_read(const char *path, struct tcptrace_elf_segment *segments, i
 int tcptrace_tracepoint_counter(unsigned long long id, int cpu, const char *filter);
 
 
-/* One malloc arena for every thread and a fixed mmap threshold (mallopt(3)): 0 or -EINVAL. */
-int tcptrace_malloc_policy(int mmap_threshold);
+/* One malloc arena for every thread (mallopt(3) M_ARENA_MAX): 0 or -EINVAL. */
+int tcptrace_malloc_policy(void);
 
 /* The BPF ring buffer's shared positions and record headers, as libbpf reads them: an acquire
  * load of what the kernel published, a release store of what user space consumed. */
