@@ -102,7 +102,7 @@ public struct ConnectionTable: Sendable {
         }
 
         @inline(__always)
-        mutating func setConnection(_ r: ConnectionRecord) {
+        mutating func setConnection(_ r: consuming ConnectionRecord) {
             closedConnection = r
             hasConnection = true
         }
@@ -150,7 +150,7 @@ public struct ConnectionTable: Sendable {
         if closing {
             outcome.setConnection(Self.record(e, closing: t))
         } else {
-            entries.insert(e, for: t.identity.cookie)
+            entries.insert(consume e, for: t.identity.cookie)
         }
     }
 
@@ -163,7 +163,9 @@ public struct ConnectionTable: Sendable {
         book(t, localPort: port, owner: owner, isNew: false, enteredCloseWait: entered)
         outcome.owner = owner
         if t.new == .close && t.old != .close {
-            outcome.setConnection(Self.record(entries[slot: i], closing: t))
+            // The timeline moves into the record (no retain here and release at the removal).
+            let spans = entries.takeSpans(slot: i)
+            outcome.setConnection(Self.record(entries[slot: i], spans: spans, closing: t))
             entries.remove(slot: i, cookie: t.identity.cookie)
         }
     }
@@ -184,7 +186,7 @@ public struct ConnectionTable: Sendable {
             e.owner = inherited  // a listener from before the tracer started: its owner came from /proc
         }
         book(t, localPort: e.identity.localPort, owner: e.owner, isNew: true, enteredCloseWait: entered)
-        return e
+        return consume e
     }
 
     /// `step` on an existing entry, returning also its local port and owner after the step.
@@ -325,6 +327,11 @@ public struct ConnectionTable: Sendable {
     }
 
     static func record(_ e: Entry, closing t: Transition) -> ConnectionRecord {
+        record(e, spans: e.spans, closing: t)
+    }
+
+    /// The record of `e`, whose timeline is `spans` (moved out of a live entry, or its own).
+    static func record(_ e: borrowing Entry, spans: consuming [ConnectionRecord.Span], closing t: Transition) -> ConnectionRecord {
         // TIME_WAIT is never a traced state: the kernel swaps in a timewait socket and the
         // full socket goes FIN_WAIT2/CLOSING -> CLOSE. At FIN_WAIT2 -> CLOSE the peer's FIN
         // (one unread sequence number) tells TIME_WAIT from an orphan still in FIN_WAIT2.
@@ -336,7 +343,7 @@ public struct ConnectionTable: Sendable {
         var closedBy = e.closedBy ?? (e.role == .listener ? .local : .reset)
         if e.partial && e.closedBy == nil && e.role != .listener { closedBy = .unknown }
         var r = ConnectionRecord(
-            time: t.time, identity: e.identity, role: e.role, owner: e.owner, timeline: e.spans,
+            time: t.time, identity: e.identity, role: e.role, owner: e.owner, timeline: spans,
             connectNanoseconds: e.connectNanoseconds,
             lifetimeNanoseconds: e.born.map { UInt64(max(0, t.time.nanoseconds - $0.nanoseconds)) },
             closedBy: closedBy, timeWaitState: timeWaitState, bytesSent: nil, bytesReceived: nil, retransmissions: nil,
@@ -437,14 +444,21 @@ extension ConnectionTable {
         }
 
         /// Adds the entry of a cookie that has none.
-        mutating func insert(_ e: Entry, for cookie: UInt64) {
+        mutating func insert(_ e: consuming Entry, for cookie: UInt64) {
             if let i = freeSlots.popLast() {
-                slots[i] = e
+                slots[i] = consume e
                 slotOf.set(cookie, UInt32(i))
             } else {
                 slotOf.set(cookie, UInt32(slots.count))
-                slots.append(e)
+                slots.append(consume e)
             }
+        }
+
+        /// The timeline of the entry in slot `i`, moved out (the entry keeps an empty one).
+        mutating func takeSpans(slot i: Int) -> [ConnectionRecord.Span] {
+            var spans: [ConnectionRecord.Span] = []
+            swap(&spans, &slots[i].spans)
+            return spans
         }
 
         mutating func remove(slot i: Int, cookie: UInt64) {
@@ -538,7 +552,7 @@ extension ConnectionTable {
             if t.new == .close && t.old != .close {
                 outcome.setConnection(Self.record(e, closing: t))
             } else {
-                entries.insert(e, for: t.identity.cookie)
+                entries.insert(consume e, for: t.identity.cookie)
             }
         }
         if outcome.hasConnection { summary.record(outcome.closedConnection) }
