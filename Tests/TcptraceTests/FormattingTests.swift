@@ -194,6 +194,22 @@ func sampleTransition() -> Transition {
             }
         }
         #expect(wrong.isEmpty, "\(wrong.prefix(5))")
+        // Every value of the short path (below 100,000) and just past it, and every
+        // 32-bit length at each place value (the 32-bit path), unpadded.
+        var out: [UInt8] = []
+        var edges: [UInt64] = []
+        for e in 5...9 {
+            let p = UInt64(pow(10.0, Double(e)).rounded())
+            for d in UInt64(1)...9 { edges += [d * p - 1, d * p, d * p + 1, d * p + 99_999, d * p + 100_000] }
+        }
+        edges += [UInt64(UInt32.max) - 1, UInt64(UInt32.max), UInt64(UInt32.max) + 1, 4_026_531_833, 277_139_753]
+        for _ in 0..<20_000 { edges.append(rng.next() % (UInt64(UInt32.max) + 2)) }
+        for v in Array(UInt64(0)...100_010) + edges {
+            out.removeAll(keepingCapacity: true)
+            out.appendThroughCursor(maxBytes: 32) { c in c.decimal(v) }
+            if out.elementsEqual(String(v).utf8) == false { wrong.append("\(v)") }
+        }
+        #expect(wrong.isEmpty, "\(wrong.prefix(5))")
     }
 
     @Test func numbers() {

@@ -211,7 +211,9 @@ final class TraceRun<Sink: RecordSink> {
     func handle(_ event: consuming Transition, out: UnsafeMutablePointer<[UInt8]>) -> Bool {
         let hot = self.hot
         hot.pointee.outcome.reset()
-        var t = hot.pointee.table.ingest(event, summary: &hot.pointee.summary, into: &hot.pointee.outcome)
+        hot.pointee.table.ingest(borrowing: event, summary: &hot.pointee.summary, into: &hot.pointee.outcome)
+        var t = consume event
+        if t.owner == nil { t.owner = hot.pointee.outcome.owner }
         if emitTransitions {
             containers.name(&t.identity, now: t.time)
             sink.append(&t, to: &out.pointee, timeCache: &hot.pointee.timeCache)

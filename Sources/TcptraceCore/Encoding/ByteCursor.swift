@@ -159,6 +159,10 @@ public struct ByteCursor {
     public mutating func decimal(_ value: UInt64, width: Int = 1) {
         if width <= 1 && value < 10 {
             byte(UInt8(truncatingIfNeeded: value) &+ 48)
+        } else if width <= 1 && value < 100_000 {
+            p = Self.fewDigits(UInt32(truncatingIfNeeded: value), at: p)
+        } else if width <= 1 && value <= UInt64(UInt32.max) {
+            p = Self.digits32(UInt32(truncatingIfNeeded: value), at: p)
         } else if width == 3 && value < 1000 {
             threeDigits(UInt32(truncatingIfNeeded: value))
         } else if width == 9 && value < 1_000_000_000 {
@@ -241,6 +245,67 @@ public struct ByteCursor {
             out.storeBytes(of: UInt8(truncatingIfNeeded: v) &+ 48, as: UInt8.self)
         }
         return p + n
+    }
+
+    /// 10 ≤ `v` < 100,000 (ports, pids, most counts), unpadded: the length from three
+    /// comparisons, then pairs from the table, 32-bit arithmetic only. Cheaper than `digits`'
+    /// bit-length guess, table jump and 64-bit division loop.
+    @inlinable @inline(never)
+    static func fewDigits(_ v: UInt32, at p: UnsafeMutablePointer<UInt8>) -> UnsafeMutablePointer<UInt8> {
+        let pairs: StaticString = "00010203040506070809101112131415161718192021222324252627282930313233343536373839404142434445464748495051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899"
+        let table = UnsafeRawPointer(pairs.utf8Start)
+        let out = UnsafeMutableRawPointer(p)
+        @inline(__always) func pair(_ x: UInt32, at offset: Int) {
+            out.storeBytes(of: table.loadUnaligned(fromByteOffset: Int(x) &* 2, as: UInt16.self), toByteOffset: offset, as: UInt16.self)
+        }
+        if v < 100 {
+            pair(v, at: 0)
+            return p + 2
+        }
+        if v < 10_000 {
+            let high = (v &* 5243) >> 19  // v / 100, exact below 43,699
+            let low = v &- high &* 100
+            if high < 10 {
+                out.storeBytes(of: UInt8(truncatingIfNeeded: high) &+ 48, as: UInt8.self)
+                pair(low, at: 1)
+                return p + 3
+            }
+            pair(high, at: 0)
+            pair(low, at: 2)
+            return p + 4
+        }
+        let first = v / 10_000
+        let rest = v &- first &* 10_000
+        let high = (rest &* 5243) >> 19
+        out.storeBytes(of: UInt8(truncatingIfNeeded: first) &+ 48, as: UInt8.self)
+        pair(high, at: 1)
+        pair(rest &- high &* 100, at: 3)
+        return p + 5
+    }
+
+    /// 100,000 ≤ `v` (cookies, inodes, namespace numbers: 6 to 10 digits), unpadded: the part
+    /// above the last five digits (1 to 5 digits), then those five, 32-bit arithmetic only.
+    @inlinable @inline(never)
+    static func digits32(_ v: UInt32, at p: UnsafeMutablePointer<UInt8>) -> UnsafeMutablePointer<UInt8> {
+        let high = v / 100_000
+        let low = v &- high &* 100_000
+        let q = high < 10 ? Self.oneDigit(high, at: p) : fewDigits(high, at: p)
+        let pairs: StaticString = "00010203040506070809101112131415161718192021222324252627282930313233343536373839404142434445464748495051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899"
+        let table = UnsafeRawPointer(pairs.utf8Start)
+        let out = UnsafeMutableRawPointer(q)
+        let first = low / 10_000
+        let rest = low &- first &* 10_000
+        let mid = (rest &* 5243) >> 19  // rest / 100, exact below 43,699
+        out.storeBytes(of: UInt8(truncatingIfNeeded: first) &+ 48, as: UInt8.self)
+        out.storeBytes(of: table.loadUnaligned(fromByteOffset: Int(mid) &* 2, as: UInt16.self), toByteOffset: 1, as: UInt16.self)
+        out.storeBytes(of: table.loadUnaligned(fromByteOffset: Int(rest &- mid &* 100) &* 2, as: UInt16.self), toByteOffset: 3, as: UInt16.self)
+        return q + 5
+    }
+
+    @inlinable @inline(__always)
+    static func oneDigit(_ v: UInt32, at p: UnsafeMutablePointer<UInt8>) -> UnsafeMutablePointer<UInt8> {
+        p.pointee = UInt8(truncatingIfNeeded: v) &+ 48
+        return p + 1
     }
 
     /// `count` zeros (padding to a width), out of the way of the digits' registers.
