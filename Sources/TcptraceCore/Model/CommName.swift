@@ -32,7 +32,14 @@ public struct CommName: Hashable, Sendable, CustomStringConvertible, Expressible
     @inlinable
     public init(kernel field: (CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar)) {
         let raw = unsafeBitCast(field, to: (UInt64, UInt64).self)
-        var a = UInt64(littleEndian: raw.0), b = UInt64(littleEndian: raw.1)
+        self.init(kernelWords: raw.0, raw.1)
+    }
+
+    /// The same from the field's 16 bytes loaded as two words straight from memory: a tuple of
+    /// 16 `CChar`s passed by value is taken apart and put together again byte by byte.
+    @inlinable
+    public init(kernelWords raw0: UInt64, _ raw1: UInt64) {
+        var a = UInt64(littleEndian: raw0), b = UInt64(littleEndian: raw1)
         // The first NUL ends the text: keep the bytes before it (byte i is bits 8i..8i+7).
         let n = Self.firstZeroByte(a, b)
         if n < 8 {
@@ -46,7 +53,7 @@ public struct CommName: Hashable, Sendable, CustomStringConvertible, Expressible
             words.1 = b.littleEndian
             length = UInt8(truncatingIfNeeded: n)
         } else {
-            self = withUnsafeBytes(of: field) { CommName(String(decoding: $0[..<n], as: UTF8.self)) }
+            self = withUnsafeBytes(of: (raw0, raw1)) { CommName(String(decoding: $0[..<n], as: UTF8.self)) }
         }
     }
 

@@ -102,9 +102,9 @@ public enum EventDecoder {
             new: TCPState(rawValue: e.pointee.newstate),
             nanosecondsInOld: has(TCPTRACE_F_HAS_OLD_DURATION) ? e.pointee.ns_in_old : nil,
             pid: e.pointee.pid,
-            comm: CommName(kernel: e.pointee.comm))
+            comm: comm(e, at: commOffset))
         if has(TCPTRACE_F_HAS_OWNER) {
-            t.owner = Owner(pid: e.pointee.owner_pid, comm: CommName(kernel: e.pointee.owner_comm))
+            t.owner = Owner(pid: e.pointee.owner_pid, comm: comm(e, at: ownerCommOffset))
         }
         if has(TCPTRACE_F_HAS_INODE) { t.inode = e.pointee.inode }
         if has(TCPTRACE_F_GAP) { t.afterGap = true }
@@ -116,6 +116,18 @@ public enum EventDecoder {
                 socketError: e.pointee.sk_err)
         }
         return t
+    }
+
+    static let commOffset = MemoryLayout<tcptrace_event>.offset(of: \.comm)!
+    static let ownerCommOffset = MemoryLayout<tcptrace_event>.offset(of: \.owner_comm)!
+
+    /// A comm field read as two words (not as the 16-`CChar` tuple Swift imports it as).
+    @inline(__always)
+    static func comm(_ e: UnsafePointer<tcptrace_event>, at offset: Int) -> CommName {
+        let p = UnsafeRawPointer(e)
+        return CommName(
+            kernelWords: p.loadUnaligned(fromByteOffset: offset, as: UInt64.self),
+            p.loadUnaligned(fromByteOffset: offset &+ 8, as: UInt64.self))
     }
 
     typealias AddressBytes = (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8)
