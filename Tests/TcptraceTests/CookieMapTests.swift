@@ -69,3 +69,35 @@ struct TimeWaitTallyTests {
         #expect(tally.top(1).first?.count == 3)
     }
 }
+
+/// The 64-row tables hash their keys' premixed word with each dictionary's seed, not SipHash:
+/// equal keys hash equal, distinct keys spread, and the dictionaries find every key.
+struct PremixedKeyTests {
+    @Test func destinationsAndMakersHashByPremixAndSeed() {
+        var destinations: [PortPressure.Destination: Int] = [:]
+        var makers: [TimeWaitMakers.Key: Int] = [:]
+        var raw = Set<Int>()
+        for i in 0..<200 {
+            let local = IPAddress.v4(0x7f01_0000 | UInt32(i % 7)), remote = IPAddress.v6(UInt64(i), 1)
+            let d = PortPressure.Destination(netns: i % 3 == 0 ? nil : UInt32(i), local: local, remote: remote, remotePort: UInt16(i))
+            let k = TimeWaitMakers.Key(
+                owner: Owner(pid: UInt32(i % 5), comm: "app"), cgroup: UInt64(i % 2), netns: UInt32(i), local: local, remote: remote,
+                remotePort: 443)
+            destinations[d] = i
+            makers[k] = i
+            raw.insert(d._rawHashValue(seed: 7))
+            let same = PortPressure.Destination(netns: d.netns, local: d.local, remote: d.remote, remotePort: d.remotePort)
+            #expect(same._rawHashValue(seed: 7) == d._rawHashValue(seed: 7) && same.hashValue == d.hashValue)
+            #expect(d._rawHashValue(seed: 7) != d._rawHashValue(seed: 8), "the seed is mixed in")
+        }
+        #expect(raw.count == 200, "distinct destinations, distinct hashes")
+        for i in 0..<200 {
+            let local = IPAddress.v4(0x7f01_0000 | UInt32(i % 7)), remote = IPAddress.v6(UInt64(i), 1)
+            #expect(destinations[PortPressure.Destination(netns: i % 3 == 0 ? nil : UInt32(i), local: local, remote: remote, remotePort: UInt16(i))] == i)
+            #expect(
+                makers[TimeWaitMakers.Key(
+                    owner: Owner(pid: UInt32(i % 5), comm: "app"), cgroup: UInt64(i % 2), netns: UInt32(i), local: local,
+                    remote: remote, remotePort: 443)] == i)
+        }
+    }
+}

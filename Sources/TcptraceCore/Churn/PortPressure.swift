@@ -21,15 +21,19 @@ public struct PortPressure: Sendable {
 
         /// One premixed word, as `TimeWaitMakers.Key` (this table too holds at most `capacity`
         /// rows); looked up once per client connection.
-        public func hash(into h: inout Hasher) {
+        var premix: Int {
             let l = PackedKey.words(local), r = PackedKey.words(remote)
-            var m = PackedKey(
+            let m = PackedKey(
                 a: UInt64(netns ?? 0) | UInt64(remotePort) << 32 | l.v6 << 48 | r.v6 << 49 | (netns == nil ? 0 : 1 << 50),
                 b: l.high, c: l.low
             ).hash
-            m = PackedKey(a: UInt64(bitPattern: Int64(m)), b: r.high, c: r.low).hash
-            h.combine(m)
+            return PackedKey(a: UInt64(bitPattern: Int64(m)), b: r.high, c: r.low).hash
         }
+
+        public func hash(into h: inout Hasher) { h.combine(premix) }
+        /// What `Dictionary` hashes with: the premix mixed with the table's seed (as
+        /// `TimeWaitMakers.Key`).
+        public func _rawHashValue(seed: Int) -> Int { PackedKey.seeded(premix, seed: seed) }
     }
 
     /// One destination's pressure at one moment.

@@ -25,7 +25,7 @@ public struct TimeWaitMakers: Sendable {
         /// The premix is not seeded, so peers choosing addresses could make keys collide, but
         /// the table holds at most `capacity` (64) rows: a lookup compares at most that many.
         /// Consistent with `==`: equal keys mix the same words.
-        public func hash(into h: inout Hasher) {
+        var premix: Int {
             let l = PackedKey.words(local), r = PackedKey.words(remote)
             var m = PackedKey(
                 a: UInt64(owner.pid) | UInt64(remotePort) << 32 | l.v6 << 48 | r.v6 << 49
@@ -39,8 +39,14 @@ public struct TimeWaitMakers: Sendable {
                 m = PackedKey(a: UInt64(bitPattern: Int64(m)), b: owner.comm.words.2, c: owner.comm.words.3).hash
                 m = PackedKey(a: UInt64(bitPattern: Int64(m)), b: owner.comm.words.4, c: owner.comm.words.5).hash
             }
-            h.combine(m)
+            return m
         }
+
+        public func hash(into h: inout Hasher) { h.combine(premix) }
+        /// What `Dictionary` hashes with (a `Hashable` requirement with a default that runs
+        /// `hash(into:)` through SipHash, ~100 instructions): the premix mixed with the
+        /// table's per-instance seed, so bucket order still differs between tables and runs.
+        public func _rawHashValue(seed: Int) -> Int { PackedKey.seeded(premix, seed: seed) }
     }
 
     /// Whole-run counts of one row.

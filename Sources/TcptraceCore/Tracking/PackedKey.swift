@@ -14,6 +14,11 @@ struct PackedKey: Equatable {
         v6 ? .v6(high, low) : .v4(UInt32(truncatingIfNeeded: low))
     }
 
+    /// A premixed hash (`hash`) mixed once more with a hash table's seed.
+    static func seeded(_ premix: Int, seed: Int) -> Int {
+        PackedKey(a: UInt64(bitPattern: Int64(premix)), b: UInt64(bitPattern: Int64(seed)), c: 0).hash
+    }
+
     /// Multiply-xorshift mixing (the splitmix64 finalizer) of each word in turn.
     var hash: Int {
         var h: UInt64 = 0x9e37_79b9_7f4a_7c15
