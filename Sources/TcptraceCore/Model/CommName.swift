@@ -37,7 +37,7 @@ public struct CommName: Hashable, Sendable, CustomStringConvertible, Expressible
 
     /// The same from the field's 16 bytes loaded as two words straight from memory: a tuple of
     /// 16 `CChar`s passed by value is taken apart and put together again byte by byte.
-    @inlinable
+    @inlinable @inline(__always)
     public init(kernelWords raw0: UInt64, _ raw1: UInt64) {
         var a = UInt64(littleEndian: raw0), b = UInt64(littleEndian: raw1)
         // The first NUL ends the text: keep the bytes before it (byte i is bits 8i..8i+7).

@@ -102,9 +102,9 @@ public enum EventDecoder {
             new: TCPState(rawValue: e.pointee.newstate),
             nanosecondsInOld: has(TCPTRACE_F_HAS_OLD_DURATION) ? e.pointee.ns_in_old : nil,
             pid: e.pointee.pid,
-            comm: comm(e, at: commOffset))
+            comm: comm(e, at: MemoryLayout<tcptrace_event>.offset(of: \.comm)!))
         if has(TCPTRACE_F_HAS_OWNER) {
-            t.owner = Owner(pid: e.pointee.owner_pid, comm: comm(e, at: ownerCommOffset))
+            t.owner = Owner(pid: e.pointee.owner_pid, comm: comm(e, at: MemoryLayout<tcptrace_event>.offset(of: \.owner_comm)!))
         }
         if has(TCPTRACE_F_HAS_INODE) { t.inode = e.pointee.inode }
         if has(TCPTRACE_F_GAP) { t.afterGap = true }
@@ -117,9 +117,6 @@ public enum EventDecoder {
         }
         return t
     }
-
-    static let commOffset = MemoryLayout<tcptrace_event>.offset(of: \.comm)!
-    static let ownerCommOffset = MemoryLayout<tcptrace_event>.offset(of: \.owner_comm)!
 
     /// A comm field read as two words (not as the 16-`CChar` tuple Swift imports it as).
     @inline(__always)
