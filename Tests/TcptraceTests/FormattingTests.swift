@@ -212,6 +212,22 @@ func sampleTransition() -> Transition {
         #expect(wrong.isEmpty, "\(wrong.prefix(5))")
     }
 
+    /// Small bounds are reserved in the array and written in place; a large one (a census line
+    /// with long lists) goes through temporary memory, so the array keeps no room for it.
+    @Test func cursorBoundsAndReservedRoom() {
+        var big: [UInt8] = []
+        big.appendThroughCursor(maxBytes: 1 << 20) { c in c.ascii("hello") }
+        #expect(String(decoding: big, as: UTF8.self) == "hello")
+        #expect(big.capacity < 4096, "capacity \(big.capacity) after a 1 MiB bound")
+        var small: [UInt8] = Array("a".utf8)
+        small.appendThroughCursor(maxBytes: 100) { c in
+            c.ascii("hi")
+            c.decimal(12345)
+        }
+        #expect(String(decoding: small, as: UTF8.self) == "ahi12345")
+        #expect(small.capacity >= 1 + 100 + ByteCursor.overrun, "reserved in place")
+    }
+
     @Test func numbers() {
         var out: [UInt8] = []
         out.appendThroughCursor(maxBytes: 80) { c in

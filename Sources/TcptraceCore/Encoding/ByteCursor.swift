@@ -10,6 +10,10 @@ public struct ByteCursor {
     /// The most bytes a writer stores past the position it leaves (`words`: 32 - count).
     @inlinable public static var overrun: Int { 32 }
 
+    /// The largest bound `appendThroughCursor` reserves in the array itself (every per-event
+    /// record's bound is far below it).
+    @inlinable public static var directLimit: Int { 16 << 10 }
+
     @inlinable init(_ p: UnsafeMutablePointer<UInt8>) { self.p = p }
 
     @inlinable @inline(__always)
